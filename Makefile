@@ -1,0 +1,55 @@
+# acsq-mongo: two commands, `make demo` and `make test`. Both set everything up
+# first (venv, pip install, the local FerretDB server, system packages) and are
+# fast when everything is already there.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LOCALDB := build/acsq-localdb
+PYTEST_ARGS ?=
+
+.PHONY: setup test demo localdb system-deps lint compose-check bench clean help
+
+help:
+	@echo "make demo   - set up, start the local server, make a sample archive, ingest it, serve the web app"
+	@echo "make test   - set up and run the whole test suite (with the real local server)"
+	@echo "make bench  - run the benchmarks (see benchmarks/)"
+
+setup: $(STAMP) $(LOCALDB) system-deps
+
+$(STAMP): pyproject.toml setup.cfg
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[test,deploy]"
+	@touch $@
+
+# FerretDB v1 embedded in our own Go program, built through the Go module proxy.
+localdb: $(LOCALDB)
+$(LOCALDB): scripts/localdb/main.go scripts/localdb/go.mod scripts/localdb/go.sum
+	@mkdir -p build
+	cd scripts/localdb && go build -o ../../$(LOCALDB) .
+
+system-deps:
+	@scripts/install_system_deps.sh
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+compose-check:
+	docker-compose -f docker-compose.yml config -q
+
+test: setup
+	$(BIN)/ruff check .
+	docker-compose -f docker-compose.yml config -q
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: setup
+	$(BIN)/acsq demo
+
+bench: setup
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf build $(VENV) .pytest_cache

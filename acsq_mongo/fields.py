@@ -1,0 +1,105 @@
+"""The promoted key metadata: typed, indexed fields of every rootname.
+
+These are the fields an analyst filters and sorts on (the seed's query form
+and its 20 output columns). Ingest fills them from the primary header of the
+best available file; the query core converts user input to their types; the
+store indexes them. Every other header keyword stays reachable by its path,
+``headers.<filetype>.<ext>.<KEY>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "Field",
+    "PROMOTED_FIELDS",
+    "CATALOG_EXTRA_FIELDS",
+    "FIELDS",
+    "FILETYPES",
+    "IMAGE_FILETYPES",
+    "DETECTORS",
+    "SEED_OUTPUT_COLUMNS",
+]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of the rootname document.
+
+    Attributes
+    ----------
+    name : str
+        Name in the document, lower case as in the seed (``date_obs``).
+    type : str
+        One of ``str``, ``int``, ``float``, ``bool``, ``datetime``, ``list``, ``dict``.
+    keyword : str or None
+        The FITS keyword it comes from, if any.
+    label : str
+        Column heading for people.
+    unit : str
+        Unit, where it has one.
+    """
+
+    name: str
+    type: str
+    keyword: str | None
+    label: str
+    unit: str = ""
+
+
+#: Typed fields taken from the primary header (or derived from it).
+PROMOTED_FIELDS: tuple[Field, ...] = (
+    Field("rootname", "str", "ROOTNAME", "Rootname"),
+    Field("detector", "str", "DETECTOR", "Detector"),
+    Field("proposid", "int", "PROPOSID", "Proposal ID"),
+    Field("proposal_type", "str", None, "Proposal type"),
+    Field("pr_inv_l", "str", "PR_INV_L", "PI last name"),
+    Field("pr_inv_f", "str", "PR_INV_F", "PI first name"),
+    Field("targname", "str", "TARGNAME", "Target"),
+    Field("ra_targ", "float", "RA_TARG", "RA", "deg"),
+    Field("dec_targ", "float", "DEC_TARG", "Dec", "deg"),
+    Field("aperture", "str", "APERTURE", "Aperture"),
+    Field("filter1", "str", "FILTER1", "Filter 1"),
+    Field("filter2", "str", "FILTER2", "Filter 2"),
+    Field("obstype", "str", "OBSTYPE", "Obs. type"),
+    Field("obsmode", "str", "OBSMODE", "Obs. mode"),
+    Field("imagetyp", "str", "IMAGETYP", "Image type"),
+    Field("subarray", "bool", "SUBARRAY", "Subarray"),
+    Field("asn_id", "str", "ASN_ID", "Association ID"),
+    Field("exptime", "float", "EXPTIME", "Exposure time", "s"),
+    Field("expflag", "str", "EXPFLAG", "Exposure flag"),
+    Field("expstart", "float", "EXPSTART", "Exposure start", "MJD"),
+    Field("date_obs", "datetime", "DATE-OBS", "Date and time of observation", "UTC"),
+)
+
+#: Bookkeeping fields that the catalog (the slim copy the views read) carries too.
+CATALOG_EXTRA_FIELDS: tuple[Field, ...] = (
+    Field("path", "str", None, "Path in the archive"),
+    Field("year", "int", None, "Year of observation"),
+    Field("filetypes", "list", None, "Filetypes present"),
+    Field("quicklook", "dict", None, "Quicklook image paths"),
+    Field("n_errors", "int", None, "Ingest errors"),
+    Field("first_ingest_date", "datetime", None, "First ingested", "UTC"),
+    Field("last_ingest_date", "datetime", None, "Last ingested", "UTC"),
+)
+
+#: Every top-level field a query may name, by name.
+FIELDS: dict[str, Field] = {f.name: f for f in PROMOTED_FIELDS + CATALOG_EXTRA_FIELDS}
+
+#: The ACS filetypes, in the order ingest prefers them for the promoted fields.
+FILETYPES: tuple[str, ...] = (
+    "raw", "flt", "flc", "crj", "crc", "drz", "drc", "spt", "jif", "jit", "asn",
+)
+
+#: Filetypes with image data that get quicklook JPEGs.
+IMAGE_FILETYPES: tuple[str, ...] = ("raw", "flt", "flc")
+
+DETECTORS: tuple[str, ...] = ("WFC", "HRC", "SBC")
+
+#: The seed's output columns, in the seed's order.
+SEED_OUTPUT_COLUMNS: tuple[str, ...] = (
+    "rootname", "detector", "proposal_type", "pr_inv_l", "pr_inv_f", "proposid",
+    "filter1", "filter2", "aperture", "expstart", "date_obs", "exptime", "targname",
+    "ra_targ", "dec_targ", "obstype", "obsmode", "subarray", "imagetyp", "asn_id",
+)

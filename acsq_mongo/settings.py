@@ -1,0 +1,224 @@
+"""Settings: defaults, then a YAML file, then ``ACSQ_*`` environment variables.
+
+One :class:`Settings` object is built by :func:`load_settings` and passed
+explicitly to whatever needs it. Nothing is read at import time.
+
+Precedence, lowest to highest:
+
+1. the defaults below;
+2. a YAML file, named by ``--config`` or ``ACSQ_CONFIG``;
+3. environment variables ``ACSQ_<NAME>``, e.g. ``ACSQ_MONGO_URI``;
+4. explicit overrides (command-line options).
+
+Relative paths in the YAML file are taken relative to the file's folder;
+relative paths from the environment or the defaults, relative to the current
+directory. All paths are made absolute when the settings are loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from acsq_mongo.errors import ConfigError
+
+__all__ = ["Settings", "load_settings", "SETTING_NAMES"]
+
+
+def _setting(default: Any, kind: type, doc: str, choices: tuple | None = None) -> Any:
+    return field(default=default, metadata={"kind": kind, "doc": doc, "choices": choices})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of acsq-mongo. Build one with :func:`load_settings`."""
+
+    mongo_uri: str = _setting(
+        "mongodb://127.0.0.1:27017", str, "MongoDB URI; mongomock:// gives an in-memory store"
+    )
+    db: str = _setting("acsq", str, "database name")
+    archive: Path | None = _setting(None, Path, "root of the FITS archive (read-only)")
+    data: Path = _setting(
+        Path("var"), Path, "where jpegs/, thumbnails/, logs/ and db/ (local server) go"
+    )
+    server_timeout: float = _setting(
+        4.0, float, "seconds to wait for the database before giving up"
+    )
+    localdb_bin: Path | None = _setting(
+        None, Path, "the acsq-localdb binary; default: build/acsq-localdb of the checkout"
+    )
+    proposal_types: Path | None = _setting(
+        None, Path, "CSV or YAML table mapping proposid to proposal type (GO, CAL/ACS, ...)"
+    )
+    quicklook_stretch: str = _setting(
+        "percentile", str, "quicklook stretch", choices=("percentile", "zscale", "asinh")
+    )
+    scheduler: str | None = _setting(
+        None, str, "Dask scheduler address, e.g. tcp://host:8786; default: a LocalCluster"
+    )
+    workers: int | None = _setting(
+        None, int, "LocalCluster worker processes; default: the number of cores"
+    )
+    batch_size: int = _setting(25, int, "rootnames per Dask task")
+    page_size: int = _setting(60, int, "rows or thumbnails per web page")
+    max_rows: int = _setting(5000, int, "most rows one query page may return")
+    log_level: str = _setting(
+        "INFO", str, "log level", choices=("DEBUG", "INFO", "WARNING", "ERROR")
+    )
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with some settings changed (values are validated)."""
+        checked = {name: _convert(name, value, "override") for name, value in changes.items()}
+        return dataclasses.replace(self, **checked)
+
+    @property
+    def logs_dir(self) -> Path:
+        """Folder of the run logs, ``$ACSQ_DATA/logs``."""
+        return self.data / "logs"
+
+    @property
+    def db_dir(self) -> Path:
+        """Folder of the local server's files, ``$ACSQ_DATA/db``."""
+        return self.data / "db"
+
+    def describe(self) -> dict[str, str]:
+        """Return the settings as strings, with any password in the URI hidden."""
+        from acsq_mongo.database import redact_uri
+
+        out = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = redact_uri(value) if f.name == "mongo_uri" else str(value)
+        return out
+
+
+SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Settings))
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+_TRUE_FALSE = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
+def _convert(name: str, value: Any, source: str, base: Path | None = None) -> Any:
+    """Check and convert one setting, raising a one-line ConfigError."""
+    if name not in _FIELDS:
+        valid = ", ".join(SETTING_NAMES)
+        raise ConfigError(f"unknown setting {name!r} in {source}; valid settings: {valid}")
+    meta = _FIELDS[name].metadata
+    kind, choices = meta["kind"], meta["choices"]
+    if value is None or value == "":
+        if _FIELDS[name].default is None:
+            return None
+        raise ConfigError(f"setting {name!r} in {source} cannot be empty")
+    try:
+        if kind is Path:
+            if not isinstance(value, (str, os.PathLike)):
+                raise TypeError
+            path = Path(value).expanduser()
+            if not path.is_absolute():
+                path = (base or Path.cwd()) / path
+            value = Path(os.path.normpath(path))
+        elif kind is int:
+            if isinstance(value, bool) or isinstance(value, float):
+                raise TypeError
+            value = int(value)
+        elif kind is float:
+            if isinstance(value, bool):
+                raise TypeError
+            value = float(value)
+        elif kind is bool:
+            if isinstance(value, str):
+                value = _TRUE_FALSE[value.lower()]
+            elif not isinstance(value, bool):
+                raise TypeError
+        elif kind is str:
+            if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+                raise TypeError
+            value = str(value)
+    except (TypeError, ValueError, KeyError):
+        raise ConfigError(
+            f"setting {name!r} in {source} must be {kind.__name__}, got {value!r}"
+        ) from None
+    if choices is not None:
+        if kind is str and name == "log_level":
+            value = value.upper()
+        if value not in choices:
+            raise ConfigError(
+                f"setting {name!r} in {source} must be one of {', '.join(choices)}; got {value!r}"
+            )
+    return value
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    try:
+        content = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"config file {path}{where} is not valid YAML") from None
+    if content is None:
+        return {}
+    if not isinstance(content, dict):
+        raise ConfigError(f"config file {path} must be a mapping of setting: value")
+    return content
+
+
+def load_settings(
+    config: str | os.PathLike | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build the settings from defaults, a YAML file, the environment and overrides.
+
+    Parameters
+    ----------
+    config : path-like, optional
+        YAML file of settings. Default: ``ACSQ_CONFIG`` from ``environ``, if set.
+    environ : mapping, optional
+        Environment to read ``ACSQ_*`` variables from. Default: ``os.environ``,
+        read when this function is called.
+    **overrides
+        Settings that take precedence over everything else; ``None`` values
+        are ignored, so command-line options can be passed as they are.
+
+    Returns
+    -------
+    settings : Settings
+
+    Raises
+    ------
+    ConfigError
+        On an unknown setting, a value of the wrong type, or an unreadable file.
+    """
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    cwd = Path.cwd()
+
+    for name in SETTING_NAMES:
+        default = _FIELDS[name].default
+        values[name] = _convert(name, default, "defaults", cwd) if default is not None else None
+
+    config = config if config is not None else env.get("ACSQ_CONFIG") or None
+    if config is not None:
+        path = Path(config).expanduser().resolve()
+        for name, value in _read_yaml(path).items():
+            values[name] = _convert(str(name), value, f"config file {path}", path.parent)
+
+    for name in SETTING_NAMES:
+        var = "ACSQ_" + name.upper()
+        if var in env:
+            values[name] = _convert(name, env[var], f"environment variable {var}", cwd)
+
+    for name, value in overrides.items():
+        if value is not None:
+            values[name] = _convert(name, value, "command line", cwd)
+
+    return Settings(**values)

@@ -1,0 +1,154 @@
+"""Writing rootname documents: the only place that writes them.
+
+A rootname document is stored twice under the same ``_id``: whole in
+``rootnames`` and as a slim projection in ``catalog`` (see
+:mod:`acsq_mongo.database`). :func:`upsert_rootname` writes both, whole
+first, so a rootname in the catalog always has its headers. Each write is an
+upsert by ``_id`` (a replacement, not a read-modify-write), so it is safe on
+servers whose updates are not atomic, and a rerun after any interruption
+converges to the same documents.
+
+Every write also changes ``meta.generation``, which lets readers cache
+query results until the data changes.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import bson
+
+from acsq_mongo.database import CATALOG, INGEST_ERRORS, META, ROOTNAMES
+from acsq_mongo.fields import CATALOG_EXTRA_FIELDS, PROMOTED_FIELDS
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
+
+__all__ = [
+    "MAX_DOCUMENT_BYTES",
+    "DocumentTooLarge",
+    "CATALOG_KEYS",
+    "catalog_entry",
+    "upsert_rootname",
+    "set_quicklook",
+    "record_errors",
+    "bump_generation",
+    "generation",
+    "utcnow",
+]
+
+#: MongoDB's limit on one BSON document.
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
+
+#: Top-level keys copied from the whole document into the catalog.
+CATALOG_KEYS: tuple[str, ...] = (
+    ("_id",)
+    + tuple(f.name for f in PROMOTED_FIELDS)
+    + tuple(f.name for f in CATALOG_EXTRA_FIELDS)
+    + ("files_sig",)
+)
+
+
+class DocumentTooLarge(ValueError):
+    """A rootname document is over MongoDB's 16 MB limit."""
+
+
+def utcnow() -> datetime.datetime:
+    """Return the current UTC time as a naive datetime at millisecond precision.
+
+    Naive UTC is what pymongo and mongomock hand back by default, and BSON
+    dates hold milliseconds, so a value read back compares equal.
+    """
+    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+def catalog_entry(document: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the slim catalog copy of a whole rootname document."""
+    return {key: document[key] for key in CATALOG_KEYS if key in document}
+
+
+def document_size(document: Mapping[str, Any]) -> int:
+    """Return the BSON size of ``document`` in bytes."""
+    return len(bson.encode(document))
+
+
+def upsert_rootname(db: Database, document: Mapping[str, Any]) -> int:
+    """Write one rootname document into ``rootnames`` and ``catalog``.
+
+    Parameters
+    ----------
+    db : Database
+    document : mapping
+        The whole document; must have ``_id``.
+
+    Returns
+    -------
+    size : int
+        BSON size of the whole document, in bytes.
+
+    Raises
+    ------
+    DocumentTooLarge
+        If the whole document is over 16 MB. Nothing is written then, so the
+        stored version, if any, stays as it was.
+    """
+    size = document_size(document)
+    if size > MAX_DOCUMENT_BYTES:
+        raise DocumentTooLarge(
+            f"rootname {document['_id']} document is {size / 1e6:.1f} MB, over MongoDB's "
+            "16 MB limit; not stored"
+        )
+    _id = document["_id"]
+    db[ROOTNAMES].replace_one({"_id": _id}, dict(document), upsert=True)
+    db[CATALOG].replace_one({"_id": _id}, catalog_entry(document), upsert=True)
+    bump_generation(db)
+    return size
+
+
+def set_quicklook(db: Database, _id: str, quicklook: Mapping[str, Any]) -> None:
+    """Record a rootname's quicklook paths in both collections.
+
+    ``quicklook`` replaces the whole ``quicklook`` field. Paths are relative
+    to ACSQ_DATA.
+    """
+    update = {"$set": {"quicklook": dict(quicklook)}}
+    db[ROOTNAMES].update_one({"_id": _id}, update)
+    db[CATALOG].update_one({"_id": _id}, update)
+    bump_generation(db)
+
+
+def record_errors(db: Database, errors: Iterable[Mapping[str, Any]]) -> int:
+    """Append errors to the ``ingest_errors`` collection.
+
+    Each error is a mapping with at least ``rootname``, ``path``, ``stage``
+    and ``error``; ``time`` is added if missing.
+
+    Returns
+    -------
+    n : int
+        How many were recorded.
+    """
+    rows = [{"time": utcnow(), **dict(e)} for e in errors]
+    if rows:
+        db[INGEST_ERRORS].insert_many(rows)
+    return len(rows)
+
+
+def bump_generation(db: Database) -> str:
+    """Mark the data as changed; return the new generation token."""
+    token = uuid.uuid4().hex
+    db[META].replace_one(
+        {"_id": "generation"}, {"_id": "generation", "value": token, "time": utcnow()},
+        upsert=True,
+    )
+    return token
+
+
+def generation(db: Database) -> str | None:
+    """Return the current data generation token (None if nothing was written yet)."""
+    doc = db[META].find_one({"_id": "generation"})
+    return doc["value"] if doc else None

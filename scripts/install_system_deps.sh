@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install the system packages the tests and the demo need, if they are missing:
+# Debian's chromium (browser tests) and docker-compose (validating
+# docker-compose.yml; no Docker engine is needed), and Go (to build the local
+# server). Idempotent and quick when everything is there.
+set -euo pipefail
+
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v go >/dev/null 2>&1 || missing+=(golang-go)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  if ! $sudo apt-get install -y -q "${missing[@]}" >/tmp/acsq-apt.log 2>&1; then
+    $sudo apt-get update -q >>/tmp/acsq-apt.log 2>&1
+    $sudo apt-get install -y -q "${missing[@]}" >>/tmp/acsq-apt.log 2>&1 \
+      || { tail -20 /tmp/acsq-apt.log; echo "apt-get install ${missing[*]} failed"; exit 1; }
+  fi
+fi

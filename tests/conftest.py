@@ -1,0 +1,91 @@
+"""Shared fixtures: the two database backends and settings for each test.
+
+``db`` and ``settings`` are parameterized over ``mongomock`` (fast, in-memory)
+and ``real`` (the real local server: FerretDB built from scripts/localdb,
+started once per session on a free port with a temporary data folder; or any
+MongoDB named by ACSQ_TEST_MONGO_URI). Tests that need real-server semantics
+use ``real_db`` / ``real_settings``. If the real server cannot start, those
+tests error: they never silently skip.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from pathlib import Path
+
+import pytest
+
+from acsq_mongo import localdb
+from acsq_mongo.database import connect
+from acsq_mongo.settings import Settings, load_settings
+
+_counter = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def real_server_uri(tmp_path_factory: pytest.TempPathFactory):
+    """URI of the real server for this test session."""
+    external = os.environ.get("ACSQ_TEST_MONGO_URI")
+    if external:
+        yield external
+        return
+    base = tmp_path_factory.mktemp("localdb")
+    server = localdb.LocalServer(
+        binary=localdb.find_binary(build=True),
+        host="127.0.0.1",
+        port=localdb.free_port(),
+        data_dir=base / "data",
+        log_path=base / "localdb.log",
+    )
+    server.start()
+    yield server.uri
+    server.stop()
+
+
+def _settings_for(uri: str, tmp_path: Path, **extra) -> Settings:
+    name = f"acsq_test_{os.getpid()}_{next(_counter)}"
+    return load_settings(environ={}, mongo_uri=uri, db=name, data=tmp_path / "var", **extra)
+
+
+@pytest.fixture
+def mock_settings(tmp_path: Path) -> Settings:
+    """Settings for a fresh mongomock database."""
+    return _settings_for(f"mongomock://{tmp_path.name}", tmp_path)
+
+
+@pytest.fixture
+def real_settings(real_server_uri: str, tmp_path: Path):
+    """Settings for a fresh database on the real server; dropped afterwards."""
+    settings = _settings_for(real_server_uri, tmp_path)
+    yield settings
+    db = connect(settings)
+    db.client.drop_database(settings.db)
+    db.client.close()
+
+
+@pytest.fixture
+def real_db(real_settings: Settings):
+    """A fresh database on the real server."""
+    db = connect(real_settings)
+    yield db
+    db.client.close()
+
+
+@pytest.fixture(params=["mongomock", "real"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Name of the backend a parameterized test runs on."""
+    return request.param
+
+
+@pytest.fixture
+def settings(backend: str, request: pytest.FixtureRequest) -> Settings:
+    """Settings for a fresh database on each backend in turn."""
+    name = "mock_settings" if backend == "mongomock" else "real_settings"
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture
+def db(settings: Settings):
+    """A fresh database on each backend in turn."""
+    return connect(settings)
