@@ -1,0 +1,498 @@
+"""The header reader: every HDU header of a FITS file as plain, typed Python values.
+
+This is the one place where FITS quirks are settled (see docs/data-model.md,
+"Header values"). Everything after it sees ``{KEY: value}`` dictionaries whose
+values are ``bool``, ``int``, ``float``, ``str``, ``None`` or, for
+``COMMENT``, ``HISTORY`` and blank-keyword commentary, lists of strings.
+
+How a file is read
+------------------
+Only headers are read, never pixel data: the reader walks the file HDU by HDU,
+reading 2880-byte header blocks up to each ``END`` card and seeking over the
+data, whose size it computes from ``BITPIX``, ``NAXISn``, ``PCOUNT`` and
+``GCOUNT``. So a 170 MB WFC flt costs the same as a 1 x 1 pixel one. Standard
+cards (the vast majority: ``KEY = value / comment`` with a plain string,
+number, logical or no value) are parsed by a few regular expressions; every
+other card (record-valued keywords such as ``D2IM1.EXTVER``, ``CONTINUE``
+long strings, ``HIERARCH``, complex values, invalid cards) is handed to
+:class:`astropy.io.fits.Card`, with its warnings captured. Tests check that
+both paths agree with astropy on real and generated headers.
+
+Leniency
+--------
+- A card with non-ASCII bytes is decoded as UTF-8, else Latin-1, and kept.
+- A card whose value does not parse keeps its raw text as a string; a raw
+  ``NaN`` or ``Inf`` becomes ``None`` like any other NaN.
+- Undefined values, NaN and +/-inf become ``None``, and ``header_nulls``
+  records which (``"undefined"``, ``"nan"``, ``"inf"``, ``"-inf"``).
+- A repeated keyword keeps its first value (as astropy's ``header[key]``).
+- Integers beyond 64 bits (BSON's limit) are kept as strings.
+
+Every such case is reported in :attr:`FileHeaders.problems` for the run log.
+A file that cannot be read at all (missing, empty, not FITS, truncated inside
+its primary header) raises :class:`HeaderReadError`; a file truncated later
+returns the headers read so far with :attr:`FileHeaders.error` set.
+
+Keys MongoDB can't hold
+-----------------------
+:func:`escape_key` and :func:`unescape_key` map keywords to document keys
+reversibly: ``%`` -> ``%25``, ``.`` -> ``%2E``, a leading ``$`` -> ``%24``,
+NUL -> ``%00``, and the empty (blank) keyword -> ``%``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from acsq_mongo.errors import AcsqError
+
+__all__ = [
+    "BLOCK",
+    "COMMENTARY_KEYWORDS",
+    "NULL_KINDS",
+    "FileHeaders",
+    "HeaderReadError",
+    "escape_key",
+    "unescape_key",
+    "parse_cards",
+    "read_headers",
+]
+
+#: FITS block size in bytes.
+BLOCK = 2880
+_CARD = 80
+
+#: Keywords whose cards are commentary: stored as lists of strings.
+COMMENTARY_KEYWORDS = ("COMMENT", "HISTORY", "")
+
+#: What a null value was, as recorded in ``header_nulls``.
+NULL_KINDS = ("undefined", "nan", "inf", "-inf")
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+# ----------------------------------------------------------------------------
+# Keys
+
+_ESCAPES = {"%": "%25", ".": "%2E", "\x00": "%00"}
+_ESCAPE_RE = re.compile(r"[%.\x00]")
+_UNESCAPE_RE = re.compile(r"%(25|2E|24|00)")
+_UNESCAPES = {"25": "%", "2E": ".", "24": "$", "00": "\x00"}
+
+
+def escape_key(keyword: str) -> str:
+    """Return the document key of a FITS keyword.
+
+    MongoDB field names cannot contain ``.`` or NUL, cannot start with ``$``
+    and should not be empty. The mapping is reversible by :func:`unescape_key`:
+
+    ================================  ==============
+    in the FITS header                in the document
+    ================================  ==============
+    ``%``                             ``%25``
+    ``.`` (e.g. ``D2IM1.EXTVER``)     ``%2E``
+    a leading ``$``                   ``%24``
+    NUL                               ``%00``
+    the empty (blank) keyword         ``%``
+    ================================  ==============
+
+    Parameters
+    ----------
+    keyword : str
+        The keyword as astropy names it (record-valued keywords with their
+        field specifier, ``HIERARCH`` keywords without the prefix).
+
+    Returns
+    -------
+    key : str
+    """
+    if keyword == "":
+        return "%"
+    key = _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group()], keyword)
+    if key.startswith("$"):
+        key = "%24" + key[1:]
+    return key
+
+
+def unescape_key(key: str) -> str:
+    """Return the FITS keyword of a document key (the inverse of :func:`escape_key`)."""
+    if key == "%":
+        return ""
+    return _UNESCAPE_RE.sub(lambda m: _UNESCAPES[m.group(1)], key)
+
+
+# ----------------------------------------------------------------------------
+# Cards
+
+# A standard keyword: upper-case letters, digits, '-' and '_', padded to 8.
+_KEYWORD_RE = re.compile(r"[A-Z0-9_-]{1,8} *\Z")
+# Value field of standard cards, after '= ' (comment allowed after '/').
+_STRING_RE = re.compile(r" *'((?:[^']|'')*)' *(?:/.*)?\Z", re.S)
+_LOGICAL_RE = re.compile(r" *([TF]) *(?:/.*)?\Z", re.S)
+_INT_RE = re.compile(r" *([+-]?[0-9]+) *(?:/.*)?\Z", re.S)
+_FLOAT_RE = re.compile(
+    r" *([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[EeDd][+-]?[0-9]+)?) *(?:/.*)?\Z", re.S
+)
+_EMPTY_RE = re.compile(r" *(?:/.*)?\Z", re.S)
+_RAW_NULLS = {
+    "nan": "nan", "+nan": "nan", "-nan": "nan",
+    "inf": "inf", "+inf": "inf", "infinity": "inf", "+infinity": "inf",
+    "-inf": "-inf", "-infinity": "-inf",
+}
+
+
+class _Undefined:
+    """Marker of an undefined value before it becomes None."""
+
+
+_UNDEFINED = _Undefined()
+
+
+def _null_kind(value: Any) -> str | None:
+    if value is _UNDEFINED:
+        return "undefined"
+    if isinstance(value, float) and not math.isfinite(value):
+        if math.isnan(value):
+            return "nan"
+        return "inf" if value > 0 else "-inf"
+    return None
+
+
+def _parse_standard(card: str) -> tuple[str, Any] | None:
+    """Parse a standard ``KEY = value`` card; None if astropy must handle it."""
+    if card[8:10] != "= " or not _KEYWORD_RE.match(card, 0, 8):
+        return None
+    keyword = card[:8].rstrip()
+    rest = card[10:]
+    m = _STRING_RE.match(rest)
+    if m:
+        text = m.group(1)
+        # Possible record-valued keyword ('EXTVER: 1') or CONTINUE'd string:
+        # leave those to astropy.
+        if ": " in text or text.rstrip().endswith("&"):
+            return None
+        return keyword, text.replace("''", "'").rstrip(" ")
+    m = _INT_RE.match(rest)
+    if m:
+        return keyword, int(m.group(1))
+    m = _FLOAT_RE.match(rest)
+    if m:
+        return keyword, float(m.group(1).replace("D", "E").replace("d", "e"))
+    m = _LOGICAL_RE.match(rest)
+    if m:
+        return keyword, m.group(1) == "T"
+    if _EMPTY_RE.match(rest):
+        return keyword, _UNDEFINED
+    return None
+
+
+def _parse_with_astropy(image: str, problems: list[str], where: str) -> tuple[str, Any]:
+    """Parse one card (or a card and its CONTINUE cards) with astropy, leniently."""
+    from astropy.io.fits import Card
+    from astropy.io.fits.card import Undefined
+    from astropy.io.fits.verify import VerifyError
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        card = Card.fromstring(image)
+        keyword = card.keyword
+        try:
+            value = card.value
+        except (VerifyError, ValueError):
+            value = None
+        else:
+            if isinstance(value, Undefined):
+                value = _UNDEFINED
+    if value is None:
+        # Unparsable: keep the raw text, or recognise a raw NaN/Inf.
+        raw = image[10:80] if image[8:10] == "= " else image[8:80]
+        raw = raw.split("/", 1)[0].strip() if not raw.lstrip().startswith("'") else raw.strip()
+        kind = _RAW_NULLS.get(raw.lower())
+        if kind == "nan":
+            value = math.nan
+        elif kind == "inf":
+            value = math.inf
+        elif kind == "-inf":
+            value = -math.inf
+        else:
+            value = raw
+            problems.append(f"{where}: invalid value of {keyword!r}, kept as text {raw!r}")
+    elif caught and keyword not in COMMENTARY_KEYWORDS:
+        messages = {str(w.message).splitlines()[0] for w in caught}
+        problems.append(f"{where}: card {keyword!r}: {'; '.join(sorted(messages))}")
+    if isinstance(value, complex):
+        value = str(value)
+    return keyword, value
+
+
+def parse_cards(
+    cards: list[str], where: str = "header"
+) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    """Turn the cards of one header into typed values.
+
+    Parameters
+    ----------
+    cards : list of str
+        The 80-character cards, without the ``END`` card.
+    where : str
+        How to name this header in problem reports, e.g. ``"HDU 1"``.
+
+    Returns
+    -------
+    values : dict
+        ``{escaped KEY: value}`` in card order; commentary keywords map to
+        lists of strings.
+    nulls : dict
+        ``{escaped KEY: kind}`` for every value that became None.
+    problems : list of str
+        What was read leniently.
+    """
+    values: dict[str, Any] = {}
+    nulls: dict[str, str] = {}
+    problems: list[str] = []
+    commentary: dict[str, list[str]] = {}
+    i, n = 0, len(cards)
+    while i < n:
+        card = cards[i]
+        i += 1
+        head = card[:8].rstrip()
+        if head in COMMENTARY_KEYWORDS:
+            text = card[8:].rstrip()
+            if head or text:
+                commentary.setdefault(head, []).append(text)
+                if head not in values:
+                    values[head] = None  # placeholder: keeps the card order
+            continue
+        parsed = _parse_standard(card)
+        if parsed is None:
+            image = card
+            if card[8:10] == "= ":
+                # Gather a long string's CONTINUE cards.
+                while i < n and cards[i][:8] == "CONTINUE":
+                    image += cards[i]
+                    i += 1
+            parsed = _parse_with_astropy(image, problems, where)
+        keyword, value = parsed
+        if keyword in values:
+            if keyword in COMMENTARY_KEYWORDS:
+                # An odd card astropy read as commentary (e.g. a stray CONTINUE).
+                commentary.setdefault(keyword, []).append(str(value))
+            else:
+                problems.append(f"{where}: duplicate keyword {keyword!r}; first value kept")
+            continue
+        kind = _null_kind(value)
+        if kind is not None:
+            nulls[escape_key(keyword)] = kind
+            value = None
+        elif type(value) is int and not _INT64_MIN <= value <= _INT64_MAX:
+            problems.append(f"{where}: {keyword!r} = {value} is beyond 64 bits; kept as text")
+            value = str(value)
+        values[keyword] = value
+    out = {}
+    for keyword, value in values.items():
+        if keyword in commentary:
+            value = commentary[keyword]
+        out[escape_key(keyword)] = value
+    return out, nulls, problems
+
+
+# ----------------------------------------------------------------------------
+# Files
+
+
+class HeaderReadError(AcsqError):
+    """A FITS file cannot be read at all: missing, unreadable, empty or not FITS."""
+
+
+@dataclass
+class FileHeaders:
+    """The headers of one FITS file.
+
+    Attributes
+    ----------
+    headers : dict
+        ``{"<ext index>": {escaped KEY: value}}`` for every HDU read.
+    nulls : dict
+        ``{"<ext index>": {escaped KEY: kind}}``, only for HDUs with nulls.
+    problems : list of str
+        Cards and bytes read leniently; for the run log.
+    error : str or None
+        Why reading stopped early (a truncated file); the HDUs before it are
+        in ``headers``.
+    """
+
+    headers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    nulls: dict[str, dict[str, str]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def n_hdus(self) -> int:
+        """Number of HDUs read."""
+        return len(self.headers)
+
+
+def _decode(raw: bytes, where: str, problems: list[str]) -> list[str]:
+    """Split header bytes into 80-character cards, decoding non-ASCII leniently."""
+    try:
+        text = raw.decode("ascii")
+        return [text[j : j + _CARD] for j in range(0, len(text), _CARD)]
+    except UnicodeDecodeError:
+        pass
+    cards = []
+    for j in range(0, len(raw), _CARD):
+        chunk = raw[j : j + _CARD]
+        try:
+            card = chunk.decode("ascii")
+        except UnicodeDecodeError:
+            try:
+                card, codec = chunk.decode("utf-8"), "UTF-8"
+            except UnicodeDecodeError:
+                card, codec = chunk.decode("latin-1"), "Latin-1"
+            # Keep 80 characters per card so the columns stay where they are.
+            card = card.ljust(_CARD)
+            problems.append(
+                f"{where}: non-ASCII bytes in card {card[:8].strip()!r}, read as {codec}"
+            )
+        cards.append(card)
+    return cards
+
+
+def _read_header_bytes(f, limit: int) -> tuple[bytes, bool]:
+    """Read header blocks up to and including the END card.
+
+    Returns
+    -------
+    raw : bytes
+        The cards before ``END``.
+    complete : bool
+        False if the file ended before an ``END`` card.
+    """
+    chunks = []
+    while True:
+        block = f.read(BLOCK)
+        if len(block) < BLOCK:
+            chunks.append(block)
+            return b"".join(chunks), False
+        for j in range(0, BLOCK, _CARD):
+            if block[j : j + 3] == b"END" and not block[j + 3 : j + 8].strip():
+                chunks.append(block[:j])
+                return b"".join(chunks), True
+        chunks.append(block)
+        if sum(len(c) for c in chunks) > limit:
+            return b"".join(chunks), False
+
+
+def _data_size(values: dict[str, Any]) -> int:
+    """Size in bytes of an HDU's data, without padding (FITS standard 4.4.1)."""
+    bitpix = values.get("BITPIX")
+    naxis = values.get("NAXIS")
+    if type(bitpix) is not int or type(naxis) is not int or bitpix == 0 or naxis < 0:
+        raise ValueError("BITPIX or NAXIS missing or invalid")
+    if naxis == 0:
+        return 0
+    axes = []
+    for k in range(1, naxis + 1):
+        n = values.get(f"NAXIS{k}")
+        if type(n) is not int or n < 0:
+            raise ValueError(f"NAXIS{k} missing or invalid")
+        axes.append(n)
+    pcount = values.get("PCOUNT", 0)
+    gcount = values.get("GCOUNT", 1)
+    pcount = pcount if type(pcount) is int else 0
+    gcount = gcount if type(gcount) is int else 1
+    if values.get("GROUPS") is True and axes[0] == 0:
+        axes = axes[1:]  # random groups: NAXIS1 = 0
+    product = math.prod(axes)
+    return abs(bitpix) // 8 * gcount * (pcount + product)
+
+
+def read_headers(path: str | os.PathLike, max_header_bytes: int = 64 * 1024 * 1024) -> FileHeaders:
+    """Read every HDU header of a FITS file, without its data.
+
+    Parameters
+    ----------
+    path : path-like
+        The FITS file.
+    max_header_bytes : int
+        Give up on a header larger than this (a file of blanks, not FITS).
+
+    Returns
+    -------
+    result : FileHeaders
+        ``error`` is set if the file was truncated after its primary header;
+        the HDUs before the damage are kept.
+
+    Raises
+    ------
+    HeaderReadError
+        If the file is missing or unreadable, empty, not FITS, or truncated
+        inside its primary header.
+    """
+    path = Path(path)
+    try:
+        f = open(path, "rb")
+    except OSError as exc:
+        raise HeaderReadError(f"cannot read file: {exc.strerror or exc}") from None
+    result = FileHeaders()
+    with f:
+        try:
+            size = os.fstat(f.fileno()).st_size
+            if size == 0:
+                raise HeaderReadError("empty file (0 bytes)")
+            offset, ext = 0, 0
+            while offset < size:
+                where = f"HDU {ext}"
+                start = f.read(_CARD)
+                f.seek(offset)
+                expected = b"SIMPLE  =" if ext == 0 else b"XTENSION="
+                if not start.startswith(expected):
+                    if ext == 0:
+                        raise HeaderReadError(
+                            "not a FITS file: it does not start with a SIMPLE card"
+                        )
+                    rest = f.read(min(size - offset, 1024 * 1024))
+                    if rest.strip(b"\x00 "):
+                        result.problems.append(
+                            f"{size - offset} bytes after HDU {ext - 1} are not a FITS "
+                            "extension; ignored"
+                        )
+                    break
+                raw, complete = _read_header_bytes(f, max_header_bytes)
+                if not complete:
+                    message = f"truncated file: the header of HDU {ext} has no END card"
+                    if ext == 0:
+                        raise HeaderReadError(message)
+                    result.error = message
+                    break
+                cards = _decode(raw, where, result.problems)
+                values, nulls, problems = parse_cards(cards, where)
+                result.problems += problems
+                result.headers[str(ext)] = values
+                if nulls:
+                    result.nulls[str(ext)] = nulls
+                header_end = f.tell()
+                try:
+                    data_size = _data_size(values)
+                except ValueError as exc:
+                    result.error = f"malformed header of HDU {ext}: {exc}"
+                    break
+                if header_end + data_size > size:
+                    result.error = (
+                        f"truncated file: HDU {ext} needs {data_size} bytes of data, "
+                        f"{size - header_end} present"
+                    )
+                    break
+                offset = header_end + -(-data_size // BLOCK) * BLOCK
+                if offset > size:
+                    result.problems.append(f"HDU {ext}: the last data block is not padded")
+                f.seek(offset)
+                ext += 1
+        except OSError as exc:
+            raise HeaderReadError(f"cannot read file: {exc.strerror or exc}") from None
+    return result
