@@ -1,0 +1,212 @@
+"""The Python API: find a custom dataset and hand its files to analysis code.
+
+Examples
+--------
+Find long WFC exposures in F606W and open their flt files with astropy::
+
+    from astropy.io import fits
+    from acsq_mongo import Archive, load_settings
+
+    archive = Archive(load_settings())            # ACSQ_* environment or acsq.yaml
+    q = archive.query(detector="WFC", filter1="F606W", exptime__gte=1000)
+    print(q.count(), "rootnames")
+    for path in q.paths("flt"):
+        with fits.open(path) as hdul:
+            print(path, hdul[1].header["CCDGAIN"], hdul["SCI", 1].data.mean())
+
+Header keywords are reached by path; pass those filters in a dict (a Python
+keyword argument cannot contain dots)::
+
+    q = archive.query({"headers.flt.1.CCDGAIN__gte": 2}, detector="WFC")
+    rows = q.select("rootname", "date_obs", "headers.flt.1.CCDGAIN").rows()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from acsq_mongo.database import ROOTNAMES, connect
+from acsq_mongo.query import core
+from acsq_mongo.query.cache import ResultCache
+from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.render import csv_lines, result_json, table_lines
+from acsq_mongo.query.spec import QuerySpec, _pairs
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
+
+    from acsq_mongo.settings import Settings
+
+__all__ = ["Archive", "Query"]
+
+
+class Archive:
+    """The ACS archive as the database knows it.
+
+    Parameters
+    ----------
+    settings : Settings
+        Where the database (``mongo_uri``, ``db``) and the files (``archive``) are.
+    db : Database, optional
+        An open database; default: :func:`acsq_mongo.database.connect` on first use.
+    cache : ResultCache or bool, optional
+        Reuse results until the data changes (default: a cache of this
+        archive's own); ``False`` for none.
+
+    Examples
+    --------
+    >>> archive = Archive(settings)                                   # doctest: +SKIP
+    >>> q = archive.query(detector="WFC", exptime__gte=1000)          # doctest: +SKIP
+    >>> q.count(), q.paths("flt")[:2]                                 # doctest: +SKIP
+    (42, ['/grp/hst/acs/archive/j94f/j94f05bgq/j94f05bgq_flt.fits', ...])
+    """
+
+    def __init__(
+        self, settings: Settings, db: Database | None = None,
+        cache: ResultCache | bool | None = None,
+    ) -> None:
+        self.settings = settings
+        self._db = db
+        if cache is None or cache is True:
+            cache = ResultCache()
+        self.cache: ResultCache | None = cache or None
+
+    @property
+    def db(self) -> Database:
+        """The database (connected on first use)."""
+        if self._db is None:
+            self._db = connect(self.settings)
+        return self._db
+
+    def query(self, params: Any = None, /, **filters: Any) -> Query:
+        """Start a query.
+
+        Parameters
+        ----------
+        params : mapping or list of (name, value) pairs, optional
+            Filters and options by name, e.g. header paths
+            ``{"headers.flt.1.CCDGAIN__gte": 2}``.
+        **filters
+            ``field__op=value`` filters (``detector="WFC"``,
+            ``exptime__gte=1000``, ``date_obs__lt="2006"``,
+            ``proposid__in=[10368, 9575]``), a cone (``ra=``, ``dec=``,
+            ``radius=`` in degrees) and options (``sort="-exptime"``,
+            ``columns=[...]``, ``limit=``, ``offset=``, ``filetype=``).
+
+        Returns
+        -------
+        query : Query
+            Lazy: nothing runs until you ask for rows, a count or paths.
+
+        Raises
+        ------
+        QueryError
+            On an unknown field or op, or a value of the wrong type.
+        """
+        pairs = _pairs(params) + list(filters.items())
+        return Query(self, QuerySpec.parse(pairs))
+
+    def document(self, rootname: str) -> dict[str, Any] | None:
+        """Return the whole stored document of a rootname (every header), or None."""
+        if not isinstance(rootname, str) or not rootname.isalnum():
+            raise QueryError(f"a rootname is letters and digits, got {rootname!r}")
+        return self.db[ROOTNAMES].find_one({"_id": rootname[:8].lower()})
+
+
+class Query:
+    """A query on the archive: count it, read its rows, get its file paths.
+
+    Made by :meth:`Archive.query`; refine it with :meth:`filter`,
+    :meth:`order_by` and :meth:`select`, which return new queries.
+    """
+
+    def __init__(self, archive: Archive, spec: QuerySpec) -> None:
+        self.archive = archive
+        self.spec = spec
+
+    def __repr__(self) -> str:
+        params = " ".join(f"{n}={v}" for n, v in self.spec.to_params())
+        return f"<Query {params or '(everything)'}>"
+
+    def _with(self, spec: QuerySpec) -> Query:
+        return Query(self.archive, spec)
+
+    def filter(self, params: Any = None, /, **filters: Any) -> Query:
+        """Return a query with more filters (ANDed)."""
+        more = QuerySpec.parse(_pairs(params) + list(filters.items()))
+        changes: dict[str, Any] = {"filters": self.spec.filters + more.filters}
+        if more.cone is not None:
+            changes["cone"] = more.cone
+        return self._with(self.spec.replace(**changes))
+
+    def order_by(self, *fields: str) -> Query:
+        """Return a query sorted by these fields (``"-exptime"`` for descending)."""
+        return self._with(QuerySpec.parse([("sort", ",".join(fields))]).replace(
+            filters=self.spec.filters, cone=self.spec.cone, columns=self.spec.columns))
+
+    def select(self, *columns: str) -> Query:
+        """Return a query with these output columns (fields or header paths)."""
+        chosen = QuerySpec.parse([("columns", ",".join(columns))]).columns
+        return self._with(self.spec.replace(columns=chosen))
+
+    def count(self) -> int:
+        """Return how many rootnames match."""
+        return core.count(self.archive.db, self.spec, self.archive.cache)
+
+    def facets(self) -> dict[str, list[tuple[Any, int]]]:
+        """Return the counts per detector, filter1, filter2, aperture, proposid and obstype."""
+        return core.facets(self.archive.db, self.spec, self.archive.cache)[1]
+
+    def page(self, limit: int | None = None, offset: int | None = None,
+             with_facets: bool = True) -> core.Result:
+        """Return one page of rows with the total count and facets (see :func:`core.run`)."""
+        changes: dict[str, Any] = {}
+        if limit is not None:
+            changes["limit"] = limit
+        if offset is not None:
+            changes["offset"] = offset
+        spec = self.spec.replace(**changes) if changes else self.spec
+        return core.run(self.archive.db, spec, self.archive.settings,
+                        with_facets=with_facets, cache=self.archive.cache)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return core.iter_rows(self.archive.db, self.spec, self.archive.cache)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Return every matching row (column -> value), in the query's order."""
+        return list(self)
+
+    def paths(self, *filetypes: str) -> list[str]:
+        """Return the absolute paths of the matching files.
+
+        Parameters
+        ----------
+        *filetypes : str
+            ``"flt"``, ``"raw"``, ...; default: every filetype each rootname has.
+        """
+        return list(core.iter_paths(self.archive.db, self.spec, self.archive.settings,
+                                    filetypes or None, self.archive.cache))
+
+    def csv(self) -> Iterator[str]:
+        """Yield the rows as CSV lines (header first), streamed."""
+        return csv_lines(self.spec.column_names, iter(self))
+
+    def to_csv(self, path: str | Path) -> int:
+        """Write the rows to a CSV file; return how many rows were written."""
+        lines = 0
+        with open(path, "w", newline="") as out:
+            for line in self.csv():
+                out.write(line)
+                lines += 1
+        return lines - 1
+
+    def json(self, limit: int | None = None, offset: int | None = None) -> str:
+        """Return one page as JSON: count, paging, rows and facets."""
+        return result_json(self.page(limit, offset))
+
+    def table(self, limit: int | None = None, offset: int | None = None) -> str:
+        """Return one page as a plain-text table."""
+        result = self.page(limit, offset, with_facets=False)
+        return "\n".join(table_lines(result.columns, result.rows))

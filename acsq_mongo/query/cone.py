@@ -1,0 +1,138 @@
+"""Cone search: targets within a radius of a sky position, without geo operators.
+
+Two steps, the same on MongoDB 7, FerretDB v1 and mongomock:
+
+1. An indexed bounding box on ``dec_targ`` and ``ra_targ``
+   (:meth:`Cone.box_filter`): the Dec band ``[dec - r, dec + r]``, and an RA
+   range of half-width ``asin(sin r / cos dec)`` (the widest the cap gets),
+   split in two where it crosses RA 0/360, and dropped when the cap contains
+   a pole.
+2. The exact great-circle test in Python (:meth:`Cone.contains`), with
+   Vincenty's formula, which is accurate at every separation.
+
+All angles are in degrees.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from acsq_mongo.query import values
+from acsq_mongo.query.errors import QueryError
+
+__all__ = ["Cone", "angular_separation", "CONE_PARAMS"]
+
+#: The query parameters of a cone search.
+CONE_PARAMS = ("ra", "dec", "radius")
+
+# Widen the box a little so that rounding never drops a target on its edge.
+_MARGIN = 1e-9
+
+
+def angular_separation(ra1, dec1, ra2, dec2) -> np.ndarray:
+    """Great-circle distance between sky positions, in degrees (Vincenty's formula).
+
+    Parameters
+    ----------
+    ra1, dec1, ra2, dec2 : float or array-like
+        Right ascensions and declinations in degrees; they broadcast.
+
+    Returns
+    -------
+    separation : numpy.ndarray
+        In degrees, from 0 to 180.
+    """
+    lon1, lat1, lon2, lat2 = (
+        np.radians(np.asarray(x, dtype=float)) for x in (ra1, dec1, ra2, dec2)
+    )
+    dlon = lon2 - lon1
+    sin_dlon, cos_dlon = np.sin(dlon), np.cos(dlon)
+    sin1, cos1 = np.sin(lat1), np.cos(lat1)
+    sin2, cos2 = np.sin(lat2), np.cos(lat2)
+    num1 = cos2 * sin_dlon
+    num2 = cos1 * sin2 - sin1 * cos2 * cos_dlon
+    denominator = sin1 * sin2 + cos1 * cos2 * cos_dlon
+    return np.degrees(np.arctan2(np.hypot(num1, num2), denominator))
+
+
+@dataclass(frozen=True)
+class Cone:
+    """A cone on the sky: centre (``ra``, ``dec``) and ``radius``, in degrees."""
+
+    ra: float
+    dec: float
+    radius: float
+
+    @classmethod
+    def parse(cls, ra: Any, dec: Any, radius: Any) -> Cone:
+        """Check and convert the three cone parameters (text or numbers, degrees).
+
+        Raises
+        ------
+        QueryError
+            If one is missing or out of range: RA 0 to 360, Dec -90 to 90,
+            radius above 0 and at most 180.
+        """
+        given = {"ra": ra, "dec": dec, "radius": radius}
+        missing = [name for name, value in given.items() if value in (None, "")]
+        if missing:
+            raise QueryError(
+                "a cone search needs ra, dec and radius (degrees); missing: " + ", ".join(missing)
+            )
+        ra_ = values.to_float("ra", ra)
+        dec_ = values.to_float("dec", dec)
+        radius_ = values.to_float("radius", radius)
+        if not 0.0 <= ra_ <= 360.0:
+            raise QueryError(f"ra must be from 0 to 360 degrees, got {ra_:g}")
+        if not -90.0 <= dec_ <= 90.0:
+            raise QueryError(f"dec must be from -90 to 90 degrees, got {dec_:g}")
+        if not 0.0 < radius_ <= 180.0:
+            raise QueryError(f"radius must be above 0 and at most 180 degrees, got {radius_:g}")
+        return cls(ra_ % 360.0, dec_, radius_)
+
+    @property
+    def contains_pole(self) -> bool:
+        """Whether the cap reaches a celestial pole (then every RA is in the box)."""
+        return self.dec + self.radius >= 90.0 or self.dec - self.radius <= -90.0
+
+    def ra_ranges(self) -> list[tuple[float, float]] | None:
+        """Return the RA ranges of the bounding box, in [0, 360]; None if unrestricted."""
+        if self.contains_pole:
+            return None
+        ratio = math.sin(math.radians(self.radius)) / math.cos(math.radians(self.dec))
+        if ratio >= 1.0:
+            return None
+        half = math.degrees(math.asin(ratio)) + _MARGIN
+        low, high = self.ra - half, self.ra + half
+        if low < 0.0:
+            return [(low + 360.0, 360.0), (0.0, high)]
+        if high > 360.0:
+            return [(low, 360.0), (0.0, high - 360.0)]
+        return [(low, high)]
+
+    def box_filter(self) -> dict:
+        """Return the MongoDB filter of the bounding box (portable: no geo operators)."""
+        dec_band = {
+            "dec_targ": {
+                "$gte": max(-90.0, self.dec - self.radius - _MARGIN),
+                "$lte": min(90.0, self.dec + self.radius + _MARGIN),
+            }
+        }
+        ranges = self.ra_ranges()
+        if ranges is None:
+            return {"$and": [dec_band, {"ra_targ": {"$ne": None}}]}
+        boxes = [{"ra_targ": {"$gte": low, "$lte": high}} for low, high in ranges]
+        ra_part = boxes[0] if len(boxes) == 1 else {"$or": boxes}
+        return {"$and": [dec_band, ra_part]}
+
+    def contains(self, ra, dec) -> np.ndarray:
+        """Return which positions (degrees) are within the radius (the edge included)."""
+        return angular_separation(self.ra, self.dec, ra, dec) <= self.radius
+
+    def key(self) -> tuple:
+        """A hashable form, for caches."""
+        return (self.ra, self.dec, self.radius)

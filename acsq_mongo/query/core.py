@@ -1,0 +1,445 @@
+"""Running a query: the one place that turns a :class:`QuerySpec` into results.
+
+The web app, the CLI and the Python API all call :func:`run` (one page, with
+the total count and facets), :func:`iter_rows` (every row, streamed) or
+:func:`iter_paths` (file paths).
+
+Which collection answers, and how many scans a page costs, matters: FerretDB
+v1 decodes every whole document of a collection on every query except an
+``_id`` equality (~3 us per field per document), so a scan of 2,000 slim
+``catalog`` documents takes ~0.2 s and of 2,000 whole ``rootnames`` documents
+~35 s. Hence:
+
+- Filters on promoted fields only: everything runs on ``catalog``.
+- Header-keyword filters: one scan of ``rootnames`` (projection ``_id``) finds
+  the matching ``_id`` s; the count, facets and page then run on ``catalog``
+  with ``_id: {$in: [...]}``. Header columns are fetched for the page's
+  rootnames only.
+- A cone search: the indexed bounding box on ``catalog``, the exact test in
+  Python, then the same ``_id: {$in: [...]}``, so that the count, facets and
+  pages are those of the exact set.
+- The count and all facets come from one ``$group`` (:mod:`.facets`).
+- With a :class:`~acsq_mongo.query.cache.ResultCache`, the id sets, counts,
+  facets and pages are kept until the data generation changes, so the next
+  page of a query costs one scan and a repeated page none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pymongo.errors
+
+from acsq_mongo.database import CATALOG, ROOTNAMES
+from acsq_mongo.errors import DatabaseUnavailable
+from acsq_mongo.fields import FILETYPES
+from acsq_mongo.query.cache import ResultCache
+from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.facets import FACET_FIELDS, count_and_facets
+from acsq_mongo.query.files import file_path
+from acsq_mongo.query.filters import combine
+from acsq_mongo.query.names import FieldRef, resolve
+from acsq_mongo.query.spec import QuerySpec
+from acsq_mongo.store import generation
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
+
+    from acsq_mongo.settings import Settings
+
+__all__ = [
+    "MAX_IDS",
+    "Result",
+    "Selection",
+    "run",
+    "select",
+    "count",
+    "facets",
+    "iter_rows",
+    "iter_paths",
+]
+
+#: Most rootnames a cone or header filter may match before the query must be narrowed
+#: (the ``_id`` list then goes to the server: ~17 bytes each, 16 MB per command).
+MAX_IDS = 200_000
+_STREAM_BATCH = 500
+_PATH_COLUMNS = tuple(resolve(n) for n in ("rootname", "path", "filetypes"))
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which rootnames a spec's filters and cone select, as a filter on one collection.
+
+    Attributes
+    ----------
+    collection : str
+        ``catalog`` or ``rootnames``.
+    match : dict
+        The MongoDB filter document.
+    ids : tuple of str or None
+        The exact ``_id`` s, when a cone or header filter was resolved first.
+    """
+
+    collection: str
+    match: dict
+    ids: tuple[str, ...] | None = None
+
+
+@dataclass
+class Result:
+    """One page of a query: rows, the total count, facets and paging.
+
+    Attributes
+    ----------
+    spec : QuerySpec
+    rows : list of dict
+        Column name -> value, in ``spec.columns`` order.
+    count : int
+        How many rootnames match in all.
+    facets : dict or None
+        Field -> list of ``(value, count)``, most frequent first
+        (:data:`~acsq_mongo.query.facets.FACET_FIELDS`); None if not asked for.
+    offset, limit : int
+        The page: rows ``offset`` to ``offset + limit``.
+    """
+
+    spec: QuerySpec
+    rows: list[dict[str, Any]]
+    count: int
+    facets: dict[str, list[tuple[Any, int]]] | None
+    offset: int
+    limit: int
+    collection: str = CATALOG
+    from_cache: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The output column names."""
+        return self.spec.column_names
+
+    @property
+    def next_offset(self) -> int | None:
+        """Offset of the next page, or None on the last page."""
+        end = self.offset + self.limit
+        return end if self.limit and end < self.count else None
+
+    @property
+    def prev_offset(self) -> int | None:
+        """Offset of the previous page, or None on the first."""
+        return max(0, self.offset - self.limit) if self.offset > 0 else None
+
+    @property
+    def first_row(self) -> int:
+        """1-based number of the first row on the page (0 if the page is empty)."""
+        return self.offset + 1 if self.rows else 0
+
+    @property
+    def last_row(self) -> int:
+        """1-based number of the last row on the page."""
+        return self.offset + len(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self.rows)
+
+
+@contextlib.contextmanager
+def _server_errors():
+    """Turn the server's refusals into QueryError (e.g. a regex Go's RE2 rejects)."""
+    try:
+        yield
+    except pymongo.errors.OperationFailure as exc:
+        reason = (exc.details or {}).get("errmsg") or str(exc)
+        raise QueryError(f"the database refused this query: {reason.split(', full error')[0]}"
+                         ) from None
+    except (pymongo.errors.ServerSelectionTimeoutError, pymongo.errors.AutoReconnect) as exc:
+        raise DatabaseUnavailable(f"the database stopped answering: {exc}") from None
+
+
+def _db_key(db: Database) -> tuple:
+    return (db.name, id(db.client))
+
+
+def _cache_key(db: Database, kind: str, *parts: Any) -> tuple | None:
+    return (kind, _db_key(db), generation(db), *parts)
+
+
+def _cached(cache: ResultCache | None, key: tuple | None, compute):
+    if cache is None or key is None:
+        return compute(), False
+    found = cache.get(key)
+    if found is not None:
+        return found, True
+    value = compute()
+    cache.put(key, value)
+    return value, False
+
+
+def select(db: Database, spec: QuerySpec, cache: ResultCache | None = None) -> Selection:
+    """Return the selection of a spec: which collection, which filter, the exact ids.
+
+    Parameters
+    ----------
+    db : Database
+    spec : QuerySpec
+    cache : ResultCache, optional
+
+    Raises
+    ------
+    QueryError
+        If a cone holds more than :data:`MAX_IDS` targets, or the server refuses a filter.
+    """
+    gen_key = _cache_key(db, "selection", spec.selection_key()) if cache is not None else None
+    selection, _ = _cached(cache, gen_key, lambda: _select(db, spec))
+    return selection
+
+
+def _select(db: Database, spec: QuerySpec) -> Selection:
+    field_filters, header_filters = spec.field_filters, spec.header_filters
+    if spec.cone is None and not header_filters:
+        return Selection(CATALOG, combine(field_filters))
+    ids: list[str] | None = None
+    with _server_errors():
+        if spec.cone is not None:
+            query = combine(field_filters, [spec.cone.box_filter()])
+            docs = list(db[CATALOG].find(query, {"_id": 1, "ra_targ": 1, "dec_targ": 1}))
+            if docs:
+                ra = np.array([d["ra_targ"] for d in docs], dtype=float)
+                dec = np.array([d["dec_targ"] for d in docs], dtype=float)
+                inside = spec.cone.contains(ra, dec)
+                ids = sorted(d["_id"] for d, ok in zip(docs, inside, strict=True) if ok)
+            else:
+                ids = []
+            if len(ids) > MAX_IDS:
+                raise QueryError(
+                    f"the cone holds {len(ids)} rootnames, more than {MAX_IDS}; make it smaller "
+                    "or add filters"
+                )
+        if header_filters:
+            extra = [{"_id": {"$in": ids}}] if ids is not None else []
+            query = combine(spec.filters, extra)
+            found = sorted(d["_id"] for d in db[ROOTNAMES].find(query, {"_id": 1}))
+            if len(found) > MAX_IDS:
+                # Too many to hand over as a list: answer the whole query from rootnames.
+                return Selection(ROOTNAMES, query)
+            ids = found
+    assert ids is not None
+    return Selection(CATALOG, {"_id": {"$in": ids}}, tuple(ids))
+
+
+def count(db: Database, spec: QuerySpec, cache: ResultCache | None = None) -> int:
+    """Return how many rootnames match ``spec``."""
+    selection = select(db, spec, cache)
+    if selection.ids is not None:
+        return len(selection.ids)
+    key = _cache_key(db, "count", spec.selection_key()) if cache is not None else None
+
+    def compute() -> int:
+        with _server_errors():
+            return db[selection.collection].count_documents(selection.match)
+
+    return _cached(cache, key, compute)[0]
+
+
+def facets(
+    db: Database, spec: QuerySpec, cache: ResultCache | None = None
+) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
+    """Return the total count and the facets of ``spec`` (one ``$group``)."""
+    selection = select(db, spec, cache)
+    key = _cache_key(db, "facets", spec.selection_key()) if cache is not None else None
+
+    def compute():
+        with _server_errors():
+            return count_and_facets(db[selection.collection], selection.match, FACET_FIELDS)
+
+    return _cached(cache, key, compute)[0]
+
+
+def _sort(spec: QuerySpec) -> list[tuple[str, int]]:
+    return [*spec.sort, ("_id", 1)]
+
+
+def _projection(refs: tuple[FieldRef, ...], collection: str) -> dict[str, int]:
+    projection = {"_id": 1}
+    for ref in refs:
+        if ref.is_header and collection != ROOTNAMES:
+            continue
+        projection[ref.path] = 1
+    return projection
+
+
+def _value(doc: dict, ref: FieldRef) -> Any:
+    if not ref.is_header:
+        return doc.get(ref.name)
+    node: Any = doc
+    for part in ("headers", ref.filetype, ref.ext, ref.path.split(".", 3)[3]):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _header_docs(db: Database, ids: list[str], refs: tuple[FieldRef, ...]) -> dict[str, dict]:
+    """Fetch the header columns of some rootnames from ``rootnames``, by ``_id``."""
+    if not ids or not refs:
+        return {}
+    projection = {"_id": 1, **{ref.path: 1 for ref in refs}}
+    with _server_errors():
+        return {d["_id"]: d for d in db[ROOTNAMES].find({"_id": {"$in": ids}}, projection)}
+
+
+def _rows(db: Database, docs: list[dict], refs: tuple[FieldRef, ...], collection: str
+          ) -> list[dict[str, Any]]:
+    header_refs = tuple(r for r in refs if r.is_header)
+    headers: dict[str, dict] = {}
+    if header_refs and collection != ROOTNAMES:
+        headers = _header_docs(db, [d["_id"] for d in docs], header_refs)
+    rows = []
+    for doc in docs:
+        source = headers.get(doc["_id"], {})
+        rows.append({
+            ref.name: _value(source if ref.is_header and collection != ROOTNAMES else doc, ref)
+            for ref in refs
+        })
+    return rows
+
+
+def _page_limit(spec: QuerySpec, settings: Settings) -> int:
+    limit = settings.page_size if spec.limit is None else spec.limit
+    if limit > settings.max_rows:
+        raise QueryError(
+            f"limit {limit} is over the {settings.max_rows} rows one page may return "
+            "(ACSQ_MAX_ROWS); page with offset, or stream CSV or paths"
+        )
+    return limit
+
+
+def run(
+    db: Database,
+    spec: QuerySpec,
+    settings: Settings,
+    *,
+    with_facets: bool = True,
+    cache: ResultCache | None = None,
+) -> Result:
+    """Run a query and return one page, with the total count and the facets.
+
+    Parameters
+    ----------
+    db : Database
+    spec : QuerySpec
+    settings : Settings
+        ``page_size`` is the default limit, ``max_rows`` the most one page may ask for.
+    with_facets : bool
+        Compute the facets (they come with the count, from the same ``$group``).
+    cache : ResultCache, optional
+        Keep and reuse results until the data changes.
+
+    Returns
+    -------
+    result : Result
+
+    Raises
+    ------
+    QueryError
+        If the limit is over ``max_rows``, or the server refuses the query.
+    """
+    limit = _page_limit(spec, settings)
+    selection = select(db, spec, cache)
+    if with_facets:
+        total, facet_counts = facets(db, spec, cache)
+    else:
+        total, facet_counts = count(db, spec, cache), None
+    page_key = (
+        _cache_key(db, "page", spec.selection_key(), spec.sort, spec.column_names, limit,
+                   spec.offset)
+        if cache is not None else None
+    )
+
+    def compute() -> list[dict[str, Any]]:
+        if limit == 0 or spec.offset >= total:
+            return []
+        coll = selection.collection
+        with _server_errors():
+            docs = list(db[coll].find(
+                selection.match, _projection(spec.columns, coll), sort=_sort(spec),
+                skip=spec.offset, limit=limit,
+            ))
+        return _rows(db, docs, spec.columns, coll)
+
+    rows, hit = _cached(cache, page_key, compute)
+    return Result(
+        spec=spec, rows=[dict(r) for r in rows], count=total, facets=facet_counts,
+        offset=spec.offset, limit=limit, collection=selection.collection, from_cache=hit,
+    )
+
+
+def iter_rows(
+    db: Database,
+    spec: QuerySpec,
+    cache: ResultCache | None = None,
+    batch_size: int = _STREAM_BATCH,
+) -> Iterator[dict[str, Any]]:
+    """Yield every matching row, streamed: from ``spec.offset``, up to ``spec.limit`` if set.
+
+    No row cap applies: this is for CSV downloads and file lists. Rows come
+    in batches of ``batch_size`` from one cursor (one scan).
+    """
+    selection = select(db, spec, cache)
+    coll = selection.collection
+    with _server_errors():
+        cursor = db[coll].find(
+            selection.match, _projection(spec.columns, coll), sort=_sort(spec),
+            skip=spec.offset, limit=spec.limit or 0, batch_size=batch_size,
+        )
+        batch: list[dict] = []
+        for doc in cursor:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                yield from _rows(db, batch, spec.columns, coll)
+                batch = []
+        if batch:
+            yield from _rows(db, batch, spec.columns, coll)
+
+
+def iter_paths(
+    db: Database,
+    spec: QuerySpec,
+    settings: Settings,
+    filetypes: tuple[str, ...] | list[str] | None = None,
+    cache: ResultCache | None = None,
+) -> Iterator[str]:
+    """Yield the absolute paths of the matching files, rootname by rootname.
+
+    Parameters
+    ----------
+    filetypes : sequence of str, optional
+        Which filetypes, in this order; default: ``spec.filetypes``, else
+        every filetype a rootname has (in :data:`~acsq_mongo.fields.FILETYPES`
+        order).
+
+    Raises
+    ------
+    QueryError
+        If no archive is configured, or a filetype is unknown.
+    """
+    if settings.archive is None:
+        raise QueryError("file paths need the archive root: set ACSQ_ARCHIVE (or archive:)")
+    wanted = tuple(filetypes) if filetypes else spec.filetypes
+    for filetype in wanted:
+        if filetype not in FILETYPES:
+            raise QueryError(
+                f"unknown filetype {filetype!r}; valid filetypes: " + ", ".join(FILETYPES)
+            )
+    for row in iter_rows(db, spec.replace(columns=_PATH_COLUMNS), cache):
+        present = row.get("filetypes") or []
+        for filetype in wanted or FILETYPES:
+            if filetype in present and row.get("path") and row.get("rootname"):
+                yield str(file_path(settings.archive, row["path"], row["rootname"], filetype))

@@ -1,0 +1,385 @@
+"""Filters: ``field__op=value`` pairs turned into a MongoDB filter document.
+
+In the style of Datasette's ``filters.py``: one fixed table of operations
+(:data:`OPS`), an allow-list of fields (:mod:`acsq_mongo.query.names`) and
+values converted to the field's type (:mod:`acsq_mongo.query.values`). The
+filter documents keep to the portable subset of docs/data-model.md, so they
+run the same on MongoDB 7, FerretDB v1 and mongomock.
+
+==============  ================================================================
+op              meaning
+==============  ================================================================
+``exact``       equal (the default when no ``__op`` is given); ``*`` in text is
+                a wildcard (case-insensitive); a date is the whole period it names
+``not``         not equal (also true where the field has no value)
+``in``          equal to one of a comma-separated list (wildcards allowed)
+``notin``       equal to none of a comma-separated list
+``gt``, ``gte`` greater than (after the period a date names), greater or equal
+``lt``, ``lte`` less than (before the period), less or equal (up to its end)
+``contains``    text contains the value, case-insensitive
+``startswith``  text starts with the value, case-insensitive
+``regex``       text matches a regular expression (case-sensitive; ``(?i)``)
+``exists``      ``true``: the field has a value; for a header keyword, the
+                keyword is in that header. ``false``: the opposite
+==============  ================================================================
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from acsq_mongo.fields import FILETYPES
+from acsq_mongo.query import values
+from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.keyword_types import keyword_types
+from acsq_mongo.query.names import FieldRef, resolve
+from acsq_mongo.query.values import MAX_TEXT_LENGTH, Period
+
+__all__ = [
+    "OPS",
+    "OPS_BY_TYPE",
+    "MAX_LIST_VALUES",
+    "Filter",
+    "Wildcard",
+    "parse_filter",
+    "split_name",
+    "combine",
+    "regex_escape",
+]
+
+#: Every op, in the order error messages list them.
+OPS: tuple[str, ...] = (
+    "exact", "not", "in", "notin", "gt", "gte", "lt", "lte",
+    "contains", "startswith", "regex", "exists",
+)
+_TEXT_OPS = ("contains", "startswith", "regex")
+_ORDER_OPS = ("gt", "gte", "lt", "lte")
+_EQUALITY_OPS = ("exact", "not", "in", "notin")
+
+#: The ops each field type allows.
+OPS_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "str": OPS,
+    "header": OPS,
+    "int": _EQUALITY_OPS + _ORDER_OPS + ("exists",),
+    "float": _EQUALITY_OPS + _ORDER_OPS + ("exists",),
+    "datetime": _EQUALITY_OPS + _ORDER_OPS + ("exists",),
+    "bool": _EQUALITY_OPS + ("exists",),
+    "list": _EQUALITY_OPS + ("exists",),
+    "dict": ("exists",),
+}
+
+#: Most values one ``in``/``notin`` filter may list.
+MAX_LIST_VALUES = 10_000
+
+_REGEX_SPECIAL = frozenset("\\.^$|?*+()[]{}")
+
+
+def regex_escape(text: str) -> str:
+    """Escape ``text`` for a regex that PCRE (MongoDB), Go (FerretDB) and Python all read.
+
+    Only regex metacharacters are escaped (``re.escape`` also escapes spaces
+    and ``#``, which Go's regexp refuses).
+    """
+    return "".join("\\" + c if c in _REGEX_SPECIAL else c for c in text)
+
+
+@dataclass(frozen=True)
+class Wildcard:
+    """A text pattern with ``*`` wildcards, matched whole and case-insensitively."""
+
+    pattern: str
+
+    @property
+    def regex(self) -> str:
+        """The anchored regex for the pattern."""
+        return "^" + ".*".join(regex_escape(part) for part in self.pattern.split("*")) + "$"
+
+
+@dataclass(frozen=True)
+class _AnyOf:
+    """A header value that may be stored as more than one type (``2`` or ``"2"``)."""
+
+    candidates: tuple
+
+
+def _equal(path: str, value: Any) -> dict:
+    """The filter for ``path`` equal to ``value`` (a scalar, period, wildcard or candidates)."""
+    if isinstance(value, Period):
+        return {path: {"$gte": value.start, "$lt": value.end}}
+    if isinstance(value, Wildcard):
+        return {path: {"$regex": value.regex, "$options": "i"}}
+    if isinstance(value, _AnyOf):
+        return {path: {"$in": list(value.candidates)}}
+    return {path: value}
+
+
+def _is_plain(value: Any) -> bool:
+    return not isinstance(value, (Period, Wildcard))
+
+
+def _flatten(items: Iterable[Any]) -> list:
+    out = []
+    for item in items:
+        out.extend(item.candidates if isinstance(item, _AnyOf) else [item])
+    return out
+
+
+@dataclass(frozen=True)
+class Filter:
+    """One checked filter: a field, an op and a typed value.
+
+    Build it with :func:`parse_filter`. ``value`` is a scalar, a
+    :class:`~acsq_mongo.query.values.Period`, a :class:`Wildcard`, or for
+    ``in``/``notin`` a tuple of those.
+    """
+
+    field: FieldRef
+    op: str
+    value: Any
+    text: str
+
+    @property
+    def param(self) -> str:
+        """The parameter name, ``field`` or ``field__op``."""
+        return self.field.name if self.op == "exact" else f"{self.field.name}__{self.op}"
+
+    def key(self) -> tuple:
+        """A hashable, canonical form, for caches."""
+        return (self.field.name, self.op, repr(self.value))
+
+    def to_mongo(self) -> dict:
+        """Return the MongoDB filter document of this filter."""
+        path, op, value = self.field.path, self.op, self.value
+        if op == "exact":
+            return _equal(path, value)
+        if op == "not":
+            if isinstance(value, _AnyOf):
+                return {path: {"$nin": list(value.candidates)}}
+            if _is_plain(value):
+                return {path: {"$ne": value}}
+            return {"$nor": [_equal(path, value)]}
+        if op == "in":
+            if all(_is_plain(v) for v in value):
+                return {path: {"$in": _flatten(value)}}
+            plain = _flatten(v for v in value if _is_plain(v))
+            clauses = [_equal(path, v) for v in value if not _is_plain(v)]
+            if plain:
+                clauses.append({path: {"$in": plain}})
+            return {"$or": clauses}
+        if op == "notin":
+            if all(_is_plain(v) for v in value):
+                return {path: {"$nin": _flatten(value)}}
+            return {"$nor": [_equal(path, v) for v in value]}
+        if op in _ORDER_OPS:
+            if isinstance(value, Period):
+                bound = {
+                    "gt": ("$gte", value.end), "gte": ("$gte", value.start),
+                    "lt": ("$lt", value.start), "lte": ("$lt", value.end),
+                }[op]
+                return {path: {bound[0]: bound[1]}}
+            return {path: {"$" + op: value}}
+        if op == "contains":
+            return {path: {"$regex": regex_escape(value), "$options": "i"}}
+        if op == "startswith":
+            return {path: {"$regex": "^" + regex_escape(value), "$options": "i"}}
+        if op == "regex":
+            return {path: {"$regex": value}}
+        if op == "exists":
+            if self.field.is_header:
+                return {path: {"$exists": value}}
+            return {path: {"$ne": None}} if value else {path: None}
+        raise AssertionError(op)  # pragma: no cover - parse_filter allows only OPS
+
+    def describe(self) -> str:
+        """A short description for people: ``exptime gte 1000``."""
+        return f"{self.field.name} {self.op} {self.text}"
+
+
+def combine(filters: Iterable[Filter], extra: Iterable[dict] = ()) -> dict:
+    """AND filters (and extra filter documents) into one MongoDB filter document."""
+    clauses = [f.to_mongo() for f in filters] + [c for c in extra if c]
+    if not clauses:
+        return {}
+    if len(clauses) == 1:
+        return clauses[0]
+    return {"$and": clauses}
+
+
+def split_name(name: str) -> tuple[FieldRef, str]:
+    """Split ``field__op`` into the checked field and op (``exact`` if none).
+
+    Raises
+    ------
+    QueryError
+        For an unknown field, an unknown op, or an op the field's type lacks.
+    """
+    if not isinstance(name, str):
+        raise QueryError(f"a filter name must be text, got {name!r}")
+    field_name, sep, op = name.rpartition("__")
+    if not sep:
+        field_name, op = name, "exact"
+    elif op not in OPS:
+        # A header keyword may itself contain "__"; try the whole name as a field first.
+        try:
+            return _check_op(resolve(name), "exact"), "exact"
+        except QueryError:
+            pass
+        ref = resolve(field_name)
+        raise QueryError(
+            f"unknown op {op!r} in {name!r}; valid ops for {ref.name}: "
+            + ", ".join(OPS_BY_TYPE[ref.type])
+        )
+    ref = resolve(field_name)
+    return _check_op(ref, op), op
+
+
+def _check_op(ref: FieldRef, op: str) -> FieldRef:
+    allowed = OPS_BY_TYPE[ref.type]
+    if op not in allowed:
+        raise QueryError(
+            f"op {op!r} does not apply to {ref.name} ({ref.type}); valid ops: " + ", ".join(allowed)
+        )
+    return ref
+
+
+def parse_filter(name: str, value: Any) -> Filter:
+    """Check one ``field__op=value`` pair and convert its value.
+
+    Parameters
+    ----------
+    name : str
+        ``detector``, ``exptime__gte``, ``headers.flt.1.CCDGAIN__gte``, ...
+    value : str or scalar, or a list of them for ``in``/``notin``
+        Text as typed in a URL or on the command line (``in``/``notin``
+        split it on commas), or, from Python, a value of the field's type.
+
+    Returns
+    -------
+    filter : Filter
+
+    Raises
+    ------
+    QueryError
+        For an unknown field or op, or a value that is not of the field's type.
+    """
+    ref, op = split_name(name)
+    text = _text_of(value)
+    label = f"{ref.name}__{op}" if op != "exact" else ref.name
+    if op in ("in", "notin"):
+        items = _list_items(label, value)
+        converted = tuple(_convert(ref, op, label, item) for item in items)
+        return Filter(ref, op, converted, text)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        raise QueryError(f"{label} takes one value; use {ref.name}__in for a list")
+    return Filter(ref, op, _convert(ref, op, label, value), text)
+
+
+def _text_of(value: Any) -> str:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+def _list_items(label: str, value: Any) -> list:
+    if isinstance(value, str):
+        items = [item.strip() for item in value.split(",")]
+        items = [item for item in items if item]
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = list(value)
+    else:
+        items = [value]
+    if not items:
+        raise QueryError(f"{label} needs at least one value (comma-separated)")
+    if len(items) > MAX_LIST_VALUES:
+        raise QueryError(f"{label} lists {len(items)} values; at most {MAX_LIST_VALUES}")
+    return items
+
+
+def _convert(ref: FieldRef, op: str, label: str, value: Any) -> Any:
+    """Convert one value for ``ref`` and ``op``."""
+    if isinstance(value, (dict, list, tuple, set, frozenset)) or value is None:
+        raise QueryError(f"{label} takes a single value, got {type(value).__name__}")
+    if op == "exists":
+        return values.to_bool(label, value)
+    if op in _TEXT_OPS:
+        text = values.to_text(label, value)
+        if op == "regex":
+            _check_regex(label, text)
+        return text
+    kind = ref.type
+    if kind == "header":
+        return _header_value(ref, op, label, value)
+    if kind == "int":
+        return values.to_int(label, value)
+    if kind == "float":
+        return values.to_float(label, value)
+    if kind == "bool":
+        return values.to_bool(label, value)
+    if kind == "datetime":
+        return values.to_period(label, value)
+    text = values.to_text(label, value)
+    if ref.name == "filetypes":
+        if text.lower() not in FILETYPES:
+            raise QueryError(
+                f"{label}: unknown filetype {text!r}; valid filetypes: " + ", ".join(FILETYPES)
+            )
+        return text.lower()
+    if ref.name == "rootname":
+        text = text.lower()  # stored lower case
+    if "*" in text and op in _EQUALITY_OPS:
+        return Wildcard(text)
+    return text
+
+
+def _check_regex(label: str, text: str) -> None:
+    try:
+        re.compile(text)
+    except re.error as exc:
+        raise QueryError(f"{label}: not a valid regular expression ({exc})") from None
+    if len(text) > MAX_TEXT_LENGTH:  # pragma: no cover - to_text already caps it
+        raise QueryError(f"{label}: regular expression too long")
+
+
+def _header_value(ref: FieldRef, op: str, label: str, value: Any) -> Any:
+    """Convert a header keyword's value using the keyword inventory.
+
+    A keyword whose inventory types are all numbers takes a number; all
+    ``Bool``, a bool (T/F, true/false, ...). Where the inventory is mixed
+    (``Integer`` in some files, ``String`` in others) or the keyword is not in
+    it, an equality matches every reading of the text (``2`` matches the
+    number 2 and the text "2"), and an ordering compares numbers when the text
+    is one.
+    """
+    assert ref.filetype is not None and ref.ext is not None and ref.key is not None
+    kinds = keyword_types(ref.filetype, ref.ext, ref.key)
+    if not isinstance(value, str):
+        if isinstance(value, (bool, int, float)):
+            return value
+        raise QueryError(f"{label} takes text, a number or a bool, got {type(value).__name__}")
+    text = values.to_text(label, value)
+    number = values.parse_number(text)
+    flag = values.parse_bool(text) if text.strip().lower() in ("t", "f", "true", "false") else None
+    numeric = bool(kinds & {"Integer", "Float"})
+    if kinds and kinds <= {"Integer", "Float"}:
+        if number is None:
+            raise QueryError(f"{label} takes a number ({ref.name} is numeric), got {text!r}")
+        return float(number) if kinds == {"Float"} else number
+    if kinds == {"Bool"}:
+        flag = values.parse_bool(text)
+        if flag is None:
+            raise QueryError(f"{label} takes T or F ({ref.name} is a bool), got {text!r}")
+        return flag
+    if op in _ORDER_OPS:
+        return number if number is not None and (numeric or not kinds) else text
+    if "*" in text:
+        return Wildcard(text)
+    candidates: list = []
+    if number is not None and (numeric or not kinds):
+        candidates.append(number)
+    if flag is not None and ("Bool" in kinds or not kinds):
+        candidates.append(flag)
+    candidates.append(text)
+    return candidates[0] if len(candidates) == 1 else _AnyOf(tuple(candidates))

@@ -1,0 +1,143 @@
+"""Field names a query may use: the promoted fields, or a header keyword by path.
+
+A name is either a top-level field of :data:`acsq_mongo.fields.FIELDS`
+(``detector``, ``exptime``, ``date_obs``, ...) or a header keyword written
+``headers.<filetype>.<ext>.<KEY>``: a filetype of
+:data:`acsq_mongo.fields.FILETYPES`, an extension number (0 is the primary
+header) and the keyword. Everything after the third dot is the keyword, so
+record-valued keywords such as ``D2IM1.EXTVER`` work; it is escaped the way
+the store escapes it (:func:`acsq_mongo.headers.escape_key`).
+
+Nothing else gets through: no ``$``, no unexpected ``.``, no other
+characters, so a name can never smuggle an operator into MongoDB.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from acsq_mongo.fields import FIELDS, FILETYPES
+from acsq_mongo.query.errors import QueryError
+
+try:
+    from acsq_mongo.headers import escape_key
+except ImportError:  # the header layer is being written; same rules (docs/data-model.md)
+
+    def escape_key(key: str) -> str:
+        """Escape a FITS keyword into a MongoDB field name (docs/data-model.md)."""
+        if key == "":
+            return "%"
+        text = key.replace("%", "%25").replace(".", "%2E").replace("\x00", "%00")
+        if text.startswith("$"):
+            text = "%24" + text[1:]
+        return text
+
+
+__all__ = ["FieldRef", "resolve", "field_choices", "HEADER_PATH_HELP", "MAX_KEY_LENGTH"]
+
+#: How a header keyword is named in a query.
+HEADER_PATH_HELP = "headers.<filetype>.<ext>.<KEY>, e.g. headers.flt.1.CCDGAIN"
+#: Longest keyword accepted (HIERARCH keywords can be long; FITS cards are 80 characters).
+MAX_KEY_LENGTH = 72
+
+_HEADER = re.compile(r"headers\.([A-Za-z]+)\.([0-9]+)\.(.+)", re.ASCII)
+_KEY = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*", re.ASCII)
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    """A field a query names, checked.
+
+    Attributes
+    ----------
+    name : str
+        The canonical name: ``exptime`` or ``headers.flt.1.CCDGAIN`` (filetype
+        lower case, keyword upper case).
+    path : str
+        The dotted path in the document, with the keyword escaped.
+    type : str
+        ``str``, ``int``, ``float``, ``bool``, ``datetime``, ``list``, ``dict``
+        for a top-level field; ``header`` for a header keyword.
+    filetype, ext, key : str or None
+        For a header keyword: where it is, and the keyword unescaped.
+    """
+
+    name: str
+    path: str
+    type: str
+    filetype: str | None = None
+    ext: str | None = None
+    key: str | None = None
+
+    @property
+    def is_header(self) -> bool:
+        """Whether this names a header keyword (lives only in ``rootnames``)."""
+        return self.type == "header"
+
+
+def field_choices() -> str:
+    """Return the valid field names, for error messages."""
+    return ", ".join(FIELDS) + f", or a header keyword as {HEADER_PATH_HELP}"
+
+
+def resolve(name: str) -> FieldRef:
+    """Check a field name and return what it refers to.
+
+    Parameters
+    ----------
+    name : str
+        ``detector``, ``headers.flt.1.CCDGAIN``, ...
+
+    Returns
+    -------
+    ref : FieldRef
+
+    Raises
+    ------
+    QueryError
+        If the name is not a known field or a well-formed header path.
+    """
+    if not isinstance(name, str):
+        raise QueryError(f"a field name must be text, got {name!r}")
+    if name in FIELDS:
+        return FieldRef(name=name, path=name, type=FIELDS[name].type)
+    if name.lower() in FIELDS:
+        lowered = name.lower()
+        return FieldRef(name=lowered, path=lowered, type=FIELDS[lowered].type)
+    if name.startswith("headers.") or name.lower().startswith("headers."):
+        return _header_ref("headers." + name[len("headers."):])
+    raise QueryError(f"unknown field {_show(name)}; valid fields: {field_choices()}")
+
+
+def _header_ref(name: str) -> FieldRef:
+    match = _HEADER.fullmatch(name)
+    if match is None:
+        raise QueryError(f"bad header path {_show(name)}; write {HEADER_PATH_HELP}")
+    filetype, ext, key = match.group(1).lower(), match.group(2), match.group(3)
+    if filetype not in FILETYPES:
+        raise QueryError(
+            f"unknown filetype {filetype!r} in {_show(name)}; valid filetypes: "
+            + ", ".join(FILETYPES)
+        )
+    if len(ext) > 3 or (len(ext) > 1 and ext.startswith("0")):
+        raise QueryError(f"bad extension {ext!r} in {_show(name)}; an extension is 0, 1, 2, ...")
+    if len(key) > MAX_KEY_LENGTH or _KEY.fullmatch(key) is None:
+        raise QueryError(
+            f"bad header keyword {_show(key)} in {_show(name)}; a keyword is letters, digits, "
+            "'-' and '_', with single dots inside record-valued keywords such as D2IM1.EXTVER"
+        )
+    key = key.upper()
+    return FieldRef(
+        name=f"headers.{filetype}.{ext}.{key}",
+        path=f"headers.{filetype}.{ext}.{escape_key(key)}",
+        type="header",
+        filetype=filetype,
+        ext=ext,
+        key=key,
+    )
+
+
+def _show(text: str, limit: int = 60) -> str:
+    """Quote user text for a message, cut to a sane length."""
+    return repr(text if len(text) <= limit else text[:limit] + "...")

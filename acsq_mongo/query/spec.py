@@ -1,0 +1,281 @@
+"""The query spec: everything a query says, parsed from ``name=value`` pairs.
+
+The same pairs come from a URL (``/query?detector=HRC&exptime__gte=1000``),
+the command line (``acsq query detector=HRC exptime__gte=1000``) or Python
+(``Archive.query(detector="HRC", exptime__gte=1000)``). Besides filters
+(:mod:`acsq_mongo.query.filters`), these names are reserved:
+
+==============  =============================================================
+``ra``, ``dec``, ``radius``  a cone search, degrees
+``sort``        comma-separated fields, ``-`` for descending: ``-exptime,rootname``
+``columns``     comma-separated output columns: fields or header paths
+``limit``       rows per page
+``offset``      rows to skip
+``format``      ``table``, ``csv``, ``json`` or ``paths``
+``filetype``    comma-separated filetypes for ``paths`` (default: all present)
+==============  =============================================================
+
+An empty value (an empty form field) means "not given".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from acsq_mongo.fields import FIELDS, FILETYPES, SEED_OUTPUT_COLUMNS
+from acsq_mongo.query.cone import CONE_PARAMS, Cone
+from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.filters import Filter, parse_filter
+from acsq_mongo.query.names import FieldRef, resolve
+
+__all__ = [
+    "QuerySpec",
+    "FORMATS",
+    "RESERVED",
+    "SORTABLE",
+    "DEFAULT_SORT",
+    "DEFAULT_COLUMNS",
+    "MAX_COLUMNS",
+]
+
+#: Output formats every face of the query core offers.
+FORMATS: tuple[str, ...] = ("table", "csv", "json", "paths")
+#: Parameter names that are not filters.
+RESERVED: tuple[str, ...] = CONE_PARAMS + ("sort", "columns", "limit", "offset", "format",
+                                           "filetype")
+#: Fields results can be sorted by (every scalar top-level field).
+SORTABLE: tuple[str, ...] = tuple(n for n, f in FIELDS.items() if f.type not in ("list", "dict"))
+#: The order when none is asked for (``_id`` always breaks ties).
+DEFAULT_SORT: tuple[tuple[str, int], ...] = (("date_obs", 1),)
+#: The seed's 20 output columns.
+DEFAULT_COLUMNS: tuple[str, ...] = SEED_OUTPUT_COLUMNS
+#: Most output columns one query may ask for.
+MAX_COLUMNS = 100
+
+_REPEATABLE = ("columns", "filetype")
+
+
+def _pairs(params: Any) -> list[tuple[str, Any]]:
+    """Return ``(name, value)`` pairs from a dict, a MultiDict or a list of pairs."""
+    if params is None:
+        return []
+    items = getattr(params, "items", None)
+    if items is not None:
+        try:
+            return list(items(multi=True))  # werkzeug MultiDict: every value
+        except TypeError:
+            return list(items())
+    pairs = []
+    for pair in params:
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise QueryError(f"expected name=value pairs, got {pair!r}")
+        pairs.append((pair[0], pair[1]))
+    return pairs
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and value.strip() == "")
+
+
+def _split(value: Any) -> list[str]:
+    if isinstance(value, (list, tuple)):
+        parts = [str(v) for v in value]
+    else:
+        parts = str(value).split(",")
+    return [p.strip() for p in parts if p.strip()]
+
+
+def _non_negative_int(name: str, value: Any) -> int:
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = int(value) if not isinstance(value, str) else int(value.strip())
+    except (TypeError, ValueError):
+        raise QueryError(f"{name} takes a whole number, got {value!r}") from None
+    if number < 0:
+        raise QueryError(f"{name} cannot be negative, got {number}")
+    return number
+
+
+@dataclass(frozen=True)
+class QuerySpec:
+    """A checked query: filters, cone, sort, columns, page and output format.
+
+    Build it with :meth:`parse`; every field is then valid, so running it
+    never fails on bad input.
+    """
+
+    filters: tuple[Filter, ...] = ()
+    cone: Cone | None = None
+    sort: tuple[tuple[str, int], ...] = DEFAULT_SORT
+    columns: tuple[FieldRef, ...] = tuple(resolve(n) for n in DEFAULT_COLUMNS)
+    limit: int | None = None
+    offset: int = 0
+    format: str | None = None
+    filetypes: tuple[str, ...] = ()
+
+    @classmethod
+    def parse(
+        cls,
+        params: Any = None,
+        *,
+        ignore: Iterable[str] = (),
+        formats: Iterable[str] = FORMATS,
+    ) -> QuerySpec:
+        """Parse ``name=value`` pairs into a spec.
+
+        Parameters
+        ----------
+        params : mapping, MultiDict or iterable of (name, value) pairs
+            Filters ``field__op=value`` and the reserved names of this module.
+            A name may repeat (filters are ANDed). Values are text, or from
+            Python, values of the field's type (lists for ``in``/``notin``).
+        ignore : iterable of str
+            Other names the caller handles itself (e.g. a web view's ``page``).
+        formats : iterable of str
+            The formats ``format`` may name.
+
+        Returns
+        -------
+        spec : QuerySpec
+
+        Raises
+        ------
+        QueryError
+            On any unknown name, op or format, or a value of the wrong type.
+        """
+        ignore = set(ignore)
+        formats = tuple(formats)
+        filters: list[Filter] = []
+        reserved: dict[str, Any] = {}
+        for name, value in _pairs(params):
+            if not isinstance(name, str):
+                raise QueryError(f"a parameter name must be text, got {name!r}")
+            if name in ignore:
+                continue
+            if name in RESERVED:
+                if _blank(value):
+                    continue
+                if name in reserved:
+                    if name not in _REPEATABLE:
+                        raise QueryError(f"{name} is given more than once")
+                    value = _split(reserved[name]) + _split(value)
+                reserved[name] = value
+                continue
+            if _blank(value):
+                continue
+            filters.append(parse_filter(name, value))
+        spec = cls(filters=tuple(filters))
+        changes: dict[str, Any] = {}
+        cone_values = [reserved.get(n) for n in CONE_PARAMS]
+        if any(v is not None for v in cone_values):
+            changes["cone"] = Cone.parse(*cone_values)
+        if "sort" in reserved:
+            changes["sort"] = _parse_sort(reserved["sort"])
+        if "columns" in reserved:
+            changes["columns"] = _parse_columns(reserved["columns"])
+        if "limit" in reserved:
+            changes["limit"] = _non_negative_int("limit", reserved["limit"])
+        if "offset" in reserved:
+            changes["offset"] = _non_negative_int("offset", reserved["offset"])
+        if "format" in reserved:
+            fmt = str(reserved["format"]).strip().lower()
+            if fmt not in formats:
+                raise QueryError(f"unknown format {fmt!r}; valid formats: " + ", ".join(formats))
+            changes["format"] = fmt
+        if "filetype" in reserved:
+            changes["filetypes"] = _parse_filetypes(reserved["filetype"])
+        return dataclasses.replace(spec, **changes)
+
+    def replace(self, **changes: Any) -> QuerySpec:
+        """Return a copy with some attributes changed (e.g. another page)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """The output column names."""
+        return tuple(ref.name for ref in self.columns)
+
+    @property
+    def header_filters(self) -> tuple[Filter, ...]:
+        """Filters on header keywords (answered by ``rootnames``)."""
+        return tuple(f for f in self.filters if f.field.is_header)
+
+    @property
+    def field_filters(self) -> tuple[Filter, ...]:
+        """Filters on promoted fields (answered by ``catalog``)."""
+        return tuple(f for f in self.filters if not f.field.is_header)
+
+    @property
+    def header_columns(self) -> tuple[FieldRef, ...]:
+        """Output columns that are header keywords."""
+        return tuple(ref for ref in self.columns if ref.is_header)
+
+    def selection_key(self) -> tuple:
+        """What decides which rootnames match (for caches): filters and cone."""
+        return (
+            tuple(sorted(f.key() for f in self.filters)),
+            self.cone.key() if self.cone else None,
+        )
+
+    def to_params(self) -> list[tuple[str, str]]:
+        """Return the spec as ``name=value`` pairs (for links: another page, another format)."""
+        pairs = [(f.param, f.text) for f in self.filters]
+        if self.cone is not None:
+            pairs += [("ra", f"{self.cone.ra:g}"), ("dec", f"{self.cone.dec:g}"),
+                      ("radius", f"{self.cone.radius:g}")]
+        if self.sort != DEFAULT_SORT:
+            pairs.append(("sort", ",".join(("-" if d < 0 else "") + n for n, d in self.sort)))
+        if self.column_names != DEFAULT_COLUMNS:
+            pairs.append(("columns", ",".join(self.column_names)))
+        if self.limit is not None:
+            pairs.append(("limit", str(self.limit)))
+        if self.offset:
+            pairs.append(("offset", str(self.offset)))
+        if self.format is not None:
+            pairs.append(("format", self.format))
+        if self.filetypes:
+            pairs.append(("filetype", ",".join(self.filetypes)))
+        return pairs
+
+
+def _parse_sort(value: Any) -> tuple[tuple[str, int], ...]:
+    keys = []
+    for part in _split(value):
+        direction = -1 if part.startswith("-") else 1
+        name = part.lstrip("+-").strip().lower()
+        if name not in SORTABLE:
+            raise QueryError(f"cannot sort by {part!r}; valid sort fields: " + ", ".join(SORTABLE))
+        if name not in (k for k, _ in keys):
+            keys.append((name, direction))
+    if not keys:
+        raise QueryError("sort needs a field name, e.g. sort=-exptime")
+    return tuple(keys)
+
+
+def _parse_columns(value: Any) -> tuple[FieldRef, ...]:
+    refs: list[FieldRef] = []
+    for part in _split(value):
+        ref = resolve(part)
+        if ref not in refs:
+            refs.append(ref)
+    if not refs:
+        raise QueryError("columns needs at least one field")
+    if len(refs) > MAX_COLUMNS:
+        raise QueryError(f"{len(refs)} columns asked for; at most {MAX_COLUMNS}")
+    return tuple(refs)
+
+
+def _parse_filetypes(value: Any) -> tuple[str, ...]:
+    out: list[str] = []
+    for part in _split(value):
+        filetype = part.lower()
+        if filetype not in FILETYPES:
+            raise QueryError(f"unknown filetype {part!r}; valid filetypes: " + ", ".join(FILETYPES))
+        if filetype not in out:
+            out.append(filetype)
+    return tuple(out)
+
