@@ -18,21 +18,8 @@ import re
 from dataclasses import dataclass
 
 from acsq_mongo.fields import FIELDS, FILETYPES
+from acsq_mongo.headers import escape_key
 from acsq_mongo.query.errors import QueryError
-
-try:
-    from acsq_mongo.headers import escape_key
-except ImportError:  # the header layer is being written; same rules (docs/data-model.md)
-
-    def escape_key(key: str) -> str:
-        """Escape a FITS keyword into a MongoDB field name (docs/data-model.md)."""
-        if key == "":
-            return "%"
-        text = key.replace("%", "%25").replace(".", "%2E").replace("\x00", "%00")
-        if text.startswith("$"):
-            text = "%24" + text[1:]
-        return text
-
 
 __all__ = ["FieldRef", "resolve", "field_choices", "HEADER_PATH_HELP", "MAX_KEY_LENGTH"]
 

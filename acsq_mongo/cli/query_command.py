@@ -1,0 +1,102 @@
+"""``acsq query``: find rootnames by any field or header keyword; print rows, CSV, JSON or paths."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from acsq_mongo.database import connect
+from acsq_mongo.query import core
+from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.facets import FACET_FIELDS
+from acsq_mongo.query.render import csv_lines, result_json, table_lines, text_value
+from acsq_mongo.query.spec import FORMATS, QuerySpec
+from acsq_mongo.settings import Settings
+
+HELP = "find rootnames by key metadata or any header keyword; table, CSV, JSON or file paths"
+
+_EPILOG = """\
+filters are FIELD=VALUE or FIELD__OP=VALUE, ANDed:
+  ops: exact (default), not, in, notin, gt, gte, lt, lte, contains, startswith, regex, exists
+  fields: the promoted fields (rootname, detector, proposid, filter1, exptime, date_obs, ...)
+          or any header keyword as headers.<filetype>.<ext>.<KEY>
+  cone search: ra=DEG dec=DEG radius=DEG
+examples:
+  acsq query detector=WFC filter1=F606W exptime__gte=1000
+  acsq query targname='NGC*' date_obs__gte=2005-01-01 date_obs__lt=2006 --sort -exptime
+  acsq query headers.flt.1.CCDGAIN__gte=2 --columns rootname,date_obs,headers.flt.1.CCDGAIN
+  acsq query ra=6.02 dec=-72.08 radius=0.2 --format paths --filetype flt
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = _EPILOG
+    parser.add_argument("filters", nargs="*", metavar="FIELD[__OP]=VALUE",
+                        help="filters and cone parameters (see below)")
+    parser.add_argument("--columns", metavar="C1,C2",
+                        help="output columns: fields or header paths (default: the seed's 20)")
+    parser.add_argument("--format", choices=FORMATS, default="table",
+                        help="table (default), csv (all rows, streamed), json (one page) or "
+                        "paths (absolute file paths, all rows)")
+    parser.add_argument("--filetype", metavar="FT[,FT]",
+                        help="filetypes for --format paths (default: every one present)")
+    parser.add_argument("--sort", metavar="[-]FIELD[,...]",
+                        help="sort order, '-' for descending (default: date_obs); _id breaks ties")
+    parser.add_argument("--limit", type=int, metavar="N",
+                        help="rows to show (default: page_size for table and json; all for csv "
+                        "and paths)")
+    parser.add_argument("--offset", type=int, metavar="M", help="rows to skip")
+    parser.add_argument("--facets", action="store_true",
+                        help="also print the counts per " + ", ".join(FACET_FIELDS))
+
+
+def _spec(args: argparse.Namespace) -> QuerySpec:
+    pairs = []
+    for item in args.filters:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise QueryError(f"expected FIELD=VALUE or FIELD__OP=VALUE, got {item!r}")
+        pairs.append((name.strip(), value))
+    for option in ("columns", "sort", "limit", "offset", "filetype"):
+        value = getattr(args, option)
+        if value is not None:
+            pairs.append((option, str(value)))
+    return QuerySpec.parse(pairs)
+
+
+def _print_facets(facets: dict) -> None:
+    for name, pairs in facets.items():
+        shown = ", ".join(f"{text_value(v) or '(none)'}: {n}" for v, n in pairs[:20])
+        more = f", ... ({len(pairs) - 20} more)" if len(pairs) > 20 else ""
+        print(f"{name}: {shown}{more}")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    spec = _spec(args)
+    db = connect(settings)
+    out = sys.stdout
+    if args.format == "csv":
+        for line in csv_lines(spec.column_names, core.iter_rows(db, spec)):
+            out.write(line)
+        return 0
+    if args.format == "paths":
+        for path in core.iter_paths(db, spec, settings):
+            out.write(path + "\n")
+        return 0
+    result = core.run(db, spec, settings, with_facets=args.facets or args.format == "json")
+    if args.format == "json":
+        out.write(result_json(result, indent=2) + "\n")
+        return 0
+    for line in table_lines(result.columns, result.rows):
+        out.write(line + "\n")
+    if result.rows:
+        footer = f"rows {result.first_row}-{result.last_row} of {result.count}"
+    else:
+        footer = f"no rows (of {result.count} matching)"
+    if result.next_offset is not None:
+        footer += f"; next page: --offset {result.next_offset}"
+    print(footer)
+    if args.facets and result.facets is not None:
+        _print_facets(result.facets)
+    return 0
