@@ -1,0 +1,185 @@
+"""Reading the science pixels of an ACS image file, chips stitched into one mosaic.
+
+:func:`read_mosaic` reads every ``SCI`` extension of a raw, flt or flc file
+(astropy applies BZERO/BSCALE) and stacks them into one 2-D ``float32``
+array in **FITS orientation**: row 0 is the detector's ``y = 1`` row, so
+``plt.imshow(mosaic.data, origin="lower")`` and DS9 show the same picture.
+
+Stitching convention
+--------------------
+ACS/WFC full frames have two chips: extension 1 (``SCI,1``) is chip 2
+(WFC2, ``CCDCHIP = 2``) and extension 4 (``SCI,2``) is chip 1 (WFC1,
+``CCDCHIP = 1``). In the usual "as displayed" view of ACS/WFC (DS9 or the
+ACS Instrument Handbook's full-frame figures, ``y`` increasing upward) WFC1
+sits above WFC2. The WCS agrees: in the real ``j94f05bgq_flt.fits``, the
+centre of chip 1 maps to ``y ~ 3090`` in chip 2's pixel frame, i.e. straight
+above chip 2 along ``+y``, and ``det(CD) < 0``, so this view shows the sky
+unmirrored (rotated by the telescope roll, not turned north up).
+
+So chips are stacked bottom to top by *decreasing* ``CCDCHIP``: WFC2 in rows
+0-2047, WFC1 in rows 2048-4095 of a 4096 x 4096 flt mosaic (4144 x 4136 for a
+raw with its overscan). No inter-chip gap is inserted (the ~50 px gap would
+need the distortion model to place exactly); columns are not shifted. If any
+SCI extension lacks ``CCDCHIP``, the file order is used instead (``SCI,1`` at
+the bottom). Subarrays and HRC/SBC images have one SCI extension and are
+returned as they are. Extensions of different widths are left-aligned and
+padded with NaN (drawn black).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+
+from acsq_mongo.errors import AcsqError
+
+__all__ = ["Mosaic", "ImageReadError", "read_mosaic"]
+
+
+class ImageReadError(AcsqError):
+    """A FITS file has no usable science pixels (corrupt, truncated, no SCI)."""
+
+
+@dataclass(frozen=True)
+class Mosaic:
+    """The science pixels of one file, chips stitched.
+
+    Attributes
+    ----------
+    data : ndarray
+        2-D ``float32`` array in FITS orientation (row 0 = bottom), native
+        byte order, writable.
+    extensions : tuple of int
+        HDU indices of the SCI extensions, in the order they are stacked,
+        bottom to top (``(1, 4)`` for a WFC full frame).
+    """
+
+    data: np.ndarray
+    extensions: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class _Chip:
+    ext: int
+    ccdchip: int | None
+    pixels: np.ndarray
+
+
+def read_mosaic(path: str | os.PathLike) -> Mosaic:
+    """Read and stitch every SCI extension of an ACS image file.
+
+    Parameters
+    ----------
+    path : path-like
+        A raw, flt or flc FITS file (any FITS file with ``SCI`` image
+        extensions works).
+
+    Returns
+    -------
+    mosaic : Mosaic
+
+    Raises
+    ------
+    ImageReadError
+        If the file is not FITS, is truncated, has no SCI extension, or a
+        SCI extension is not a 2-D image. The message is one line.
+    OSError
+        If the file cannot be opened at all (missing, unreadable).
+    """
+    path = Path(path)
+    file_size = path.stat().st_size
+    # Format quirks (bad cards, "file may have been truncated") are settled
+    # here: truncation is checked explicitly below, the rest do not matter
+    # for the pixels.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            # astropy's default memory-maps the file (float SCI data is then
+            # read once, straight into the mosaic) and, unlike memmap=True,
+            # still applies BZERO/BSCALE to integer data.
+            hdulist = fits.open(path)
+        except (FileNotFoundError, PermissionError):
+            raise
+        except Exception as exc:  # astropy raises many kinds on garbage input
+            raise ImageReadError(f"not a readable FITS file: {_describe(exc)}") from None
+        with hdulist:
+            try:
+                sci = [(i, hdu) for i, hdu in enumerate(hdulist) if _is_sci(hdu)]
+            except Exception as exc:
+                raise ImageReadError(f"corrupt FITS structure: {_describe(exc)}") from None
+            if not sci:
+                raise ImageReadError(f"no SCI image extension in {path.name}")
+            chips = [_read_chip(i, hdu, file_size, path.name) for i, hdu in sci]
+            return _stitch(chips)
+
+
+def _describe(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _is_sci(hdu: fits.hdu.base._BaseHDU) -> bool:
+    return isinstance(hdu, (fits.ImageHDU, fits.CompImageHDU)) and hdu.name.upper() == "SCI"
+
+
+def _read_chip(ext: int, hdu: fits.ImageHDU, file_size: int, name: str) -> _Chip:
+    header = hdu.header
+    ccdchip = header.get("CCDCHIP")
+    ccdchip = ccdchip if isinstance(ccdchip, int) and not isinstance(ccdchip, bool) else None
+    naxis = header.get("NAXIS", 0)
+    if naxis == 0:
+        # A constant array stored as keywords (NPIX1, NPIX2, PIXVALUE), as
+        # HST pipelines write for uniform extensions.
+        npix1, npix2 = header.get("NPIX1"), header.get("NPIX2")
+        if isinstance(npix1, int) and isinstance(npix2, int) and npix1 > 0 and npix2 > 0:
+            value = header.get("PIXVALUE", 0.0)
+            return _Chip(ext, ccdchip, np.full((npix2, npix1), value, dtype=np.float32))
+        raise ImageReadError(f"SCI extension {ext} of {name} has no data")
+
+    if not isinstance(hdu, fits.CompImageHDU):
+        shape = [header.get(f"NAXIS{k}", 0) for k in range(1, naxis + 1)]
+        needed = hdu.fileinfo()["datLoc"] + abs(header["BITPIX"]) // 8 * int(np.prod(shape))
+        if needed > file_size:
+            raise ImageReadError(
+                f"truncated file: {name} has {file_size} bytes but SCI extension {ext} "
+                f"ends at byte {needed}"
+            )
+    try:
+        pixels = hdu.data  # astropy applies BZERO/BSCALE
+    except Exception as exc:
+        raise ImageReadError(
+            f"cannot read SCI extension {ext} of {name}: {_describe(exc)}"
+        ) from None
+    if pixels is None:
+        raise ImageReadError(f"SCI extension {ext} of {name} has no data")
+    if pixels.ndim > 2 and all(n == 1 for n in pixels.shape[:-2]):
+        pixels = pixels.reshape(pixels.shape[-2:])  # degenerate axes, e.g. NAXIS3 = 1
+    if pixels.ndim != 2:
+        raise ImageReadError(
+            f"SCI extension {ext} of {name} is {pixels.ndim}-D, not a 2-D image"
+        )
+    return _Chip(ext, ccdchip, pixels)
+
+
+def _stitch(chips: list[_Chip]) -> Mosaic:
+    """Stack chips bottom to top by decreasing CCDCHIP (else file order)."""
+    numbers = [c.ccdchip for c in chips]
+    if None not in numbers and len(set(numbers)) == len(numbers):
+        chips = sorted(chips, key=lambda c: -c.ccdchip)  # WFC2 at the bottom
+    height = sum(c.pixels.shape[0] for c in chips)
+    width = max(c.pixels.shape[1] for c in chips)
+    data = np.empty((height, width), dtype=np.float32)
+    row = 0
+    for chip in chips:
+        h, w = chip.pixels.shape
+        # One pass: byte swap, BZERO/BSCALE result and float32 conversion.
+        data[row:row + h, :w] = chip.pixels
+        if w < width:
+            data[row:row + h, w:] = np.nan
+        row += h
+    return Mosaic(data=data, extensions=tuple(c.ext for c in chips))
