@@ -41,20 +41,22 @@ def file_path(archive: Path, path: str, rootname: str, filetype: str) -> Path:
 
 
 def _find_case_insensitive(base: Path, parts: list[str]) -> Path | None:
-    """Follow ``parts`` down from ``base``, matching each name in any case."""
-    current = base
-    for part in parts:
-        candidate = current / part
-        if candidate.exists():
-            current = candidate
-            continue
-        wanted = part.lower()
-        try:
-            with os.scandir(current) as entries:
-                match = next((e.name for e in entries if e.name.lower() == wanted), None)
-        except OSError:
-            return None
-        if match is None:
-            return None
-        current = current / match
-    return current
+    """Follow ``parts`` down from ``base``, matching each name in any case.
+
+    Every folder whose name matches is tried, so ``j94f/`` and ``J94F/`` side
+    by side both work.
+    """
+    if not parts:
+        return base
+    part, rest = parts[0], parts[1:]
+    try:
+        with os.scandir(base) as entries:
+            names = [e.name for e in entries if e.name.lower() == part.lower()]
+    except OSError:
+        return None
+    names.sort(key=lambda name: name != part)  # the exact spelling first
+    for name in names:
+        found = _find_case_insensitive(base / name, rest)
+        if found is not None:
+            return found
+    return None

@@ -1,0 +1,197 @@
+"""The query core: count, facets, sorting, pages, header columns, caching and file paths."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from query_documents import load, make_documents
+
+from acsq_mongo import Archive
+from acsq_mongo.database import CATALOG, ROOTNAMES
+from acsq_mongo.query import FACET_FIELDS, QueryError, QuerySpec, ResultCache, core, run
+from acsq_mongo.query.facets import group_pipeline, marginalise
+from acsq_mongo.store import upsert_rootname
+
+DOCS = make_documents(60)
+
+
+@pytest.fixture
+def loaded(db):
+    load(db, DOCS)
+    return db
+
+
+def _brute_facets(docs):
+    return {name: Counter(d.get(name) for d in docs) for name in FACET_FIELDS}
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"detector": "WFC"},
+        {"exptime__gte": "400", "date_obs__lt": "2008"},
+        {"headers.flt.0.CCDGAIN__gte": "2"},
+        {"ra": "0", "dec": "1", "radius": "1"},
+        {"detector": "ACS-NONE"},
+    ],
+)
+def test_count_and_facets_equal_brute_force_counts(loaded, settings, params):
+    spec = QuerySpec.parse(params)
+    matching = [d for d in DOCS if d["rootname"] in {
+        r["rootname"] for r in core.iter_rows(loaded, spec.replace(columns=spec.columns[:1]))}]
+    result = run(loaded, spec, settings)
+    assert result.count == len(matching)
+    expected = _brute_facets(matching)
+    for name in FACET_FIELDS:
+        assert dict(result.facets[name]) == dict(expected[name]), name
+        counts = [n for _, n in result.facets[name]]
+        assert counts == sorted(counts, reverse=True)
+    if params == {}:
+        assert result.count == len(DOCS)
+        assert None in dict(result.facets["filter2"])  # missing values are counted too
+
+
+def test_marginalising_one_group_equals_one_group_per_field(loaded):
+    groups = list(loaded[CATALOG].aggregate(group_pipeline({})))
+    total, facets = marginalise(groups)
+    for name in FACET_FIELDS:
+        single = loaded[CATALOG].aggregate([{"$group": {"_id": f"${name}", "n": {"$sum": 1}}}])
+        assert dict(facets[name]) == {g["_id"]: g["n"] for g in single}
+    assert total == loaded[CATALOG].count_documents({})
+
+
+def _python_order(docs, sort):
+    ordered = sorted(docs, key=lambda d: d["_id"])
+    for name, direction in reversed(sort):
+        ordered.sort(key=lambda d, n=name: (d[n] is not None, d[n] if d[n] is not None else 0),
+                     reverse=direction < 0)
+    return [d["rootname"] for d in ordered]
+
+
+@pytest.mark.parametrize(
+    "sort", ["date_obs", "-exptime", "detector,-proposid", "-subarray,targname"]
+)
+def test_pages_are_stable_complete_and_in_order(loaded, settings, sort):
+    seen = []
+    offset = 0
+    while True:
+        spec = QuerySpec.parse({"sort": sort, "limit": "7", "offset": str(offset),
+                                "columns": "rootname"})
+        page = run(loaded, spec, settings, with_facets=False)
+        assert page.count == len(DOCS)
+        seen += [r["rootname"] for r in page.rows]
+        if page.next_offset is None:
+            break
+        assert len(page.rows) == 7
+        offset = page.next_offset
+    keys = [(k.lstrip("-"), -1 if k.startswith("-") else 1) for k in sort.split(",")]
+    assert seen == _python_order(DOCS, keys)
+
+
+def test_header_columns_come_from_the_whole_document(loaded, settings):
+    spec = QuerySpec.parse({
+        "detector": "WFC", "sort": "rootname",
+        "columns": "rootname,headers.flt.1.D2IM1.EXTVER,headers.flt.1.MYKEY,headers.spt.0.X",
+    })
+    result = run(loaded, spec, settings)
+    by_name = {d["rootname"]: d for d in DOCS}
+    assert result.collection == CATALOG and result.rows
+    for row in result.rows:
+        flt1 = by_name[row["rootname"]]["headers"]["flt"]["1"]
+        assert row["headers.flt.1.D2IM1.EXTVER"] == flt1["D2IM1%2EEXTVER"]
+        assert row["headers.flt.1.MYKEY"] == flt1.get("MYKEY")
+        assert row["headers.spt.0.X"] is None
+    assert list(result.rows[0]) == list(spec.column_names)
+
+
+def test_a_header_query_matching_very_many_runs_whole_on_rootnames(loaded, settings, monkeypatch):
+    params = {"headers.flt.0.CCDGAIN__gte": "2", "sort": "-exptime",
+              "columns": "rootname,exptime,headers.flt.0.CCDGAIN"}
+    normal = run(loaded, QuerySpec.parse(params), settings)
+    monkeypatch.setattr(core, "MAX_IDS", 3)
+    big = run(loaded, QuerySpec.parse(params), settings)
+    assert big.collection == ROOTNAMES and normal.collection == CATALOG
+    assert big.rows == normal.rows and big.count == normal.count and big.facets == normal.facets
+    assert all(r["headers.flt.0.CCDGAIN"] >= 2 for r in big.rows)
+
+
+def test_a_page_is_capped_by_max_rows_and_past_the_end_is_empty(loaded, settings):
+    with pytest.raises(QueryError, match="limit 61 is over the 60 rows one page may return"):
+        run(loaded, QuerySpec.parse({"limit": "61"}), settings.replace(max_rows=60))
+    page = run(loaded, QuerySpec.parse({"offset": "1000"}), settings)
+    assert page.rows == [] and page.count == len(DOCS) and page.next_offset is None
+    default = run(loaded, QuerySpec.parse({}), settings.replace(page_size=10))
+    assert len(default.rows) == 10 and default.next_offset == 10 and default.prev_offset is None
+
+
+def test_cached_results_last_until_the_data_changes(loaded, settings):
+    cache = ResultCache()
+    spec = QuerySpec.parse({"detector": "SBC", "columns": "rootname,exptime"})
+    first = run(loaded, spec, settings, cache=cache)
+    again = run(loaded, spec, settings, cache=cache)
+    assert not first.from_cache and again.from_cache
+    assert again.rows == first.rows and again.facets == first.facets
+    changed = dict(DOCS[3], exptime=12345.0)
+    assert changed["detector"] == "SBC"
+    upsert_rootname(loaded, changed)
+    after = run(loaded, spec, settings, cache=cache)
+    assert not after.from_cache
+    assert {r["exptime"] for r in after.rows} - {r["exptime"] for r in first.rows} == {12345.0}
+
+
+def test_the_server_refusing_a_regex_is_a_query_error(real_db, real_settings):
+    load(real_db, DOCS[:5])
+    # Python reads look-behind; FerretDB's Go regexp does not.
+    spec = QuerySpec.parse({"targname__regex": "(?<=N)GC"})
+    with pytest.raises(QueryError, match="the database refused this query"):
+        run(real_db, spec, real_settings)
+
+
+def test_paths_are_absolute_and_found_in_any_case(loaded, settings, tmp_path):
+    archive = tmp_path / "archive"
+    wfc = [d for d in DOCS if d["detector"] == "WFC" and "flc" in d["filetypes"]][:2]
+    lower, upper = wfc
+    (archive / lower["path"]).mkdir(parents=True)
+    (archive / lower["path"] / f"{lower['rootname']}_flt.fits").write_bytes(b"")
+    upper_dir = archive / upper["path"].upper()
+    upper_dir.mkdir(parents=True)
+    (upper_dir / f"{upper['rootname']}_FLC.FITS".upper()).write_bytes(b"")
+    settings = settings.replace(archive=archive)
+    rootnames = f"{lower['rootname']},{upper['rootname']}"
+    q = Archive(settings, db=loaded).query(rootname__in=rootnames, sort="rootname")
+    paths = q.paths("flc", "flt")
+    by_rootname = sorted([lower, upper], key=lambda d: d["rootname"])
+    expected = []
+    for doc in by_rootname:
+        for ft in ("flc", "flt"):
+            if doc is upper and ft == "flc":
+                expected.append(str(upper_dir / f"{upper['rootname']}_FLC.FITS".upper()))
+            else:
+                expected.append(str(archive / doc["path"] / f"{doc['rootname']}_{ft}.fits"))
+    assert paths == expected
+    every = q.paths()
+    assert len(every) == sum(len(d["filetypes"]) for d in by_rootname)
+    with pytest.raises(QueryError, match="set ACSQ_ARCHIVE"):
+        Archive(settings.replace(archive=None), db=loaded).query(detector="WFC").paths("flt")
+
+
+def test_the_python_api_reads_like_an_analysis_script(loaded, settings, tmp_path):
+    archive = Archive(settings, db=loaded)
+    q = archive.query(detector="WFC", exptime__gte=1000)
+    expected = sorted(d["rootname"] for d in DOCS if d["detector"] == "WFC"
+                      and (d["exptime"] or 0) >= 1000)
+    assert q.count() == len(expected) and expected
+    rows = q.select("rootname", "exptime").order_by("rootname").rows()
+    assert [r["rootname"] for r in rows] == expected
+    assert all(r["exptime"] >= 1000 for r in rows)
+    assert dict(q.facets()["detector"]) == {"WFC": len(expected)}
+    narrower = q.filter({"headers.flt.0.CCDGAIN": 2})
+    assert {r["rootname"] for r in narrower} == {
+        d["rootname"] for d in DOCS if d["rootname"] in expected
+        and d["headers"]["flt"]["0"]["CCDGAIN"] == 2.0}
+    assert q.to_csv(tmp_path / "out.csv") == len(expected)
+    assert archive.document(expected[0].upper())["headers"]["flt"]["0"]["DETECTOR"] == "WFC"
+    with pytest.raises(QueryError, match="unknown field 'detektor'"):
+        archive.query(detektor="WFC")
