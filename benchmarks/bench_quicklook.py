@@ -134,7 +134,6 @@ def main(argv: list[str] | None = None) -> int:
             per_file_q, per_file_l = [], []
             for _ in range(args.repeat):
                 # Alternate the two so that machine noise hits both alike.
-                result = None
                 start = time.perf_counter()
                 result = make_quicklooks(rootname, 10000 + k, {"flt": path}, settings,
                                          force=True)

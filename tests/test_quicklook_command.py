@@ -98,7 +98,7 @@ def test_the_command_runs_over_named_rootnames_and_exits_non_zero_on_failure(
 
     assert main(["quicklook", "--rootnames", "j94f05bgq"]) == 0
     out = capsys.readouterr().out
-    assert "1 rootnames: 2 quicklooks made, 0 fresh (skipped), 0 failed" in out
+    assert "1 rootname: 2 quicklooks made, 0 fresh (skipped), 0 failed" in out
 
     status = main(["quicklook", "--rootnames", "J8ZH21XVQ,j94f05bgq", "nothere1q", "--force"])
     captured = capsys.readouterr()

@@ -46,8 +46,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if len(result.failures) > _SHOWN_FAILURES:
         print(f"... and {len(result.failures) - _SHOWN_FAILURES} more failures",
               file=sys.stderr)
+    plural = "" if result.rootnames == 1 else "s"
     print(
-        f"{result.rootnames} rootnames: {result.made} quicklooks made, {result.skipped} fresh "
-        f"(skipped), {len(result.failures)} failed; log: {log_path}"
+        f"{result.rootnames} rootname{plural}: {result.made} quicklooks made, {result.skipped} "
+        f"fresh (skipped), {len(result.failures)} failed; log: {log_path}"
     )
     return 1 if result.failures else 0
