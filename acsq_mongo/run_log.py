@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import getpass
 import importlib
+import importlib.metadata
 import logging
 import platform
 import sys
@@ -25,7 +26,12 @@ __all__ = ["start_run_log", "LOG_FORMAT", "LOG_DATEFMT", "log_environment"]
 LOG_FORMAT = "%(asctime)s %(levelname)s: %(message)s"
 LOG_DATEFMT = "%m/%d/%Y %H:%M:%S"
 
-_PACKAGES = ("numpy", "astropy", "pymongo", "PIL", "dask", "distributed", "flask", "yaml")
+# (import name, distribution name): versions come from the installed metadata,
+# which every package has (flask deprecated its __version__).
+_PACKAGES = (
+    ("numpy", "numpy"), ("astropy", "astropy"), ("pymongo", "pymongo"), ("PIL", "pillow"),
+    ("dask", "dask"), ("distributed", "distributed"), ("flask", "flask"), ("yaml", "pyyaml"),
+)
 
 
 def log_environment(logger: logging.Logger, settings: Settings | None = None) -> None:
@@ -41,13 +47,13 @@ def log_environment(logger: logging.Logger, settings: Settings | None = None) ->
     import acsq_mongo
 
     logger.info("acsq_mongo Version: %s", acsq_mongo.__version__)
-    for name in _PACKAGES:
+    for name, distribution in _PACKAGES:
         try:
             module = importlib.import_module(name)
-        except ImportError:
+            version = importlib.metadata.version(distribution)
+        except (ImportError, importlib.metadata.PackageNotFoundError):
             logger.info("%s Version: not installed", name)
             continue
-        version = getattr(module, "__version__", "?")
         where = Path(getattr(module, "__file__", "") or "?").parent
         logger.info("%s Version: %s", name, version)
         logger.info("%s Path: %s", name, where)
