@@ -1,0 +1,363 @@
+"""Discovery: which rootnames and files the archive holds, and which changed.
+
+The archive (``ACSQ_ARCHIVE``) is laid out as
+``<root4>/<rootname>/<rootname>_<filetype>.fits``, where ``root4`` is the
+first 4 characters of the 9-character rootname and ``filetype`` one of
+:data:`acsq_mongo.fields.FILETYPES`. Names are matched case-insensitively;
+only ``.fits`` files count. Everything else (README files, stray names,
+folders in the wrong place, empty folders) is skipped with a log line and is
+never an error.
+
+Change detection compares each rootname's ``files_sig`` (a hash of its files'
+names, sizes and modification times) with the one stored in the ``catalog``
+collection, read by one cheap projection scan.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import logging
+import os
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from acsq_mongo.database import CATALOG
+from acsq_mongo.fields import FILETYPES
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
+
+__all__ = [
+    "FileInfo",
+    "RootnameFolder",
+    "Discovery",
+    "Changes",
+    "files_sig",
+    "scan_rootname_folder",
+    "discover_archive",
+    "compare_with_catalog",
+    "stored_signatures",
+]
+
+log = logging.getLogger(__name__)
+
+_ROOTNAME_RE = re.compile(r"[a-z0-9]{9}\Z")
+_FILE_RE = re.compile(r"([a-z0-9]{9})_([a-z]{3})\.fits\Z")
+
+
+@dataclass(frozen=True)
+class FileInfo:
+    """One FITS file of a rootname.
+
+    Attributes
+    ----------
+    filetype : str
+    name : str
+        The file name as it is on disk (any case).
+    path : Path
+        Absolute path.
+    size : int
+        Bytes (0 if the file cannot be stat'ed).
+    mtime_ns : int
+        Modification time, nanoseconds since the epoch (0 if unknown).
+    stat_error : str or None
+        Why the file could not be stat'ed (e.g. a dangling symlink).
+    """
+
+    filetype: str
+    name: str
+    path: Path
+    size: int
+    mtime_ns: int
+    stat_error: str | None = None
+
+    @property
+    def mtime(self) -> datetime.datetime:
+        """Modification time as a naive UTC datetime, to the millisecond."""
+        seconds, ns = divmod(self.mtime_ns, 1_000_000_000)
+        when = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=seconds)
+        return when + datetime.timedelta(milliseconds=ns // 1_000_000)
+
+
+def files_sig(files: Iterable[FileInfo]) -> str:
+    """SHA-1 of the sorted (name, size, mtime_ns) of a rootname's files."""
+    text = "\n".join(
+        f"{f.name}\t{f.size}\t{f.mtime_ns}" for f in sorted(files, key=lambda f: f.name)
+    )
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class RootnameFolder:
+    """One rootname folder of the archive and its FITS files.
+
+    Attributes
+    ----------
+    rootname : str
+        The 9-character rootname, lower case.
+    folder : Path
+        Absolute path of the folder.
+    relpath : str
+        The folder relative to the archive root, with ``/``.
+    files : dict
+        ``{filetype: FileInfo}`` in ``FILETYPES`` order.
+    """
+
+    rootname: str
+    folder: Path
+    relpath: str
+    files: dict[str, FileInfo] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        """The document ``_id``: the first 8 characters of the rootname."""
+        return self.rootname[:8]
+
+    @property
+    def files_sig(self) -> str:
+        return files_sig(self.files.values())
+
+
+def _stat(path: Path) -> tuple[int, int, str | None]:
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return 0, 0, f"cannot stat file: {exc.strerror or exc}"
+    return st.st_size, st.st_mtime_ns, None
+
+
+def scan_rootname_folder(
+    folder: str | os.PathLike, archive: str | os.PathLike | None = None,
+    skipped: list[tuple[str, str]] | None = None,
+) -> RootnameFolder:
+    """List the FITS files of one rootname folder.
+
+    Parameters
+    ----------
+    folder : path-like
+        ``<archive>/<root4>/<rootname>``.
+    archive : path-like, optional
+        The archive root, for ``relpath``; default: the folder's grandparent.
+    skipped : list, optional
+        Receives ``(path, reason)`` for every entry that is not one of the
+        rootname's FITS files; each is also logged.
+
+    Returns
+    -------
+    folder : RootnameFolder
+        ``files`` may be empty.
+    """
+    folder = Path(folder).absolute()
+    rootname = folder.name.lower()
+    archive = Path(archive).absolute() if archive is not None else folder.parent.parent
+    try:
+        relpath = folder.relative_to(archive).as_posix()
+    except ValueError:
+        relpath = f"{folder.parent.name}/{folder.name}"
+    result = RootnameFolder(rootname=rootname, folder=folder, relpath=relpath)
+    found: dict[str, FileInfo] = {}
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as exc:
+        _skip(skipped, str(folder), f"cannot list folder: {exc.strerror or exc}")
+        return result
+    for entry in entries:
+        name = entry.name
+        m = _FILE_RE.match(name.lower())
+        path = folder / name
+        if entry.is_dir():
+            _skip(skipped, str(path), "a folder inside a rootname folder")
+            continue
+        if m is None:
+            why = "not a .fits file" if not name.lower().endswith(".fits") else (
+                "not named <rootname>_<filetype>.fits")
+            _skip(skipped, str(path), why)
+            continue
+        file_rootname, filetype = m.groups()
+        if file_rootname != rootname:
+            _skip(skipped, str(path), f"belongs to rootname {file_rootname}, not {rootname}")
+            continue
+        if filetype not in FILETYPES:
+            _skip(skipped, str(path), f"unknown filetype {filetype!r}")
+            continue
+        if filetype in found:
+            _skip(skipped, str(path), f"a second {filetype} file (names differ only in case); "
+                  f"{found[filetype].name} is used")
+            continue
+        size, mtime_ns, error = _stat(path)
+        found[filetype] = FileInfo(filetype, name, path, size, mtime_ns, error)
+    result.files = {ft: found[ft] for ft in FILETYPES if ft in found}
+    if not result.files:
+        _skip(skipped, str(folder), "no FITS files of a known filetype")
+    return result
+
+
+def _skip(skipped: list | None, path: str, reason: str) -> None:
+    log.info("Skipped %s: %s", path, reason)
+    if skipped is not None:
+        skipped.append((path, reason))
+
+
+@dataclass
+class Discovery:
+    """What :func:`discover_archive` found.
+
+    Attributes
+    ----------
+    folders : list of RootnameFolder
+        Rootname folders with at least one FITS file, sorted by rootname.
+    skipped : list of (str, str)
+        Paths skipped, and why (stray files and folders): not errors.
+    problems : list of (str, str)
+        Requested rootnames not found, and rootnames whose ``_id`` (first 8
+        characters) clashes with another's: these make the run fail.
+    """
+
+    folders: list[RootnameFolder] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def n_files(self) -> int:
+        return sum(len(f.files) for f in self.folders)
+
+
+def _listdir(path: Path, skipped: list) -> list[os.DirEntry]:
+    try:
+        return sorted(os.scandir(path), key=lambda e: e.name)
+    except OSError as exc:
+        _skip(skipped, str(path), f"cannot list folder: {exc.strerror or exc}")
+        return []
+
+
+def discover_archive(
+    archive: str | os.PathLike, rootnames: Iterable[str] | None = None
+) -> Discovery:
+    """Find the rootname folders of an archive.
+
+    Parameters
+    ----------
+    archive : path-like
+        The archive root.
+    rootnames : iterable of str, optional
+        Only these rootnames (9 characters, or the 8-character ``_id``, any
+        case). A requested rootname that is not there is a problem.
+
+    Returns
+    -------
+    discovery : Discovery
+    """
+    archive = Path(archive).absolute()
+    out = Discovery()
+    wanted = None
+    if rootnames is not None:
+        wanted = {r.strip().lower() for r in rootnames if r.strip()}
+    wanted_root4 = {w[:4] for w in wanted} if wanted is not None else None
+
+    for top in _listdir(archive, out.skipped):
+        top_path = archive / top.name
+        if not top.is_dir():
+            if wanted is None:
+                _skip(out.skipped, str(top_path), "not a <root4> folder")
+            continue
+        root4 = top.name.lower()
+        if wanted_root4 is not None and root4 not in wanted_root4:
+            continue
+        if len(root4) != 4:
+            _skip(out.skipped, str(top_path), "not a <root4> folder (4 characters)")
+            continue
+        for entry in _listdir(top_path, out.skipped):
+            path = top_path / entry.name
+            name = entry.name.lower()
+            if wanted is not None and name not in wanted and name[:8] not in wanted:
+                continue
+            if not entry.is_dir():
+                _skip(out.skipped, str(path), "not a rootname folder")
+                continue
+            if not _ROOTNAME_RE.match(name):
+                _skip(out.skipped, str(path), "not a 9-character rootname folder")
+                continue
+            if name[:4] != root4:
+                _skip(out.skipped, str(path), f"rootname {name} does not belong under {root4}/")
+                continue
+            folder = scan_rootname_folder(path, archive, out.skipped)
+            if folder.files:
+                out.folders.append(folder)
+
+    out.folders.sort(key=lambda f: f.rootname)
+    seen: dict[str, RootnameFolder] = {}
+    unique = []
+    for folder in out.folders:
+        other = seen.get(folder.id)
+        if other is not None:
+            message = (f"rootname {folder.rootname} has the same _id {folder.id!r} as "
+                       f"{other.rootname}; not ingested")
+            log.error("%s", message)
+            out.problems.append((folder.relpath, message))
+            continue
+        seen[folder.id] = folder
+        unique.append(folder)
+    out.folders = unique
+    if wanted is not None:
+        for name in sorted(wanted):
+            if not any(f.rootname == name or f.id == name for f in out.folders):
+                message = f"rootname {name} is not in the archive {archive}"
+                log.error("%s", message)
+                out.problems.append((name, message))
+    return out
+
+
+@dataclass
+class Changes:
+    """Rootnames on disk compared with the catalog.
+
+    Attributes
+    ----------
+    new : list of RootnameFolder
+        On disk, not in the database.
+    changed : list of RootnameFolder
+        In both, but a file was added, removed or modified.
+    unchanged : list of RootnameFolder
+    """
+
+    new: list[RootnameFolder] = field(default_factory=list)
+    changed: list[RootnameFolder] = field(default_factory=list)
+    unchanged: list[RootnameFolder] = field(default_factory=list)
+
+
+def stored_signatures(db: Database) -> dict[str, str | None]:
+    """``{_id: files_sig}`` of every rootname in the catalog (a projection scan)."""
+    return {doc["_id"]: doc.get("files_sig") for doc in db[CATALOG].find({}, {"files_sig": 1})}
+
+
+def compare_with_catalog(
+    folders: Iterable[RootnameFolder], db: Database | None = None,
+    stored: Mapping[str, str | None] | None = None,
+) -> Changes:
+    """Sort rootname folders into new, changed and unchanged.
+
+    Parameters
+    ----------
+    folders : iterable of RootnameFolder
+    db : Database, optional
+        Read the stored signatures from its ``catalog``.
+    stored : mapping, optional
+        ``{_id: files_sig}``, instead of ``db``.
+    """
+    if stored is None:
+        if db is None:
+            raise ValueError("give db or stored")
+        stored = stored_signatures(db)
+    changes = Changes()
+    for folder in folders:
+        if folder.id not in stored:
+            changes.new.append(folder)
+        elif stored[folder.id] != folder.files_sig:
+            changes.changed.append(folder)
+        else:
+            changes.unchanged.append(folder)
+    return changes

@@ -1,0 +1,239 @@
+"""The rootname document: promoted typed fields, files, every header, errors.
+
+:func:`build_document` assembles the whole document of docs/data-model.md
+from what ingest read (or kept) for each file; it does no I/O. The promoted
+fields (:data:`acsq_mongo.fields.PROMOTED_FIELDS`) come from the primary
+header of the best available file, in the order of
+:data:`acsq_mongo.fields.FILETYPES` (raw, then flt, flc, crj, crc, drz, drc,
+spt, jif, jit, asn). A keyword missing from that file's primary header is
+taken from the next file that has it (a jit primary has no DETECTOR, for
+example); a field no file has is None, and always present.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import bson
+
+from acsq_mongo.discover import RootnameFolder
+from acsq_mongo.fields import FILETYPES, PROMOTED_FIELDS
+
+__all__ = [
+    "build_document",
+    "promoted_fields",
+    "parse_date_obs",
+    "set_doc_bytes",
+    "to_type",
+]
+
+_MJD_EPOCH = datetime.datetime(1858, 11, 17)
+_TRUE = {"T", "TRUE", "YES", "Y", "1"}
+_FALSE = {"F", "FALSE", "NO", "N", "0"}
+
+
+def to_type(value: Any, kind: str) -> Any:
+    """Convert a header value to a promoted field's type; None if it does not fit.
+
+    Parameters
+    ----------
+    value : bool, int, float, str or None
+    kind : {"str", "int", "float", "bool"}
+    """
+    if value is None:
+        return None
+    if kind == "str":
+        text = str(value).strip()
+        return text or None
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().upper()
+        return True if text in _TRUE else False if text in _FALSE else None
+    if isinstance(value, bool):
+        return None
+    try:
+        if kind == "int":
+            if isinstance(value, float):
+                return int(value) if value.is_integer() else None
+            return int(str(value).strip())
+        if kind == "float":
+            return float(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return value
+
+
+def _ms(when: datetime.datetime) -> datetime.datetime:
+    return when.replace(microsecond=when.microsecond // 1000 * 1000)
+
+
+def parse_date_obs(date_obs: Any, time_obs: Any = None, expstart: Any = None
+                   ) -> datetime.datetime | None:
+    """The observation's start as a naive UTC datetime, to the millisecond.
+
+    Parameters
+    ----------
+    date_obs : str
+        ``DATE-OBS``: ``YYYY-MM-DD``, ``YYYY-MM-DDThh:mm:ss[.sss]`` or the old
+        ``DD/MM/YY``.
+    time_obs : str, optional
+        ``TIME-OBS``: ``hh:mm:ss[.sss]``.
+    expstart : float, optional
+        ``EXPSTART`` (MJD), used when ``DATE-OBS`` is missing or unreadable.
+    """
+    when = None
+    if isinstance(date_obs, str):
+        text = date_obs.strip()
+        m = re.fullmatch(r"(\d{2})/(\d{2})/(\d{2})", text)
+        if m:
+            day, month, year = (int(g) for g in m.groups())
+            text = f"{1900 + year if year >= 50 else 2000 + year:04d}-{month:02d}-{day:02d}"
+        if "T" not in text and isinstance(time_obs, str) and time_obs.strip():
+            text = f"{text}T{time_obs.strip()}"
+        try:
+            when = datetime.datetime.fromisoformat(text)
+        except ValueError:
+            when = None
+        if when is not None and when.tzinfo is not None:
+            when = when.astimezone(datetime.UTC).replace(tzinfo=None)
+    if when is None:
+        mjd = to_type(expstart, "float")
+        if mjd is not None and 0 < mjd < 200000:
+            when = _MJD_EPOCH + datetime.timedelta(days=mjd)
+    return _ms(when) if when is not None else None
+
+
+def _primaries(headers: Mapping[str, Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Primary headers of the files read, best first."""
+    return [headers[ft]["0"] for ft in FILETYPES if ft in headers and "0" in headers[ft]]
+
+
+def promoted_fields(
+    headers: Mapping[str, Mapping[str, Any]],
+    rootname: str,
+    proposal_types: Mapping[int, str] | None = None,
+) -> dict[str, Any]:
+    """The promoted, typed fields of a rootname, plus ``year``.
+
+    Parameters
+    ----------
+    headers : mapping
+        ``{filetype: {"<ext>": {KEY: value}}}`` of the files read.
+    rootname : str
+        The 9-character rootname (from the folder, not a header).
+    proposal_types : mapping, optional
+        ``{proposid: type}``.
+
+    Returns
+    -------
+    fields : dict
+        Every field of ``PROMOTED_FIELDS`` (None where unknown) and ``year``.
+    """
+    primaries = _primaries(headers)
+
+    def first(keyword: str) -> Any:
+        for primary in primaries:
+            value = primary.get(keyword)
+            if value is not None:
+                return value
+        return None
+
+    out: dict[str, Any] = {}
+    for f in PROMOTED_FIELDS:
+        if f.name == "rootname":
+            out["rootname"] = rootname
+        elif f.name == "date_obs":
+            out["date_obs"] = None  # below
+        elif f.keyword is None:
+            out[f.name] = None
+        else:
+            out[f.name] = to_type(first(f.keyword), f.type)
+    # DATE-OBS and TIME-OBS of the same header, so the two halves agree.
+    date_obs = None
+    for primary in primaries:
+        date_obs = parse_date_obs(primary.get("DATE-OBS"), primary.get("TIME-OBS"),
+                                  primary.get("EXPSTART"))
+        if date_obs is not None:
+            break
+    out["date_obs"] = date_obs
+    if proposal_types and out["proposid"] is not None:
+        out["proposal_type"] = proposal_types.get(out["proposid"])
+    out["year"] = date_obs.year if date_obs is not None else None
+    return out
+
+
+def build_document(
+    folder: RootnameFolder,
+    headers: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    header_nulls: Mapping[str, Mapping[str, Mapping[str, str]]],
+    n_hdus: Mapping[str, int],
+    errors: list[Mapping[str, Any]],
+    now: datetime.datetime,
+    first_ingest_date: datetime.datetime | None = None,
+    quicklook: Mapping[str, Any] | None = None,
+    proposal_types: Mapping[int, str] | None = None,
+) -> dict[str, Any]:
+    """Assemble the whole rootname document (docs/data-model.md).
+
+    Parameters
+    ----------
+    folder : RootnameFolder
+        The rootname and its files on disk (names, sizes, times).
+    headers : mapping
+        ``{filetype: {"<ext>": {KEY: value}}}`` for every file read or kept.
+    header_nulls : mapping
+        ``{filetype: {"<ext>": {KEY: kind}}}``, only where values became null.
+    n_hdus : mapping
+        ``{filetype: HDUs read}``; files that could not be read have 0.
+    errors : list of dict
+        ``{"path", "filetype", "stage", "error", "time"}`` for this rootname.
+    now : datetime
+        Naive UTC: the ``last_ingest_date``.
+    first_ingest_date : datetime, optional
+        Kept from the stored document; default ``now``.
+    quicklook : mapping, optional
+        Quicklook image paths relative to ACSQ_DATA; the field is left out
+        when None.
+    proposal_types : mapping, optional
+        ``{proposid: type}`` for ``proposal_type``.
+
+    Returns
+    -------
+    document : dict
+        With ``doc_bytes`` set to its own BSON size.
+    """
+    promoted = promoted_fields(headers, folder.rootname, proposal_types)
+    doc: dict[str, Any] = {"_id": folder.id, "rootname": folder.rootname,
+                           "path": folder.relpath}
+    doc.update(promoted)
+    doc["filetypes"] = list(folder.files)
+    doc["files"] = {
+        ft: {"name": info.name, "size": info.size, "mtime": info.mtime,
+             "mtime_ns": info.mtime_ns, "n_hdus": int(n_hdus.get(ft, 0))}
+        for ft, info in folder.files.items()
+    }
+    doc["files_sig"] = folder.files_sig
+    doc["headers"] = {ft: dict(headers[ft]) for ft in FILETYPES if ft in headers}
+    doc["header_nulls"] = {ft: dict(header_nulls[ft]) for ft in FILETYPES
+                           if header_nulls.get(ft)}
+    if quicklook is not None:
+        doc["quicklook"] = dict(quicklook)
+    # The rootname is the document's own; ingest_errors rows carry it.
+    doc["errors"] = [{k: v for k, v in e.items() if k != "rootname"} for e in errors]
+    doc["n_errors"] = len(errors)
+    doc["first_ingest_date"] = first_ingest_date or now
+    doc["last_ingest_date"] = now
+    set_doc_bytes(doc)
+    return doc
+
+
+def set_doc_bytes(doc: dict[str, Any]) -> int:
+    """Set ``doc_bytes`` to the document's BSON size (including that field) and return it."""
+    doc["doc_bytes"] = 0
+    size = len(bson.encode(doc))
+    doc["doc_bytes"] = size  # an int32 either way, so the size does not change
+    return size

@@ -1,0 +1,497 @@
+"""Ingest: every header of every file of a rootname into one document.
+
+:func:`ingest_rootname` ingests one rootname folder. It is a pure function of
+``(db, settings, folder, force, quicklook)``, so a Dask worker can call it as
+it is, and it is idempotent: the document is written by one upsert on
+``_id``, and running it again on unchanged files changes nothing but
+``last_ingest_date``.
+
+- **Unchanged rootname** (same ``files_sig`` as in the catalog): nothing is
+  read; ``last_ingest_date`` is set, and missing quicklook images are made.
+- **Changed rootname**: only files whose size or modification time changed
+  are read again; the stored headers (and errors) of the others are kept.
+- ``force``: every file is read again and every quicklook image made again.
+
+Bad input
+---------
+A file that cannot be read (missing, unreadable, empty, not FITS, truncated)
+is recorded in the document's ``errors`` and in ``ingest_errors`` with its
+path, the error and the time, and logged; the rest of the rootname and of the
+run carry on. If a file that was read before has become unreadable, its
+stored headers are kept (nothing stored is lost) beside the new error. A
+document over MongoDB's 16 MB limit is not written; that is an error too.
+
+Files of other instruments
+--------------------------
+A file whose primary header says ``INSTRUME`` is not ``ACS`` (say a STIS file
+dropped into the archive) is recorded as an error (stage ``instrument``, "not
+an ACS file") and its headers are not stored, so the catalog only ever holds
+ACS detectors. A rootname with no ACS file at all is not stored; its errors
+are in ``ingest_errors`` and in the run log.
+
+:func:`run_ingest` ingests an archive (or a selection of rootnames) in this
+process, with a run log in ``$ACSQ_DATA/logs`` and a summary.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pymongo.errors
+
+from acsq_mongo.database import CATALOG, META, ROOTNAMES, connect, ensure_indexes
+from acsq_mongo.discover import RootnameFolder, discover_archive, scan_rootname_folder
+from acsq_mongo.document import build_document, promoted_fields
+from acsq_mongo.errors import AcsqError, DatabaseUnavailable
+from acsq_mongo.fields import IMAGE_FILETYPES
+from acsq_mongo.headers import HeaderReadError, read_headers
+from acsq_mongo.proposal_types import load_proposal_types
+from acsq_mongo.run_log import start_run_log
+from acsq_mongo.store import (
+    DocumentTooLarge,
+    record_errors,
+    touch_rootname,
+    upsert_rootname,
+    utcnow,
+)
+from acsq_mongo.summaries import refresh_proposals
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
+
+    from acsq_mongo.settings import Settings
+
+__all__ = ["RootnameResult", "IngestSummary", "ingest_rootname", "run_ingest", "ACS"]
+
+log = logging.getLogger(__name__)
+
+#: The INSTRUME value of ACS files.
+ACS = "ACS"
+
+# Error stages kept with a file while it is unchanged.
+_FILE_STAGES = ("header", "instrument", "quicklook")
+
+
+@dataclass
+class RootnameResult:
+    """What :func:`ingest_rootname` did.
+
+    Attributes
+    ----------
+    rootname : str
+    status : str
+        ``"ingested"`` (written, no new error), ``"unchanged"`` (files as
+        stored; only ``last_ingest_date`` set) or ``"failed"`` (a new error:
+        the document may still have been written with everything else).
+    files_read : int
+        Files whose headers were read now.
+    files_kept : int
+        Files whose stored headers were kept (unchanged).
+    errors : list of dict
+        New errors of this run (also in ``ingest_errors``).
+    stored : bool
+        Whether the document was written (or, if unchanged, touched).
+    doc_bytes : int or None
+        BSON size of the document written.
+    quicklooks_made, quicklooks_fresh : int
+        Filetypes whose quicklook images were made now, or were fresh.
+    """
+
+    rootname: str
+    status: str = "ingested"
+    files_read: int = 0
+    files_kept: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    stored: bool = False
+    doc_bytes: int | None = None
+    quicklooks_made: int = 0
+    quicklooks_fresh: int = 0
+
+
+def _error(rootname: str, path: str, filetype: str | None, stage: str, message: str,
+           now) -> dict[str, Any]:
+    return {"rootname": rootname, "path": path, "filetype": filetype, "stage": stage,
+            "error": message, "time": now}
+
+
+def _as_folder(folder: RootnameFolder | str | os.PathLike, settings: Settings
+               ) -> RootnameFolder:
+    if isinstance(folder, RootnameFolder):
+        return folder
+    return scan_rootname_folder(folder, settings.archive)
+
+
+def _stored_errors(db: Database, _id: str) -> list[dict[str, Any]]:
+    doc = db[ROOTNAMES].find_one({"_id": _id}, {"errors": 1})
+    return list((doc or {}).get("errors") or [])
+
+
+def _quicklook(
+    rootname: str, proposid: int | None, files: Mapping[str, Path], settings: Settings,
+    force: bool, result: RootnameResult, now,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Make the quicklook images; return their paths and new errors."""
+    from acsq_mongo.quicklook import make_quicklooks
+
+    outcome = make_quicklooks(rootname, proposid, files, settings, force=force)
+    result.quicklooks_made += outcome.made
+    result.quicklooks_fresh += outcome.skipped
+    errors = [{"rootname": rootname, "time": now, **e} for e in outcome.errors]
+    return outcome.paths, errors
+
+
+def ingest_rootname(
+    db: Database,
+    settings: Settings,
+    folder: RootnameFolder | str | os.PathLike,
+    force: bool = False,
+    quicklook: bool = True,
+) -> RootnameResult:
+    """Ingest one rootname folder into the ``rootnames`` and ``catalog`` collections.
+
+    Parameters
+    ----------
+    db : Database
+    settings : Settings
+        Uses ``archive`` (paths in errors are relative to it), ``data``
+        (quicklook images), ``proposal_types`` and ``quicklook_stretch``.
+    folder : RootnameFolder or path-like
+        The rootname folder, ``<archive>/<root4>/<rootname>``.
+    force : bool
+        Read every file and make every quicklook image again.
+    quicklook : bool
+        Make quicklook JPEGs of raw, flt and flc files (skipping fresh ones).
+
+    Returns
+    -------
+    result : RootnameResult
+        Never raises for bad input files; database failures propagate.
+    """
+    folder = _as_folder(folder, settings)
+    rootname, _id = folder.rootname, folder.id
+    result = RootnameResult(rootname)
+    now = utcnow()
+    log.info("%s: Begin ingestion", rootname)
+    stored = db[CATALOG].find_one(
+        {"_id": _id},
+        {"files_sig": 1, "rootname": 1, "proposid": 1, "quicklook": 1, "n_errors": 1,
+         "first_ingest_date": 1},
+    )
+    if stored is not None and stored.get("rootname") != rootname:
+        log.warning("%s: replaces %s, stored under the same _id %r", rootname,
+                    stored.get("rootname"), _id)
+        stored = None
+    if stored is not None and not force and stored.get("files_sig") == folder.files_sig:
+        return _unchanged(db, settings, folder, stored, quicklook, result, now)
+
+    previous: Mapping[str, Any] = {}
+    if stored is not None:
+        # Even with force: a file that has become unreadable keeps its old headers.
+        previous = db[ROOTNAMES].find_one({"_id": _id}) or {}
+    prev_files = previous.get("files") or {}
+    prev_headers = previous.get("headers") or {}
+    prev_nulls = previous.get("header_nulls") or {}
+    prev_errors = previous.get("errors") or []
+
+    headers: dict[str, Any] = {}
+    nulls: dict[str, Any] = {}
+    n_hdus: dict[str, int] = {}
+    errors: list[dict[str, Any]] = []
+    new_errors: list[dict[str, Any]] = []
+    readable: dict[str, Path] = {}
+    kept: set[str] = set()
+    non_acs = 0
+
+    for filetype, info in folder.files.items():
+        relpath = f"{folder.relpath}/{info.name}"
+        before = prev_files.get(filetype)
+        unchanged = (
+            not force and before is not None and before.get("name") == info.name
+            and before.get("size") == info.size and before.get("mtime_ns") == info.mtime_ns
+        )
+        if unchanged:
+            kept.add(filetype)
+            result.files_kept += 1
+            n_hdus[filetype] = before.get("n_hdus", 0)
+            if filetype in prev_headers:
+                headers[filetype] = prev_headers[filetype]
+                if prev_nulls.get(filetype):
+                    nulls[filetype] = prev_nulls[filetype]
+            old = [e for e in prev_errors if e.get("filetype") == filetype
+                   and e.get("stage") in _FILE_STAGES]
+            errors += old
+            if filetype in prev_headers and not any(
+                    e.get("stage") in ("header", "instrument") for e in old):
+                readable[filetype] = info.path
+            continue
+
+        result.files_read += 1
+        message, file_headers = None, None
+        if info.stat_error:
+            message = info.stat_error
+        else:
+            try:
+                file_headers = read_headers(info.path)
+            except HeaderReadError as exc:
+                message = str(exc)
+        if file_headers is not None:
+            for problem in file_headers.problems:
+                log.warning("%s: %s: %s (%s)", rootname, filetype, problem, relpath)
+            message = file_headers.error
+            instrume = file_headers.headers.get("0", {}).get("INSTRUME")
+            if isinstance(instrume, str) and instrume.strip().upper() != ACS:
+                non_acs += 1
+                text = f"not an ACS file: INSTRUME = {instrume.strip()!r}; headers not stored"
+                log.error("%s: %s: %s (%s)", rootname, filetype, text, relpath)
+                err = _error(rootname, relpath, filetype, "instrument", text, now)
+                errors.append(err)
+                new_errors.append(err)
+                n_hdus[filetype] = file_headers.n_hdus
+                continue
+            if file_headers.headers:
+                headers[filetype] = file_headers.headers
+                if file_headers.nulls:
+                    nulls[filetype] = file_headers.nulls
+            n_hdus[filetype] = file_headers.n_hdus
+        else:
+            n_hdus[filetype] = 0
+        if message is not None:
+            if filetype in prev_headers:
+                # Keep what was read before from this file: nothing stored is lost.
+                headers[filetype] = prev_headers[filetype]
+                if prev_nulls.get(filetype):
+                    nulls[filetype] = prev_nulls[filetype]
+                n_hdus[filetype] = len(prev_headers[filetype])
+                message += "; headers from the previous ingest kept"
+            log.error("%s: %s: %s (%s)", rootname, filetype, message, relpath)
+            err = _error(rootname, relpath, filetype, "header", message, now)
+            errors.append(err)
+            new_errors.append(err)
+        else:
+            readable[filetype] = info.path
+
+    if not headers and non_acs and not previous:
+        log.error("%s: no ACS file; rootname not ingested", rootname)
+        record_errors(db, new_errors)
+        result.errors = new_errors
+        result.status = "failed"
+        log.info("%s: End ingestion", rootname)
+        return result
+
+    paths = (stored or {}).get("quicklook")
+    if quicklook:
+        # A kept file whose quicklook failed before is not tried again (force retries).
+        failed_before = {e.get("filetype") for e in errors if e.get("stage") == "quicklook"}
+        images = {ft: path for ft, path in readable.items()
+                  if ft in IMAGE_FILETYPES and (force or ft not in failed_before)}
+        errors = [e for e in errors
+                  if e.get("stage") != "quicklook" or e.get("filetype") not in images]
+        proposid = promoted_fields(headers, rootname)["proposid"]
+        paths, ql_errors = _quicklook(rootname, proposid, images, settings, force, result, now)
+        errors += ql_errors
+        new_errors += ql_errors
+    document = build_document(
+        folder, headers, nulls, n_hdus, errors, now,
+        first_ingest_date=(stored or {}).get("first_ingest_date"), quicklook=paths,
+        proposal_types=load_proposal_types(settings.proposal_types),
+    )
+
+    try:
+        result.doc_bytes = upsert_rootname(db, document)
+        result.stored = True
+        read = ", ".join(ft for ft in folder.files if ft not in kept) or "none"
+        log.info("%s: Updated rootnames and catalog: %d files (read: %s), %.0f kB",
+                 rootname, len(folder.files), read, result.doc_bytes / 1000)
+    except DocumentTooLarge as exc:
+        log.error("%s: %s", rootname, exc)
+        new_errors.append(_error(rootname, folder.relpath, None, "store", str(exc), now))
+    record_errors(db, new_errors)
+    result.errors = new_errors
+    result.status = "failed" if new_errors else "ingested"
+    log.info("%s: End ingestion", rootname)
+    return result
+
+
+def _unchanged(db, settings, folder, stored, quicklook, result, now) -> RootnameResult:
+    """Files as stored: set last_ingest_date; make quicklook images that are missing."""
+    rootname = folder.rootname
+    result.status = "unchanged"
+    result.files_kept = len(folder.files)
+    paths = None
+    if quicklook and any(ft in folder.files for ft in IMAGE_FILETYPES):
+        stored_errors = _stored_errors(db, folder.id) if stored.get("n_errors") else []
+        skip = {e.get("filetype") for e in stored_errors
+                if e.get("stage") in ("header", "instrument", "quicklook")}
+        images = {ft: info.path for ft, info in folder.files.items()
+                  if ft in IMAGE_FILETYPES and ft not in skip}
+        if images:
+            paths, _ = _quicklook(rootname, stored.get("proposid"), images, settings, False,
+                                  result, now)
+            if paths == (stored.get("quicklook") or {}):
+                paths = None
+    touch_rootname(db, folder.id, now, quicklook=paths)
+    result.stored = True
+    if paths is not None:
+        log.info("%s: Updated quicklook paths (files unchanged)", rootname)
+    log.debug("%s: unchanged; last_ingest_date set", rootname)
+    return result
+
+
+# ----------------------------------------------------------------------------
+# A run over an archive
+
+
+@dataclass
+class IngestSummary:
+    """The outcome of :func:`run_ingest`."""
+
+    rootnames: int = 0
+    ingested: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    files: int = 0
+    files_read: int = 0
+    errors: int = 0
+    quicklooks_made: int = 0
+    quicklooks_fresh: int = 0
+    skipped: int = 0
+    problems: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    log_path: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True if nothing failed."""
+        return self.failed == 0 and not self.problems
+
+    def add(self, result: RootnameResult) -> None:
+        self.rootnames += 1
+        setattr(self, result.status, getattr(self, result.status) + 1)
+        self.files_read += result.files_read
+        self.files += result.files_read + result.files_kept
+        self.errors += len(result.errors)
+        self.quicklooks_made += result.quicklooks_made
+        self.quicklooks_fresh += result.quicklooks_fresh
+        for e in result.errors:
+            self.failures.append(f"{e['path']}: {e['error']}")
+
+    def text(self) -> str:
+        """The summary, as printed and logged."""
+        line = (
+            f"{self.rootnames} rootnames in {self.seconds:.1f} s: {self.ingested} ingested, "
+            f"{self.unchanged} unchanged, {self.failed} failed; {self.files} files "
+            f"({self.files_read} read); {self.errors} errors"
+        )
+        if self.quicklooks_made or self.quicklooks_fresh:
+            line += (f"; quicklooks: {self.quicklooks_made} made, "
+                     f"{self.quicklooks_fresh} fresh")
+        if self.problems:
+            line += f"; {len(self.problems)} problems"
+        if self.skipped:
+            line += f"; {self.skipped} stray entries skipped"
+        return line
+
+
+def run_ingest(
+    settings: Settings,
+    archive: str | os.PathLike | None = None,
+    rootnames: Iterable[str] | None = None,
+    force: bool = False,
+    quicklook: bool = True,
+    progress: Callable[[int, int, RootnameResult], None] | None = None,
+) -> IngestSummary:
+    """Ingest an archive, or some of its rootnames, in this process.
+
+    Parameters
+    ----------
+    settings : Settings
+    archive : path-like, optional
+        The archive root; default: the ``archive`` setting (ACSQ_ARCHIVE).
+    rootnames : iterable of str, optional
+        Only these rootnames (9 characters or the 8-character ``_id``).
+    force : bool
+        Read every file and make every quicklook image again.
+    quicklook : bool
+        Make quicklook images.
+    progress : callable, optional
+        Called as ``progress(done, total, result)`` after each rootname.
+
+    Returns
+    -------
+    summary : IngestSummary
+        ``summary.ok`` is False if anything failed.
+
+    Raises
+    ------
+    AcsqError
+        If there is no archive folder.
+    DatabaseUnavailable
+        If the database cannot be reached, or goes away during the run.
+    """
+    archive = archive if archive is not None else settings.archive
+    if archive is None:
+        raise AcsqError("no archive: give ARCHIVE or set ACSQ_ARCHIVE")
+    archive = Path(archive).expanduser().absolute()
+    if not archive.is_dir():
+        raise AcsqError(f"archive {archive} is not a folder")
+    settings = settings.replace(archive=archive)
+    started = time.perf_counter()
+    summary = IngestSummary()
+    summary.log_path = start_run_log("ingest", settings)
+    db = connect(settings)
+    try:
+        ensure_indexes(db)
+        log.info("Gathering files to ingest from %s", archive)
+        selection = list(rootnames) if rootnames is not None else None
+        discovery = discover_archive(archive, selection)
+        summary.skipped = len(discovery.skipped)
+        summary.problems = [message for _, message in discovery.problems]
+        log.info("Found %d rootnames (%d files); %d stray entries skipped", len(discovery.folders),
+                 discovery.n_files, summary.skipped)
+        total = len(discovery.folders)
+        for done, folder in enumerate(discovery.folders, start=1):
+            try:
+                result = ingest_rootname(db, settings, folder, force=force, quicklook=quicklook)
+            except pymongo.errors.ConnectionFailure:
+                raise
+            except Exception as exc:  # a bug must not stop the run: record it
+                log.exception("%s: ingest failed", folder.rootname)
+                now = utcnow()
+                result = RootnameResult(folder.rootname, status="failed")
+                result.errors = [_error(folder.rootname, folder.relpath, None, "ingest",
+                                        f"{type(exc).__name__}: {exc}", now)]
+                record_errors(db, result.errors)
+            summary.add(result)
+            if progress is not None:
+                progress(done, total, result)
+        counts = refresh_proposals(db)
+        log.info("Updated proposals: %d proposals, %d written, %d removed",
+                 counts["proposals"], counts["written"], counts["removed"])
+        summary.seconds = time.perf_counter() - started
+        db[META].replace_one(
+            {"_id": "last_ingest"},
+            {"_id": "last_ingest", "time": utcnow(), "archive": str(archive),
+             "rootnames": summary.rootnames, "ingested": summary.ingested,
+             "unchanged": summary.unchanged, "failed": summary.failed,
+             "files": summary.files, "errors": summary.errors,
+             "seconds": round(summary.seconds, 3)},
+            upsert=True,
+        )
+    except pymongo.errors.ConnectionFailure as exc:
+        log.error("Lost the database: %s", exc)
+        raise DatabaseUnavailable(
+            f"lost the database during ingest ({type(exc).__name__}); "
+            f"what was written so far is kept; run again to finish. Log: {summary.log_path}"
+        ) from None
+    for problem in summary.problems:
+        log.error("%s", problem)
+    summary.seconds = time.perf_counter() - started
+    log.log(logging.INFO if summary.ok else logging.WARNING, "Summary: %s", summary.text())
+    return summary
