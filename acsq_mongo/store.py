@@ -34,6 +34,7 @@ __all__ = [
     "catalog_entry",
     "upsert_rootname",
     "set_quicklook",
+    "touch_rootname",
     "record_errors",
     "bump_generation",
     "generation",
@@ -116,6 +117,24 @@ def set_quicklook(db: Database, _id: str, quicklook: Mapping[str, Any]) -> None:
     to ACSQ_DATA.
     """
     update = {"$set": {"quicklook": dict(quicklook)}}
+    db[ROOTNAMES].update_one({"_id": _id}, update)
+    db[CATALOG].update_one({"_id": _id}, update)
+    bump_generation(db)
+
+
+def touch_rootname(
+    db: Database, _id: str, last_ingest_date: datetime.datetime,
+    quicklook: Mapping[str, Any] | None = None,
+) -> None:
+    """Record a re-ingest that found the rootname's files unchanged.
+
+    Sets ``last_ingest_date`` (and ``quicklook``, if given) in both
+    collections, without rewriting the whole document.
+    """
+    fields: dict[str, Any] = {"last_ingest_date": last_ingest_date}
+    if quicklook is not None:
+        fields["quicklook"] = dict(quicklook)
+    update = {"$set": fields}
     db[ROOTNAMES].update_one({"_id": _id}, update)
     db[CATALOG].update_one({"_id": _id}, update)
     bump_generation(db)
