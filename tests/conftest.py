@@ -89,3 +89,40 @@ def settings(backend: str, request: pytest.FixtureRequest) -> Settings:
 def db(settings: Settings):
     """A fresh database on each backend in turn."""
     return connect(settings)
+
+
+# ----------------------------------------------------------------------------
+# A sample archive (issue 3), shared by every test that needs FITS files.
+
+#: The session's sample archive: 32 rootnames in 4 proposals (WFC, HRC, SBC and
+#: an internal calibration program), with every filetype, WFC full frames and
+#: subarrays, associations, and targets near RA 0/360 and both poles.
+SAMPLE_ROOTNAMES = 32
+SAMPLE_SEED = 13
+
+
+@pytest.fixture(scope="session")
+def sample_archive(tmp_path_factory: pytest.TempPathFactory):
+    """A small sample archive (:class:`acsq_mongo.sample.SampleArchive`), written once.
+
+    Shared by the whole session: do not change its files; use
+    ``sample_archive_copy`` for that. ``sample_archive.root`` is the archive
+    folder, ``sample_archive.rootnames`` what the generator wrote.
+    """
+    from acsq_mongo.sample import make_sample_archive
+
+    root = tmp_path_factory.mktemp("sample") / "archive"
+    return make_sample_archive(root, SAMPLE_ROOTNAMES, seed=SAMPLE_SEED)
+
+
+@pytest.fixture
+def sample_archive_copy(sample_archive, tmp_path: Path):
+    """A private copy of the session's sample archive (same files and mtimes), to modify."""
+    import copy
+    import dataclasses
+    import shutil
+
+    root = tmp_path / "archive"
+    shutil.copytree(sample_archive.root, root)  # copy2: modification times kept
+    return dataclasses.replace(sample_archive, root=root,
+                               rootnames=copy.deepcopy(sample_archive.rootnames))
