@@ -305,6 +305,7 @@ def _plan(n_rootnames: int, seed: int, full_size: bool) -> list[SampleRootname]:
     for i in range(n_rootnames - sum(quotas)):
         quotas[i] += 1
     plan: list[SampleRootname] = []
+    n_sky = 0
     for p, quota in enumerate(quotas):
         if quota == 0:
             continue
@@ -322,9 +323,10 @@ def _plan(n_rootnames: int, seed: int, full_size: bool) -> list[SampleRootname]:
         ptype = "CAL/ACS" if p == 3 else _weighted(rng, _PROPOSAL_TYPES)
         internal = detector != "SBC" and (p == 3 or (ptype == "CAL/ACS" and rng.random() < 0.5))
         pi_last, pi_first = rng.choice(_PIS)
-        targets = [TARGETS[p % len(TARGETS)]]
-        if rng.random() < 0.4:
-            targets.append(rng.choice(TARGETS))
+        # Two targets per proposal, taken in turn, so that even a small sample
+        # has the ones near RA 0/360 and near the poles; visits alternate.
+        targets = [TARGETS[(2 * n_sky) % len(TARGETS)], TARGETS[(2 * n_sky + 1) % len(TARGETS)]]
+        n_sky += 0 if internal else 1
         prefix = "j" + _program_code(proposid)
         proposal = {
             "proposid": proposid, "proposal_type": ptype, "pr_inv_l": pi_last,
@@ -350,7 +352,7 @@ def _plan_proposal(rng, proposal, prefix, when, targets, internal, quota, full_s
     while len(out) < quota:
         visit += 1
         visit_code = f"{visit:02d}"
-        name, ra, dec = rng.choice(targets)
+        name, ra, dec = targets[(visit - 1) % len(targets)]
         # A proposal's first visit uses the whole detector; later ones vary.
         aperture = detector if visit == 1 or internal else _weighted(rng, _APERTURES[detector])
         filters = rng.choice(_FILTERS[detector])
