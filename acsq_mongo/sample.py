@@ -570,6 +570,19 @@ _HISTORY = {
 }
 
 
+def _like(value: Any, template: Any) -> Any:
+    """``value`` as the type the inventory gives the keyword (the template's)."""
+    if isinstance(template, bool) or value is None:
+        return value
+    if isinstance(template, str):
+        return value if isinstance(value, str) else str(value)
+    if isinstance(template, int) and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(template, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
 def _header(combo: str, seed: int, overrides: dict[str, Any], history: tuple[str, ...] = ()):
     from astropy.io import fits
 
@@ -578,7 +591,8 @@ def _header(combo: str, seed: int, overrides: dict[str, Any], history: tuple[str
     # Identity first, as in real headers; then the inventory's keywords.
     cards = [(key, overrides[key]) for key in ("EXTNAME", "EXTVER", "ROOTNAME", "FILENAME")
              if key in overrides and key not in keys]
-    cards += [(key, overrides.get(key, value)) for key, value in template]
+    cards += [(key, _like(overrides[key], value) if key in overrides else value)
+              for key, value in template]
     header = fits.Header(cards)
     for line in history:
         header.add_history(line)
@@ -764,7 +778,9 @@ def _write_file(path: Path, r: SampleRootname, filetype: str, seed: int, scene: 
                 h, w = r.shape
                 hdu.header["NPIX1"] = w
                 hdu.header["NPIX2"] = h
-                hdu.header["PIXVALUE"] = 0.0
+                # The constant value of the empty array, of the inventory's type.
+                hdu.header["PIXVALUE"] = 0 if isinstance(hdu.header.get("PIXVALUE"), int) \
+                    else 0.0
         hdus.append(hdu)
     fits.HDUList(hdus).writeto(path, output_verify="silentfix", overwrite=True)
     stamp = (written - datetime.datetime(1970, 1, 1)).total_seconds()
