@@ -195,3 +195,12 @@ def test_the_python_api_reads_like_an_analysis_script(loaded, settings, tmp_path
     assert archive.document(expected[0].upper())["headers"]["flt"]["0"]["DETECTOR"] == "WFC"
     with pytest.raises(QueryError, match="unknown field 'detektor'"):
         archive.query(detektor="WFC")
+
+
+def test_streamed_rows_with_header_columns_equal_the_pages(loaded, settings):
+    spec = QuerySpec.parse({"detector__in": "WFC,HRC", "headers.flt.0.CRSPLIT__gte": "2",
+                            "sort": "-exptime", "limit": "500",
+                            "columns": "rootname,exptime,headers.flt.1.D2IM1.EXTVER"})
+    streamed = list(core.iter_rows(loaded, spec, batch_size=4))
+    assert streamed == run(loaded, spec, settings).rows
+    assert streamed and all(r["headers.flt.1.D2IM1.EXTVER"] in (1.0, 2.0) for r in streamed)

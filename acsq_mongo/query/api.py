@@ -71,7 +71,8 @@ class Archive:
         self._db = db
         if cache is None or cache is True:
             cache = ResultCache()
-        self.cache: ResultCache | None = cache or None
+        # (not `cache or None`: an empty cache is falsy)
+        self.cache: ResultCache | None = None if cache is False else cache
 
     @property
     def db(self) -> Database:

@@ -67,6 +67,8 @@ __all__ = [
 #: (the ``_id`` list then goes to the server: ~17 bytes each, 16 MB per command).
 MAX_IDS = 200_000
 _STREAM_BATCH = 500
+# Up to this many rootnames, header columns are fetched by one _id lookup each.
+_LOOKUPS_MAX = 100
 _PATH_COLUMNS = tuple(resolve(n) for n in ("rootname", "path", "filetypes"))
 
 
@@ -163,23 +165,25 @@ def _server_errors():
         raise DatabaseUnavailable(f"the database stopped answering: {exc}") from None
 
 
-def _db_key(db: Database) -> tuple:
-    return (db.name, id(db.client))
+class _Cached:
+    """One call's view of the cache: the data generation is read once, up front."""
 
+    def __init__(self, db: Database, cache: ResultCache | None) -> None:
+        self.db = db
+        self.cache = cache
+        self.prefix = (db.name, id(db.client), generation(db)) if cache is not None else None
 
-def _cache_key(db: Database, kind: str, *parts: Any) -> tuple | None:
-    return (kind, _db_key(db), generation(db), *parts)
-
-
-def _cached(cache: ResultCache | None, key: tuple | None, compute):
-    if cache is None or key is None:
-        return compute(), False
-    found = cache.get(key)
-    if found is not None:
-        return found, True
-    value = compute()
-    cache.put(key, value)
-    return value, False
+    def get(self, kind: str, parts: tuple, compute) -> tuple[Any, bool]:
+        """Return ``(value, from_cache)``, computing and keeping the value on a miss."""
+        if self.cache is None:
+            return compute(), False
+        key = (kind, *self.prefix, *parts)
+        found = self.cache.get(key)
+        if found is not None:
+            return found, True
+        value = compute()
+        self.cache.put(key, value)
+        return value, False
 
 
 def select(db: Database, spec: QuerySpec, cache: ResultCache | None = None) -> Selection:
@@ -196,9 +200,11 @@ def select(db: Database, spec: QuerySpec, cache: ResultCache | None = None) -> S
     QueryError
         If a cone holds more than :data:`MAX_IDS` targets, or the server refuses a filter.
     """
-    gen_key = _cache_key(db, "selection", spec.selection_key()) if cache is not None else None
-    selection, _ = _cached(cache, gen_key, lambda: _select(db, spec))
-    return selection
+    return _selection(_Cached(db, cache), spec)
+
+
+def _selection(cached: _Cached, spec: QuerySpec) -> Selection:
+    return cached.get("selection", spec.selection_key(), lambda: _select(cached.db, spec))[0]
 
 
 def _select(db: Database, spec: QuerySpec) -> Selection:
@@ -236,30 +242,37 @@ def _select(db: Database, spec: QuerySpec) -> Selection:
 
 def count(db: Database, spec: QuerySpec, cache: ResultCache | None = None) -> int:
     """Return how many rootnames match ``spec``."""
-    selection = select(db, spec, cache)
+    return _count(_Cached(db, cache), spec)
+
+
+def _count(cached: _Cached, spec: QuerySpec) -> int:
+    selection = _selection(cached, spec)
     if selection.ids is not None:
         return len(selection.ids)
-    key = _cache_key(db, "count", spec.selection_key()) if cache is not None else None
 
     def compute() -> int:
         with _server_errors():
-            return db[selection.collection].count_documents(selection.match)
+            return cached.db[selection.collection].count_documents(selection.match)
 
-    return _cached(cache, key, compute)[0]
+    return cached.get("count", spec.selection_key(), compute)[0]
 
 
 def facets(
     db: Database, spec: QuerySpec, cache: ResultCache | None = None
 ) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
     """Return the total count and the facets of ``spec`` (one ``$group``)."""
-    selection = select(db, spec, cache)
-    key = _cache_key(db, "facets", spec.selection_key()) if cache is not None else None
+    return _facets(_Cached(db, cache), spec)
+
+
+def _facets(cached: _Cached, spec: QuerySpec) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
+    selection = _selection(cached, spec)
 
     def compute():
         with _server_errors():
-            return count_and_facets(db[selection.collection], selection.match, FACET_FIELDS)
+            return count_and_facets(cached.db[selection.collection], selection.match,
+                                    FACET_FIELDS)
 
-    return _cached(cache, key, compute)[0]
+    return cached.get("facets", spec.selection_key(), compute)[0]
 
 
 def _sort(spec: QuerySpec) -> list[tuple[str, int]]:
@@ -292,6 +305,11 @@ def _header_docs(db: Database, ids: list[str], refs: tuple[FieldRef, ...]) -> di
         return {}
     projection = {"_id": 1, **{ref.path: 1 for ref in refs}}
     with _server_errors():
+        if len(ids) <= _LOOKUPS_MAX:
+            # One lookup per _id: the only query FerretDB v1 answers from an index
+            # (an _id $in scans and decodes every whole document).
+            found = (db[ROOTNAMES].find_one({"_id": _id}, projection) for _id in ids)
+            return {d["_id"]: d for d in found if d is not None}
         return {d["_id"]: d for d in db[ROOTNAMES].find({"_id": {"$in": ids}}, projection)}
 
 
@@ -352,16 +370,12 @@ def run(
         If the limit is over ``max_rows``, or the server refuses the query.
     """
     limit = _page_limit(spec, settings)
-    selection = select(db, spec, cache)
+    cached = _Cached(db, cache)
+    selection = _selection(cached, spec)
     if with_facets:
-        total, facet_counts = facets(db, spec, cache)
+        total, facet_counts = _facets(cached, spec)
     else:
-        total, facet_counts = count(db, spec, cache), None
-    page_key = (
-        _cache_key(db, "page", spec.selection_key(), spec.sort, spec.column_names, limit,
-                   spec.offset)
-        if cache is not None else None
-    )
+        total, facet_counts = _count(cached, spec), None
 
     def compute() -> list[dict[str, Any]]:
         if limit == 0 or spec.offset >= total:
@@ -374,7 +388,8 @@ def run(
             ))
         return _rows(db, docs, spec.columns, coll)
 
-    rows, hit = _cached(cache, page_key, compute)
+    page_key = (spec.selection_key(), spec.sort, spec.column_names, limit, spec.offset)
+    rows, hit = cached.get("page", page_key, compute)
     return Result(
         spec=spec, rows=[dict(r) for r in rows], count=total, facets=facet_counts,
         offset=spec.offset, limit=limit, collection=selection.collection, from_cache=hit,
@@ -390,10 +405,13 @@ def iter_rows(
     """Yield every matching row, streamed: from ``spec.offset``, up to ``spec.limit`` if set.
 
     No row cap applies: this is for CSV downloads and file lists. Rows come
-    in batches of ``batch_size`` from one cursor (one scan).
+    in batches of ``batch_size`` from one cursor (one scan; of ``rootnames``
+    when header columns are asked for).
     """
     selection = select(db, spec, cache)
-    coll = selection.collection
+    # Header columns for every row: one pass over the whole documents beats a lookup per
+    # rootname (the same filter runs on either collection).
+    coll = ROOTNAMES if spec.header_columns else selection.collection
     with _server_errors():
         cursor = db[coll].find(
             selection.match, _projection(spec.columns, coll), sort=_sort(spec),
