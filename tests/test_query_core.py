@@ -204,3 +204,11 @@ def test_streamed_rows_with_header_columns_equal_the_pages(loaded, settings):
     streamed = list(core.iter_rows(loaded, spec, batch_size=4))
     assert streamed == run(loaded, spec, settings).rows
     assert streamed and all(r["headers.flt.1.D2IM1.EXTVER"] in (1.0, 2.0) for r in streamed)
+
+
+def test_an_archive_reuses_its_results_unless_told_not_to(loaded, settings):
+    q = Archive(settings, db=loaded).query(detector="HRC")
+    assert not q.page().from_cache
+    assert q.page().from_cache
+    uncached = Archive(settings, db=loaded, cache=False).query(detector="HRC")
+    assert not uncached.page().from_cache and not uncached.page().from_cache
