@@ -23,7 +23,7 @@ filters are FIELD=VALUE or FIELD__OP=VALUE, ANDed:
   cone search: ra=DEG dec=DEG radius=DEG
 examples:
   acsq query detector=WFC filter1=F606W exptime__gte=1000
-  acsq query targname='NGC*' date_obs__gte=2005-01-01 date_obs__lt=2006 --sort -exptime
+  acsq query targname='NGC*' date_obs__gte=2005-01-01 date_obs__lt=2006 --sort=-exptime
   acsq query headers.flt.1.CCDGAIN__gte=2 --columns rootname,date_obs,headers.flt.1.CCDGAIN
   acsq query ra=6.02 dec=-72.08 radius=0.2 --format paths --filetype flt
 """
@@ -42,7 +42,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--filetype", metavar="FT[,FT]",
                         help="filetypes for --format paths (default: every one present)")
     parser.add_argument("--sort", metavar="[-]FIELD[,...]",
-                        help="sort order, '-' for descending (default: date_obs); _id breaks ties")
+                        help="sort order, '-' for descending, e.g. --sort=-exptime "
+                        "(default: date_obs); _id breaks ties")
     parser.add_argument("--limit", type=int, metavar="N",
                         help="rows to show (default: page_size for table and json; all for csv "
                         "and paths)")
