@@ -166,24 +166,34 @@ def _server_errors():
 
 
 class _Cached:
-    """One call's view of the cache: the data generation is read once, up front."""
+    """One call's view of the cache: the data generation is read once, up front.
+
+    Whatever one call computes (the selection, above all) is also kept for the
+    rest of that call, cache or not, so it is never computed twice.
+    """
 
     def __init__(self, db: Database, cache: ResultCache | None) -> None:
         self.db = db
         self.cache = cache
         self.prefix = (db.name, id(db.client), generation(db)) if cache is not None else None
+        self._this_call: dict[tuple, Any] = {}
 
     def get(self, kind: str, parts: tuple, compute) -> tuple[Any, bool]:
         """Return ``(value, from_cache)``, computing and keeping the value on a miss."""
+        local_key = (kind, *parts)
+        if local_key in self._this_call:
+            return self._this_call[local_key], False
         if self.cache is None:
-            return compute(), False
-        key = (kind, *self.prefix, *parts)
-        found = self.cache.get(key)
-        if found is not None:
-            return found, True
-        value = compute()
-        self.cache.put(key, value)
-        return value, False
+            value, hit = compute(), False
+        else:
+            key = (kind, *self.prefix, *parts)
+            value = self.cache.get(key)
+            hit = value is not None
+            if not hit:
+                value = compute()
+                self.cache.put(key, value)
+        self._this_call[local_key] = value
+        return value, hit
 
 
 def select(db: Database, spec: QuerySpec, cache: ResultCache | None = None) -> Selection:

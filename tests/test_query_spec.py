@@ -1,0 +1,93 @@
+"""The query spec: what the web app hands over, and what each query costs the server."""
+
+from __future__ import annotations
+
+import pymongo
+import pytest
+from pymongo import monitoring
+from query_documents import load, make_documents
+from werkzeug.datastructures import MultiDict
+
+from acsq_mongo.database import CATALOG, ROOTNAMES
+from acsq_mongo.query import QueryError, QuerySpec, run
+from acsq_mongo.query.spec import DEFAULT_COLUMNS
+
+
+def test_a_url_query_string_maps_straight_onto_a_spec():
+    args = MultiDict([
+        ("detector", "WFC"), ("detector__not", "HRC"), ("exptime__gte", "1000"),
+        ("columns", "rootname"), ("columns", "date_obs,headers.flt.1.CCDGAIN"),
+        ("format", "json"), ("page", "2"), ("ra", "10"), ("dec", "-5"), ("radius", "0.1"),
+        ("sort", "-exptime,rootname"), ("limit", "20"), ("offset", "40"), ("filetype", "flt"),
+    ])
+    spec = QuerySpec.parse(args, ignore=("page",))
+    assert [f.param for f in spec.filters] == ["detector", "detector__not", "exptime__gte"]
+    assert spec.column_names == ("rootname", "date_obs", "headers.flt.1.CCDGAIN")
+    assert spec.format == "json" and spec.limit == 20 and spec.offset == 40
+    assert spec.sort == (("exptime", -1), ("rootname", 1))
+    assert (spec.cone.ra, spec.cone.dec, spec.cone.radius) == (10.0, -5.0, 0.1)
+    assert spec.filetypes == ("flt",)
+    # The spec turns back into the same pairs, e.g. for a link to the next page.
+    again = QuerySpec.parse(spec.replace(offset=60).to_params())
+    assert again == spec.replace(offset=60)
+
+
+def test_defaults_and_formats_a_caller_adds():
+    spec = QuerySpec.parse({})
+    assert spec.column_names == DEFAULT_COLUMNS and len(DEFAULT_COLUMNS) == 20
+    assert spec.sort == (("date_obs", 1),) and spec.limit is None and spec.offset == 0
+    assert QuerySpec.parse({"format": "thumbnails"}, formats=("html", "thumbnails")).format == (
+        "thumbnails")
+    with pytest.raises(QueryError, match="valid formats: html, thumbnails"):
+        QuerySpec.parse({"format": "csv"}, formats=("html", "thumbnails"))
+
+
+class _Commands(monitoring.CommandListener):
+    def __init__(self):
+        self.seen = []
+
+    def started(self, event):
+        if event.command_name in ("find", "aggregate", "count"):
+            self.seen.append((event.command[event.command_name], event.command_name,
+                              event.command.get("filter")))
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+@pytest.fixture
+def watched(real_settings, real_db):
+    load(real_db, make_documents(30))
+    listener = _Commands()
+    client = pymongo.MongoClient(real_settings.mongo_uri, event_listeners=[listener])
+    yield client[real_settings.db], listener
+    client.close()
+
+
+def _scans(seen, collection):
+    """Commands on a collection that are not a lookup by one _id (FerretDB scans those)."""
+    return [c for c in seen if c[0] == collection
+            and not (c[2] is not None and set(c[2]) == {"_id"} and isinstance(c[2]["_id"], str))]
+
+
+def test_a_promoted_field_query_never_touches_the_whole_documents(watched, real_settings):
+    db, listener = watched
+    run(db, QuerySpec.parse({"detector": "WFC", "exptime__gte": "30"}), real_settings)
+    assert not [c for c in listener.seen if c[0] == ROOTNAMES]
+    # The count and all six facets are one aggregate; the page one find.
+    assert [c[1] for c in _scans(listener.seen, CATALOG)] == ["aggregate", "find"]
+
+
+def test_a_header_query_scans_the_whole_documents_once(watched, real_settings):
+    db, listener = watched
+    spec = QuerySpec.parse({"headers.flt.0.CCDGAIN__gte": "2", "limit": "5",
+                            "columns": "rootname,headers.flt.1.MYKEY"})
+    result = run(db, spec, real_settings)
+    assert result.rows
+    assert len(_scans(listener.seen, ROOTNAMES)) == 1
+    assert [c[1] for c in _scans(listener.seen, CATALOG)] == ["aggregate", "find"]
+    lookups = [c for c in listener.seen if c[0] == ROOTNAMES] [1:]
+    assert len(lookups) == len(result.rows)  # one _id lookup per row for the header column
