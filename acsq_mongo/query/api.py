@@ -32,7 +32,7 @@ from acsq_mongo.query import core
 from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.render import csv_lines, result_json, table_lines
-from acsq_mongo.query.spec import QuerySpec, _pairs
+from acsq_mongo.query.spec import QuerySpec, param_pairs
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -106,7 +106,7 @@ class Archive:
         QueryError
             On an unknown field or op, or a value of the wrong type.
         """
-        pairs = _pairs(params) + list(filters.items())
+        pairs = param_pairs(params) + list(filters.items())
         return Query(self, QuerySpec.parse(pairs))
 
     def document(self, rootname: str) -> dict[str, Any] | None:
@@ -136,7 +136,7 @@ class Query:
 
     def filter(self, params: Any = None, /, **filters: Any) -> Query:
         """Return a query with more filters (ANDed)."""
-        more = QuerySpec.parse(_pairs(params) + list(filters.items()))
+        more = QuerySpec.parse(param_pairs(params) + list(filters.items()))
         changes: dict[str, Any] = {"filters": self.spec.filters + more.filters}
         if more.cone is not None:
             changes["cone"] = more.cone
@@ -144,8 +144,8 @@ class Query:
 
     def order_by(self, *fields: str) -> Query:
         """Return a query sorted by these fields (``"-exptime"`` for descending)."""
-        return self._with(QuerySpec.parse([("sort", ",".join(fields))]).replace(
-            filters=self.spec.filters, cone=self.spec.cone, columns=self.spec.columns))
+        order = QuerySpec.parse([("sort", ",".join(fields))]).sort
+        return self._with(self.spec.replace(sort=order))
 
     def select(self, *columns: str) -> Query:
         """Return a query with these output columns (fields or header paths)."""

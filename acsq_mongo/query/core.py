@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -107,6 +107,11 @@ class Result:
         (:data:`~acsq_mongo.query.facets.FACET_FIELDS`); None if not asked for.
     offset, limit : int
         The page: rows ``offset`` to ``offset + limit``.
+    collection : str
+        Which collection answered the filters (``catalog`` unless a header
+        query matched very many rootnames).
+    from_cache : bool
+        Whether the rows came from the result cache.
     """
 
     spec: QuerySpec
@@ -117,7 +122,6 @@ class Result:
     limit: int
     collection: str = CATALOG
     from_cache: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def columns(self) -> tuple[str, ...]:

@@ -5,15 +5,12 @@ the command line (``acsq query detector=HRC exptime__gte=1000``) or Python
 (``Archive.query(detector="HRC", exptime__gte=1000)``). Besides filters
 (:mod:`acsq_mongo.query.filters`), these names are reserved:
 
-==============  =============================================================
-``ra``, ``dec``, ``radius``  a cone search, degrees
-``sort``        comma-separated fields, ``-`` for descending: ``-exptime,rootname``
-``columns``     comma-separated output columns: fields or header paths
-``limit``       rows per page
-``offset``      rows to skip
-``format``      ``table``, ``csv``, ``json`` or ``paths``
-``filetype``    comma-separated filetypes for ``paths`` (default: all present)
-==============  =============================================================
+- ``ra``, ``dec``, ``radius``: a cone search, in degrees;
+- ``sort``: comma-separated fields, ``-`` for descending: ``-exptime,rootname``;
+- ``columns``: comma-separated output columns, fields or header paths;
+- ``limit``, ``offset``: the page;
+- ``format``: ``table``, ``csv``, ``json`` or ``paths``;
+- ``filetype``: comma-separated filetypes for ``paths`` (default: all present).
 
 An empty value (an empty form field) means "not given".
 """
@@ -39,6 +36,7 @@ __all__ = [
     "DEFAULT_SORT",
     "DEFAULT_COLUMNS",
     "MAX_COLUMNS",
+    "param_pairs",
 ]
 
 #: Output formats every face of the query core offers.
@@ -58,7 +56,7 @@ MAX_COLUMNS = 100
 _REPEATABLE = ("columns", "filetype")
 
 
-def _pairs(params: Any) -> list[tuple[str, Any]]:
+def param_pairs(params: Any) -> list[tuple[str, Any]]:
     """Return ``(name, value)`` pairs from a dict, a MultiDict or a list of pairs."""
     if params is None:
         return []
@@ -151,7 +149,7 @@ class QuerySpec:
         formats = tuple(formats)
         filters: list[Filter] = []
         reserved: dict[str, Any] = {}
-        for name, value in _pairs(params):
+        for name, value in param_pairs(params):
             if not isinstance(name, str):
                 raise QueryError(f"a parameter name must be text, got {name!r}")
             if name in ignore:
