@@ -177,7 +177,6 @@ def ingest_rootname(
     rootname, _id = folder.rootname, folder.id
     result = RootnameResult(rootname)
     now = utcnow()
-    log.info("%s: Begin ingestion", rootname)
     stored = db[CATALOG].find_one(
         {"_id": _id},
         {"files_sig": 1, "rootname": 1, "proposid": 1, "quicklook": 1, "n_errors": 1,
@@ -189,6 +188,7 @@ def ingest_rootname(
         stored = None
     if stored is not None and not force and stored.get("files_sig") == folder.files_sig:
         return _unchanged(db, settings, folder, stored, quicklook, result, now)
+    log.info("%s: Begin ingestion", rootname)
 
     previous: Mapping[str, Any] = {}
     if stored is not None:
@@ -339,7 +339,7 @@ def _unchanged(db, settings, folder, stored, quicklook, result, now) -> Rootname
     result.stored = True
     if paths is not None:
         log.info("%s: Updated quicklook paths (files unchanged)", rootname)
-    log.debug("%s: unchanged; last_ingest_date set", rootname)
+    log.debug("%s: files unchanged; last_ingest_date set", rootname)
     return result
 
 
