@@ -85,6 +85,9 @@ _UNESCAPE_RE = re.compile(r"%(25|2E|24|00)")
 _UNESCAPES = {"25": "%", "2E": ".", "24": "$", "00": "\x00"}
 
 
+_ESCAPED: dict[str, str] = {}
+
+
 def escape_key(keyword: str) -> str:
     """Return the document key of a FITS keyword.
 
@@ -111,11 +114,16 @@ def escape_key(keyword: str) -> str:
     -------
     key : str
     """
+    key = _ESCAPED.get(keyword)
+    if key is not None:
+        return key
     if keyword == "":
         return "%"
     key = _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group()], keyword)
     if key.startswith("$"):
         key = "%24" + key[1:]
+    if len(_ESCAPED) < 100_000:  # keywords repeat from file to file
+        _ESCAPED[keyword] = key
     return key
 
 
@@ -129,16 +137,18 @@ def unescape_key(key: str) -> str:
 # ----------------------------------------------------------------------------
 # Cards
 
-# A standard keyword: upper-case letters, digits, '-' and '_', padded to 8.
-_KEYWORD_RE = re.compile(r"[A-Z0-9_-]{1,8} *\Z")
-# Value field of standard cards, after '= ' (comment allowed after '/').
-_STRING_RE = re.compile(r" *'((?:[^']|'')*)' *(?:/.*)?\Z", re.S)
-_LOGICAL_RE = re.compile(r" *([TF]) *(?:/.*)?\Z", re.S)
-_INT_RE = re.compile(r" *([+-]?[0-9]+) *(?:/.*)?\Z", re.S)
-_FLOAT_RE = re.compile(
-    r" *([+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[EeDd][+-]?[0-9]+)?) *(?:/.*)?\Z", re.S
+# A standard card: an upper-case keyword (letters, digits, '-', '_') padded to
+# 8 columns, '= ', then a plain string, integer, real, logical or nothing, and
+# an optional comment. One regular expression, one match per card.
+_STANDARD_RE = re.compile(
+    r"(?P<key>[A-Z0-9_-]{1,8}) {0,7}= *"
+    r"(?:'(?P<str>(?:[^']|'')*)'"
+    r"|(?P<int>[+-]?[0-9]+)"
+    r"|(?P<float>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[EeDd][+-]?[0-9]+)?)"
+    r"|(?P<bool>[TF])"
+    r"|) *(?:/.*)?\Z",
+    re.S,
 )
-_EMPTY_RE = re.compile(r" *(?:/.*)?\Z", re.S)
 _RAW_NULLS = {
     "nan": "nan", "+nan": "nan", "-nan": "nan",
     "inf": "inf", "+inf": "inf", "infinity": "inf", "+infinity": "inf",
@@ -156,8 +166,8 @@ _UNDEFINED = _Undefined()
 def _null_kind(value: Any) -> str | None:
     if value is _UNDEFINED:
         return "undefined"
-    if isinstance(value, float) and not math.isfinite(value):
-        if math.isnan(value):
+    if type(value) is float and (value != value or value in (math.inf, -math.inf)):
+        if value != value:
             return "nan"
         return "inf" if value > 0 else "-inf"
     return None
@@ -165,30 +175,26 @@ def _null_kind(value: Any) -> str | None:
 
 def _parse_standard(card: str) -> tuple[str, Any] | None:
     """Parse a standard ``KEY = value`` card; None if astropy must handle it."""
-    if card[8:10] != "= " or not _KEYWORD_RE.match(card, 0, 8):
+    if card[8:10] != "= ":
         return None
-    keyword = card[:8].rstrip()
-    rest = card[10:]
-    m = _STRING_RE.match(rest)
-    if m:
-        text = m.group(1)
+    m = _STANDARD_RE.match(card)
+    if m is None:
+        return None
+    kind = m.lastgroup
+    if kind == "str":
+        text = m.group("str")
         # Possible record-valued keyword ('EXTVER: 1') or CONTINUE'd string:
         # leave those to astropy.
         if ": " in text or text.rstrip().endswith("&"):
             return None
-        return keyword, text.replace("''", "'").rstrip(" ")
-    m = _INT_RE.match(rest)
-    if m:
-        return keyword, int(m.group(1))
-    m = _FLOAT_RE.match(rest)
-    if m:
-        return keyword, float(m.group(1).replace("D", "E").replace("d", "e"))
-    m = _LOGICAL_RE.match(rest)
-    if m:
-        return keyword, m.group(1) == "T"
-    if _EMPTY_RE.match(rest):
-        return keyword, _UNDEFINED
-    return None
+        return m.group("key"), text.replace("''", "'").rstrip(" ")
+    if kind == "int":
+        return m.group("key"), int(m.group("int"))
+    if kind == "float":
+        return m.group("key"), float(m.group("float").replace("D", "E").replace("d", "e"))
+    if kind == "bool":
+        return m.group("key"), m.group("bool") == "T"
+    return m.group("key"), _UNDEFINED
 
 
 def _parse_with_astropy(image: str, problems: list[str], where: str) -> tuple[str, Any]:
