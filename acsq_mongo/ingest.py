@@ -47,7 +47,7 @@ import pymongo.errors
 
 from acsq_mongo.database import CATALOG, META, ROOTNAMES, connect, ensure_indexes
 from acsq_mongo.discover import RootnameFolder, discover_archive, scan_rootname_folder
-from acsq_mongo.document import build_document, promoted_fields
+from acsq_mongo.document import build_document, promoted_fields, set_doc_bytes
 from acsq_mongo.errors import AcsqError, DatabaseUnavailable
 from acsq_mongo.fields import IMAGE_FILETYPES
 from acsq_mongo.headers import HeaderReadError, read_headers
@@ -331,8 +331,10 @@ def _unchanged(db, settings, folder, stored, quicklook, result, now) -> Rootname
         images = {ft: info.path for ft, info in folder.files.items()
                   if ft in IMAGE_FILETYPES and ft not in skip}
         if images:
-            paths, _ = _quicklook(rootname, stored.get("proposid"), images, settings, False,
-                                  result, now)
+            paths, errors = _quicklook(rootname, stored.get("proposid"), images, settings,
+                                       False, result, now)
+            if errors:
+                return _add_errors(db, folder, paths, errors, result, now)
             if paths == (stored.get("quicklook") or {}):
                 paths = None
     touch_rootname(db, folder.id, now, quicklook=paths)
@@ -340,6 +342,27 @@ def _unchanged(db, settings, folder, stored, quicklook, result, now) -> Rootname
     if paths is not None:
         log.info("%s: Updated quicklook paths (files unchanged)", rootname)
     log.debug("%s: files unchanged; last_ingest_date set", rootname)
+    return result
+
+
+def _add_errors(db, folder, paths, errors, result, now) -> RootnameResult:
+    """Files unchanged, but a quicklook failed: rewrite the document with the new errors."""
+    document = dict(db[ROOTNAMES].find_one({"_id": folder.id}) or {})
+    if not document:  # gone meanwhile: nothing to add to
+        record_errors(db, errors)
+        result.errors, result.status = errors, "failed"
+        return result
+    document["errors"] = list(document.get("errors") or []) + [
+        {k: v for k, v in e.items() if k != "rootname"} for e in errors]
+    document["n_errors"] = len(document["errors"])
+    document["quicklook"] = paths
+    document["last_ingest_date"] = now
+    set_doc_bytes(document)
+    result.doc_bytes = upsert_rootname(db, document)
+    record_errors(db, errors)
+    result.errors, result.status = errors, "failed"
+    log.info("%s: Updated rootnames and catalog: quicklook errors (files unchanged)",
+             folder.rootname)
     return result
 
 

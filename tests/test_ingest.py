@@ -447,6 +447,25 @@ def test_a_bad_image_is_a_quicklook_error_and_not_retried_while_unchanged(settin
     assert db[INGEST_ERRORS].count_documents({}) == 1
 
 
+def test_a_bad_image_found_on_an_unchanged_rootname_is_recorded(settings, db, tmp_path):
+    archive = tmp_path / "archive"
+    path = archive / "jbad" / "jbad01aaq" / "jbad01aaq_flt.fits"
+    path.parent.mkdir(parents=True)
+    hdul = fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.zeros((8, 8), np.float32),
+                                                          name="ERR")])
+    hdul[0].header["INSTRUME"] = "ACS"
+    hdul.writeto(path)
+    assert run_ingest(settings, archive, quicklook=False).ok
+    second = run_ingest(settings, archive)     # files unchanged, images tried now
+    assert second.failed == 1 and second.errors == 1
+    doc = _doc(db, "jbad01aaq")
+    assert [e["stage"] for e in doc["errors"]] == ["quicklook"] and doc["n_errors"] == 1
+    assert db[CATALOG].find_one({"_id": "jbad01aa"})["n_errors"] == 1
+    assert db[INGEST_ERRORS].count_documents({"stage": "quicklook"}) == 1
+    third = run_ingest(settings, archive)
+    assert third.unchanged == 1 and third.errors == 0 and third.ok
+
+
 def test_proposals_follow_the_catalog(settings, db, sample_archive):
     run_ingest(settings, sample_archive.root, quicklook=False)
     by_proposal: dict[int, list] = {}
