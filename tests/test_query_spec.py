@@ -78,7 +78,7 @@ def test_a_promoted_field_query_never_touches_the_whole_documents(watched, real_
     run(db, QuerySpec.parse({"detector": "WFC", "exptime__gte": "30"}), real_settings)
     assert not [c for c in listener.seen if c[0] == ROOTNAMES]
     # The count and all six facets are one aggregate; the page one find.
-    assert [c[1] for c in _scans(listener.seen, CATALOG)] == ["aggregate", "find"]
+    assert sorted(c[1] for c in _scans(listener.seen, CATALOG)) == ["aggregate", "find"]
 
 
 def test_a_header_query_scans_the_whole_documents_once(watched, real_settings):
@@ -88,6 +88,6 @@ def test_a_header_query_scans_the_whole_documents_once(watched, real_settings):
     result = run(db, spec, real_settings)
     assert result.rows
     assert len(_scans(listener.seen, ROOTNAMES)) == 1
-    assert [c[1] for c in _scans(listener.seen, CATALOG)] == ["aggregate", "find"]
+    assert sorted(c[1] for c in _scans(listener.seen, CATALOG)) == ["aggregate", "find"]
     lookups = [c for c in listener.seen if c[0] == ROOTNAMES] [1:]
     assert len(lookups) == len(result.rows)  # one _id lookup per row for the header column
