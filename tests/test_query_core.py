@@ -212,3 +212,14 @@ def test_an_archive_reuses_its_results_unless_told_not_to(loaded, settings):
     assert q.page().from_cache
     uncached = Archive(settings, db=loaded, cache=False).query(detector="HRC")
     assert not uncached.page().from_cache and not uncached.page().from_cache
+
+
+def test_big_id_sets_stay_out_of_the_cache(loaded, settings, monkeypatch):
+    monkeypatch.setattr(core, "_CACHE_IDS_MAX", 2)
+    cache = ResultCache()
+    spec = QuerySpec.parse({"headers.flt.0.CCDGAIN__gte": "2"})
+    first = run(loaded, spec, settings, cache=cache)
+    assert first.count > 2
+    kinds = [key[0] for key in cache._entries]
+    assert "selection" not in kinds and "facets" in kinds and "page" in kinds
+    assert run(loaded, spec, settings, cache=cache).rows == first.rows

@@ -70,6 +70,8 @@ MAX_IDS = 200_000
 _STREAM_BATCH = 500
 # Up to this many rootnames, header columns are fetched by one _id lookup each.
 _LOOKUPS_MAX = 100
+# Id sets larger than this are not kept in the result cache (memory).
+_CACHE_IDS_MAX = 20_000
 _PATH_COLUMNS = tuple(resolve(n) for n in ("rootname", "path", "filetypes"))
 
 
@@ -183,8 +185,12 @@ class _Cached:
         self.prefix = (db.name, id(db.client), generation(db)) if cache is not None else None
         self._this_call: dict[tuple, Any] = {}
 
-    def get(self, kind: str, parts: tuple, compute) -> tuple[Any, bool]:
-        """Return ``(value, from_cache)``, computing and keeping the value on a miss."""
+    def get(self, kind: str, parts: tuple, compute, keep=None) -> tuple[Any, bool]:
+        """Return ``(value, from_cache)``, computing and keeping the value on a miss.
+
+        ``keep(value)``, if given, says whether a computed value may go in the
+        shared cache (not too big).
+        """
         local_key = (kind, *parts)
         if local_key in self._this_call:
             return self._this_call[local_key], False
@@ -196,7 +202,8 @@ class _Cached:
             hit = value is not None
             if not hit:
                 value = compute()
-                self.cache.put(key, value)
+                if keep is None or keep(value):
+                    self.cache.put(key, value)
         self._this_call[local_key] = value
         return value, hit
 
@@ -219,7 +226,10 @@ def select(db: Database, spec: QuerySpec, cache: ResultCache | None = None) -> S
 
 
 def _selection(cached: _Cached, spec: QuerySpec) -> Selection:
-    return cached.get("selection", spec.selection_key(), lambda: _select(cached.db, spec))[0]
+    return cached.get(
+        "selection", spec.selection_key(), lambda: _select(cached.db, spec),
+        keep=lambda s: s.ids is None or len(s.ids) <= _CACHE_IDS_MAX,
+    )[0]
 
 
 def _select(db: Database, spec: QuerySpec) -> Selection:
