@@ -253,7 +253,7 @@ def _select(db: Database, spec: QuerySpec) -> Selection:
                     f"the cone holds {len(ids)} rootnames, more than {MAX_IDS}; make it smaller "
                     "or add filters"
                 )
-        if header_filters:
+        if header_filters and ids != []:  # (an empty cone needs no pass over rootnames)
             extra = [{"_id": {"$in": ids}}] if ids is not None else []
             query = combine(spec.filters, extra)
             found = sorted(d["_id"] for d in db[ROOTNAMES].find(query, {"_id": 1}))
