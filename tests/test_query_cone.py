@@ -143,3 +143,17 @@ def test_count_facets_and_pages_are_those_of_the_exact_set(db, settings):
 def test_bad_cone_parameters_are_clear_errors(params, message):
     with pytest.raises(QueryError, match=re.escape(message)):
         QuerySpec.parse(params)
+
+
+def test_a_cone_with_a_header_filter_finds_what_brute_force_finds(db):
+    docs = make_documents(60)
+    load(db, docs)
+    gain = lambda d: d["headers"]["flt"]["0"]["CCDGAIN"] >= 2  # noqa: E731
+    expected = _brute_force(docs, 0.0, 1.0, 1.0, gain)
+    spec = QuerySpec.parse({"ra": "0", "dec": "1", "radius": "1", "columns": "rootname",
+                            "headers.flt.0.CCDGAIN__gte": "2"})
+    assert expected and expected != _brute_force(docs, 0.0, 1.0, 1.0)
+    assert {r["rootname"] for r in iter_rows(db, spec)} == expected
+    empty = QuerySpec.parse({"ra": "90", "dec": "-30", "radius": "0.01",
+                             "headers.flt.0.CCDGAIN__gte": "2"})
+    assert list(iter_rows(db, empty)) == []
