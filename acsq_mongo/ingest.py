@@ -293,7 +293,11 @@ def ingest_rootname(
         errors = [e for e in errors
                   if e.get("stage") != "quicklook" or e.get("filetype") not in images]
         proposid = promoted_fields(headers, rootname)["proposid"]
-        paths, ql_errors = _quicklook(rootname, proposid, images, settings, force, result, now)
+        # A file read again because its size or mtime changed gets new images
+        # even if its mtime went backwards (a copy with `rsync -a`), which
+        # quicklook's own "newer than the FITS file" test would miss.
+        remake = force or any(ft not in kept for ft in images)
+        paths, ql_errors = _quicklook(rootname, proposid, images, settings, remake, result, now)
         errors += ql_errors
         new_errors += ql_errors
     document = build_document(

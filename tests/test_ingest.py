@@ -484,3 +484,24 @@ def test_proposals_follow_the_catalog(settings, db, sample_archive):
     db[CATALOG].delete_many({"proposid": pid})
     counts = refresh_proposals(db)
     assert counts["removed"] == 1 and db[PROPOSALS].find_one({"_id": pid}) is None
+
+
+def test_a_changed_file_gets_new_images_even_if_its_mtime_went_back(settings, db,
+                                                                    sample_archive_copy):
+    """A file replaced by a copy that keeps an old mtime (rsync -a) is still read
+    again, and its images made again, because its size changed."""
+    r = next(r for r in sample_archive_copy.rootnames if "flt" in r.filetypes)
+    assert run_ingest(settings, sample_archive_copy.root, rootnames=[r.rootname]).ok
+    jpeg = settings.data / _doc(db, r.rootname)["quicklook"]["flt"]
+    before = jpeg.read_bytes()
+    flt = _file(sample_archive_copy, r, "flt")
+    with fits.open(flt) as hdul:
+        hdul[1].data = hdul[1].data[::-1, ::-1] * 3.0 + 100.0   # new pixels
+        hdul[0].header["HISTORY"] = "reprocessed"                 # and a bigger header
+        hdul.writeto(flt.with_suffix(".new"))
+    flt.with_suffix(".new").replace(flt)
+    old = jpeg.stat().st_mtime - 3600
+    os.utime(flt, (old, old))   # older than the JPEG
+    again = run_ingest(settings, sample_archive_copy.root, rootnames=[r.rootname])
+    assert again.ok and again.ingested == 1
+    assert jpeg.read_bytes() != before
