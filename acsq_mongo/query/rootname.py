@@ -1,0 +1,204 @@
+"""One rootname: its catalog entry, its whole document, its headers as tables, its neighbours.
+
+Every lookup here is an ``_id`` equality, the one query FerretDB v1 answers
+from an index, except :func:`proposal_members`, one projected scan of the
+slim ``catalog`` per proposal (cached per data generation), which gives the
+order of a proposal's rootnames for "previous" and "next".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from acsq_mongo.database import CATALOG, ROOTNAMES
+from acsq_mongo.fields import FILETYPES, IMAGE_FILETYPES
+from acsq_mongo.headers import unescape_key
+from acsq_mongo.query.errors import QueryError
+from acsq_mongo.store import generation
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
+
+    from acsq_mongo.query.cache import ResultCache
+
+__all__ = [
+    "HeaderCard",
+    "HeaderTable",
+    "Neighbours",
+    "rootname_id",
+    "catalog_document",
+    "whole_document",
+    "header_tables",
+    "quicklook_filetypes",
+    "proposal_members",
+    "neighbours",
+]
+
+_ROOTNAME = re.compile(r"[A-Za-z0-9]{8,9}", re.ASCII)
+
+
+@dataclass(frozen=True)
+class HeaderCard:
+    """One keyword of a header, for display.
+
+    Attributes
+    ----------
+    keyword : str
+        The FITS keyword (unescaped: ``D2IM1.EXTVER``; ``""`` for blank-keyword text).
+    value : Any
+        As stored: bool, int, float, str, None, or a list of strings (commentary).
+    type : str
+        ``bool``, ``int``, ``float``, ``str``, ``commentary``, or for a null value
+        what it was (``undefined``, ``nan``, ``inf``, ``-inf``; ``null`` if unknown).
+    """
+
+    keyword: str
+    value: Any
+    type: str
+
+
+@dataclass(frozen=True)
+class HeaderTable:
+    """Every keyword of one header: a filetype's extension."""
+
+    filetype: str
+    ext: str
+    cards: tuple[HeaderCard, ...]
+
+    @property
+    def extname(self) -> str | None:
+        """EXTNAME and EXTVER, e.g. ``SCI,1``, or None (a primary header)."""
+        values = {c.keyword: c.value for c in self.cards if c.keyword in ("EXTNAME", "EXTVER")}
+        if "EXTNAME" not in values:
+            return None
+        extver = values.get("EXTVER")
+        return f"{values['EXTNAME']},{extver}" if extver is not None else str(values["EXTNAME"])
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """Where a rootname stands among its proposal's rootnames (by date of observation)."""
+
+    previous: str | None
+    next: str | None
+    index: int
+    total: int
+
+
+def rootname_id(rootname: str) -> str:
+    """Return the ``_id`` of a rootname (the first 8 characters, lower case).
+
+    Raises
+    ------
+    QueryError
+        If the text is not 8 or 9 letters and digits.
+    """
+    if not isinstance(rootname, str) or _ROOTNAME.fullmatch(rootname) is None:
+        shown = rootname[:20] if isinstance(rootname, str) else rootname
+        raise QueryError(f"a rootname is 8 or 9 letters and digits, got {shown!r}")
+    return rootname[:8].lower()
+
+
+def _find(db: Database, collection: str, rootname: str, projection=None) -> dict | None:
+    doc = db[collection].find_one({"_id": rootname_id(rootname)}, projection)
+    if doc is None:
+        return None
+    if len(rootname) == 9 and doc.get("rootname") and doc["rootname"] != rootname.lower():
+        return None  # same _id, another 9th character: not this rootname
+    return doc
+
+
+def catalog_document(db: Database, rootname: str) -> dict[str, Any] | None:
+    """Return the catalog entry of a rootname (8 or 9 characters, any case), or None."""
+    return _find(db, CATALOG, rootname)
+
+
+def whole_document(db: Database, rootname: str) -> dict[str, Any] | None:
+    """Return the whole document of a rootname (every header), or None."""
+    return _find(db, ROOTNAMES, rootname)
+
+
+def _card_type(value: Any, null_kind: str | None) -> str:
+    if value is None:
+        return null_kind or "null"
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, list):
+        return "commentary"
+    return type(value).__name__
+
+
+def _ext_order(ext: str) -> tuple[int, str]:
+    return (int(ext), ext) if ext.isdigit() else (10**6, ext)
+
+
+def header_tables(document: Mapping[str, Any]) -> list[HeaderTable]:
+    """Return every header of a whole document as tables, filetype by filetype.
+
+    Filetypes come in :data:`~acsq_mongo.fields.FILETYPES` order, extensions in
+    number order, keywords in the order of the file; keys are unescaped.
+    """
+    headers = document.get("headers") or {}
+    nulls = document.get("header_nulls") or {}
+    order = {ft: i for i, ft in enumerate(FILETYPES)}
+    tables = []
+    for filetype in sorted(headers, key=lambda ft: (order.get(ft, 99), ft)):
+        for ext in sorted(headers[filetype] or {}, key=_ext_order):
+            header = headers[filetype][ext] or {}
+            ext_nulls = (nulls.get(filetype) or {}).get(ext) or {}
+            cards = tuple(
+                HeaderCard(unescape_key(key), value, _card_type(value, ext_nulls.get(key)))
+                for key, value in header.items()
+            )
+            tables.append(HeaderTable(filetype, ext, cards))
+    return tables
+
+
+def quicklook_filetypes(document: Mapping[str, Any]) -> list[str]:
+    """Return the filetypes (raw, flt, flc) that have a quicklook JPEG, in that order."""
+    quicklook = document.get("quicklook") or {}
+    return [ft for ft in IMAGE_FILETYPES if quicklook.get(ft)]
+
+
+def proposal_members(
+    db: Database, proposid: int | None, cache: ResultCache | None = None
+) -> tuple[str, ...]:
+    """Return the rootnames of a proposal, by date of observation (then ``_id``).
+
+    One projected scan of ``catalog``; kept in ``cache`` until the data changes.
+    """
+    def compute() -> tuple[str, ...]:
+        docs = db[CATALOG].find({"proposid": proposid}, {"_id": 1, "rootname": 1},
+                                sort=[("date_obs", 1), ("_id", 1)])
+        return tuple(d.get("rootname") or d["_id"] for d in docs)
+
+    if cache is None:
+        return compute()
+    key = ("proposal_members", db.name, id(db.client), generation(db), proposid)
+    members = cache.get(key)
+    if members is None:
+        members = compute()
+        cache.put(key, members)
+    return members
+
+
+def neighbours(
+    db: Database, document: Mapping[str, Any], cache: ResultCache | None = None
+) -> Neighbours:
+    """Return the previous and next rootnames of a document's proposal, by date."""
+    members = proposal_members(db, document.get("proposid"), cache)
+    rootname = document.get("rootname") or document["_id"]
+    try:
+        index = members.index(rootname)
+    except ValueError:
+        return Neighbours(None, None, 0, len(members))
+    previous = members[index - 1] if index > 0 else None
+    following = members[index + 1] if index + 1 < len(members) else None
+    return Neighbours(previous, following, index + 1, len(members))

@@ -1,0 +1,167 @@
+"""What the archive holds: counts by detector, filetype and year, the latest ingest, errors.
+
+The home page of the web app shows these figures. They come from one portable
+``$group`` over the slim ``catalog`` (on a compound ``_id`` of detector, year,
+the ``filetypes`` array and ``n_errors``, with ``$sum``), summed in Python, so
+the whole summary costs one scan of ``catalog`` (FerretDB v1 decodes every
+document of a collection for any query but an ``_id`` equality), a count of
+``ingest_errors`` and two ``_id`` lookups in ``meta``. With a
+:class:`~acsq_mongo.query.cache.ResultCache` it is computed once per data
+generation and latest ingest.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from acsq_mongo.database import CATALOG, INGEST_ERRORS, META, PROPOSALS
+from acsq_mongo.fields import DETECTORS, FILETYPES
+from acsq_mongo.query.facets import sort_counts
+from acsq_mongo.store import generation
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
+
+    from acsq_mongo.query.cache import ResultCache
+
+__all__ = ["ArchiveSummary", "archive_summary", "summarise_groups", "SUMMARY_PIPELINE"]
+
+#: The one aggregation behind the summary: a compound ``$group`` with ``$sum`` only.
+SUMMARY_PIPELINE: tuple[dict, ...] = (
+    {"$group": {
+        "_id": {"detector": "$detector", "year": "$year", "filetypes": "$filetypes",
+                "n_errors": "$n_errors"},
+        "n": {"$sum": 1},
+    }},
+)
+
+
+@dataclass
+class ArchiveSummary:
+    """The archive in figures.
+
+    Attributes
+    ----------
+    n_rootnames : int
+        Rootnames in the catalog.
+    by_detector : list of (str or None, int)
+        Rootnames per detector, WFC, HRC, SBC first, then any other value.
+    by_filetype : list of (str, int)
+        Rootnames that have a file of each filetype, in
+        :data:`~acsq_mongo.fields.FILETYPES` order (filetypes no rootname has left out).
+    by_year : dict
+        ``{detector: {year: n}}``: observations per year of observation, by detector.
+    years : list of int
+        Every year with an observation, in order (rootnames without a date left out).
+    n_files : int
+        Files of every filetype, summed.
+    rootnames_with_errors : int
+        Rootnames whose document holds at least one ingest error now.
+    document_errors : int
+        The errors those documents hold.
+    n_ingest_errors : int
+        Rows in ``ingest_errors``, the append-only history of every failure.
+    n_proposals : int
+        Proposals in the ``proposals`` summaries.
+    last_ingest : dict or None
+        ``meta.last_ingest``: ``time`` (naive UTC), ``archive``, ``rootnames``,
+        ``ingested``, ``unchanged``, ``failed``, ``files``, ``errors``, ``seconds``.
+    """
+
+    n_rootnames: int = 0
+    by_detector: list[tuple[Any, int]] = field(default_factory=list)
+    by_filetype: list[tuple[str, int]] = field(default_factory=list)
+    by_year: dict[Any, dict[int, int]] = field(default_factory=dict)
+    years: list[int] = field(default_factory=list)
+    n_files: int = 0
+    rootnames_with_errors: int = 0
+    document_errors: int = 0
+    n_ingest_errors: int = 0
+    n_proposals: int = 0
+    last_ingest: dict[str, Any] | None = None
+
+
+def _detector_order(counts: Mapping[Any, int]) -> list[tuple[Any, int]]:
+    known = [(d, counts[d]) for d in DETECTORS if d in counts]
+    others = sort_counts({d: n for d, n in counts.items() if d not in DETECTORS})
+    return known + others
+
+
+def summarise_groups(groups: Iterable[Mapping[str, Any]]) -> ArchiveSummary:
+    """Sum the groups of :data:`SUMMARY_PIPELINE` into an :class:`ArchiveSummary`.
+
+    Parameters
+    ----------
+    groups : iterable of mapping
+        ``{"_id": {"detector", "year", "filetypes", "n_errors"}, "n": count}``; a
+        field missing from ``_id`` (no value in the documents) counts as None.
+
+    Returns
+    -------
+    summary : ArchiveSummary
+        Without the ``ingest_errors`` count, proposals and the latest ingest.
+    """
+    detectors: Counter = Counter()
+    filetypes: Counter = Counter()
+    by_year: dict[Any, Counter] = {}
+    summary = ArchiveSummary()
+    for group in groups:
+        key = group.get("_id") or {}
+        n = int(group["n"])
+        summary.n_rootnames += n
+        detector = key.get("detector")
+        detectors[detector] += n
+        year = key.get("year")
+        if isinstance(year, int) and not isinstance(year, bool):
+            by_year.setdefault(detector, Counter())[year] += n
+        for filetype in key.get("filetypes") or ():
+            filetypes[filetype] += n
+        n_errors = key.get("n_errors") or 0
+        if isinstance(n_errors, int) and n_errors > 0:
+            summary.rootnames_with_errors += n
+            summary.document_errors += n * n_errors
+    summary.by_detector = _detector_order(detectors)
+    order = {ft: i for i, ft in enumerate(FILETYPES)}
+    summary.by_filetype = sorted(filetypes.items(), key=lambda kv: (order.get(kv[0], 99), kv[0]))
+    summary.n_files = sum(filetypes.values())
+    summary.by_year = {d: dict(sorted(c.items())) for d, c in by_year.items()}
+    summary.years = sorted({y for c in by_year.values() for y in c})
+    return summary
+
+
+def _compute(db: Database, last_ingest: dict | None) -> ArchiveSummary:
+    summary = summarise_groups(db[CATALOG].aggregate(list(SUMMARY_PIPELINE)))
+    summary.n_ingest_errors = db[INGEST_ERRORS].count_documents({})
+    summary.n_proposals = db[PROPOSALS].count_documents({})
+    if last_ingest is not None:
+        summary.last_ingest = {k: v for k, v in last_ingest.items() if k != "_id"}
+    return summary
+
+
+def archive_summary(db: Database, cache: ResultCache | None = None) -> ArchiveSummary:
+    """Return what the archive holds (see :class:`ArchiveSummary`).
+
+    Parameters
+    ----------
+    db : Database
+    cache : ResultCache, optional
+        Keep the summary until the data generation or the latest ingest changes
+        (an ingest run that only recorded errors changes the latter).
+
+    Returns
+    -------
+    summary : ArchiveSummary
+    """
+    last_ingest = db[META].find_one({"_id": "last_ingest"})
+    if cache is None:
+        return _compute(db, last_ingest)
+    stamp = (last_ingest or {}).get("time")
+    key = ("archive_summary", db.name, id(db.client), generation(db), stamp)
+    summary = cache.get(key)
+    if summary is None:
+        summary = _compute(db, last_ingest)
+        cache.put(key, summary)
+    return summary
