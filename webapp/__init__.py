@@ -1,0 +1,94 @@
+"""The acsq-mongo web app: a thin Flask face on the query core.
+
+Build it with :func:`create_app`; nothing is read at import time::
+
+    from acsq_mongo import load_settings
+    from webapp import create_app
+
+    app = create_app(load_settings())
+    app.run()
+
+Blueprints, one per area: :mod:`webapp.home` (``/``), :mod:`webapp.archive`
+(proposals, galleries, image and header views), :mod:`webapp.query` (the
+form and its results), :mod:`webapp.images` (quicklook JPEGs and thumbnails
+from ``ACSQ_DATA``), :mod:`webapp.docs` (the query guide). Every list page
+answers HTML, JSON and CSV (:mod:`webapp.formats`). All data comes through
+:mod:`acsq_mongo.query`; no view touches the database directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from flask import Flask
+
+from acsq_mongo import __version__
+from acsq_mongo.query.cache import ResultCache
+from webapp import archive, display, docs, errors, home, images, query, security
+from webapp.archive import proposal_segment
+from webapp.formats import page_url
+from webapp.images import image_url
+from webapp.state import WebState
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
+
+    from acsq_mongo.settings import Settings
+
+__all__ = ["create_app", "DEFAULT_CONFIG"]
+
+#: Flask configuration of the app; ``create_app(config=...)`` overrides any of it.
+DEFAULT_CONFIG: dict[str, Any] = {
+    # Where the menu's "Code" link points.
+    "REPOSITORY_URL": "https://github.com/spacetelescope/acsql",
+    "JSON_SORT_KEYS": False,
+    # The app only takes GET requests with short query strings; refuse large bodies.
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+}
+
+
+def create_app(
+    settings: Settings,
+    db: Database | None = None,
+    *,
+    config: Mapping[str, Any] | None = None,
+    cache: ResultCache | None = None,
+) -> Flask:
+    """Return the web app for these settings.
+
+    Parameters
+    ----------
+    settings : Settings
+        ``mongo_uri``/``db`` (the database), ``data`` (the quicklook images),
+        ``archive`` (file paths shown on image views), ``page_size`` and
+        ``max_rows``, ``server_timeout``.
+    db : Database, optional
+        An open database (tests). Default: connect on first use, in the
+        process that serves the request; while the server is down, pages
+        answer 503.
+    config : mapping, optional
+        Flask configuration over :data:`DEFAULT_CONFIG` (e.g. ``TESTING``).
+    cache : ResultCache, optional
+        The result cache (default: one per app, kept until the data changes).
+
+    Returns
+    -------
+    app : flask.Flask
+    """
+    app = Flask(__name__)
+    app.config.update(DEFAULT_CONFIG)
+    if config:
+        app.config.update(config)
+    app.extensions["acsq"] = WebState(settings, db, cache)
+    for module in (home, archive, query, images, docs):
+        app.register_blueprint(module.bp)
+    errors.register(app)
+    security.register(app)
+    display.register(app)
+    app.jinja_env.globals.update(
+        image_url=image_url, page_url=page_url, proposal_segment=proposal_segment,
+        version=__version__, repository_url=app.config["REPOSITORY_URL"],
+    )
+    app.url_map.strict_slashes = True
+    return app

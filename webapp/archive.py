@@ -1,0 +1,246 @@
+"""The archive: every proposal, a proposal's gallery, a rootname's image view and headers.
+
+``/archive/``
+    Every proposal (the ``proposals`` summaries), sortable.
+``/archive/<proposid>/``
+    A proposal's thumbnails: filtered by detector, filter, aperture, target
+    and date, sorted by date or exposure time, paginated. The filters are the
+    query core's own parameters (``detector=WFC``, ``date_obs__gte=2005``), so
+    any of its filters work here too.
+``/archive/<proposid>/<rootname>/`` and ``.../<filetype>/``
+    The image view: the quicklook preview (linked to the full-size JPEG), the
+    key metadata, the rootname's files, and previous/next within the proposal.
+``/archive/<proposid>/<rootname>/headers/``
+    Every header of every file, as keyword/value/type tables.
+
+Lists also answer ``.json`` and ``.csv``. Rootnames without a proposal ID
+live under ``/archive/unknown/``. All data comes through the query core.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+
+from acsq_mongo.fields import FILETYPES, IMAGE_FILETYPES, SEED_OUTPUT_COLUMNS
+from acsq_mongo.query import core
+from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.files import file_path
+from acsq_mongo.query.proposals import (
+    PROPOSAL_COLUMNS,
+    UNKNOWN_PROPOSAL,
+    get_proposal,
+    list_proposals,
+    parse_proposal_sort,
+    parse_proposid,
+)
+from acsq_mongo.query.render import result_dict
+from acsq_mongo.query.rootname import (
+    catalog_document,
+    header_tables,
+    neighbours,
+    quicklook_filetypes,
+    rootname_id,
+    whole_document,
+)
+from acsq_mongo.query.spec import QuerySpec, param_pairs
+from webapp.formats import (
+    csv_response,
+    format_urls,
+    json_response,
+    page_url,
+    requested_format,
+    suffix_rule,
+)
+from webapp.state import state
+
+__all__ = ["bp", "GALLERY_COLUMNS", "GALLERY_SORTS", "proposal_segment"]
+
+bp = Blueprint("archive", __name__)
+
+#: What a gallery lists (and its JSON and CSV carry, unless ``columns`` says otherwise).
+GALLERY_COLUMNS = ("rootname", "date_obs", "detector", "aperture", "filter1", "filter2",
+                   "targname", "exptime", "obstype", "filetypes", "quicklook")
+#: The gallery's sort choices: value -> label.
+GALLERY_SORTS = {
+    "date_obs": "date, oldest first",
+    "-date_obs": "date, newest first",
+    "-exptime": "exposure time, longest first",
+    "exptime": "exposure time, shortest first",
+}
+# The image view's metadata: the seed's output columns, then bookkeeping.
+_METADATA = tuple(c for c in SEED_OUTPUT_COLUMNS if c != "rootname") + (
+    "expflag", "year", "first_ingest_date", "last_ingest_date", "n_errors")
+
+
+def proposal_segment(proposid: int | None) -> str:
+    """Return how a URL names a proposal: its ID, or ``unknown``."""
+    return UNKNOWN_PROPOSAL if proposid is None else str(proposid)
+
+
+def _proposid(text: str) -> int | None:
+    try:
+        return parse_proposid(text)
+    except QueryError:
+        abort(404, description=f"{text[:20]!r} is not a proposal ID.")
+
+
+def _proposal_filter(proposid: int | None) -> tuple[str, str]:
+    return ("proposid", str(proposid)) if proposid is not None else ("proposid__exists", "false")
+
+
+# --- /archive/ -----------------------------------------------------------------------------
+
+@bp.route("/archive/")
+@bp.route(suffix_rule("/archive"))
+def proposals(fmt: str | None = None):
+    """Every proposal, with its rootnames, detectors, dates and a thumbnail."""
+    fmt = requested_format(fmt)
+    sort = parse_proposal_sort(request.args.get("sort"))
+    st = state()
+    rows = list_proposals(st.db, sort, st.cache)
+    if fmt == "json":
+        return json_response({"count": len(rows), "columns": list(PROPOSAL_COLUMNS),
+                              "rows": [{c: r.get(c) for c in PROPOSAL_COLUMNS} for r in rows]})
+    if fmt == "csv":
+        return csv_response(PROPOSAL_COLUMNS, rows, "acsq_proposals.csv")
+    return render_template("archive.html", rows=rows, sort=sort, formats=format_urls(),
+                           total=sum(r.get("n_rootnames") or 0 for r in rows))
+
+
+# --- /archive/<proposid>/ --------------------------------------------------------------------
+
+def _gallery_spec(proposid: int | None, fmt: str) -> QuerySpec:
+    pairs = [_proposal_filter(proposid)]
+    pairs += [(n, v) for n, v in param_pairs(request.args) if n != "format"]
+    spec = QuerySpec.parse(pairs)
+    if "columns" not in request.args:
+        columns = GALLERY_COLUMNS if fmt != "csv" else GALLERY_COLUMNS[:-1]
+        spec = spec.replace(columns=QuerySpec.parse([("columns", ",".join(columns))]).columns)
+    return spec
+
+
+@bp.route("/archive/<proposid>/")
+@bp.route(suffix_rule("/archive/<proposid>"))
+def gallery(proposid: str, fmt: str | None = None):
+    """A proposal's thumbnails, filtered, sorted and paginated."""
+    pid = _proposid(proposid)
+    fmt = requested_format(fmt)
+    st = state()
+    summary = get_proposal(st.db, pid, st.cache) if pid is not None else None
+    spec = _gallery_spec(pid, fmt)
+    if summary is None:
+        everything = QuerySpec.parse([_proposal_filter(pid)])
+        if core.count(st.db, everything, st.cache) == 0:
+            abort(404, description=f"There is no proposal {proposid} in the archive.")
+    if fmt == "csv":
+        return csv_response(spec.column_names, core.iter_rows(st.db, spec, st.cache),
+                            f"acsq_proposal_{proposal_segment(pid)}.csv")
+    result = core.run(st.db, spec, st.settings, cache=st.cache)
+    if fmt == "json":
+        return json_response({"proposal": summary, **result_dict(result)})
+    return render_template(
+        "gallery.html", proposid=pid, segment=proposal_segment(pid), summary=summary,
+        result=result, sorts=GALLERY_SORTS, sort=request.args.get("sort") or "date_obs",
+        formats=format_urls(), page_url=page_url,
+    )
+
+
+# --- the image view ---------------------------------------------------------------------------
+
+def _rootname_or_404(proposid: str, rootname: str, endpoint: str, **extra):
+    """Return (proposid, catalog document), or redirect to the rootname's own URL."""
+    pid = _proposid(proposid)
+    st = state()
+    try:
+        doc = catalog_document(st.db, rootname)
+    except QueryError as exc:
+        abort(404, description=str(exc))
+    if doc is None:
+        abort(404, description=f"There is no rootname {rootname[:20]} in the archive.")
+    canonical = doc.get("rootname") or doc["_id"]
+    if doc.get("proposid") != pid or rootname != canonical:
+        return None, redirect(url_for(endpoint, proposid=proposal_segment(doc.get("proposid")),
+                                      rootname=canonical, **extra), code=301)
+    return doc, None
+
+
+@bp.route("/archive/<proposid>/<rootname>/")
+@bp.route("/archive/<proposid>/<rootname>/<filetype>/")
+def image_view(proposid: str, rootname: str, filetype: str | None = None):
+    """A rootname's quicklook image, key metadata and files."""
+    extra = {"filetype": filetype} if filetype else {}
+    doc, moved = _rootname_or_404(proposid, rootname, "archive.image_view", **extra)
+    if moved is not None:
+        return moved
+    st = state()
+    available = quicklook_filetypes(doc)
+    present = doc.get("filetypes") or []
+    if filetype is None:
+        filetype = "flt" if "flt" in available else (available[0] if available else None)
+    elif filetype not in IMAGE_FILETYPES or filetype not in present:
+        abort(404, description=f"{doc['rootname']} has no {filetype[:10]} image; "
+              f"its files: {', '.join(present) or 'none'}.")
+    quicklook = doc.get("quicklook") or {}
+    full = quicklook.get(filetype) if filetype else None
+    preview = ((quicklook.get("preview") or {}).get(filetype) or full) if filetype else None
+    files = []
+    for ft in (f for f in FILETYPES if f in present):
+        relative = f"{doc.get('path')}/{doc['rootname']}_{ft}.fits"
+        absolute = (str(file_path(st.settings.archive, doc["path"], doc["rootname"], ft))
+                    if st.settings.archive is not None and doc.get("path") else None)
+        files.append((ft, relative, absolute))
+    return render_template(
+        "image.html", doc=doc, proposid=doc.get("proposid"),
+        segment=proposal_segment(doc.get("proposid")), filetype=filetype,
+        image_filetypes=[ft for ft in IMAGE_FILETYPES if ft in present], available=available,
+        full=full, preview=preview, metadata=_METADATA, files=files,
+        neighbours=neighbours(st.db, doc, st.cache),
+    )
+
+
+# --- the header view --------------------------------------------------------------------------
+
+@bp.route("/archive/<proposid>/<rootname>/headers/")
+@bp.route(suffix_rule("/archive/<proposid>/<rootname>/headers"))
+def headers(proposid: str, rootname: str, fmt: str | None = None):
+    """Every header of every file of a rootname, as keyword/value/type tables."""
+    fmt = requested_format(fmt)
+    extra = {"fmt": fmt} if request.view_args.get("fmt") else {}
+    catalog, moved = _rootname_or_404(proposid, rootname, "archive.headers", **extra)
+    if moved is not None:
+        return moved
+    doc = whole_document(state().db, catalog["_id"])
+    if doc is None:
+        abort(404, description=f"There is no rootname {rootname[:20]} in the archive.")
+    tables = header_tables(doc)
+    if fmt == "json":
+        by_filetype: dict[str, dict[str, dict]] = {}
+        for t in tables:
+            by_filetype.setdefault(t.filetype, {})[t.ext] = {c.keyword: c.value for c in t.cards}
+        return json_response({"rootname": doc.get("rootname"), "proposid": doc.get("proposid"),
+                              "headers": by_filetype, "errors": doc.get("errors") or []})
+    if fmt == "csv":
+        rows = ({"filetype": t.filetype, "ext": t.ext, "keyword": c.keyword, "value": c.value,
+                 "type": c.type} for t in tables for c in t.cards)
+        return csv_response(("filetype", "ext", "keyword", "value", "type"), rows,
+                            f"{doc.get('rootname')}_headers.csv")
+    return render_template("headers.html", doc=doc, tables=tables,
+                           segment=proposal_segment(doc.get("proposid")), formats=format_urls(),
+                           n_cards=sum(len(t.cards) for t in tables))
+
+
+# --- a rootname by name ----------------------------------------------------------------------
+
+@bp.route("/rootname")
+@bp.route("/rootname/<rootname>")
+def find_rootname(rootname: str | None = None):
+    """Go to a rootname's image view, by its name alone (``/rootname/j94f05bgq``)."""
+    rootname = (rootname or request.args.get("rootname") or "").strip()
+    if not rootname:
+        return redirect(url_for("home.index"))
+    rootname_id(rootname)  # QueryError (400) for a malformed name
+    doc = catalog_document(state().db, rootname)
+    if doc is None:
+        abort(404, description=f"There is no rootname {rootname[:20]} in the archive.")
+    return redirect(url_for("archive.image_view", proposid=proposal_segment(doc.get("proposid")),
+                            rootname=doc.get("rootname") or doc["_id"]))

@@ -1,0 +1,61 @@
+"""How values look on a page: Jinja filters and globals for the templates.
+
+Values are written as the query core writes them
+(:func:`~acsq_mongo.query.render.text_value`), with a few kindnesses for people:
+dates to the second in tables and to the minute with ``UTC`` in prose, counts
+with thousands separators, header booleans as FITS writes them (``T``/``F``);
+floats keep every digit. Every filter returns plain text, which the templates'
+autoescaping escapes.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from flask import Flask
+
+from acsq_mongo.fields import FIELDS
+from acsq_mongo.query.render import text_value
+
+__all__ = ["register", "show", "fits_value", "label", "count", "when"]
+
+
+def show(value: Any) -> str:
+    """Return a field value as text for a table cell."""
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return text_value(value)
+
+
+def fits_value(value: Any) -> str:
+    """Return a header value as FITS writes it: booleans ``T``/``F``, numbers in full."""
+    if isinstance(value, bool):
+        return "T" if value else "F"
+    return text_value(value)
+
+
+def label(name: str) -> str:
+    """Return a column heading: the field's label and unit, or the name itself."""
+    field = FIELDS.get(name)
+    if field is None:
+        return name
+    return f"{field.label} ({field.unit})" if field.unit else field.label
+
+
+def count(n: Any) -> str:
+    """Return a count with thousands separators (``12,345``)."""
+    return f"{n:,}" if isinstance(n, int) and not isinstance(n, bool) else text_value(n)
+
+
+def when(value: Any) -> str:
+    """Return a date (naive UTC) as ``2005-05-01 02:53 UTC``."""
+    if isinstance(value, datetime.datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return text_value(value)
+
+
+def register(app: Flask) -> None:
+    """Add the filters to an app's Jinja environment."""
+    app.jinja_env.filters.update(show=show, fits=fits_value, label=label, count=count,
+                                  when=when)

@@ -1,0 +1,75 @@
+"""Error pages a person can act on, and never a traceback.
+
+- An unknown proposal, rootname or page: 404.
+- A bad query or parameter (:class:`~acsq_mongo.query.errors.QueryError`,
+  whose message says what was wrong and lists the valid choices): 400.
+  The query page catches its own and shows the form again instead.
+- The database not answering: 503, saying so.
+- Anything else: a plain 500 page; the traceback goes to the server's log only.
+
+A request that asked for JSON gets the error as JSON, ``{"error": ..., "status": ...}``.
+"""
+
+from __future__ import annotations
+
+import pymongo.errors
+from flask import Flask, render_template
+from werkzeug.exceptions import HTTPException
+
+from acsq_mongo.errors import DatabaseUnavailable
+from acsq_mongo.query.errors import QueryError
+from webapp.formats import json_response, wants_json
+
+__all__ = ["register", "error_page"]
+
+_TITLES = {
+    400: "Bad request",
+    404: "Not found",
+    405: "Method not allowed",
+    500: "Something went wrong",
+    503: "The database is not answering",
+}
+
+
+def error_page(status: int, message: str):
+    """Return the error page (or JSON) for ``status`` with a one-line ``message``."""
+    if wants_json():
+        return json_response({"error": message, "status": status}, status=status)
+    title = _TITLES.get(status, "Error")
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def _http_error(exc: HTTPException):
+    if exc.code is None or exc.code < 400:
+        return exc
+    return error_page(exc.code, exc.description or "")
+
+
+def _query_error(exc: QueryError):
+    return error_page(400, str(exc))
+
+
+def _database_down(exc: Exception):
+    if isinstance(exc, DatabaseUnavailable):
+        message = str(exc)
+    else:
+        message = f"the database stopped answering ({type(exc).__name__})"
+    return error_page(503, message + ". Try again in a minute; if it persists, tell the "
+                      "operators.")
+
+
+def _unexpected(exc: Exception):
+    from flask import current_app
+
+    current_app.logger.exception("unexpected error")
+    return error_page(500, "An unexpected error occurred; it has been logged.")
+
+
+def register(app: Flask) -> None:
+    """Install the error handlers on ``app``."""
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(QueryError, _query_error)
+    app.register_error_handler(DatabaseUnavailable, _database_down)
+    app.register_error_handler(pymongo.errors.ConnectionFailure, _database_down)
+    app.register_error_handler(pymongo.errors.ServerSelectionTimeoutError, _database_down)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,96 @@
+"""``/query``: the query form, and its results as an HTML table, thumbnails, CSV or JSON.
+
+The form uses GET, so every result has a URL that can be bookmarked and
+shared. Results come one page at a time, with the total count and the facet
+counts beside them (each facet value a link that narrows the query). The page
+also takes the query core's parameters directly
+(``/query?detector=HRC&exptime__gte=1000&format=json``, or ``/query.json?...``).
+A bad value shows the form again with the core's message.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from acsq_mongo.query import core
+from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.facets import FACET_FIELDS
+from acsq_mongo.query.names import resolve
+from acsq_mongo.query.render import result_dict
+from acsq_mongo.query.spec import QuerySpec
+from webapp.formats import csv_response, format_urls, json_response, page_url, suffix_rule
+from webapp.query_form import FORM_ONLY, WEB_FORMATS, QueryForm, query_pairs
+from webapp.state import state
+
+__all__ = ["bp", "LINK_COLUMNS", "command_line"]
+
+bp = Blueprint("query", __name__)
+
+#: Columns the HTML answers always fetch (for links and thumbnails), shown only if asked for.
+LINK_COLUMNS = ("rootname", "proposid")
+_THUMBNAIL_COLUMNS = ("date_obs", "detector", "filter1", "filter2", "exptime", "targname",
+                      "quicklook")
+# How many values of each facet the sidebar lists.
+FACET_VALUES_SHOWN = 12
+
+
+def command_line(spec: QuerySpec) -> str:
+    """Return the ``acsq query`` command line of a spec (shown under the results)."""
+    words = ["acsq", "query"]
+    for name, value in spec.to_params():
+        if name in ("offset", "limit", "format"):
+            continue
+        text = f"{name}={value}"
+        safe = all(c.isalnum() or c in "_.-=,:+/" for c in text)
+        words.append(text if safe else "'" + text.replace("'", "'\\''") + "'")
+    return " ".join(words)
+
+
+def _suggestions() -> dict[str, list]:
+    """Values to offer in the form's text fields: facets of the whole archive (cached)."""
+    st = state()
+    _, facets = core.facets(st.db, QuerySpec(), st.cache)
+    return {name: [v for v, _ in pairs if v is not None] for name, pairs in facets.items()}
+
+
+def _with_columns(spec: QuerySpec, names: tuple[str, ...]) -> QuerySpec:
+    missing = tuple(resolve(n) for n in names if n not in spec.column_names)
+    return spec.replace(columns=spec.columns + missing) if missing else spec
+
+
+@bp.route("/query")
+@bp.route(suffix_rule("/query"))
+def query(fmt: str | None = None):
+    """The query form; with parameters, also the results."""
+    fmt = fmt or (request.args.get("format") or "html").strip().lower()
+    if fmt == "table":
+        fmt = "html"
+    st = state()
+    form = QueryForm(request.args)
+    if not request.args:
+        form.suggestions = _suggestions()
+        return render_template("query.html", form=form, result=None, error=None)
+    try:
+        if fmt not in WEB_FORMATS:
+            raise QueryError(f"unknown format {fmt[:20]!r}; valid formats: "
+                             + ", ".join(WEB_FORMATS))
+        spec = QuerySpec.parse(query_pairs(request.args), ignore=FORM_ONLY)
+        if fmt == "csv":
+            return csv_response(spec.column_names, core.iter_rows(st.db, spec, st.cache),
+                                "acsq_query.csv")
+        if fmt == "json":
+            return json_response(result_dict(core.run(st.db, spec, st.settings, cache=st.cache)))
+        shown = spec.column_names
+        extra = LINK_COLUMNS + (_THUMBNAIL_COLUMNS if fmt == "thumbnails" else ())
+        result = core.run(st.db, _with_columns(spec, extra), st.settings, cache=st.cache)
+    except QueryError as exc:
+        if fmt in ("json", "csv"):
+            raise
+        form.suggestions = _suggestions()
+        return render_template("query.html", form=form, result=None, error=str(exc)), 400
+    form.suggestions = _suggestions()
+    return render_template(
+        "query.html", form=form, result=result, error=None, shown=shown, fmt=fmt,
+        facet_fields=FACET_FIELDS, facets_shown=FACET_VALUES_SHOWN, spec=spec,
+        command=command_line(spec), formats=format_urls(), page_url=page_url,
+    )

@@ -1,0 +1,76 @@
+"""The state one app holds: its settings, its database (connected lazily) and its result cache.
+
+Nothing is global: :func:`webapp.create_app` makes one :class:`WebState` and
+keeps it in ``app.extensions["acsq"]``; views reach it with :func:`state`.
+The database is connected on first use, in the process that serves the
+request (gunicorn forks its workers before any request), and again after a
+fork or a failed attempt, so a server that was down when the app started is
+picked up when it comes back.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import TYPE_CHECKING
+
+from flask import current_app
+
+from acsq_mongo.database import connect
+from acsq_mongo.query.cache import ResultCache
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
+
+    from acsq_mongo.settings import Settings
+
+__all__ = ["WebState", "state"]
+
+
+class WebState:
+    """Settings, database and result cache of one web app.
+
+    Parameters
+    ----------
+    settings : Settings
+    db : Database, optional
+        An open database (tests); default: :func:`acsq_mongo.database.connect`
+        on first use.
+    cache : ResultCache, optional
+        Query results kept until the data changes; default: a new one.
+    """
+
+    def __init__(self, settings: Settings, db: Database | None = None,
+                 cache: ResultCache | None = None) -> None:
+        self.settings = settings
+        self.cache = cache if cache is not None else ResultCache(max_entries=512)
+        self._db = db
+        self._injected = db is not None
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+
+    @property
+    def db(self) -> Database:
+        """The database, connected on first use.
+
+        Raises
+        ------
+        DatabaseUnavailable
+            If the server does not answer within ``settings.server_timeout``
+            (the app shows a 503 page).
+        """
+        if self._injected:
+            return self._db
+        if self._db is not None and self._pid == os.getpid():
+            return self._db
+        with self._lock:
+            if self._db is None or self._pid != os.getpid():
+                self._db = None
+                db = connect(self.settings)  # raises DatabaseUnavailable; tried again next time
+                self._db, self._pid = db, os.getpid()
+        return self._db
+
+
+def state() -> WebState:
+    """Return the :class:`WebState` of the app serving this request."""
+    return current_app.extensions["acsq"]

@@ -1,0 +1,81 @@
+/* acsq-mongo web app: sortable tables and the header filter box. No library, no network. */
+(function () {
+  "use strict";
+
+  // Tables with class "sortable": click a heading to sort its rows (numbers as numbers).
+  function cellValue(row, index) {
+    var cell = row.cells[index];
+    return cell ? cell.textContent.trim() : "";
+  }
+
+  function compare(a, b) {
+    var x = parseFloat(a.replace(/,/g, "")), y = parseFloat(b.replace(/,/g, ""));
+    var numeric = /^[-+]?[\d,.]+(e[-+]?\d+)?$/i;
+    if (numeric.test(a) && numeric.test(b) && !isNaN(x) && !isNaN(y)) {
+      return x - y;
+    }
+    return a.localeCompare(b);
+  }
+
+  function makeSortable(table) {
+    var headings = table.tHead ? table.tHead.rows[0].cells : [];
+    Array.prototype.forEach.call(headings, function (th, index) {
+      th.classList.add("clickable");
+      th.setAttribute("tabindex", "0");
+      th.setAttribute("aria-sort", "none");
+      function sort() {
+        var ascending = th.getAttribute("aria-sort") !== "ascending";
+        Array.prototype.forEach.call(headings, function (h) { h.setAttribute("aria-sort", "none"); });
+        th.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (r1, r2) {
+          var result = compare(cellValue(r1, index), cellValue(r2, index));
+          return ascending ? result : -result;
+        });
+        rows.forEach(function (row) { body.appendChild(row); });
+      }
+      th.addEventListener("click", sort);
+      th.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" || event.key === " ") { event.preventDefault(); sort(); }
+      });
+    });
+  }
+
+  // <input data-filter="#container">: show only the rows of the container's tables whose
+  // text contains what is typed (any case); hide sections with no row left.
+  function makeFilter(input) {
+    var container = document.querySelector(input.getAttribute("data-filter"));
+    if (!container) { return; }
+    var counter = input.parentNode.querySelector(".filter-count");
+    var rows = Array.prototype.slice.call(container.querySelectorAll("tbody tr"));
+    var texts = rows.map(function (row) { return row.textContent.toLowerCase(); });
+    var sections = Array.prototype.slice.call(container.querySelectorAll("section"));
+    var timer = null;
+    function apply() {
+      var needle = input.value.trim().toLowerCase();
+      var shown = 0;
+      rows.forEach(function (row, i) {
+        var match = !needle || texts[i].indexOf(needle) !== -1;
+        row.hidden = !match;
+        if (match) { shown += 1; }
+      });
+      sections.forEach(function (section) {
+        section.hidden = needle !== "" && !section.querySelector("tbody tr:not([hidden])");
+      });
+      if (counter) {
+        counter.textContent = needle ? shown + " of " + rows.length + " keywords" : "";
+      }
+    }
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(apply, 80);
+    });
+    if (input.value) { apply(); }
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), makeSortable);
+    Array.prototype.forEach.call(document.querySelectorAll("input[data-filter]"), makeFilter);
+  });
+})();
