@@ -516,7 +516,10 @@ class InProcessRunner:
         self.threads = threads
 
     def describe(self) -> str:
-        return f"in this process, {self.threads} thread{'s' if self.threads > 1 else ''}"
+        return f"in this process, {self.threads} at a time"
+
+    def start(self) -> None:
+        """Nothing to start."""
 
     def run(self, db, settings, folders, force, quicklook, on_result) -> None:
         """Ingest ``folders``, calling ``on_result(result)`` for each rootname."""
@@ -525,6 +528,12 @@ class InProcessRunner:
 
     def close(self) -> None:
         """Nothing to release."""
+
+    def __enter__(self) -> InProcessRunner:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
 
 
 # ----------------------------------------------------------------------------
@@ -626,7 +635,7 @@ def ingest_folders(
     force: bool = False,
     quicklook: bool = True,
     runner: InProcessRunner | Any | None = None,
-    progress: Callable[[int, int, RootnameResult], None] | None = None,
+    progress: Callable[[int, int, RootnameResult | None], None] | None = None,
 ) -> IngestSummary:
     """Ingest rootname folders with a runner, then finish the run.
 
@@ -648,7 +657,9 @@ def ingest_folders(
     runner : InProcessRunner or DaskRunner, optional
         Default: this process, one rootname at a time.
     progress : callable, optional
-        Called as ``progress(done, total, result)`` after each rootname.
+        Called as ``progress(0, total, None)`` when the runner is ready
+        (a cluster started), then ``progress(done, total, result)`` after
+        each rootname.
 
     Raises
     ------
@@ -670,6 +681,9 @@ def ingest_folders(
             progress(done, total, result)
 
     try:
+        runner.start()
+        if progress is not None:
+            progress(0, total, None)
         runner.run(db, settings, folders, force=force, quicklook=quicklook, on_result=on_result)
     except KeyboardInterrupt:
         log.warning("Interrupted after %d of %d rootnames; what was written is kept; "
@@ -705,7 +719,7 @@ def run_ingest(
     rootnames: Iterable[str] | None = None,
     force: bool = False,
     quicklook: bool = True,
-    progress: Callable[[int, int, RootnameResult], None] | None = None,
+    progress: Callable[[int, int, RootnameResult | None], None] | None = None,
     new_only: bool = False,
     runner: InProcessRunner | Any | None = None,
 ) -> IngestSummary:
@@ -723,7 +737,8 @@ def run_ingest(
     quicklook : bool
         Make quicklook images.
     progress : callable, optional
-        Called as ``progress(done, total, result)`` after each rootname.
+        Called as ``progress(done, total, result)`` after each rootname
+        (and ``progress(0, total, None)`` when the work starts).
     new_only : bool
         The production ingest of new data: only rootnames that are not in
         the catalog, or whose files changed (``files_sig``), are visited; the
