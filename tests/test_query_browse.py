@@ -1,0 +1,232 @@
+"""The query core's browsing helpers for the web app: summary, proposals, one rootname.
+
+Given hand-made documents stored through the store (on mongomock and the real
+server), the home-page summary, the proposal list and the rootname lookups
+agree with counts made by brute force over the same documents, and use only
+the cheap reads the web app is allowed (one $group on catalog; _id lookups).
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections import Counter
+
+import pymongo
+import pytest
+from pymongo import monitoring
+from query_documents import load, make_documents
+
+from acsq_mongo.database import CATALOG, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
+from acsq_mongo.fields import FILETYPES
+from acsq_mongo.query import QueryError, ResultCache
+from acsq_mongo.query.proposals import (
+    get_proposal,
+    list_proposals,
+    parse_proposal_sort,
+    parse_proposid,
+)
+from acsq_mongo.query.rootname import (
+    catalog_document,
+    header_tables,
+    neighbours,
+    proposal_members,
+    quicklook_filetypes,
+    rootname_id,
+    whole_document,
+)
+from acsq_mongo.query.summary import archive_summary
+from acsq_mongo.store import record_errors, set_quicklook, upsert_rootname
+from acsq_mongo.summaries import refresh_proposals
+
+
+@pytest.fixture
+def docs(db):
+    documents = make_documents(60, seed=7)
+    documents[3]["n_errors"] = 2
+    documents[3]["errors"] = [{"stage": "header", "error": "x"}] * 2
+    documents[8]["n_errors"] = 1
+    load(db, documents)
+    refresh_proposals(db)
+    record_errors(db, [{"rootname": "a", "path": "p", "stage": "header", "error": "e"}] * 5)
+    db[META].replace_one({"_id": "last_ingest"},
+                         {"_id": "last_ingest", "time": documents[0]["last_ingest_date"],
+                          "rootnames": 60, "ingested": 60, "failed": 0}, upsert=True)
+    return documents
+
+
+def test_the_summary_counts_what_brute_force_counts(db, docs):
+    summary = archive_summary(db)
+    assert summary.n_rootnames == len(docs)
+    assert dict(summary.by_detector) == Counter(d["detector"] for d in docs)
+    assert [d for d, _ in summary.by_detector] == ["WFC", "HRC", "SBC"]
+    expected_ft = Counter(ft for d in docs for ft in d["filetypes"])
+    assert dict(summary.by_filetype) == expected_ft
+    order = [ft for ft, _ in summary.by_filetype]
+    assert order == sorted(order, key=FILETYPES.index)
+    assert summary.n_files == sum(expected_ft.values())
+    by_year = Counter((d["detector"], d["year"]) for d in docs if d["year"] is not None)
+    assert {(det, y): n for det, years in summary.by_year.items()
+            for y, n in years.items()} == by_year
+    assert summary.years == sorted({d["year"] for d in docs if d["year"] is not None})
+    assert summary.rootnames_with_errors == 2 and summary.document_errors == 3
+    assert summary.n_ingest_errors == 5
+    assert summary.n_proposals == len({d["proposid"] for d in docs if d["proposid"]})
+    assert summary.last_ingest["rootnames"] == 60 and "_id" not in summary.last_ingest
+
+
+def test_the_cached_summary_follows_writes_and_new_ingest_runs(db, docs):
+    cache = ResultCache()
+    first = archive_summary(db, cache)
+    assert archive_summary(db, cache) is first          # same generation: from the cache
+    extra = dict(docs[0], _id="zzzz0001", rootname="zzzz0001q", detector="SBC")
+    upsert_rootname(db, extra)                          # a write changes the generation
+    second = archive_summary(db, cache)
+    assert second.n_rootnames == first.n_rootnames + 1
+    record_errors(db, [{"rootname": "b", "path": "q", "stage": "header", "error": "e"}])
+    assert archive_summary(db, cache).n_ingest_errors == first.n_ingest_errors  # not seen yet
+    db[META].update_one({"_id": "last_ingest"}, {"$set": {"time": datetime.datetime(2025, 1, 1)}})
+    assert archive_summary(db, cache).n_ingest_errors == first.n_ingest_errors + 1
+
+
+def test_an_empty_archive_has_an_empty_summary(db):
+    summary = archive_summary(db)
+    assert summary.n_rootnames == 0 and summary.by_detector == [] and summary.years == []
+    assert summary.last_ingest is None and summary.n_ingest_errors == 0
+
+
+def test_proposals_are_listed_and_sorted_with_missing_values_last(db, docs):
+    pids = sorted({d["proposid"] for d in docs if d["proposid"] is not None})
+    assert [p["proposid"] for p in list_proposals(db)] == pids[::-1]   # newest first
+    by_count = list_proposals(db, parse_proposal_sort("-n_rootnames"))
+    counts = [p["n_rootnames"] for p in by_count]
+    assert counts == sorted(counts, reverse=True)
+    assert sum(counts) == sum(1 for d in docs if d["proposid"] is not None)
+    by_pi = [p["pr_inv_l"] for p in list_proposals(db, parse_proposal_sort("pr_inv_l"))]
+    assert by_pi[-1] is None and by_pi[:-1] == sorted(by_pi[:-1])     # 12345 has no PI
+    by_pi_desc = [p["pr_inv_l"] for p in list_proposals(db, parse_proposal_sort("-pr_inv_l"))]
+    assert by_pi_desc[-1] is None
+    cache = ResultCache()
+    assert get_proposal(db, 10368, cache)["n_rootnames"] == get_proposal(db, 10368)["n_rootnames"]
+    assert get_proposal(db, 4, cache) is None and get_proposal(db, 4) is None
+
+
+@pytest.mark.parametrize("text", ["-date_max", "bogus", "$where"])
+def test_proposal_sort_and_id_are_checked(text):
+    if text == "-date_max":
+        assert parse_proposal_sort(text) == ("date_max", -1)
+        return
+    with pytest.raises(QueryError, match="valid sort fields: proposid"):
+        parse_proposal_sort(text)
+
+
+@pytest.mark.parametrize("text", ["10368", "unknown", "-1", "1e3", "../x", "１２", "9" * 12])
+def test_a_proposal_id_in_a_url_is_digits_or_unknown(text):
+    if text == "10368":
+        assert parse_proposid(text) == 10368
+    elif text == "unknown":
+        assert parse_proposid(text) is None
+    else:
+        with pytest.raises(QueryError, match="a proposal ID is a number"):
+            parse_proposid(text)
+
+
+def test_a_rootname_is_found_by_id_in_any_case_and_not_by_a_wrong_ninth_letter(db, docs):
+    doc = docs[10]
+    assert catalog_document(db, doc["rootname"])["_id"] == doc["_id"]
+    assert catalog_document(db, doc["rootname"].upper())["rootname"] == doc["rootname"]
+    assert catalog_document(db, doc["_id"])["rootname"] == doc["rootname"]
+    wrong = doc["rootname"][:8] + ("x" if doc["rootname"][8] != "x" else "y")
+    assert catalog_document(db, wrong) is None
+    assert "headers" not in catalog_document(db, doc["rootname"])
+    assert whole_document(db, doc["rootname"])["headers"]["flt"]["1"]["CCDGAIN"] > 0
+    for bad in ("j94f", "j94f05bgq1", "j94f05b$q", "../../etc", {"$gt": ""}):
+        with pytest.raises(QueryError, match="8 or 9 letters and digits"):
+            rootname_id(bad)
+
+
+def test_header_tables_unescape_keys_and_name_each_type(db, docs):
+    doc = whole_document(db, docs[0]["rootname"])
+    doc["headers"]["flt"]["0"]["COMMENT"] = ["first line", "second <line>"]
+    doc["headers"]["flt"]["10"] = {"EXTNAME": "HDRTAB", "EXTVER": 1}
+    doc["headers"]["flt"]["2"] = {"EXTNAME": "ERR", "EXTVER": 1, "MDRIZSKY": None}
+    doc["header_nulls"] = {"flt": {"2": {"MDRIZSKY": "nan"}}}
+    tables = header_tables(doc)
+    assert [(t.filetype, t.ext) for t in tables] == [
+        ("raw", "0"), ("flt", "0"), ("flt", "1"), ("flt", "2"), ("flt", "10")]
+    flt1 = tables[2]
+    cards = {c.keyword: c for c in flt1.cards}
+    assert "D2IM1.EXTVER" in cards and "D2IM1%2EEXTVER" not in cards
+    assert cards["EXTVER"].type == "int" and cards["CCDGAIN"].type == "float"
+    assert flt1.extname == "SCI,1" and tables[1].extname is None
+    flt0 = {c.keyword: c for c in tables[1].cards}
+    assert flt0["COMMENT"].type == "commentary" and flt0["STATFLAG"].type == "bool"
+    assert {c.keyword: c.type for c in tables[3].cards}["MDRIZSKY"] == "nan"
+
+
+def test_previous_and_next_follow_the_date_order_of_the_proposal(db, docs):
+    members = [d for d in docs if d["proposid"] == 9575]
+    members.sort(key=lambda d: (d["date_obs"] is not None, d["date_obs"] or 0, d["_id"]))
+    expected = [d["rootname"] for d in members]
+    cache = ResultCache()
+    assert list(proposal_members(db, 9575, cache)) == expected
+    assert proposal_members(db, 9575, cache) is proposal_members(db, 9575, cache)
+    middle = catalog_document(db, expected[1])
+    around = neighbours(db, middle, cache)
+    assert (around.previous, around.next) == (expected[0], expected[2])
+    assert (around.index, around.total) == (2, len(expected))
+    first = neighbours(db, catalog_document(db, expected[0]), cache)
+    last = neighbours(db, catalog_document(db, expected[-1]), cache)
+    assert first.previous is None and last.next is None and last.index == len(expected)
+    unknown = [d["rootname"] for d in docs if d["proposid"] is None]
+    assert sorted(proposal_members(db, None)) == sorted(unknown)
+
+
+def test_quicklook_filetypes_are_those_with_a_jpeg(db, docs):
+    doc = docs[1]
+    set_quicklook(db, doc["_id"], {"flc": "jpegs/1/a_flc.jpg", "raw": "jpegs/1/a_raw.jpg",
+                                   "preview": {"raw": "jpegs/1/a_raw_preview.jpg"}})
+    assert quicklook_filetypes(catalog_document(db, doc["rootname"])) == ["raw", "flc"]
+    assert quicklook_filetypes({"quicklook": None}) == []
+
+
+class _Commands(monitoring.CommandListener):
+    """Every find, aggregate and count the server is sent: (collection, command, filter)."""
+
+    def __init__(self):
+        self.seen = []
+
+    def started(self, event):
+        if event.command_name in ("find", "aggregate", "count"):
+            self.seen.append((event.command[event.command_name], event.command_name,
+                              event.command.get("filter", event.command.get("query"))))
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+def _is_id_lookup(command) -> bool:
+    return command[2] is not None and set(command[2]) == {"_id"} and isinstance(
+        command[2]["_id"], (str, int))
+
+
+def test_the_browse_helpers_read_whole_documents_only_by_id(real_db, real_settings, docs):
+    """On FerretDB a scan of whole documents costs seconds: only _id lookups may touch them."""
+    listener = _Commands()
+    client = pymongo.MongoClient(real_settings.mongo_uri, event_listeners=[listener])
+    try:
+        db = client[real_settings.db]
+        archive_summary(db)
+        catalog_scans = [c for c in listener.seen if c[0] == CATALOG]
+        assert [c[1] for c in catalog_scans] == ["aggregate"]      # one $group, that's all
+        list_proposals(db)
+        proposal_members(db, 10368)
+        catalog_document(db, docs[0]["rootname"])
+        whole_document(db, docs[0]["rootname"])
+    finally:
+        client.close()
+    on_rootnames = [c for c in listener.seen if c[0] == ROOTNAMES]
+    assert len(on_rootnames) == 1 and all(_is_id_lookup(c) for c in on_rootnames)
+    assert {c[0] for c in listener.seen} <= {CATALOG, ROOTNAMES, PROPOSALS, META, INGEST_ERRORS}
