@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import bson
+import pymongo.errors
 
 from acsq_mongo.database import CATALOG, INGEST_ERRORS, META, ROOTNAMES
 from acsq_mongo.fields import CATALOG_EXTRA_FIELDS, PROMOTED_FIELDS
@@ -104,10 +105,24 @@ def upsert_rootname(db: Database, document: Mapping[str, Any]) -> int:
             "16 MB limit; not stored"
         )
     _id = document["_id"]
-    db[ROOTNAMES].replace_one({"_id": _id}, dict(document), upsert=True)
-    db[CATALOG].replace_one({"_id": _id}, catalog_entry(document), upsert=True)
+    _upsert(db[ROOTNAMES], _id, dict(document))
+    _upsert(db[CATALOG], _id, catalog_entry(document))
     bump_generation(db)
     return size
+
+
+def _upsert(collection, _id: Any, document: Mapping[str, Any]) -> None:
+    """Replace the document ``_id`` (inserting it if missing), safe against a racing writer.
+
+    Two processes upserting the same new ``_id`` at once (Dask workers
+    bumping the generation) can both miss it and both insert: FerretDB's
+    upserts are not atomic, so one gets a duplicate-key error. The document
+    exists by then, so replacing it again succeeds.
+    """
+    try:
+        collection.replace_one({"_id": _id}, document, upsert=True)
+    except pymongo.errors.DuplicateKeyError:
+        collection.replace_one({"_id": _id}, document, upsert=True)
 
 
 def set_quicklook(db: Database, _id: str, quicklook: Mapping[str, Any]) -> None:
@@ -160,10 +175,7 @@ def record_errors(db: Database, errors: Iterable[Mapping[str, Any]]) -> int:
 def bump_generation(db: Database) -> str:
     """Mark the data as changed; return the new generation token."""
     token = uuid.uuid4().hex
-    db[META].replace_one(
-        {"_id": "generation"}, {"_id": "generation", "value": token, "time": utcnow()},
-        upsert=True,
-    )
+    _upsert(db[META], "generation", {"_id": "generation", "value": token, "time": utcnow()})
     return token
 
 
