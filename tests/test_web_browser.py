@@ -1,0 +1,151 @@
+"""An analyst in a real browser: Debian's headless Chromium, driven by Playwright.
+
+Given the sample archive ingested with quicklook images into the real server
+and the app served by a real WSGI server on 127.0.0.1, the analyst opens the
+home page, goes to the archive, opens a proposal's gallery, clicks a
+thumbnail, reads the headers with the filter box, and runs a query from the
+form. Every page has its title, every image loads (naturalWidth > 0, a
+missing one as the placeholder), no script error or Content-Security-Policy
+violation is reported, and a screenshot of each page is saved in the test's
+temporary folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from acsq_mongo.ingest import run_ingest
+from webapp import create_app
+
+CHROMIUM = Path("/usr/bin/chromium")
+_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+_ALL_IMAGES_LOADED = """() => Array.from(document.images).every(
+    img => img.complete && img.naturalWidth > 0)"""
+
+
+@pytest.fixture
+def served(real_settings, sample_archive):
+    settings = real_settings.replace(archive=sample_archive.root, page_size=12)
+    assert run_ingest(settings, sample_archive.root, quicklook=True).ok
+    server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", settings
+    server.shutdown()
+    thread.join(10)
+
+
+@pytest.fixture
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run scripts/install_system_deps.sh (make test does)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        pytest.fail("playwright is missing: pip install -e '.[test]'")
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=_ARGS)
+        yield chromium
+        chromium.close()
+
+
+class Visit:
+    """One browser tab that records console errors and saves a screenshot per page."""
+
+    def __init__(self, browser, folder: Path):
+        self.page = browser.new_page(viewport={"width": 1280, "height": 900})
+        self.folder = folder
+        self.errors: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.errors.append(m.text))
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.shots: list[Path] = []
+
+    def settle(self, name: str, title: str) -> None:
+        page = self.page
+        page.wait_for_load_state("networkidle")
+        assert page.title() == f"{title} · ACS Quicklook"
+        # Lazy thumbnails load once scrolled into view.
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.wait_for_function(_ALL_IMAGES_LOADED, timeout=15000)
+        page.evaluate("window.scrollTo(0, 0)")
+        path = self.folder / f"{len(self.shots):02d}_{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 10_000
+        self.shots.append(path)
+
+
+def test_an_analyst_browses_and_queries_in_chromium(served, browser, tmp_path, sample_archive):
+    base, settings = served
+    visit = Visit(browser, tmp_path)
+    page = visit.page
+
+    page.goto(base + "/")
+    visit.settle("home", "Home")
+    assert page.locator("section.plot svg rect").count() > 0
+    n = len(sample_archive.rootnames)
+    assert f"{n} rootnames" in page.locator("p.lead").inner_text()
+
+    page.click("header.menu >> text=Archive")
+    visit.settle("archive", "Archive")
+    first = page.locator("table.proposals tbody tr").first
+    proposid = first.locator("td").nth(1).inner_text().strip()
+
+    first.locator("td").nth(1).locator("a").click()
+    visit.settle("gallery", f"Proposal {proposid}")
+    assert page.locator(".gallery figure.thumb").count() > 0
+
+    thumb = page.locator(".gallery figure.thumb").first
+    rootname = thumb.locator("figcaption a").inner_text().strip()
+    thumb.locator("img").click()
+    visit.settle("image", f"{rootname} flt")
+    preview = page.locator("figure.preview img")
+    assert preview.evaluate("img => img.naturalWidth") > 0
+    assert page.locator("aside.metadata table.facts tr").count() >= 20
+
+    page.click("nav.tabs >> text=all headers")
+    visit.settle("headers", f"{rootname} headers")
+    rows = page.locator("#header-tables tbody tr")
+    total = rows.count()
+    page.fill("#header-filter", "exptime")
+    page.wait_for_function("() => document.querySelector('.filter-count').textContent !== ''")
+    visible = page.locator("#header-tables tbody tr:visible")
+    assert 0 < visible.count() < total
+    assert all("exptime" in t.lower() for t in visible.all_inner_texts())
+    assert f"of {total} keywords" in page.locator(".filter-count").inner_text()
+
+    page.goto(base + "/query")
+    visit.settle("query_form", "Query")
+    page.select_option("select[name=detector]", "WFC")
+    page.fill("input[name=exptime_from]", "0")
+    page.select_option("select[name=exptime_op]", ">")
+    page.check("input[name=format][value=thumbnails]")
+    page.click("button[type=submit]")
+    wfc = sum(1 for r in sample_archive.rootnames if r.promoted["detector"] == "WFC"
+              and r.promoted["exptime"] > 0)
+    visit.settle("query_results", f"Query: {wfc} rootnames")
+    assert "detector=WFC" in page.url and "exptime_op=%3E" in page.url   # shareable
+    assert page.locator(".facets").inner_text().count("WFC") >= 1
+
+    assert visit.errors == [], visit.errors        # no script error, no CSP violation
+    assert len(visit.shots) == 7
+
+
+def test_a_missing_thumbnail_shows_the_placeholder_in_the_browser(served, browser, tmp_path,
+                                                                  sample_archive):
+    base, settings = served
+    member = next(r for r in sample_archive.rootnames if "flt" in r.filetypes)
+    proposid = member.promoted["proposid"]
+    shutil.rmtree(settings.data / "thumbnails" / str(proposid))
+    visit = Visit(browser, tmp_path)
+    visit.page.goto(f"{base}/archive/{proposid}/")
+    visit.settle("gallery_without_thumbnails", f"Proposal {proposid}")
+    widths = visit.page.locator(".gallery img").evaluate_all(
+        "imgs => imgs.map(img => img.naturalWidth)")
+    assert widths and all(w == 128 for w in widths)
+    # Only the missing images' 404s were reported, nothing else.
+    assert visit.errors and all("404" in e for e in visit.errors)
