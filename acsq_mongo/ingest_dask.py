@@ -298,6 +298,7 @@ class DaskRunner:
         LocalCluster of ``workers`` processes (default: the number of
         cores), one thread each, is started on first use and closed by
         :meth:`close`. ``batch_size``: rootnames per task.
+        ``server_timeout``: seconds to wait for the scheduler.
     threads : int
         Rootnames each task ingests at the same time (threads in the task).
     notify : callable, optional
@@ -320,6 +321,7 @@ class DaskRunner:
         self.scheduler = settings.scheduler
         self.workers = settings.workers or default_workers()
         self.batch_size = settings.batch_size
+        self.timeout = max(settings.server_timeout, 1.0)
         self.threads = max(1, threads)
         self.notify = notify
         self.dashboard: str | None = None
@@ -347,7 +349,7 @@ class DaskRunner:
 
         if self.scheduler:
             try:
-                self._client = Client(self.scheduler, timeout="10s")
+                self._client = Client(self.scheduler, timeout=f"{self.timeout:g}s")
             except (OSError, TimeoutError) as exc:
                 raise AcsqError(f"cannot reach the Dask scheduler at {self.scheduler}: "
                                 f"{exc}") from None
