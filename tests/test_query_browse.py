@@ -34,7 +34,7 @@ from acsq_mongo.query.rootname import (
     rootname_id,
     whole_document,
 )
-from acsq_mongo.query.summary import archive_summary
+from acsq_mongo.query.summary import archive_summary, archive_values
 from acsq_mongo.store import record_errors, set_quicklook, upsert_rootname
 from acsq_mongo.summaries import refresh_proposals
 
@@ -86,6 +86,21 @@ def test_the_cached_summary_follows_writes_and_new_ingest_runs(db, docs):
     assert archive_summary(db, cache).n_ingest_errors == first.n_ingest_errors  # not seen yet
     db[META].update_one({"_id": "last_ingest"}, {"$set": {"time": datetime.datetime(2025, 1, 1)}})
     assert archive_summary(db, cache).n_ingest_errors == first.n_ingest_errors + 1
+
+
+def test_archive_values_are_every_value_of_each_facet_field(db, docs):
+    cache = ResultCache()
+    assert archive_values(db, cache, only_cached=True) is None
+    values = archive_values(db, cache)
+    for name in ("detector", "filter1", "filter2", "aperture", "proposid", "obstype"):
+        counts = Counter(d[name] for d in docs if d[name] is not None)
+        assert sorted(values[name], key=str) == sorted(counts, key=str)
+        assert counts[values[name][0]] == max(counts.values())      # most frequent first
+    assert archive_values(db, cache, only_cached=True) is values
+    upsert_rootname(db, dict(docs[0], _id="zzzz0002", rootname="zzzz0002q", filter1="F999X"))
+    assert archive_values(db, cache, only_cached=True) is None
+    assert "F999X" in archive_values(db, cache)["filter1"]
+    assert archive_values(db, None, only_cached=True) is None
 
 
 def test_an_empty_archive_has_an_empty_summary(db):

@@ -18,6 +18,7 @@ from acsq_mongo.query.facets import FACET_FIELDS
 from acsq_mongo.query.names import resolve
 from acsq_mongo.query.render import result_dict
 from acsq_mongo.query.spec import QuerySpec
+from acsq_mongo.query.summary import archive_values
 from webapp.formats import csv_response, format_urls, json_response, page_url, suffix_rule
 from webapp.query_form import FORM_ONLY, WEB_FORMATS, QueryForm, query_pairs
 from webapp.state import state
@@ -46,11 +47,14 @@ def command_line(spec: QuerySpec) -> str:
     return " ".join(words)
 
 
-def _suggestions() -> dict[str, list]:
-    """Values to offer in the form's text fields: facets of the whole archive (cached)."""
+def _suggestions(compute: bool = True) -> dict[str, list]:
+    """Values to offer in the form's text fields: those of the whole archive.
+
+    A results page (its form folded away) only uses them if they are already
+    known, so that a first query costs its own two scans and no more.
+    """
     st = state()
-    _, facets = core.facets(st.db, QuerySpec(), st.cache)
-    return {name: [v for v, _ in pairs if v is not None] for name, pairs in facets.items()}
+    return archive_values(st.db, st.cache, only_cached=not compute) or {}
 
 
 def _with_columns(spec: QuerySpec, names: tuple[str, ...]) -> QuerySpec:
@@ -88,7 +92,7 @@ def query(fmt: str | None = None):
             raise
         form.suggestions = _suggestions()
         return render_template("query.html", form=form, result=None, error=str(exc)), 400
-    form.suggestions = _suggestions()
+    form.suggestions = _suggestions(compute=False)
     return render_template(
         "query.html", form=form, result=result, error=None, shown=shown, fmt=fmt,
         facet_fields=FACET_FIELDS, facets_shown=FACET_VALUES_SHOWN, spec=spec,

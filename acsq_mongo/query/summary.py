@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from acsq_mongo.database import CATALOG, INGEST_ERRORS, META, PROPOSALS
 from acsq_mongo.fields import DETECTORS, FILETYPES
-from acsq_mongo.query.facets import sort_counts
+from acsq_mongo.query.facets import FACET_FIELDS, count_and_facets, sort_counts
 from acsq_mongo.store import generation
 
 if TYPE_CHECKING:
@@ -27,7 +27,13 @@ if TYPE_CHECKING:
 
     from acsq_mongo.query.cache import ResultCache
 
-__all__ = ["ArchiveSummary", "archive_summary", "summarise_groups", "SUMMARY_PIPELINE"]
+__all__ = [
+    "ArchiveSummary",
+    "archive_summary",
+    "archive_values",
+    "summarise_groups",
+    "SUMMARY_PIPELINE",
+]
 
 #: The one aggregation behind the summary: a compound ``$group`` with ``$sum`` only.
 SUMMARY_PIPELINE: tuple[dict, ...] = (
@@ -165,3 +171,38 @@ def archive_summary(db: Database, cache: ResultCache | None = None) -> ArchiveSu
         summary = _compute(db, last_ingest)
         cache.put(key, summary)
     return summary
+
+
+def archive_values(
+    db: Database, cache: ResultCache | None = None, only_cached: bool = False
+) -> dict[str, list[Any]] | None:
+    """Return the values each facet field takes in the whole archive, most frequent first.
+
+    For a query form's suggestions: ``{"detector": ["WFC", "HRC", ...],
+    "filter1": [...], ...}`` over :data:`~acsq_mongo.query.facets.FACET_FIELDS`,
+    without None. One ``$group`` over ``catalog``.
+
+    Parameters
+    ----------
+    db : Database
+    cache : ResultCache, optional
+        Keep the values until the data generation changes.
+    only_cached : bool
+        Return None rather than run the ``$group`` if the values are not cached.
+
+    Returns
+    -------
+    values : dict or None
+    """
+    key = ("archive_values", db.name, id(db.client), generation(db))
+    if cache is not None:
+        values = cache.get(key)
+        if values is not None or only_cached:
+            return values
+    elif only_cached:
+        return None
+    _, facets = count_and_facets(db[CATALOG], {}, FACET_FIELDS)
+    values = {name: [v for v, _ in pairs if v is not None] for name, pairs in facets.items()}
+    if cache is not None:
+        cache.put(key, values)
+    return values

@@ -1,0 +1,285 @@
+"""Web page latency on the real local server (FerretDB) under gunicorn, with concurrent clients.
+
+A sample archive of ``--rootnames`` rootnames (:mod:`acsq_mongo.sample`, small
+images) is ingested with quicklook images into a local server this benchmark
+starts on a free port, in a temporary folder. The web app then runs under
+gunicorn (``webapp.wsgi:app_from_environment()``, as docker-compose runs it;
+one gthread worker with ``--threads`` threads, so one result cache) on
+127.0.0.1, and clients request eight kinds of page:
+
+home, archive, gallery (a proposal's first page), image view, header view,
+query HTML (a form query: detector + filter1 + exposure-time range + date
+range), query JSON and query CSV (every matching row, streamed).
+
+Three measurements, p50 and p95 per page:
+
+1. **cold**: one client; before each request the data generation is bumped
+   (as any write does), so nothing is served from the result cache: what a
+   page costs right after an ingest;
+2. **first visits**: ``--clients`` concurrent clients, each URL new (other
+   proposals, rootnames and queries), caches as they fill up;
+3. **warm**: the same URLs again, concurrently: what repeat visits cost.
+
+The run is bounded (``--requests`` per page and phase) and stays on 127.0.0.1.
+Target: p95 < 300 ms per page at 2,000 rootnames.
+
+Usage::
+
+    python benchmarks/bench_web.py [--rootnames 2000] [--requests 40] [--clients 4]
+                                   [--threads 8] [--archive DIR] [--server gunicorn|werkzeug]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlencode
+
+from acsq_mongo import localdb
+from acsq_mongo.database import CATALOG, PROPOSALS, connect
+from acsq_mongo.ingest import run_ingest
+from acsq_mongo.sample import make_sample_archive
+from acsq_mongo.settings import load_settings
+from acsq_mongo.store import bump_generation
+
+TARGET_P95 = 0.300
+PAGES = ("home", "archive", "gallery", "image view", "header view", "query HTML",
+         "query JSON", "query CSV")
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _fetch(url: str) -> tuple[float, int, int]:
+    start = time.perf_counter()
+    try:
+        with urllib.request.urlopen(url, timeout=120) as response:
+            body = response.read()
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        body, status = exc.read(), exc.code
+    return time.perf_counter() - start, status, len(body)
+
+
+def _urls(db, n: int, rng: random.Random) -> dict[str, list[str]]:
+    """``n`` distinct URLs per page kind (home and archive have one each)."""
+    proposals = [d["_id"] for d in db[PROPOSALS].find({}, {"_id": 1})]
+    rng.shuffle(proposals)
+    docs = list(db[CATALOG].find({}, {"rootname": 1, "proposid": 1, "detector": 1,
+                                      "filter1": 1}, sort=[("_id", 1)]))
+    rng.shuffle(docs)
+    # One rootname per proposal first, so that image views do not share the cached
+    # order of a proposal's rootnames.
+    by_proposal: dict = {}
+    for doc in docs:
+        by_proposal.setdefault(doc.get("proposid"), doc)
+    firsts = {d["_id"] for d in by_proposal.values()}
+    spread = list(by_proposal.values()) + [d for d in docs if d["_id"] not in firsts]
+    combos = sorted({(d["detector"], d["filter1"]) for d in docs if d.get("filter1")})
+    rng.shuffle(combos)
+    queries = []
+    for i in range(n):
+        detector, filter1 = combos[i % len(combos)]
+        start_year = 2002 + i % 12
+        queries.append({"detector": detector, "filter1": filter1, "exptime_op": "between",
+                        "exptime_from": str(1 + i % 7), "exptime_to": "3000",
+                        "date_op": "between", "date_from": str(start_year),
+                        "date_to": str(start_year + 8)})
+
+    def segment(doc):
+        return "unknown" if doc.get("proposid") is None else str(doc["proposid"])
+
+    return {
+        "home": ["/"] * n,
+        "archive": ["/archive/"] * n,
+        "gallery": [f"/archive/{proposals[i % len(proposals)]}/" for i in range(n)],
+        "image view": [f"/archive/{segment(d)}/{d['rootname']}/" for d in spread[:n]],
+        "header view": [f"/archive/{segment(d)}/{d['rootname']}/headers/"
+                        for d in spread[n:2 * n]],
+        "query HTML": ["/query?" + urlencode(q) for q in queries],
+        "query JSON": ["/query.json?" + urlencode(q) for q in queries],
+        "query CSV": ["/query.csv?" + urlencode(q) for q in queries],
+    }
+
+
+class _Server:
+    """The web app under gunicorn (a subprocess) or werkzeug (a thread), on 127.0.0.1."""
+
+    def __init__(self, kind: str, settings, threads: int, log: Path) -> None:
+        self.kind = kind
+        self.port = localdb.free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        if kind == "gunicorn":
+            env = {**os.environ, "ACSQ_MONGO_URI": settings.mongo_uri, "ACSQ_DB": settings.db,
+                   "ACSQ_DATA": str(settings.data), "ACSQ_ARCHIVE": str(settings.archive),
+                   "ACSQ_SERVER_TIMEOUT": "30"}
+            env.pop("ACSQ_CONFIG", None)
+            self._log = open(log, "wb")
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
+                 "--workers", "1", "--worker-class", "gthread", "--threads", str(threads),
+                 "--timeout", "120", "webapp.wsgi:app_from_environment()"],
+                env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            )
+        else:
+            from werkzeug.serving import make_server
+
+            from webapp import create_app
+
+            self.server = make_server("127.0.0.1", self.port, create_app(settings),
+                                      threaded=True)
+            threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if _fetch(self.base + "/static/style.css")[1] == 200:
+                    return
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"the web app did not start; see {log}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.kind == "gunicorn":
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+            self._log.close()
+        else:
+            self.server.shutdown()
+
+
+def _run(base: str, jobs: list[tuple[str, str]], clients: int) -> dict[str, list[float]]:
+    times: dict[str, list[float]] = {page: [] for page in PAGES}
+    failures = []
+
+    def one(job):
+        page, url = job
+        seconds, status, _ = _fetch(base + url)
+        if status != 200:
+            failures.append((status, url))
+        return page, seconds
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        for page, seconds in pool.map(one, jobs):
+            times[page].append(seconds)
+    if failures:
+        raise RuntimeError(f"{len(failures)} requests failed, e.g. {failures[:3]}")
+    return times
+
+
+def _report(title: str, times: dict[str, list[float]]) -> bool:
+    print(f"\n{title}")
+    print(f"  {'page':<12} {'n':>4} {'p50 ms':>8} {'p95 ms':>8}")
+    ok = True
+    for page in PAGES:
+        values = times[page]
+        if not values:
+            continue
+        p95 = _percentile(values, 95)
+        ok &= p95 < TARGET_P95
+        print(f"  {page:<12} {len(values):>4} {statistics.median(values) * 1000:>8.1f} "
+              f"{p95 * 1000:>8.1f}{'' if p95 < TARGET_P95 else '  over target'}")
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rootnames", type=int, default=2000)
+    parser.add_argument("--requests", type=int, default=40, help="per page and phase")
+    parser.add_argument("--cold-requests", type=int, default=10, help="per page, one client")
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=8, help="gunicorn worker threads")
+    parser.add_argument("--server", choices=("gunicorn", "werkzeug"), default="gunicorn")
+    parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--archive", type=Path, help="an existing sample archive to ingest")
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="bench_web_"))
+    server = localdb.LocalServer(
+        binary=localdb.find_binary(), host="127.0.0.1", port=localdb.free_port(),
+        data_dir=work / "db", log_path=work / "localdb.log",
+    )
+    server.start()
+    try:
+        return _bench(args, work, server.uri)
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _bench(args: argparse.Namespace, work: Path, uri: str) -> int:
+    archive = args.archive.resolve() if args.archive else work / "archive"
+    settings = load_settings(environ={}, mongo_uri=uri, db="bench", data=work / "var",
+                             archive=archive, server_timeout=30)
+    if args.archive is None:
+        print(f"sample archive: {args.rootnames} rootnames in {archive} ...", flush=True)
+        start = time.perf_counter()
+        make_sample_archive(archive, args.rootnames, seed=args.seed)
+        print(f"  written in {time.perf_counter() - start:.0f} s", flush=True)
+    start = time.perf_counter()
+    summary = run_ingest(settings, archive, quicklook=True)
+    db = connect(settings)
+    n = db[CATALOG].count_documents({})
+    print(f"  ingested {n} rootnames with quicklook images in "
+          f"{time.perf_counter() - start:.0f} s (ok: {summary.ok})", flush=True)
+
+    rng = random.Random(args.seed)
+    urls = _urls(db, args.requests, rng)
+    web = _Server(args.server, settings, args.threads, work / "web.log")
+    print(f"web app: {args.server} on {web.base}"
+          + (f" (1 worker, {args.threads} threads)" if args.server == "gunicorn" else ""),
+          flush=True)
+    try:
+        # 1. Cold: one client, the cache invalidated before each request.
+        cold: dict[str, list[float]] = {page: [] for page in PAGES}
+        for page in PAGES:
+            for url in urls[page][: args.cold_requests]:
+                bump_generation(db)
+                seconds, status, _ = _fetch(web.base + url)
+                if status != 200:
+                    raise RuntimeError(f"{url}: status {status}")
+                cold[page].append(seconds)
+        _report(f"1. cold (one client; nothing cached; {n} rootnames)", cold)
+
+        # 2. First visits, then 3. the same again: concurrent clients, pages interleaved.
+        bump_generation(db)
+        jobs = [(page, urls[page][i]) for i in range(args.requests) for page in PAGES]
+        first = _run(web.base, jobs, args.clients)
+        ok_first = _report(f"2. first visits ({args.clients} concurrent clients, each URL new)",
+                           first)
+        rng.shuffle(jobs)
+        warm = _run(web.base, jobs, args.clients)
+        ok_warm = _report(f"3. warm ({args.clients} concurrent clients, the same URLs again)",
+                          warm)
+    finally:
+        web.stop()
+    every = [t for times in first.values() for t in times]
+    print(f"\nall first visits: p95 {_percentile(every, 95) * 1000:.0f} ms; target p95 < "
+          f"{TARGET_P95 * 1000:.0f} ms per page: first visits "
+          f"{'met' if ok_first else 'not met'}, warm {'met' if ok_warm else 'not met'}")
+    print("Figures are provisional: the machine is shared.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
