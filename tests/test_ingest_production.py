@@ -154,3 +154,23 @@ def test_the_script_passes_config_and_options_to_acsq_ingest_new():
     assert argv([]) == ["ingest", "--new"]
     assert argv(["--workers", "4", "--config", "/etc/acsq.yaml", "/archive"]) == [
         "--config", "/etc/acsq.yaml", "ingest", "--new", "--workers", "4", "/archive"]
+
+
+def test_the_compose_ingest_runs_the_production_ingest_on_the_compose_cluster():
+    import yaml
+
+    from acsq_mongo.cli import build_parser
+
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    command = services["ingest"]["command"]
+    assert command[0] == "acsq"
+    parser, _ = build_parser()
+    args = parser.parse_args(command[1:])            # options this CLI really has
+    assert args.command == "ingest" and args.new and not args.force
+    scheduler = args.scheduler
+    assert scheduler == "tcp://dask-scheduler:8786"
+    assert scheduler in services["dask-worker"]["command"]
+    assert services["dask-scheduler"]["command"][:2] == ["dask", "scheduler"]
+    # Workers see the archive and ACSQ_DATA where the ingest client does.
+    for key in ("volumes", "environment", "image"):
+        assert services["dask-worker"][key] == services["ingest"][key], key
