@@ -172,8 +172,7 @@ def capture_logs(level: str | int = logging.INFO):
     """
     levelno = level if isinstance(level, int) else logging.getLevelName(level)
     logger = logging.getLogger("acsq_mongo")
-    if logger.level == logging.NOTSET or logger.level > levelno:
-        logger.setLevel(levelno)
+    logger.setLevel(levelno)   # the run's log_level (a worker has no run log of its own)
     handler = _Capture()
     token = _CAPTURE.set(handler)
     logger.addHandler(handler)
@@ -188,7 +187,8 @@ def replay_records(records: Sequence[Record]) -> int:
     """Write log records captured on workers into this process's logs (the run log).
 
     Records made in this very process (a threaded test cluster) were logged
-    here already and are skipped. Their time stays the worker's.
+    here already and are skipped, as are records below this process's log
+    level. Their time stays the worker's.
 
     Returns
     -------
@@ -198,14 +198,15 @@ def replay_records(records: Sequence[Record]) -> int:
     me = os.getpid()
     n = 0
     for created, levelno, name, message, pid in records:
-        if pid == me:
+        logger = logging.getLogger(name)
+        if pid == me or not logger.isEnabledFor(levelno):
             continue
         record = logging.makeLogRecord({
             "name": name, "levelno": levelno, "levelname": logging.getLevelName(levelno),
             "msg": message, "args": None, "created": created,
             "msecs": (created - int(created)) * 1000, "process": pid,
         })
-        logging.getLogger(name).handle(record)
+        logger.handle(record)
         n += 1
     return n
 

@@ -298,11 +298,12 @@ def test_replayed_records_keep_the_worker_time_and_skip_this_process(caplog):
     caplog.set_level(logging.INFO, logger="acsq_mongo")
     when = time.time() - 3600
     n = replay_records([(when, logging.ERROR, "acsq_mongo.ingest", "j1: bad file", 1),
-                        (when, logging.INFO, "acsq_mongo.ingest", "mine", os.getpid())])
+                        (when, logging.INFO, "acsq_mongo.ingest", "mine", os.getpid()),
+                        (when, logging.DEBUG, "acsq_mongo.ingest", "below the level", 1)])
     assert n == 1
     [record] = [r for r in caplog.records if r.getMessage() == "j1: bad file"]
     assert record.levelno == logging.ERROR and record.created == when and record.process == 1
-    assert not any(r.getMessage() == "mine" for r in caplog.records)
+    assert not any(r.getMessage() in ("mine", "below the level") for r in caplog.records)
 
 
 def test_workers_racing_to_create_the_generation_do_not_fail(real_db):
