@@ -42,7 +42,6 @@ __all__ = ["create_app", "DEFAULT_CONFIG"]
 DEFAULT_CONFIG: dict[str, Any] = {
     # Where the menu's "Code" link points.
     "REPOSITORY_URL": "https://github.com/spacetelescope/acsql",
-    "JSON_SORT_KEYS": False,
     # The app only takes GET requests with short query strings; refuse large bodies.
     "MAX_CONTENT_LENGTH": 64 * 1024,
 }
@@ -90,5 +89,4 @@ def create_app(
         image_url=image_url, page_url=page_url, proposal_segment=proposal_segment,
         version=__version__, repository_url=app.config["REPOSITORY_URL"],
     )
-    app.url_map.strict_slashes = True
     return app

@@ -47,7 +47,6 @@ from webapp.formats import (
     csv_response,
     format_urls,
     json_response,
-    page_url,
     requested_format,
     suffix_rule,
 )
@@ -141,7 +140,7 @@ def gallery(proposid: str, fmt: str | None = None):
     return render_template(
         "gallery.html", proposid=pid, segment=proposal_segment(pid), summary=summary,
         result=result, sorts=GALLERY_SORTS, sort=request.args.get("sort") or "date_obs",
-        formats=format_urls(), page_url=page_url,
+        formats=format_urls(),
     )
 
 

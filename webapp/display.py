@@ -18,7 +18,7 @@ from flask import Flask
 from acsq_mongo.fields import FIELDS
 from acsq_mongo.query.render import text_value
 
-__all__ = ["register", "show", "fits_value", "label", "count", "when"]
+__all__ = ["register", "show", "fits_value", "seconds", "label", "count", "when"]
 
 
 def show(value: Any) -> str:
@@ -32,6 +32,13 @@ def fits_value(value: Any) -> str:
     """Return a header value as FITS writes it: booleans ``T``/``F``, numbers in full."""
     if isinstance(value, bool):
         return "T" if value else "F"
+    return text_value(value)
+
+
+def seconds(value: Any) -> str:
+    """Return an exposure time without a needless ``.0`` (``400``, ``0.5``)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
     return text_value(value)
 
 
@@ -57,5 +64,5 @@ def when(value: Any) -> str:
 
 def register(app: Flask) -> None:
     """Add the filters to an app's Jinja environment."""
-    app.jinja_env.filters.update(show=show, fits=fits_value, label=label, count=count,
-                                  when=when)
+    app.jinja_env.filters.update(show=show, fits=fits_value, seconds=seconds, label=label,
+                                  count=count, when=when)

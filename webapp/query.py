@@ -19,7 +19,7 @@ from acsq_mongo.query.names import resolve
 from acsq_mongo.query.render import result_dict
 from acsq_mongo.query.spec import QuerySpec
 from acsq_mongo.query.summary import archive_values
-from webapp.formats import csv_response, format_urls, json_response, page_url, suffix_rule
+from webapp.formats import csv_response, format_urls, json_response, suffix_rule
 from webapp.query_form import FORM_ONLY, WEB_FORMATS, QueryForm, query_pairs
 from webapp.state import state
 
@@ -96,5 +96,5 @@ def query(fmt: str | None = None):
     return render_template(
         "query.html", form=form, result=result, error=None, shown=shown, fmt=fmt,
         facet_fields=FACET_FIELDS, facets_shown=FACET_VALUES_SHOWN, spec=spec,
-        command=command_line(spec), formats=format_urls(), page_url=page_url,
+        command=command_line(spec), formats=format_urls(),
     )
