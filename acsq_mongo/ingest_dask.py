@@ -353,11 +353,13 @@ class DaskRunner:
         from distributed import Client
 
         if self.scheduler:
+            _check_address(self.scheduler)
             try:
                 self._client = Client(self.scheduler, timeout=f"{self.timeout:g}s")
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, ValueError) as exc:
+                reason = " ".join(str(exc).split()) or type(exc).__name__
                 raise AcsqError(f"cannot reach the Dask scheduler at {self.scheduler}: "
-                                f"{exc}") from None
+                                f"{reason}") from None
             where = f"scheduler {self.scheduler}"
         else:
             self._cluster = self._local_cluster()
@@ -500,6 +502,21 @@ class DaskRunner:
             result = failed_result(folder, message)
             record_errors(db, result.errors)
             on_result(result)
+
+
+def _check_address(address: str) -> None:
+    """Refuse a malformed scheduler address before a Client is made of it."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+    from distributed.comm.registry import get_backend
+
+    try:
+        scheme, location = parse_address(address)
+        get_backend(scheme)
+        parse_host_port(location)
+    except ValueError as exc:
+        reason = " ".join(str(exc).split())
+        raise ConfigError(f"setting 'scheduler' must be an address such as "
+                          f"tcp://dask-scheduler:8786; got {address!r} ({reason})") from None
 
 
 def make_runner(settings: Settings, notify: Callable[[str], None] | None = None,

@@ -265,6 +265,8 @@ def test_bad_cluster_settings_and_an_unreachable_scheduler_are_clear_errors(real
         DaskRunner(real_settings.replace(batch_size=0))
     with pytest.raises(AcsqError, match="workers"):
         DaskRunner(real_settings.replace(workers=-1))
+    with pytest.raises(AcsqError, match="'scheduler' must be an address such as tcp://"):
+        DaskRunner(real_settings.replace(scheduler="tcp//dask-scheduler")).start()
     address = f"tcp://127.0.0.1:{free_port()}"
     runner = DaskRunner(real_settings.replace(scheduler=address, server_timeout=1))
     with pytest.raises(AcsqError, match=f"cannot reach the Dask scheduler at {address}"):
