@@ -14,11 +14,14 @@ import datetime
 from typing import Any
 
 from flask import Flask
+from markupsafe import Markup, escape
 
 from acsq_mongo.fields import FIELDS
 from acsq_mongo.query.render import text_value
 
-__all__ = ["register", "show", "fits_value", "seconds", "label", "count", "when"]
+__all__ = [
+    "register", "show", "fits_value", "seconds", "label", "count", "when", "header_rows",
+]
 
 
 def show(value: Any) -> str:
@@ -62,7 +65,27 @@ def when(value: Any) -> str:
     return text_value(value)
 
 
+def header_rows(cards) -> Markup:
+    """Return the ``<tr>`` rows of a header table: keyword, value, type, every one escaped.
+
+    Written in Python rather than as a template loop: a WFC rootname with every
+    filetype has ~5,000 keywords, and this is ~5x faster than Jinja's loop.
+    """
+    rows = []
+    for card in cards:
+        if card.type == "commentary":
+            value = "\n".join(text_value(line) for line in card.value)
+            value_class = "value text"
+        else:
+            value = fits_value(card.value)
+            value_class = "value"
+        rows.append(f'<tr><td class="kw">{escape(card.keyword or "(blank)")}</td>'
+                    f'<td class="{value_class}">{escape(value)}</td>'
+                    f'<td class="type">{escape(card.type)}</td></tr>')
+    return Markup("\n".join(rows))
+
+
 def register(app: Flask) -> None:
     """Add the filters to an app's Jinja environment."""
     app.jinja_env.filters.update(show=show, fits=fits_value, seconds=seconds, label=label,
-                                  count=count, when=when)
+                                  count=count, when=when, header_rows=header_rows)
