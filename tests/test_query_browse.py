@@ -18,7 +18,14 @@ from query_documents import load, make_documents
 
 from acsq_mongo.database import CATALOG, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
 from acsq_mongo.fields import FILETYPES
-from acsq_mongo.query import QueryError, ResultCache
+from acsq_mongo.query import QueryError, QuerySpec, ResultCache, run
+from acsq_mongo.query.proposal_rows import (
+    MAX_PROPOSAL_ROWS,
+    answerable,
+    proposal_filter,
+    proposal_page,
+    proposal_rows,
+)
 from acsq_mongo.query.proposals import (
     get_proposal,
     list_proposals,
@@ -184,7 +191,7 @@ def test_previous_and_next_follow_the_date_order_of_the_proposal(db, docs):
     expected = [d["rootname"] for d in members]
     cache = ResultCache()
     assert list(proposal_members(db, 9575, cache)) == expected
-    assert proposal_members(db, 9575, cache) is proposal_members(db, 9575, cache)
+    assert proposal_rows(db, 9575, cache) is proposal_rows(db, 9575, cache)     # kept
     middle = catalog_document(db, expected[1])
     around = neighbours(db, middle, cache)
     assert (around.previous, around.next) == (expected[0], expected[2])
@@ -194,6 +201,41 @@ def test_previous_and_next_follow_the_date_order_of_the_proposal(db, docs):
     assert first.previous is None and last.next is None and last.index == len(expected)
     unknown = [d["rootname"] for d in docs if d["proposid"] is None]
     assert sorted(proposal_members(db, None)) == sorted(unknown)
+
+
+@pytest.mark.parametrize("proposid", [10368, 9575, 11677, 12345, None])
+def test_a_proposals_pages_from_its_rows_equal_the_servers(db, settings, docs, proposid):
+    settings = settings.replace(page_size=4)
+    cache = ResultCache()
+    n = sum(1 for d in docs if d["proposid"] == proposid)
+    columns = ("columns", "rootname,date_obs,exptime,quicklook,filter1")
+    for offset in range(0, n + 4, 4):
+        spec = QuerySpec.parse([proposal_filter(proposid), columns, ("offset", str(offset))])
+        mine = proposal_page(db, spec, settings, proposid, n, cache)
+        theirs = run(db, spec, settings)
+        assert mine is not None
+        assert (mine.rows, mine.count, mine.facets) == (theirs.rows, theirs.count, theirs.facets)
+        assert (mine.next_offset, mine.prev_offset) == (theirs.next_offset, theirs.prev_offset)
+    everything = QuerySpec.parse([proposal_filter(proposid), columns, ("limit", "0")])
+    assert proposal_page(db, everything, settings, proposid, n, cache).rows == []
+    with pytest.raises(QueryError, match="max_rows|ACSQ_MAX_ROWS"):
+        proposal_page(db, everything.replace(limit=settings.max_rows + 1), settings, proposid,
+                      n, cache)
+
+
+@pytest.mark.parametrize("extra", [
+    [("detector", "WFC")], [("sort", "-exptime")], [("ra", "10"), ("dec", "41"), ("radius", "1")],
+    [("columns", "rootname,headers.flt.0.CCDGAIN")], [("columns", "rootname,pr_inv_l")],
+])
+def test_other_gallery_queries_go_to_the_server(db, settings, docs, extra):
+    spec = QuerySpec.parse([proposal_filter(10368), *extra])
+    assert not answerable(spec, 10368, 10)
+    assert proposal_page(db, spec, settings, 10368, 10) is None
+    plain = QuerySpec.parse([proposal_filter(10368), ("columns", "rootname,exptime")])
+    assert not answerable(QuerySpec.parse([proposal_filter(10368)]), 10368, 10)  # 20 columns
+    assert answerable(plain, 10368, 10) and not answerable(plain, 10368, None)
+    assert not answerable(plain, 10368, MAX_PROPOSAL_ROWS + 1)
+    assert not answerable(plain, 9575, 10)          # another proposal's filter
 
 
 def test_quicklook_filetypes_are_those_with_a_jpeg(db, docs):

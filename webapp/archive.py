@@ -25,6 +25,12 @@ from acsq_mongo.fields import FILETYPES, IMAGE_FILETYPES, SEED_OUTPUT_COLUMNS
 from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.files import file_path
+from acsq_mongo.query.proposal_rows import (
+    answerable,
+    proposal_filter,
+    proposal_page,
+    proposal_rows,
+)
 from acsq_mongo.query.proposals import (
     PROPOSAL_COLUMNS,
     UNKNOWN_PROPOSAL,
@@ -83,10 +89,6 @@ def _proposid(text: str) -> int | None:
         abort(404, description=f"{text[:20]!r} is not a proposal ID.")
 
 
-def _proposal_filter(proposid: int | None) -> tuple[str, str]:
-    return ("proposid", str(proposid)) if proposid is not None else ("proposid__exists", "false")
-
-
 # --- /archive/ -----------------------------------------------------------------------------
 
 @bp.route("/archive/")
@@ -109,7 +111,7 @@ def proposals(fmt: str | None = None):
 # --- /archive/<proposid>/ --------------------------------------------------------------------
 
 def _gallery_spec(proposid: int | None, fmt: str) -> QuerySpec:
-    pairs = [_proposal_filter(proposid)]
+    pairs = [proposal_filter(proposid)]
     pairs += [(n, v) for n, v in param_pairs(request.args) if n != "format"]
     spec = QuerySpec.parse(pairs)
     if "columns" not in request.args:
@@ -128,13 +130,20 @@ def gallery(proposid: str, fmt: str | None = None):
     summary = get_proposal(st.db, pid, st.cache) if pid is not None else None
     spec = _gallery_spec(pid, fmt)
     if summary is None:
-        everything = QuerySpec.parse([_proposal_filter(pid)])
+        everything = QuerySpec.parse([proposal_filter(pid)])
         if core.count(st.db, everything, st.cache) == 0:
             abort(404, description=f"There is no proposal {proposid} in the archive.")
+    n_rootnames = summary.get("n_rootnames") if summary else None
     if fmt == "csv":
-        return csv_response(spec.column_names, core.iter_rows(st.db, spec, st.cache),
-                            f"acsq_proposal_{proposal_segment(pid)}.csv")
-    result = core.run(st.db, spec, st.settings, cache=st.cache)
+        if answerable(spec, pid, n_rootnames):       # the rows the gallery's pages share
+            rows = proposal_rows(st.db, pid, st.cache)
+            rows = rows[spec.offset: spec.offset + spec.limit if spec.limit else None]
+        else:
+            rows = core.iter_rows(st.db, spec, st.cache)
+        return csv_response(spec.column_names, rows, f"acsq_proposal_{proposal_segment(pid)}.csv")
+    # The unfiltered gallery by date: every page from one scan of the proposal's rootnames.
+    result = (proposal_page(st.db, spec, st.settings, pid, n_rootnames, st.cache)
+              or core.run(st.db, spec, st.settings, cache=st.cache))
     if fmt == "json":
         return json_response({"proposal": summary, **result_dict(result)})
     return render_template(

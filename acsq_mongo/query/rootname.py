@@ -1,9 +1,10 @@
 """One rootname: its catalog entry, its whole document, its headers as tables, its neighbours.
 
 Every lookup here is an ``_id`` equality, the one query FerretDB v1 answers
-from an index, except :func:`proposal_members`, one projected scan of the
-slim ``catalog`` per proposal (cached per data generation), which gives the
-order of a proposal's rootnames for "previous" and "next".
+from an index, except :func:`proposal_members`, which gives the order of a
+proposal's rootnames for "previous" and "next" from the proposal's rows
+(:mod:`acsq_mongo.query.proposal_rows`: one projected scan of the slim
+``catalog`` per proposal, cached per data generation).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from acsq_mongo.database import CATALOG, ROOTNAMES
 from acsq_mongo.fields import FILETYPES, IMAGE_FILETYPES
 from acsq_mongo.headers import unescape_key
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.store import generation
+from acsq_mongo.query.proposal_rows import proposal_rows
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -172,21 +173,11 @@ def proposal_members(
 ) -> tuple[str, ...]:
     """Return the rootnames of a proposal, by date of observation (then ``_id``).
 
-    One projected scan of ``catalog``; kept in ``cache`` until the data changes.
+    From :func:`~acsq_mongo.query.proposal_rows.proposal_rows`: one projected
+    scan of ``catalog``, shared with the proposal's gallery and kept in
+    ``cache`` until the data changes.
     """
-    def compute() -> tuple[str, ...]:
-        docs = db[CATALOG].find({"proposid": proposid}, {"_id": 1, "rootname": 1},
-                                sort=[("date_obs", 1), ("_id", 1)])
-        return tuple(d.get("rootname") or d["_id"] for d in docs)
-
-    if cache is None:
-        return compute()
-    key = ("proposal_members", db.name, id(db.client), generation(db), proposid)
-    members = cache.get(key)
-    if members is None:
-        members = compute()
-        cache.put(key, members)
-    return members
+    return tuple(row.get("rootname") for row in proposal_rows(db, proposid, cache))
 
 
 def neighbours(

@@ -1,0 +1,154 @@
+"""A proposal's rootnames from one scan: its gallery's pages and its image views' neighbours.
+
+A proposal has tens to hundreds of rootnames, and its gallery is browsed page
+by page, image by image. On FerretDB v1 every query but an ``_id`` equality
+decodes the whole catalog, so answering each page with the count-and-facets
+``$group`` and a ``find`` (:func:`acsq_mongo.query.core.run`) costs two scans
+for the first page and one for each next one, and the image view's
+previous/next one more. Here one projected ``find`` of all the proposal's
+rootnames, sorted by date (:func:`~acsq_mongo.query.core.iter_rows`), is kept
+per data generation (:func:`proposal_rows`); the unfiltered gallery's count,
+facets and every page (:func:`proposal_page`) and the image view's neighbours
+all come from it. Filtered or re-sorted galleries, and proposals of more than
+:data:`MAX_PROPOSAL_ROWS` rootnames, go through :func:`~acsq_mongo.query.core.run`.
+(On MongoDB both ways use the ``proposid`` + ``date_obs`` index.)
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+from acsq_mongo.database import CATALOG
+from acsq_mongo.query import core
+from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.facets import FACET_FIELDS, sort_counts
+from acsq_mongo.query.spec import DEFAULT_SORT, QuerySpec
+from acsq_mongo.store import generation
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
+
+    from acsq_mongo.query.cache import ResultCache
+    from acsq_mongo.settings import Settings
+
+__all__ = [
+    "ROW_COLUMNS",
+    "MAX_PROPOSAL_ROWS",
+    "proposal_filter",
+    "proposal_spec",
+    "proposal_rows",
+    "answerable",
+    "proposal_page",
+]
+
+#: The columns kept for each rootname: a gallery's, the facet fields, and the quicklook paths.
+ROW_COLUMNS: tuple[str, ...] = (
+    "rootname", "date_obs", "detector", "aperture", "filter1", "filter2", "targname",
+    "exptime", "obstype", "filetypes", "quicklook", "proposid",
+)
+#: Proposals with more rootnames than this are paged by the server instead.
+MAX_PROPOSAL_ROWS = 2000
+
+
+def proposal_filter(proposid: int | None) -> tuple[str, str]:
+    """Return the ``name=value`` pair that selects a proposal (None: ``proposid__exists=false``)."""
+    if proposid is None:
+        return ("proposid__exists", "false")
+    return ("proposid", str(proposid))
+
+
+def proposal_spec(proposid: int | None) -> QuerySpec:
+    """Return the spec of a proposal's rootnames with :data:`ROW_COLUMNS`, by date."""
+    return QuerySpec.parse([proposal_filter(proposid), ("columns", ",".join(ROW_COLUMNS))])
+
+
+def proposal_rows(db: Database, proposid: int | None, cache: ResultCache | None = None
+                  ) -> tuple[dict[str, Any], ...]:
+    """Return every rootname of a proposal as a row of :data:`ROW_COLUMNS`, by date then ``_id``.
+
+    One projected scan of ``catalog``; kept in ``cache`` until the data changes.
+    The rows are shared: do not change them.
+    """
+    def compute() -> tuple[dict[str, Any], ...]:
+        return tuple(core.iter_rows(db, proposal_spec(proposid)))
+
+    if cache is None:
+        return compute()
+    key = ("proposal_rows", db.name, id(db.client), generation(db), proposid)
+    rows = cache.get(key)
+    if rows is None:
+        rows = compute()
+        cache.put(key, rows)
+    return rows
+
+
+def answerable(spec: QuerySpec, proposid: int | None, n_rootnames: int | None) -> bool:
+    """Whether :func:`proposal_rows` can answer ``spec``.
+
+    That is: ``spec`` asks for nothing but rows of the proposal (any page), by
+    date, in columns among :data:`ROW_COLUMNS`, and the proposal is known to
+    have at most :data:`MAX_PROPOSAL_ROWS` rootnames.
+    """
+    if n_rootnames is None or n_rootnames > MAX_PROPOSAL_ROWS:
+        return False
+    wanted = QuerySpec.parse([proposal_filter(proposid)]).filters
+    return (
+        [f.key() for f in spec.filters] == [f.key() for f in wanted]
+        and spec.cone is None
+        and spec.sort == DEFAULT_SORT
+        and set(spec.column_names) <= set(ROW_COLUMNS)
+    )
+
+
+def proposal_page(
+    db: Database,
+    spec: QuerySpec,
+    settings: Settings,
+    proposid: int | None,
+    n_rootnames: int | None,
+    cache: ResultCache | None = None,
+) -> core.Result | None:
+    """Answer a page of a proposal's gallery from :func:`proposal_rows`, if it can.
+
+    Parameters
+    ----------
+    db : Database
+    spec : QuerySpec
+        The gallery's query: the proposal's filter, and nothing else for this
+        path to apply (no other filter or cone, the default sort, columns
+        among :data:`ROW_COLUMNS`).
+    settings : Settings
+        ``page_size`` and ``max_rows``, as for :func:`~acsq_mongo.query.core.run`.
+    proposid : int or None
+    n_rootnames : int or None
+        How many rootnames the proposal has (its summary), to keep large
+        proposals to the server's paging; None: unknown.
+    cache : ResultCache, optional
+
+    Returns
+    -------
+    result : Result or None
+        The same page, count and facets :func:`~acsq_mongo.query.core.run`
+        gives; None if this spec needs the server (call ``core.run``).
+
+    Raises
+    ------
+    QueryError
+        If the limit is over ``max_rows``.
+    """
+    if not answerable(spec, proposid, n_rootnames):
+        return None
+    limit = settings.page_size if spec.limit is None else spec.limit
+    if limit > settings.max_rows:
+        raise QueryError(
+            f"limit {limit} is over the {settings.max_rows} rows one page may return "
+            "(ACSQ_MAX_ROWS); page with offset, or stream CSV or paths"
+        )
+    rows = proposal_rows(db, proposid, cache)
+    facets = {name: sort_counts(Counter(row.get(name) for row in rows)) for name in FACET_FIELDS}
+    page = rows[spec.offset: spec.offset + limit] if limit else ()
+    return core.Result(
+        spec=spec, rows=[{c: row.get(c) for c in spec.column_names} for row in page],
+        count=len(rows), facets=facets, offset=spec.offset, limit=limit, collection=CATALOG,
+    )
