@@ -4,21 +4,23 @@ A sample archive of ``--rootnames`` rootnames (:mod:`acsq_mongo.sample`, small
 images) is ingested with quicklook images into a local server this benchmark
 starts on a free port, in a temporary folder. The web app then runs under
 gunicorn (``webapp.wsgi:app_from_environment()``, as docker-compose runs it;
-one gthread worker with ``--threads`` threads, so one result cache) on
-127.0.0.1, and clients request eight kinds of page:
+``--workers`` gthread workers of ``--threads`` threads, by default one worker
+and so one result cache) on 127.0.0.1, and clients request eight kinds of page:
 
 home, archive, gallery (a proposal's first page), image view, header view,
 query HTML (a form query: detector + filter1 + exposure-time range + date
 range), query JSON and query CSV (every matching row, streamed).
 
-Three measurements, p50 and p95 per page:
+Four measurements, p50 and p95 per page:
 
 1. **cold**: one client; before each request the data generation is bumped
    (as any write does), so nothing is served from the result cache: what a
    page costs right after an ingest;
-2. **first visits**: ``--clients`` concurrent clients, each URL new (other
+2. **warm, one client**: the same URLs again, one at a time: what a page
+   costs with its results cached, without contention;
+3. **first visits**: ``--clients`` concurrent clients, each URL new (other
    proposals, rootnames and queries), caches as they fill up;
-3. **warm**: the same URLs again, concurrently: what repeat visits cost.
+4. **warm**: the same URLs again, concurrently: what repeat visits cost.
 
 The run is bounded (``--requests`` per page and phase) and stays on 127.0.0.1.
 Target: p95 < 300 ms per page at 2,000 rootnames.
@@ -26,7 +28,8 @@ Target: p95 < 300 ms per page at 2,000 rootnames.
 Usage::
 
     python benchmarks/bench_web.py [--rootnames 2000] [--requests 40] [--clients 4]
-                                   [--threads 8] [--archive DIR] [--server gunicorn|werkzeug]
+                                   [--workers 1] [--threads 8] [--archive DIR]
+                                   [--server gunicorn|werkzeug]
 """
 
 from __future__ import annotations
@@ -120,7 +123,7 @@ def _urls(db, n: int, rng: random.Random) -> dict[str, list[str]]:
 class _Server:
     """The web app under gunicorn (a subprocess) or werkzeug (a thread), on 127.0.0.1."""
 
-    def __init__(self, kind: str, settings, threads: int, log: Path) -> None:
+    def __init__(self, kind: str, settings, workers: int, threads: int, log: Path) -> None:
         self.kind = kind
         self.port = localdb.free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -132,7 +135,8 @@ class _Server:
             self._log = open(log, "wb")
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
-                 "--workers", "1", "--worker-class", "gthread", "--threads", str(threads),
+                 "--workers", str(workers), "--worker-class", "gthread",
+                 "--threads", str(threads),
                  "--timeout", "120", "webapp.wsgi:app_from_environment()"],
                 env=env, stdout=self._log, stderr=subprocess.STDOUT,
             )
@@ -208,7 +212,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=40, help="per page and phase")
     parser.add_argument("--cold-requests", type=int, default=10, help="per page, one client")
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--threads", type=int, default=8, help="gunicorn worker threads")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="gunicorn worker processes (each has its own result cache)")
+    parser.add_argument("--threads", type=int, default=8, help="threads per gunicorn worker")
     parser.add_argument("--server", choices=("gunicorn", "werkzeug"), default="gunicorn")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--archive", type=Path, help="an existing sample archive to ingest")
@@ -245,10 +251,10 @@ def _bench(args: argparse.Namespace, work: Path, uri: str) -> int:
 
     rng = random.Random(args.seed)
     urls = _urls(db, args.requests, rng)
-    web = _Server(args.server, settings, args.threads, work / "web.log")
+    web = _Server(args.server, settings, args.workers, args.threads, work / "web.log")
     print(f"web app: {args.server} on {web.base}"
-          + (f" (1 worker, {args.threads} threads)" if args.server == "gunicorn" else ""),
-          flush=True)
+          + (f" ({args.workers} worker(s) of {args.threads} threads)"
+             if args.server == "gunicorn" else ""), flush=True)
     try:
         # 1. Cold: one client, the cache invalidated before each request.
         cold: dict[str, list[float]] = {page: [] for page in PAGES}
@@ -260,16 +266,23 @@ def _bench(args: argparse.Namespace, work: Path, uri: str) -> int:
                     raise RuntimeError(f"{url}: status {status}")
                 cold[page].append(seconds)
         _report(f"1. cold (one client; nothing cached; {n} rootnames)", cold)
+        alone: dict[str, list[float]] = {page: [] for page in PAGES}
+        for page in PAGES:
+            for url in urls[page][: args.cold_requests]:
+                _fetch(web.base + url)                     # (fills the cache)
+                seconds, status, _ = _fetch(web.base + url)
+                alone[page].append(seconds)
+        _report("2. warm, one client (the same pages, their results cached)", alone)
 
         # 2. First visits, then 3. the same again: concurrent clients, pages interleaved.
         bump_generation(db)
         jobs = [(page, urls[page][i]) for i in range(args.requests) for page in PAGES]
         first = _run(web.base, jobs, args.clients)
-        ok_first = _report(f"2. first visits ({args.clients} concurrent clients, each URL new)",
+        ok_first = _report(f"3. first visits ({args.clients} concurrent clients, each URL new)",
                            first)
         rng.shuffle(jobs)
         warm = _run(web.base, jobs, args.clients)
-        ok_warm = _report(f"3. warm ({args.clients} concurrent clients, the same URLs again)",
+        ok_warm = _report(f"4. warm ({args.clients} concurrent clients, the same URLs again)",
                           warm)
     finally:
         web.stop()
