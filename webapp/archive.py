@@ -142,8 +142,9 @@ def gallery(proposid: str, fmt: str | None = None):
             rows = core.iter_rows(st.db, spec, st.cache)
         return csv_response(spec.column_names, rows, f"acsq_proposal_{proposal_segment(pid)}.csv")
     # The unfiltered gallery by date: every page from one scan of the proposal's rootnames.
-    result = (proposal_page(st.db, spec, st.settings, pid, n_rootnames, st.cache)
-              or core.run(st.db, spec, st.settings, cache=st.cache))
+    result = proposal_page(st.db, spec, st.settings, pid, n_rootnames, st.cache)
+    if result is None:                                # (a Result with no rows is falsy)
+        result = core.run(st.db, spec, st.settings, cache=st.cache)
     if fmt == "json":
         return json_response({"proposal": summary, **result_dict(result)})
     return render_template(
