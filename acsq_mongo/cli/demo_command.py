@@ -1,0 +1,84 @@
+"""``acsq demo``: the main job end to end, on this machine (``make demo``).
+
+1. start the local server (FerretDB) unless something answers at ACSQ_MONGO_URI;
+2. write a small sample archive, unless ACSQ_ARCHIVE (or the sample of an
+   earlier demo) already holds one;
+3. ingest it with quicklook images (on Dask, as ``acsq ingest`` does);
+4. serve the web app.
+
+Run again, it reuses the archive, and the ingest finds every rootname
+unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from acsq_mongo import localdb
+from acsq_mongo.cli.ingest_command import Progress, _notify, cluster_overrides, report
+from acsq_mongo.cli.serve_command import serve
+from acsq_mongo.ingest import run_ingest
+from acsq_mongo.ingest_dask import make_runner
+from acsq_mongo.run_lock import ingest_lock
+from acsq_mongo.sample import make_sample_archive
+from acsq_mongo.settings import Settings
+
+HELP = "start the local server, make and ingest a sample archive, serve the web app"
+
+#: The demo's sample archive, when ACSQ_ARCHIVE is not set.
+SAMPLE_FOLDER = "sample-archive"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rootnames", type=int, default=60, metavar="N",
+                        help="rootnames in a new sample archive (default: 60)")
+    parser.add_argument("--seed", type=int, default=1, help="sample archive seed (default: 1)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address the web app listens on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=5000, help="web app port (default: 5000)")
+    parser.add_argument("--no-serve", action="store_true",
+                        help="stop after the ingest instead of serving the web app")
+    parser.add_argument("--workers", type=int, metavar="N",
+                        help="ingest worker processes (default: the number of cores; 0: this "
+                        "process)")
+
+
+def settings_overrides(args: argparse.Namespace) -> dict:
+    return cluster_overrides(argparse.Namespace(scheduler=None, workers=args.workers,
+                                                batch_size=None))
+
+
+def _say(text: str) -> None:
+    print(f"acsq demo: {text}", file=sys.stderr, flush=True)
+
+
+def _archive(settings: Settings, args: argparse.Namespace) -> Path:
+    """The archive to ingest: ACSQ_ARCHIVE, or the demo's sample (written if missing)."""
+    if settings.archive is not None:
+        _say(f"archive {settings.archive} (ACSQ_ARCHIVE)")
+        return settings.archive
+    folder = settings.data / SAMPLE_FOLDER
+    if folder.is_dir() and any(folder.iterdir()):
+        _say(f"archive {folder} (the sample of an earlier demo)")
+        return folder
+    _say(f"writing a sample archive of {args.rootnames} rootnames to {folder}")
+    make_sample_archive(folder, n_rootnames=args.rootnames, seed=args.seed)
+    return folder
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.mongo_uri.startswith("mongomock://"):
+        _say(localdb.start(settings))
+    settings = settings.replace(archive=_archive(settings, args))
+    progress = Progress()
+    with ingest_lock(settings), make_runner(settings, notify=_notify) as runner:
+        summary = run_ingest(settings, quicklook=True, progress=progress, runner=runner)
+    status = report(summary)
+    if status != 0:
+        _say("the ingest reported failures (above); serving what was stored")
+    if args.no_serve:
+        return status
+    serve(settings, args.host, args.port)
+    return 0
