@@ -20,7 +20,7 @@ seconds of the FerretDB server, of the worker processes and of this
 throughput that much CPU per rootname allows on this machine's cores.
 
 Usage: python benchmarks/bench_distributed.py [--rootnames 2000] [--archive DIR]
-       [--threads 1,2] [--batch-size 25] [--no-reference]
+       [--threads 1,2] [--batch-size 25] [--no-reference] [--modes headers,quicklook]
 """
 
 from __future__ import annotations
@@ -132,6 +132,8 @@ def main(argv=None) -> int:
     parser.add_argument("--batch-size", type=int, default=25)
     parser.add_argument("--no-reference", action="store_true",
                         help="skip the in-process reference runs")
+    parser.add_argument("--modes", default="headers,quicklook",
+                        help="headers (no quicklook images), quicklook, or both (default)")
     args = parser.parse_args(argv)
     cores = len(os.sched_getaffinity(0))
 
@@ -162,7 +164,9 @@ def main(argv=None) -> int:
                   f"{platform.python_version()}; server: {backend}; batches of "
                   f"{args.batch_size}", flush=True)
             threads_list = [int(n) for n in args.threads.split(",")]
-            for quicklook in (False, True):
+            modes = args.modes.split(",")
+            for quicklook in [q for q in (False, True)
+                              if ("quicklook" if q else "headers") in modes]:
                 kind = "headers + quicklook" if quicklook else "headers only"
                 print(f"-- {kind}", flush=True)
                 if not args.no_reference:
