@@ -15,8 +15,9 @@ characters of the rootname and both written by an upsert on ``_id``:
     documents for every query (FerretDB v1 does, at ~3 us per field).
 
 Beside them: ``ingest_errors`` (one document per failed file or image),
-``proposals`` (a per-proposal summary rebuilt after each ingest) and
-``meta`` (bookkeeping such as the data generation).
+``proposals`` and ``galleries`` (per-proposal summaries and date-ordered
+rows, rebuilt after each ingest run by :mod:`acsq_mongo.summaries`) and
+``meta`` (bookkeeping such as the data generation, and the archive summary).
 
 Everything here keeps to a subset of MongoDB that behaves the same on
 MongoDB 7, FerretDB v1 and mongomock.
@@ -44,6 +45,7 @@ __all__ = [
     "CATALOG",
     "INGEST_ERRORS",
     "PROPOSALS",
+    "GALLERIES",
     "META",
     "connect",
     "ensure_indexes",
@@ -56,6 +58,7 @@ ROOTNAMES = "rootnames"
 CATALOG = "catalog"
 INGEST_ERRORS = "ingest_errors"
 PROPOSALS = "proposals"
+GALLERIES = "galleries"
 META = "meta"
 
 _START_HINT = "start one with `acsq db start` or set ACSQ_MONGO_URI"

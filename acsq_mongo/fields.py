@@ -20,6 +20,7 @@ __all__ = [
     "IMAGE_FILETYPES",
     "DETECTORS",
     "SEED_OUTPUT_COLUMNS",
+    "FACET_FIELDS",
 ]
 
 
@@ -102,4 +103,9 @@ SEED_OUTPUT_COLUMNS: tuple[str, ...] = (
     "rootname", "detector", "proposal_type", "pr_inv_l", "pr_inv_f", "proposid",
     "filter1", "filter2", "aperture", "expstart", "date_obs", "exptime", "targname",
     "ra_targ", "dec_targ", "obstype", "obsmode", "subarray", "imagetyp", "asn_id",
+)
+
+#: The fields the query core counts per value (facets), and the query form suggests.
+FACET_FIELDS: tuple[str, ...] = (
+    "detector", "filter1", "filter2", "aperture", "proposid", "obstype",
 )

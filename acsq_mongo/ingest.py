@@ -74,7 +74,7 @@ from acsq_mongo.store import (
     upsert_rootname,
     utcnow,
 )
-from acsq_mongo.summaries import refresh_proposals
+from acsq_mongo.summaries import refresh_summaries
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -689,9 +689,10 @@ def ingest_folders(
         log.warning("Interrupted after %d of %d rootnames; what was written is kept; "
                     "run again to finish", done, total)
         raise
-    counts = refresh_proposals(db)
-    log.info("Updated proposals: %d proposals, %d written, %d removed",
-             counts["proposals"], counts["written"], counts["removed"])
+    counts = refresh_summaries(db)
+    log.info("Updated proposals: %d proposals, %d written, %d removed; galleries: %d, "
+             "%d written", counts["proposals"], counts["written"], counts["removed"],
+             counts["galleries"], counts["galleries_written"])
     db[META].replace_one(
         {"_id": "last_ingest"},
         {"_id": "last_ingest", "time": utcnow(), "archive": str(settings.archive),

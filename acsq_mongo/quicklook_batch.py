@@ -24,6 +24,7 @@ from acsq_mongo.errors import AcsqError, ConfigError
 from acsq_mongo.fields import IMAGE_FILETYPES
 from acsq_mongo.quicklook import make_quicklooks
 from acsq_mongo.store import record_errors, set_quicklook
+from acsq_mongo.summaries import refresh_summaries
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -48,6 +49,8 @@ class QuicklookRun:
         Rootnames with at least one raw, flt or flc file that were processed.
     made, skipped : int
         Filetypes whose images were made, or left alone because fresh.
+    recorded : int
+        Rootnames whose quicklook paths changed in the store.
     failures : list of str
         One line per failure: ``"<rootname> <filetype>: <error>"``, or
         ``"<name>: not in the catalog"``.
@@ -56,6 +59,7 @@ class QuicklookRun:
     rootnames: int = 0
     made: int = 0
     skipped: int = 0
+    recorded: int = 0
     failures: list[str] = field(default_factory=list)
 
 
@@ -147,6 +151,10 @@ def run_quicklooks(
             run.failures += [f"{rootname} {e['filetype']}: {e['error']}" for e in result.errors]
         if result.paths != (entry.get("quicklook") or {}):
             set_quicklook(db, entry["_id"], result.paths)
+            run.recorded += 1
+    if run.recorded:
+        # Thumbnails appear in the proposal summaries and galleries.
+        refresh_summaries(db)
     log.info(
         "Quicklook run: %d rootnames, %d filetypes made, %d fresh, %d failed",
         run.rootnames, run.made, run.skipped, len(run.failures),

@@ -1,33 +1,88 @@
-"""Per-proposal summaries (the ``proposals`` collection), rebuilt from the catalog.
+"""Summaries rebuilt once per ingest run: proposals, galleries, the archive in figures.
 
-The archive page lists every proposal with its number of rootnames, its
-detectors, its date range and a representative thumbnail. Computing that on
-every page view would scan the catalog each time, so ingest rebuilds it once
-per run with :func:`refresh_proposals`: one projected scan of the slim
-``catalog`` collection, summarised in Python (portable to MongoDB, FerretDB
-and mongomock alike), and written back only where a summary changed.
+The browse pages need views of the whole catalog: the archive page lists
+every proposal (rootnames, detectors, date range, a thumbnail), a proposal's
+gallery and its image views' previous/next need the proposal's rootnames in
+date order, and the home page counts everything. Computing those on every
+page view scans the catalog each time, and on FerretDB v1 every query but an
+``_id`` equality decodes every catalog document (~0.2 s at 2,000 rootnames);
+every write also changes the data generation, so during an ingest no cached
+copy survives. So each ingest, re-ingest or quicklook run ends with
+:func:`refresh_summaries`: one projected scan of the slim ``catalog``,
+summarised in Python (portable to MongoDB, FerretDB and mongomock alike), and
+written back only where something changed:
+
+``proposals``
+    One summary per proposal (docs/data-model.md).
+``galleries``
+    One document per proposal, ``_id`` the proposal ID (``"unknown"`` for
+    rootnames without one): its rootnames as rows of :data:`GALLERY_COLUMNS`
+    by date of observation, then ``_id``; proposals of more than
+    :data:`MAX_GALLERY_ROWS` rootnames are left to the query core.
+``meta`` ``{_id: "summary"}``
+    The archive's counts by detector, year, filetypes and errors (the groups
+    of :data:`acsq_mongo.query.summary.SUMMARY_PIPELINE`) and the values each
+    facet field takes.
+
+These are views as of the end of the last run, like the seed's per-run
+tables; a page reads them with one ``_id`` lookup. The query core falls back
+to the live scan where one is missing.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.database import CATALOG, PROPOSALS
+from acsq_mongo.database import CATALOG, GALLERIES, META, PROPOSALS
+from acsq_mongo.fields import FACET_FIELDS
 from acsq_mongo.store import bump_generation, utcnow
 
 if TYPE_CHECKING:
     from pymongo.database import Database
 
-__all__ = ["refresh_proposals", "summarise_proposals", "MAX_TARGNAMES"]
+__all__ = [
+    "refresh_summaries",
+    "summarise_proposals",
+    "gallery_rows",
+    "summary_groups",
+    "facet_values",
+    "gallery_id",
+    "GALLERY_COLUMNS",
+    "MAX_GALLERY_ROWS",
+    "MAX_TARGNAMES",
+]
 
 #: Most target names listed per proposal.
 MAX_TARGNAMES = 10
 
+#: The columns of a gallery row: the gallery's, the facet fields and the quicklook paths.
+GALLERY_COLUMNS: tuple[str, ...] = (
+    "rootname", "date_obs", "detector", "aperture", "filter1", "filter2", "targname",
+    "exptime", "obstype", "filetypes", "quicklook", "proposid",
+)
+
+#: Proposals with more rootnames than this get no gallery document (paged by the server).
+MAX_GALLERY_ROWS = 2000
+
 _PROJECTION = {
-    "proposid": 1, "detector": 1, "date_obs": 1, "pr_inv_l": 1, "pr_inv_f": 1,
-    "proposal_type": 1, "targname": 1, "quicklook.thumbnail": 1,
+    name: 1 for name in (
+        *GALLERY_COLUMNS, *FACET_FIELDS, "pr_inv_l", "pr_inv_f", "proposal_type", "year",
+        "n_errors",
+    )
 }
+
+
+def gallery_id(proposid: int | None) -> int | str:
+    """Return the ``_id`` of a proposal's gallery document (``"unknown"`` for None)."""
+    return "unknown" if proposid is None else proposid
+
+
+def _proposid(row: Mapping[str, Any]) -> int | None:
+    pid = row.get("proposid")
+    return pid if isinstance(pid, int) and not isinstance(pid, bool) else None
 
 
 def _most_common(counter: Counter) -> Any:
@@ -36,8 +91,14 @@ def _most_common(counter: Counter) -> Any:
     return sorted(counter.items(), key=lambda kv: (-kv[1], str(kv[0])))[0][0]
 
 
-def summarise_proposals(rows) -> dict[int, dict[str, Any]]:
-    """Summarise catalog rows (with the fields of ``_PROJECTION``) by proposal.
+def _by_date(row: Mapping[str, Any]) -> tuple:
+    # The order of sort([("date_obs", 1), ("_id", 1)]) on the server: null dates first.
+    date = row.get("date_obs")
+    return (date is not None, date or datetime.datetime.min, row["_id"])
+
+
+def summarise_proposals(rows: Iterable[Mapping[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Summarise catalog rows by proposal.
 
     Rows without a proposal ID are left out.
 
@@ -47,15 +108,14 @@ def summarise_proposals(rows) -> dict[int, dict[str, Any]]:
         ``{proposid: summary}`` in the shape of docs/data-model.md, without
         ``updated``.
     """
-    groups: dict[int, list[dict]] = {}
+    groups: dict[int, list[Mapping[str, Any]]] = {}
     for row in rows:
-        pid = row.get("proposid")
-        if isinstance(pid, int) and not isinstance(pid, bool):
+        pid = _proposid(row)
+        if pid is not None:
             groups.setdefault(pid, []).append(row)
     out = {}
     for pid, members in groups.items():
-        members.sort(key=lambda r: (r.get("date_obs") is None, r.get("date_obs") or 0,
-                                    r["_id"]))
+        members = sorted(members, key=_by_date)
         dates = [r["date_obs"] for r in members if r.get("date_obs") is not None]
         targets = Counter(r["targname"] for r in members if r.get("targname"))
         pis = Counter((r.get("pr_inv_l"), r.get("pr_inv_f")) for r in members
@@ -81,30 +141,107 @@ def summarise_proposals(rows) -> dict[int, dict[str, Any]]:
     return out
 
 
-def refresh_proposals(db: Database) -> dict[str, int]:
-    """Rebuild the ``proposals`` collection from the catalog.
+def gallery_rows(rows: Iterable[Mapping[str, Any]]) -> dict[int | str, list[dict[str, Any]]]:
+    """Group catalog rows into galleries: ``{gallery_id: rows by date, then _id}``.
 
-    Summaries that did not change are not rewritten; proposals that no
-    longer have rootnames are removed.
+    Each row keeps :data:`GALLERY_COLUMNS` (missing ones as None), like a row
+    of :func:`acsq_mongo.query.core.iter_rows`. Proposals of more than
+    :data:`MAX_GALLERY_ROWS` rootnames are left out.
+    """
+    groups: dict[int | str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(gallery_id(_proposid(row)), []).append(row)
+    return {
+        key: [{c: row.get(c) for c in GALLERY_COLUMNS} for row in sorted(members, key=_by_date)]
+        for key, members in groups.items() if len(members) <= MAX_GALLERY_ROWS
+    }
+
+
+def summary_groups(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Count rows by (detector, year, filetypes, n_errors).
+
+    The same groups as the ``$group`` of
+    :data:`acsq_mongo.query.summary.SUMMARY_PIPELINE`, so
+    :func:`acsq_mongo.query.summary.summarise_groups` reads either.
+    """
+    counts: Counter = Counter()
+    for row in rows:
+        filetypes = row.get("filetypes")
+        key = (row.get("detector"), row.get("year"),
+               tuple(filetypes) if isinstance(filetypes, list) else filetypes,
+               row.get("n_errors"))
+        counts[key] += 1
+    return [
+        {"_id": {"detector": detector, "year": year,
+                 "filetypes": list(filetypes) if isinstance(filetypes, tuple) else filetypes,
+                 "n_errors": n_errors},
+         "n": n}
+        for (detector, year, filetypes, n_errors), n in sorted(counts.items(), key=str)
+    ]
+
+
+def facet_values(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """Return the values each facet field takes, most frequent first, without None."""
+    counters = {name: Counter() for name in FACET_FIELDS}
+    for row in rows:
+        for name, counter in counters.items():
+            value = row.get(name)
+            if value is not None:
+                counter[value] += 1
+    return {
+        name: [v for v, _ in sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0])))]
+        for name, c in counters.items()
+    }
+
+
+def _sync(db: Database, collection: str, wanted: Mapping[Any, dict[str, Any]],
+          now: datetime.datetime) -> tuple[int, int]:
+    """Write the documents of ``wanted`` that changed, remove the others; return the counts."""
+    existing = {doc["_id"]: doc for doc in db[collection].find({})}
+    written = 0
+    for key, document in wanted.items():
+        old = existing.get(key)
+        if old is not None and {k: v for k, v in old.items() if k != "updated"} == document:
+            continue
+        db[collection].replace_one({"_id": key}, {**document, "updated": now}, upsert=True)
+        written += 1
+    gone = [key for key in existing if key not in wanted]
+    if gone:
+        db[collection].delete_many({"_id": {"$in": gone}})
+    return written, len(gone)
+
+
+def refresh_summaries(db: Database) -> dict[str, int]:
+    """Rebuild ``proposals``, ``galleries`` and ``meta.summary`` from the catalog.
+
+    One projected scan of ``catalog``. Documents that did not change are not
+    rewritten; proposals that no longer have rootnames are removed.
 
     Returns
     -------
     counts : dict
-        ``{"proposals": total, "written": changed or new, "removed": n}``.
+        ``{"proposals": total, "written": changed or new, "removed": n,
+        "galleries": total, "galleries_written": n}``.
     """
-    summaries = summarise_proposals(db[CATALOG].find({}, _PROJECTION))
-    existing = {doc["_id"]: doc for doc in db[PROPOSALS].find({})}
+    rows = list(db[CATALOG].find({}, _PROJECTION))
     now = utcnow()
-    written = 0
-    for pid, summary in summaries.items():
-        old = existing.get(pid)
-        if old is not None and {k: v for k, v in old.items() if k != "updated"} == summary:
-            continue
-        db[PROPOSALS].replace_one({"_id": pid}, {**summary, "updated": now}, upsert=True)
-        written += 1
-    gone = [pid for pid in existing if pid not in summaries]
-    if gone:
-        db[PROPOSALS].delete_many({"_id": {"$in": gone}})
-    if written or gone:
+    proposals = summarise_proposals(rows)
+    written, removed = _sync(db, PROPOSALS, proposals, now)
+    galleries = {key: {"_id": key, "n": len(members), "rows": members}
+                 for key, members in gallery_rows(rows).items()}
+    galleries_written, galleries_removed = _sync(db, GALLERIES, galleries, now)
+    summary = {"_id": "summary", "n_rootnames": len(rows), "n_proposals": len(proposals),
+               "groups": summary_groups(rows), "values": facet_values(rows)}
+    summary_written, _ = _sync_one(db, summary, now)
+    if written or removed or galleries_written or galleries_removed or summary_written:
         bump_generation(db)
-    return {"proposals": len(summaries), "written": written, "removed": len(gone)}
+    return {"proposals": len(proposals), "written": written, "removed": removed,
+            "galleries": len(galleries), "galleries_written": galleries_written}
+
+
+def _sync_one(db: Database, document: dict[str, Any], now: datetime.datetime) -> tuple[int, int]:
+    old = db[META].find_one({"_id": document["_id"]})
+    if old is not None and {k: v for k, v in old.items() if k != "updated"} == document:
+        return 0, 0
+    db[META].replace_one({"_id": document["_id"]}, {**document, "updated": now}, upsert=True)
+    return 1, 0

@@ -21,7 +21,7 @@ from acsq_mongo.headers import unescape_key
 from acsq_mongo.ingest import ingest_rootname, run_ingest
 from acsq_mongo.sample import plan_rootname, write_rootname
 from acsq_mongo.store import MAX_DOCUMENT_BYTES, catalog_entry
-from acsq_mongo.summaries import refresh_proposals
+from acsq_mongo.summaries import refresh_summaries
 
 ASTROPY = Path(astropy.__file__).parent
 REAL_FLT = ASTROPY / "wcs" / "tests" / "data" / "j94f05bgq_flt.fits"
@@ -479,10 +479,10 @@ def test_proposals_follow_the_catalog(settings, db, sample_archive):
         assert p["date_min"] == min(dates) and p["date_max"] == max(dates)
         assert set(p["targnames"]) == {m.promoted["targname"] for m in members}
         assert p["pr_inv_l"] == members[0].promoted["pr_inv_l"]
-    assert refresh_proposals(db)["written"] == 0        # nothing changed: nothing written
+    assert refresh_summaries(db)["written"] == 0        # nothing changed: nothing written
     pid, members = next(iter(by_proposal.items()))
     db[CATALOG].delete_many({"proposid": pid})
-    counts = refresh_proposals(db)
+    counts = refresh_summaries(db)
     assert counts["removed"] == 1 and db[PROPOSALS].find_one({"_id": pid}) is None
 
 

@@ -16,7 +16,7 @@ import pytest
 from pymongo import monitoring
 from query_documents import load, make_documents
 
-from acsq_mongo.database import CATALOG, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
+from acsq_mongo.database import CATALOG, GALLERIES, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
 from acsq_mongo.fields import FILETYPES
 from acsq_mongo.query import QueryError, QuerySpec, ResultCache, run
 from acsq_mongo.query.proposal_rows import (
@@ -43,7 +43,7 @@ from acsq_mongo.query.rootname import (
 )
 from acsq_mongo.query.summary import archive_summary, archive_values
 from acsq_mongo.store import record_errors, set_quicklook, upsert_rootname
-from acsq_mongo.summaries import refresh_proposals
+from acsq_mongo.summaries import refresh_summaries
 
 
 @pytest.fixture
@@ -53,7 +53,7 @@ def docs(db):
     documents[3]["errors"] = [{"stage": "header", "error": "x"}] * 2
     documents[8]["n_errors"] = 1
     load(db, documents)
-    refresh_proposals(db)
+    refresh_summaries(db)
     record_errors(db, [{"rootname": "a", "path": "p", "stage": "header", "error": "e"}] * 5)
     db[META].replace_one({"_id": "last_ingest"},
                          {"_id": "last_ingest", "time": documents[0]["last_ingest_date"],
@@ -81,23 +81,41 @@ def test_the_summary_counts_what_brute_force_counts(db, docs):
     assert summary.last_ingest["rootnames"] == 60 and "_id" not in summary.last_ingest
 
 
-def test_the_cached_summary_follows_writes_and_new_ingest_runs(db, docs):
+def test_the_summary_is_that_of_the_last_ingest_run(db, docs):
+    """The home page's figures are written at the end of each run (one _id lookup to
+    read), so a write between runs shows after the next run's refresh."""
     cache = ResultCache()
     first = archive_summary(db, cache)
     assert archive_summary(db, cache) is first          # same generation: from the cache
     extra = dict(docs[0], _id="zzzz0001", rootname="zzzz0001q", detector="SBC")
-    upsert_rootname(db, extra)                          # a write changes the generation
+    upsert_rootname(db, extra)                          # a write changes the generation...
     second = archive_summary(db, cache)
-    assert second.n_rootnames == first.n_rootnames + 1
+    assert second is not first                          # ...so the cache is not used
+    assert second.n_rootnames == first.n_rootnames      # but the figures are the last run's
+    refresh_summaries(db)                               # the end of the next run
+    third = archive_summary(db, cache)
+    assert third.n_rootnames == first.n_rootnames + 1
+    assert dict(third.by_detector)["SBC"] == dict(first.by_detector)["SBC"] + 1
     record_errors(db, [{"rootname": "b", "path": "q", "stage": "header", "error": "e"}])
     assert archive_summary(db, cache).n_ingest_errors == first.n_ingest_errors  # not seen yet
     db[META].update_one({"_id": "last_ingest"}, {"$set": {"time": datetime.datetime(2025, 1, 1)}})
     assert archive_summary(db, cache).n_ingest_errors == first.n_ingest_errors + 1
 
 
+def test_before_any_run_the_summary_is_counted_live(db):
+    load(db, make_documents(12, seed=3))
+    assert db[META].find_one({"_id": "summary"}) is None
+    live = archive_summary(db)
+    refresh_summaries(db)
+    stored = archive_summary(db)
+    assert live.n_rootnames == stored.n_rootnames == 12
+    for name in ("by_detector", "by_filetype", "by_year", "years", "n_files",
+                 "rootnames_with_errors", "document_errors"):
+        assert getattr(live, name) == getattr(stored, name), name
+
+
 def test_archive_values_are_every_value_of_each_facet_field(db, docs):
     cache = ResultCache()
-    assert archive_values(db, cache, only_cached=True) is None
     values = archive_values(db, cache)
     for name in ("detector", "filter1", "filter2", "aperture", "proposid", "obstype"):
         counts = Counter(d[name] for d in docs if d[name] is not None)
@@ -105,9 +123,21 @@ def test_archive_values_are_every_value_of_each_facet_field(db, docs):
         assert counts[values[name][0]] == max(counts.values())      # most frequent first
     assert archive_values(db, cache, only_cached=True) is values
     upsert_rootname(db, dict(docs[0], _id="zzzz0002", rootname="zzzz0002q", filter1="F999X"))
-    assert archive_values(db, cache, only_cached=True) is None
-    assert "F999X" in archive_values(db, cache)["filter1"]
-    assert archive_values(db, None, only_cached=True) is None
+    assert "F999X" not in archive_values(db, cache, only_cached=True)["filter1"]  # last run's
+    refresh_summaries(db)
+    assert "F999X" in archive_values(db, cache, only_cached=True)["filter1"]
+
+
+def test_archive_values_before_any_run_need_a_scan(db):
+    load(db, make_documents(12, seed=3))
+    cache = ResultCache()
+    assert archive_values(db, cache, only_cached=True) is None      # no scan asked for
+    live = archive_values(db, cache)
+    assert archive_values(db, cache, only_cached=True) is live      # now cached
+    refresh_summaries(db)
+    stored = archive_values(db, None, only_cached=True)
+    assert {k: sorted(v, key=str) for k, v in stored.items()} == \
+        {k: sorted(v, key=str) for k, v in live.items()}
 
 
 def test_an_empty_archive_has_an_empty_summary(db):
@@ -269,21 +299,79 @@ def _is_id_lookup(command) -> bool:
         command[2]["_id"], (str, int))
 
 
-def test_the_browse_helpers_read_whole_documents_only_by_id(real_db, real_settings, docs):
-    """On FerretDB a scan of whole documents costs seconds: only _id lookups may touch them."""
-    listener = _Commands()
-    client = pymongo.MongoClient(real_settings.mongo_uri, event_listeners=[listener])
+def _browse(settings, rootname, listener):
+    client = pymongo.MongoClient(settings.mongo_uri, event_listeners=[listener])
     try:
-        db = client[real_settings.db]
+        db = client[settings.db]
         archive_summary(db)
-        catalog_scans = [c for c in listener.seen if c[0] == CATALOG]
-        assert [c[1] for c in catalog_scans] == ["aggregate"]      # one $group, that's all
+        summary_commands = list(listener.seen)
         list_proposals(db)
         proposal_members(db, 10368)
-        catalog_document(db, docs[0]["rootname"])
-        whole_document(db, docs[0]["rootname"])
+        catalog_document(db, rootname)
+        whole_document(db, rootname)
     finally:
         client.close()
-    on_rootnames = [c for c in listener.seen if c[0] == ROOTNAMES]
-    assert len(on_rootnames) == 1 and all(_is_id_lookup(c) for c in on_rootnames)
-    assert {c[0] for c in listener.seen} <= {CATALOG, ROOTNAMES, PROPOSALS, META, INGEST_ERRORS}
+    return summary_commands
+
+
+@pytest.mark.realdb
+def test_the_browse_helpers_read_whole_documents_only_by_id(real_db, real_settings):
+    """On FerretDB a scan of whole documents costs seconds: only _id lookups may touch them.
+    After an ingest run's refresh, the summary and a proposal's rootnames scan nothing."""
+    documents = make_documents(30, seed=5)
+    load(real_db, documents)
+    rootname = next(d["rootname"] for d in documents if d["proposid"] == 10368)
+
+    before = _Commands()        # no run has written the summaries yet: live scans
+    summary_commands = _browse(real_settings, rootname, before)
+    assert [c[1] for c in summary_commands if c[0] == CATALOG] == ["aggregate"]  # one $group
+    assert any(c[0] == CATALOG and c[1] == "find" and not _is_id_lookup(c)
+               for c in before.seen)                                 # the proposal's rootnames
+
+    refresh_summaries(real_db)
+    after = _Commands()
+    _browse(real_settings, rootname, after)
+    for listener in (before, after):
+        on_rootnames = [c for c in listener.seen if c[0] == ROOTNAMES]
+        assert len(on_rootnames) == 1 and all(_is_id_lookup(c) for c in on_rootnames)
+        assert {c[0] for c in listener.seen} <= {CATALOG, ROOTNAMES, PROPOSALS, GALLERIES, META,
+                                                 INGEST_ERRORS}
+    on_catalog = [c for c in after.seen if c[0] == CATALOG]
+    assert on_catalog and all(_is_id_lookup(c) for c in on_catalog)    # no catalog scan
+    assert [c for c in after.seen if c[0] == GALLERIES] == [(GALLERIES, "find", {"_id": 10368})]
+
+
+def test_a_gallery_holds_a_proposals_rows_as_the_catalog_gives_them(db, docs):
+    """refresh_summaries writes each proposal's rows; read back by _id, they are the
+    rows one projected scan of the catalog gives, in the same order and types."""
+    pids = {d["proposid"] for d in docs}
+    assert db[GALLERIES].count_documents({}) == len(pids)
+    for pid in pids:
+        stored = proposal_rows(db, pid)
+        assert stored == proposal_rows(db, pid, live=True)
+        assert len(stored) == sum(d["proposid"] == pid for d in docs)
+    assert db[GALLERIES].find_one({"_id": "unknown"}) is None or None in pids
+
+
+def test_a_rootname_stored_since_the_last_run_has_neighbours_all_the_same(db, docs):
+    members = sorted((d for d in docs if d["proposid"] == 9575 and d["date_obs"]),
+                     key=lambda d: (d["date_obs"], d["_id"]))
+    between = members[1]["date_obs"] + (members[2]["date_obs"] - members[1]["date_obs"]) / 2
+    new = dict(members[1], _id="zzzz0003", rootname="zzzz0003q", date_obs=between)
+    upsert_rootname(db, new)                          # not in the gallery until the next run
+    assert "zzzz0003q" not in proposal_members(db, 9575)
+    around = neighbours(db, catalog_document(db, "zzzz0003q"), ResultCache())
+    assert (around.previous, around.next) == (members[1]["rootname"], members[2]["rootname"])
+    refresh_summaries(db)
+    assert "zzzz0003q" in proposal_members(db, 9575)
+
+
+def test_a_proposal_over_the_gallery_limit_is_read_live(db, docs, monkeypatch):
+    import acsq_mongo.summaries as summaries
+
+    sizes = Counter(d["proposid"] for d in docs)
+    biggest = max(sizes, key=sizes.get)
+    monkeypatch.setattr(summaries, "MAX_GALLERY_ROWS", sizes[biggest] - 1)
+    refresh_summaries(db)
+    assert db[GALLERIES].find_one({"_id": biggest}) is None     # removed, too big
+    assert len(proposal_rows(db, biggest)) == sizes[biggest]    # from the catalog

@@ -13,15 +13,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from acsq_mongo.fields import FACET_FIELDS
+
 if TYPE_CHECKING:
     from pymongo.collection import Collection
 
 __all__ = ["FACET_FIELDS", "group_pipeline", "marginalise", "count_and_facets", "sort_counts"]
-
-#: The fields whose values are counted for the current filter.
-FACET_FIELDS: tuple[str, ...] = (
-    "detector", "filter1", "filter2", "aperture", "proposid", "obstype",
-)
 
 
 def group_pipeline(match: Mapping[str, Any], fields: Iterable[str] = FACET_FIELDS) -> list[dict]:

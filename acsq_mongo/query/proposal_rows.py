@@ -1,17 +1,22 @@
-"""A proposal's rootnames from one scan: its gallery's pages and its image views' neighbours.
+"""A proposal's rootnames in date order: its gallery's pages and its image views' neighbours.
 
 A proposal has tens to hundreds of rootnames, and its gallery is browsed page
 by page, image by image. On FerretDB v1 every query but an ``_id`` equality
 decodes the whole catalog, so answering each page with the count-and-facets
 ``$group`` and a ``find`` (:func:`acsq_mongo.query.core.run`) costs two scans
 for the first page and one for each next one, and the image view's
-previous/next one more. Here one projected ``find`` of all the proposal's
-rootnames, sorted by date (:func:`~acsq_mongo.query.core.iter_rows`), is kept
-per data generation (:func:`proposal_rows`); the unfiltered gallery's count,
-facets and every page (:func:`proposal_page`) and the image view's neighbours
-all come from it. Filtered or re-sorted galleries, and proposals of more than
-:data:`MAX_PROPOSAL_ROWS` rootnames, go through :func:`~acsq_mongo.query.core.run`.
-(On MongoDB both ways use the ``proposid`` + ``date_obs`` index.)
+previous/next one more. Instead every ingest run ends by writing each
+proposal's rows, by date, into the ``galleries`` collection
+(:func:`acsq_mongo.summaries.refresh_summaries`), and :func:`proposal_rows`
+reads them with one ``_id`` lookup. Where a proposal has no gallery document
+(none written yet, or more than
+:data:`~acsq_mongo.summaries.MAX_GALLERY_ROWS` rootnames), or a caller needs
+the rows as they are now (``live=True``), one projected ``find`` of the
+proposal's rootnames is made instead. Either way the rows are kept per data
+generation; the unfiltered gallery's count, facets and every page
+(:func:`proposal_page`) and the image view's neighbours all come from them.
+Filtered or re-sorted galleries go through :func:`~acsq_mongo.query.core.run`.
+(On MongoDB the live way uses the ``proposid`` + ``date_obs`` index.)
 """
 
 from __future__ import annotations
@@ -19,12 +24,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.database import CATALOG
+from acsq_mongo.database import CATALOG, GALLERIES
 from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS, sort_counts
 from acsq_mongo.query.spec import DEFAULT_SORT, QuerySpec
 from acsq_mongo.store import generation
+from acsq_mongo.summaries import GALLERY_COLUMNS, MAX_GALLERY_ROWS, gallery_id
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -43,12 +49,9 @@ __all__ = [
 ]
 
 #: The columns kept for each rootname: a gallery's, the facet fields, and the quicklook paths.
-ROW_COLUMNS: tuple[str, ...] = (
-    "rootname", "date_obs", "detector", "aperture", "filter1", "filter2", "targname",
-    "exptime", "obstype", "filetypes", "quicklook", "proposid",
-)
+ROW_COLUMNS: tuple[str, ...] = GALLERY_COLUMNS
 #: Proposals with more rootnames than this are paged by the server instead.
-MAX_PROPOSAL_ROWS = 2000
+MAX_PROPOSAL_ROWS = MAX_GALLERY_ROWS
 
 
 def proposal_filter(proposid: int | None) -> tuple[str, str]:
@@ -63,19 +66,36 @@ def proposal_spec(proposid: int | None) -> QuerySpec:
     return QuerySpec.parse([proposal_filter(proposid), ("columns", ",".join(ROW_COLUMNS))])
 
 
-def proposal_rows(db: Database, proposid: int | None, cache: ResultCache | None = None
-                  ) -> tuple[dict[str, Any], ...]:
+def proposal_rows(db: Database, proposid: int | None, cache: ResultCache | None = None,
+                  live: bool = False) -> tuple[dict[str, Any], ...]:
     """Return every rootname of a proposal as a row of :data:`ROW_COLUMNS`, by date then ``_id``.
 
-    One projected scan of ``catalog``; kept in ``cache`` until the data changes.
-    The rows are shared: do not change them.
+    Parameters
+    ----------
+    db : Database
+    proposid : int or None
+        None: the rootnames without a proposal ID.
+    cache : ResultCache, optional
+        Keep the rows until the data changes. The rows are shared: do not
+        change them.
+    live : bool
+        Read the catalog as it is now (one projected scan) rather than the
+        gallery written at the end of the last ingest run.
+
+    Returns
+    -------
+    rows : tuple of dict
     """
     def compute() -> tuple[dict[str, Any], ...]:
+        if not live:
+            stored = db[GALLERIES].find_one({"_id": gallery_id(proposid)})
+            if stored is not None:
+                return tuple(stored.get("rows") or ())
         return tuple(core.iter_rows(db, proposal_spec(proposid)))
 
     if cache is None:
         return compute()
-    key = ("proposal_rows", db.name, id(db.client), generation(db), proposid)
+    key = ("proposal_rows", db.name, id(db.client), generation(db), proposid, live)
     rows = cache.get(key)
     if rows is None:
         rows = compute()

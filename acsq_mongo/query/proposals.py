@@ -1,6 +1,6 @@
 """The proposals: one summary per proposal, as ingest wrote them in ``proposals``.
 
-:func:`acsq_mongo.summaries.refresh_proposals` rebuilds the summaries after
+:func:`acsq_mongo.summaries.refresh_summaries` rebuilds the summaries after
 every ingest run, so listing them reads the small ``proposals`` collection
 (one document per proposal), never the catalog. Sorting is done in Python:
 the list is small and cached per data generation, and None sorts last

@@ -169,23 +169,31 @@ def quicklook_filetypes(document: Mapping[str, Any]) -> list[str]:
 
 
 def proposal_members(
-    db: Database, proposid: int | None, cache: ResultCache | None = None
+    db: Database, proposid: int | None, cache: ResultCache | None = None, live: bool = False
 ) -> tuple[str, ...]:
     """Return the rootnames of a proposal, by date of observation (then ``_id``).
 
-    From :func:`~acsq_mongo.query.proposal_rows.proposal_rows`: one projected
-    scan of ``catalog``, shared with the proposal's gallery and kept in
-    ``cache`` until the data changes.
+    From :func:`~acsq_mongo.query.proposal_rows.proposal_rows` (its gallery,
+    or with ``live`` the catalog as it is now), shared with the proposal's
+    gallery pages and kept in ``cache`` until the data changes.
     """
-    return tuple(row.get("rootname") for row in proposal_rows(db, proposid, cache))
+    rows = proposal_rows(db, proposid, cache, live=live)
+    return tuple(row.get("rootname") for row in rows)
 
 
 def neighbours(
     db: Database, document: Mapping[str, Any], cache: ResultCache | None = None
 ) -> Neighbours:
-    """Return the previous and next rootnames of a document's proposal, by date."""
+    """Return the previous and next rootnames of a document's proposal, by date.
+
+    From the proposal's gallery as of the last ingest run; a rootname stored
+    since then (not in it yet) is placed among the proposal's rootnames as
+    they are now.
+    """
     members = proposal_members(db, document.get("proposid"), cache)
     rootname = document.get("rootname") or document["_id"]
+    if rootname not in members:
+        members = proposal_members(db, document.get("proposid"), cache, live=True)
     try:
         index = members.index(rootname)
     except ValueError:

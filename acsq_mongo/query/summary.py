@@ -1,13 +1,16 @@
 """What the archive holds: counts by detector, filetype and year, the latest ingest, errors.
 
-The home page of the web app shows these figures. They come from one portable
-``$group`` over the slim ``catalog`` (on a compound ``_id`` of detector, year,
-the ``filetypes`` array and ``n_errors``, with ``$sum``), summed in Python, so
-the whole summary costs one scan of ``catalog`` (FerretDB v1 decodes every
-document of a collection for any query but an ``_id`` equality), a count of
-``ingest_errors`` and two ``_id`` lookups in ``meta``. With a
-:class:`~acsq_mongo.query.cache.ResultCache` it is computed once per data
-generation and latest ingest.
+The home page of the web app shows these figures. Every ingest run ends by
+writing the counts behind them into ``meta`` ``{_id: "summary"}``
+(:func:`acsq_mongo.summaries.refresh_summaries`), so the summary costs three
+``_id`` lookups in ``meta`` and a count of ``ingest_errors`` (a live count):
+the other figures are those of the end of the last run. Before any
+run has written it, they come from one portable ``$group`` over the slim
+``catalog`` (on a compound ``_id`` of detector, year, the ``filetypes`` array
+and ``n_errors``, with ``$sum``), summed in Python: one scan of ``catalog``
+(FerretDB v1 decodes every document of a collection for any query but an
+``_id`` equality). With a :class:`~acsq_mongo.query.cache.ResultCache` it is
+computed once per data generation and latest ingest.
 """
 
 from __future__ import annotations
@@ -138,10 +141,22 @@ def summarise_groups(groups: Iterable[Mapping[str, Any]]) -> ArchiveSummary:
     return summary
 
 
+def _stored(db: Database) -> dict[str, Any] | None:
+    """The summary the last ingest run wrote (``meta.summary``), if any."""
+    return db[META].find_one({"_id": "summary"})
+
+
 def _compute(db: Database, last_ingest: dict | None) -> ArchiveSummary:
-    summary = summarise_groups(db[CATALOG].aggregate(list(SUMMARY_PIPELINE)))
+    stored = _stored(db)
+    if stored is not None:
+        summary = summarise_groups(stored.get("groups") or ())
+    else:
+        summary = summarise_groups(db[CATALOG].aggregate(list(SUMMARY_PIPELINE)))
     summary.n_ingest_errors = db[INGEST_ERRORS].count_documents({})
-    summary.n_proposals = db[PROPOSALS].count_documents({})
+    if stored is not None and "n_proposals" in stored:
+        summary.n_proposals = stored["n_proposals"]
+    else:
+        summary.n_proposals = db[PROPOSALS].count_documents({})
     if last_ingest is not None:
         summary.last_ingest = {k: v for k, v in last_ingest.items() if k != "_id"}
     return summary
@@ -179,8 +194,9 @@ def archive_values(
     """Return the values each facet field takes in the whole archive, most frequent first.
 
     For a query form's suggestions: ``{"detector": ["WFC", "HRC", ...],
-    "filter1": [...], ...}`` over :data:`~acsq_mongo.query.facets.FACET_FIELDS`,
-    without None. One ``$group`` over ``catalog``.
+    "filter1": [...], ...}`` over :data:`~acsq_mongo.fields.FACET_FIELDS`,
+    without None. As of the last ingest run (``meta.summary``); before any,
+    one ``$group`` over ``catalog``.
 
     Parameters
     ----------
@@ -188,7 +204,8 @@ def archive_values(
     cache : ResultCache, optional
         Keep the values until the data generation changes.
     only_cached : bool
-        Return None rather than run the ``$group`` if the values are not cached.
+        Return None rather than run the ``$group`` (a scan) if the values are
+        neither cached nor stored by an ingest run.
 
     Returns
     -------
@@ -197,12 +214,16 @@ def archive_values(
     key = ("archive_values", db.name, id(db.client), generation(db))
     if cache is not None:
         values = cache.get(key)
-        if values is not None or only_cached:
+        if values is not None:
             return values
+    stored = _stored(db)
+    if stored is not None and stored.get("values") is not None:
+        values = stored["values"]
     elif only_cached:
         return None
-    _, facets = count_and_facets(db[CATALOG], {}, FACET_FIELDS)
-    values = {name: [v for v, _ in pairs if v is not None] for name, pairs in facets.items()}
+    else:
+        _, facets = count_and_facets(db[CATALOG], {}, FACET_FIELDS)
+        values = {name: [v for v, _ in pairs if v is not None] for name, pairs in facets.items()}
     if cache is not None:
         cache.put(key, values)
     return values
