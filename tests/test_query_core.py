@@ -223,3 +223,34 @@ def test_big_id_sets_stay_out_of_the_cache(loaded, settings, monkeypatch):
     kinds = [key[0] for key in cache._entries]
     assert "selection" not in kinds and "facets" in kinds and "page" in kinds
     assert run(loaded, spec, settings, cache=cache).rows == first.rows
+
+
+def test_a_streamed_download_is_kept_until_the_data_changes(loaded, settings):
+    """The same CSV again costs no scan: its rows come from the cache until a write."""
+    cache = ResultCache()
+    spec = QuerySpec.parse({"detector": "WFC", "columns": "rootname,exptime"})
+    first = list(core.iter_rows(loaded, spec, cache))
+    assert first and first == list(core.iter_rows(loaded, spec))     # same as uncached
+    first[0]["exptime"] = -1.0                                        # callers may change rows
+    # A document slipped in without a write through the store (no new generation):
+    # the kept rows are served, so the new one does not show...
+    extra = dict(DOCS[0], _id="zzzz0009", rootname="zzzz0009q", detector="WFC")
+    loaded[CATALOG].insert_one({k: extra[k] for k in ("_id", "rootname", "detector",
+                                                      "exptime", "date_obs")})
+    again = list(core.iter_rows(loaded, spec, cache))
+    assert again == list(core.iter_rows(loaded, spec, cache)) and len(again) == len(first)
+    assert again[0]["exptime"] != -1.0
+    # ...until the data generation changes.
+    upsert_rootname(loaded, extra)
+    after = list(core.iter_rows(loaded, spec, cache))
+    assert len(after) == len(first) + 1 and "zzzz0009q" in {r["rootname"] for r in after}
+
+
+def test_a_long_download_is_not_kept(loaded, settings, monkeypatch):
+    monkeypatch.setattr(core, "_CACHE_ROWS_MAX", 3)
+    cache = ResultCache()
+    spec = QuerySpec.parse({"detector": "WFC", "columns": "rootname"})
+    first = list(core.iter_rows(loaded, spec, cache))
+    assert len(first) > 3
+    loaded[CATALOG].insert_one({"_id": "zzzz0010", "rootname": "zzzz0010q", "detector": "WFC"})
+    assert len(list(core.iter_rows(loaded, spec, cache))) == len(first) + 1   # read again

@@ -72,6 +72,8 @@ _STREAM_BATCH = 500
 _LOOKUPS_MAX = 100
 # Id sets larger than this are not kept in the result cache (memory).
 _CACHE_IDS_MAX = 20_000
+# Streams of more rows than this (CSV downloads, file lists) are not kept either.
+_CACHE_ROWS_MAX = 5_000
 _PATH_COLUMNS = tuple(resolve(n) for n in ("rootname", "path", "filetypes"))
 
 
@@ -444,12 +446,22 @@ def iter_rows(
 
     No row cap applies: this is for CSV downloads and file lists. Rows come
     in batches of ``batch_size`` from one cursor (one scan; of ``rootnames``
-    when header columns are asked for).
+    when header columns are asked for). With a cache, a stream of at most
+    :data:`_CACHE_ROWS_MAX` rows is kept until the data changes, so the same
+    download again costs no scan.
     """
-    selection = select(db, spec, cache)
+    cached = _Cached(db, cache)
+    key = ("rows", spec.selection_key(), spec.sort, spec.column_names, spec.limit, spec.offset)
+    if cache is not None:
+        rows = cache.get((*key[:1], *cached.prefix, *key[1:]))
+        if rows is not None:
+            yield from (dict(r) for r in rows)
+            return
+    selection = _selection(cached, spec)
     # Header columns for every row: one pass over the whole documents beats a lookup per
     # rootname (the same filter runs on either collection).
     coll = ROOTNAMES if spec.header_columns else selection.collection
+    kept: list[dict[str, Any]] | None = [] if cache is not None else None
     with _server_errors():
         cursor = db[coll].find(
             selection.match, _projection(spec.columns, coll), sort=_sort(spec),
@@ -459,10 +471,25 @@ def iter_rows(
         for doc in cursor:
             batch.append(doc)
             if len(batch) >= batch_size:
-                yield from _rows(db, batch, spec.columns, coll)
+                rows = _rows(db, batch, spec.columns, coll)
+                kept = _keep(kept, rows)
+                yield from rows
                 batch = []
         if batch:
-            yield from _rows(db, batch, spec.columns, coll)
+            rows = _rows(db, batch, spec.columns, coll)
+            kept = _keep(kept, rows)
+            yield from rows
+    if kept is not None:
+        cache.put((*key[:1], *cached.prefix, *key[1:]), tuple(dict(r) for r in kept))
+
+
+def _keep(kept: list[dict[str, Any]] | None, rows: list[dict[str, Any]]
+          ) -> list[dict[str, Any]] | None:
+    """Add ``rows`` to a stream's kept rows, or give up (None) past the cap."""
+    if kept is None or len(kept) + len(rows) > _CACHE_ROWS_MAX:
+        return None
+    kept.extend(dict(r) for r in rows)
+    return kept
 
 
 def iter_paths(
