@@ -15,10 +15,15 @@ written back only where something changed:
 ``proposals``
     One summary per proposal (docs/data-model.md).
 ``galleries``
-    One document per proposal, ``_id`` the proposal ID (``"unknown"`` for
-    rootnames without one): its rootnames as rows of :data:`GALLERY_COLUMNS`
-    by date of observation, then ``_id``; proposals of more than
-    :data:`MAX_GALLERY_ROWS` rootnames are left to the query core.
+    One document per proposal, ``_id`` the proposal ID as text
+    (``"unknown"`` for rootnames without one): its rootnames as rows of
+    :data:`GALLERY_COLUMNS` by date of observation, then ``_id``; proposals
+    of more than :data:`MAX_GALLERY_ROWS` rootnames are left to the query
+    core.
+
+Both ``_id`` s are text, not the integer proposal ID: FerretDB v1 answers an
+``_id`` equality from its index only for a string or an ObjectId, and scans
+the whole collection for an integer (``proposid`` stays an integer field).
 ``meta`` ``{_id: "summary"}``
     The archive's counts by detector, year, filetypes and errors (the groups
     of :data:`acsq_mongo.query.summary.SUMMARY_PIPELINE`) and the values each
@@ -50,6 +55,7 @@ __all__ = [
     "summary_groups",
     "facet_values",
     "gallery_id",
+    "proposal_id",
     "GALLERY_COLUMNS",
     "MAX_GALLERY_ROWS",
     "MAX_TARGNAMES",
@@ -75,9 +81,14 @@ _PROJECTION = {
 }
 
 
-def gallery_id(proposid: int | None) -> int | str:
+def gallery_id(proposid: int | None) -> str:
     """Return the ``_id`` of a proposal's gallery document (``"unknown"`` for None)."""
-    return "unknown" if proposid is None else proposid
+    return "unknown" if proposid is None else str(proposid)
+
+
+def proposal_id(proposid: int) -> str:
+    """Return the ``_id`` of a proposal's summary document: its ID as text."""
+    return str(proposid)
 
 
 def _proposid(row: Mapping[str, Any]) -> int | None:
@@ -124,7 +135,7 @@ def summarise_proposals(rows: Iterable[Mapping[str, Any]]) -> dict[int, dict[str
                           if (r.get("quicklook") or {}).get("thumbnail")), None)
         pi = _most_common(pis) or (None, None)
         out[pid] = {
-            "_id": pid,
+            "_id": proposal_id(pid),
             "proposid": pid,
             "n_rootnames": len(members),
             "detectors": sorted({r["detector"] for r in members if r.get("detector")}),
@@ -141,14 +152,14 @@ def summarise_proposals(rows: Iterable[Mapping[str, Any]]) -> dict[int, dict[str
     return out
 
 
-def gallery_rows(rows: Iterable[Mapping[str, Any]]) -> dict[int | str, list[dict[str, Any]]]:
+def gallery_rows(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Group catalog rows into galleries: ``{gallery_id: rows by date, then _id}``.
 
     Each row keeps :data:`GALLERY_COLUMNS` (missing ones as None), like a row
     of :func:`acsq_mongo.query.core.iter_rows`. Proposals of more than
     :data:`MAX_GALLERY_ROWS` rootnames are left out.
     """
-    groups: dict[int | str, list[Mapping[str, Any]]] = {}
+    groups: dict[str, list[Mapping[str, Any]]] = {}
     for row in rows:
         groups.setdefault(gallery_id(_proposid(row)), []).append(row)
     return {
@@ -226,7 +237,7 @@ def refresh_summaries(db: Database) -> dict[str, int]:
     rows = list(db[CATALOG].find({}, _PROJECTION))
     now = utcnow()
     proposals = summarise_proposals(rows)
-    written, removed = _sync(db, PROPOSALS, proposals, now)
+    written, removed = _sync(db, PROPOSALS, {s["_id"]: s for s in proposals.values()}, now)
     galleries = {key: {"_id": key, "n": len(members), "rows": members}
                  for key, members in gallery_rows(rows).items()}
     galleries_written, galleries_removed = _sync(db, GALLERIES, galleries, now)

@@ -81,7 +81,7 @@ def _fetch(url: str) -> tuple[float, int, int]:
 
 def _urls(db, n: int, rng: random.Random) -> dict[str, list[str]]:
     """``n`` distinct URLs per page kind (home and archive have one each)."""
-    proposals = [d["_id"] for d in db[PROPOSALS].find({}, {"_id": 1})]
+    proposals = [d["proposid"] for d in db[PROPOSALS].find({}, {"proposid": 1})]
     rng.shuffle(proposals)
     docs = list(db[CATALOG].find({}, {"rootname": 1, "proposid": 1, "detector": 1,
                                       "filter1": 1}, sort=[("_id", 1)]))

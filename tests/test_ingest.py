@@ -93,7 +93,8 @@ def test_ingest_a_sample_archive_and_find_what_the_generator_wrote(settings, db,
     with_flc = {r.rootname for r in sample_archive.rootnames if "flc" in r.filetypes}
     assert {d["rootname"] for d in db[CATALOG].find({"filetypes": "flc"})} == with_flc
     proposals = {r.promoted["proposid"] for r in sample_archive.rootnames}
-    assert {p["_id"] for p in db[PROPOSALS].find()} == proposals
+    assert {p["proposid"] for p in db[PROPOSALS].find()} == proposals
+    assert all(p["_id"] == str(p["proposid"]) for p in db[PROPOSALS].find())
     assert sum(p["n_rootnames"] for p in db[PROPOSALS].find()) == 32
     last = db[META].find_one({"_id": "last_ingest"})
     assert last["ingested"] == 32 and last["archive"] == str(sample_archive.root)
@@ -472,7 +473,7 @@ def test_proposals_follow_the_catalog(settings, db, sample_archive):
     for r in sample_archive.rootnames:
         by_proposal.setdefault(r.promoted["proposid"], []).append(r)
     for pid, members in by_proposal.items():
-        p = db[PROPOSALS].find_one({"_id": pid})
+        p = db[PROPOSALS].find_one({"_id": str(pid)})
         dates = [datetime.datetime.fromisoformat(m.promoted["date_obs"]) for m in members]
         assert p["n_rootnames"] == len(members)
         assert p["detectors"] == sorted({m.promoted["detector"] for m in members})
@@ -483,7 +484,7 @@ def test_proposals_follow_the_catalog(settings, db, sample_archive):
     pid, members = next(iter(by_proposal.items()))
     db[CATALOG].delete_many({"proposid": pid})
     counts = refresh_summaries(db)
-    assert counts["removed"] == 1 and db[PROPOSALS].find_one({"_id": pid}) is None
+    assert counts["removed"] == 1 and db[PROPOSALS].find_one({"_id": str(pid)}) is None
 
 
 def test_a_changed_file_gets_new_images_even_if_its_mtime_went_back(settings, db,

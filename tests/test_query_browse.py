@@ -338,7 +338,7 @@ def test_the_browse_helpers_read_whole_documents_only_by_id(real_db, real_settin
                                                  INGEST_ERRORS}
     on_catalog = [c for c in after.seen if c[0] == CATALOG]
     assert on_catalog and all(_is_id_lookup(c) for c in on_catalog)    # no catalog scan
-    assert [c for c in after.seen if c[0] == GALLERIES] == [(GALLERIES, "find", {"_id": 10368})]
+    assert [c for c in after.seen if c[0] == GALLERIES] == [(GALLERIES, "find", {"_id": "10368"})]
 
 
 def test_a_gallery_holds_a_proposals_rows_as_the_catalog_gives_them(db, docs):
@@ -373,5 +373,5 @@ def test_a_proposal_over_the_gallery_limit_is_read_live(db, docs, monkeypatch):
     biggest = max(sizes, key=sizes.get)
     monkeypatch.setattr(summaries, "MAX_GALLERY_ROWS", sizes[biggest] - 1)
     refresh_summaries(db)
-    assert db[GALLERIES].find_one({"_id": biggest}) is None     # removed, too big
+    assert db[GALLERIES].find_one({"_id": str(biggest)}) is None     # removed, too big
     assert len(proposal_rows(db, biggest)) == sizes[biggest]    # from the catalog

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from acsq_mongo.database import PROPOSALS
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.store import generation
+from acsq_mongo.summaries import proposal_id
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -85,8 +86,8 @@ def _sorted(docs: Iterable[dict], sort: tuple[str, int]) -> list[dict]:
     name, direction = sort
     present = [d for d in docs if d.get(name) is not None]
     missing = [d for d in docs if d.get(name) is None]
-    present.sort(key=lambda d: (d[name], d["_id"]), reverse=direction < 0)
-    missing.sort(key=lambda d: d["_id"])
+    present.sort(key=lambda d: (d[name], d["proposid"]), reverse=direction < 0)
+    missing.sort(key=lambda d: d["proposid"])
     return present + missing
 
 
@@ -128,7 +129,7 @@ def get_proposal(db: Database, proposid: int, cache: ResultCache | None = None
     """Return one proposal's summary (an ``_id`` lookup), or None."""
     if cache is not None:
         for doc in _all_proposals(db, cache):
-            if doc["_id"] == proposid:
+            if doc["proposid"] == proposid:
                 return dict(doc)
         return None
-    return db[PROPOSALS].find_one({"_id": proposid})
+    return db[PROPOSALS].find_one({"_id": proposal_id(proposid)})
