@@ -59,6 +59,7 @@ class Run:
     rootnames: int
     startup: float          # cluster start-up (s)
     seconds: float          # first task submitted -> last result
+    wall: float             # the whole run_ingest call, the window the CPU is measured in
     server_cpu: float
     workers_cpu: float
     client_cpu: float
@@ -68,7 +69,9 @@ class Run:
         return self.rootnames / self.seconds
 
     def line(self, cores: int) -> str:
-        busy = (self.server_cpu + self.workers_cpu + self.client_cpu) / (self.seconds * cores)
+        # CPU and wall time over the same window: the whole run_ingest call
+        # (discovery and the summaries written at the end included).
+        busy = (self.server_cpu + self.workers_cpu + self.client_cpu) / (self.wall * cores)
         return (f"{self.label:34s} {self.rate:7.1f} rootnames/s  ({self.rootnames} in "
                 f"{self.seconds:6.1f} s; start-up {self.startup:.1f} s)  CPU s: server "
                 f"{self.server_cpu:6.1f}, workers {self.workers_cpu:6.1f}, client "
@@ -107,15 +110,15 @@ def ingest(label: str, settings, archive: Path, server_pid: int, workers: int, t
     clock = Clock()
     with runner:
         server_cpu, workers_cpu = cpu_seconds([server_pid]), cpu_seconds(worker_pids)
-        client_cpu = time.process_time()
+        client_cpu, wall = time.process_time(), time.perf_counter()
         summary = run_ingest(settings, archive, quicklook=quicklook, runner=runner,
                              progress=clock)
-        client_cpu = time.process_time() - client_cpu
+        client_cpu, wall = time.process_time() - client_cpu, time.perf_counter() - wall
         server_cpu = cpu_seconds([server_pid]) - server_cpu
         workers_cpu = cpu_seconds(worker_pids) - workers_cpu
     assert summary.ok and summary.ingested == summary.rootnames, summary.text()
     db.client.drop_database(settings.db)
-    return Run(label, summary.rootnames, startup, clock.end - clock.start, server_cpu,
+    return Run(label, summary.rootnames, startup, clock.end - clock.start, wall, server_cpu,
                workers_cpu, client_cpu)
 
 
@@ -186,8 +189,11 @@ def main(argv=None) -> int:
                           f"{two.rate / one.rate:.2f}x ({one.rate:.1f} -> {two.rate:.1f} "
                           f"rootnames/s)" + ("  (target >= 1.6x)" if quicklook else "")
                           + f"; CPU per rootname {cpu * 1000:.0f} ms (server "
-                          f"{two.server_cpu / two.rootnames * 1000:.0f} ms), so {cores} cores "
-                          f"cap it at ~{cores / cpu:.0f} rootnames/s", flush=True)
+                          f"{two.server_cpu / two.rootnames * 1000:.0f} ms) over the whole "
+                          f"run, which took {two.wall:.1f} s: {cores} cores allow at most "
+                          f"{two.rootnames / two.wall:.0f} / {cores / cpu:.0f} = "
+                          f"{cpu * two.rootnames / (cores * two.wall):.0%} of them used",
+                          flush=True)
         finally:
             server.stop()
     return 0
