@@ -145,6 +145,30 @@ class LocalServer:
     log_path: Path
     process: subprocess.Popen | None = None
 
+    @classmethod
+    def private(cls, folder: Path, build: bool = True) -> LocalServer:
+        """A server of one's own on a free loopback port, its files in ``folder``.
+
+        For tests and benchmarks: ``with LocalServer.private(tmp) as server:`` starts
+        it and stops it at the end of the block.
+
+        Parameters
+        ----------
+        folder : Path
+            Gets ``db/`` (the SQLite files) and ``localdb.log``.
+        build : bool
+            Build the binary with ``make localdb`` if it is missing.
+        """
+        return cls(binary=find_binary(build=build), host="127.0.0.1", port=free_port(),
+                   data_dir=Path(folder) / "db", log_path=Path(folder) / "localdb.log")
+
+    def __enter__(self) -> LocalServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     @property
     def uri(self) -> str:
         """The server's MongoDB URI."""

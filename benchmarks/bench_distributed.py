@@ -35,12 +35,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+from _common import sample_archive
 
 from acsq_mongo import localdb
 from acsq_mongo.database import connect, server_description
 from acsq_mongo.ingest import InProcessRunner, run_ingest
 from acsq_mongo.ingest_dask import THREADS_PER_WORKER, DaskRunner
-from acsq_mongo.sample import make_sample_archive, read_manifest
 from acsq_mongo.settings import load_settings
 
 
@@ -142,23 +142,14 @@ def main(argv=None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="bench_distributed_") as tmp:
         tmp = Path(tmp)
-        archive = args.archive or tmp / "archive"
-        start = time.perf_counter()
-        if (archive / "sample_manifest.json").exists():
-            sample = read_manifest(archive)
-        else:
-            sample = make_sample_archive(archive, args.rootnames, seed=args.seed)
-        print(f"sample archive: {len(sample.rootnames)} rootnames, {sample.n_files} files "
-              f"({time.perf_counter() - start:.0f} s)", flush=True)
+        sample = sample_archive(args.archive, tmp, args.rootnames, args.seed)
+        archive = sample.root
+        print(f"archive {archive}: {len(sample.rootnames)} rootnames, {sample.n_files} files",
+              flush=True)
         for path in archive.rglob("*.fits"):     # the page cache, for every run alike
             path.read_bytes()
 
-        server = localdb.LocalServer(
-            binary=localdb.find_binary(build=True), host="127.0.0.1", port=localdb.free_port(),
-            data_dir=tmp / "db", log_path=tmp / "localdb.log",
-        )
-        server.start()
-        try:
+        with localdb.LocalServer.private(tmp) as server:
             settings = load_settings(environ={}, mongo_uri=server.uri, data=tmp / "var",
                                      archive=archive, batch_size=args.batch_size)
             backend = server_description(connect(settings))
@@ -194,8 +185,6 @@ def main(argv=None) -> int:
                           f"{two.rootnames / two.wall:.0f} / {cores / cpu:.0f} = "
                           f"{cpu * two.rootnames / (cores * two.wall):.0%} of them used",
                           flush=True)
-        finally:
-            server.stop()
     return 0
 
 

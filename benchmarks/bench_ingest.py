@@ -104,12 +104,7 @@ def main(argv=None) -> int:
         subset = paths[: min(len(paths), 300)]
         rate_astropy = len(subset) / parse_astropy(subset)
 
-        server = localdb.LocalServer(
-            binary=localdb.find_binary(build=True), host="127.0.0.1", port=localdb.free_port(),
-            data_dir=tmp / "db", log_path=tmp / "localdb.log",
-        )
-        server.start()
-        try:
+        with localdb.LocalServer.private(tmp) as server:
             settings = load_settings(environ={}, mongo_uri=server.uri, db="bench_ingest",
                                      data=tmp / "var", archive=sample.root)
             db = connect(settings)
@@ -143,8 +138,6 @@ def main(argv=None) -> int:
             result = ingest_rootname(db, settings, sample.root / every.path, quicklook=False)
             full_headers = sum(every.n_hdus.values())
             backend = server_description(db)
-        finally:
-            server.stop()
 
     print(f"machine: {platform.node()}, {platform.processor() or platform.machine()}, "
           f"Python {platform.python_version()}; server: {backend}")

@@ -35,20 +35,19 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import shutil
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from _common import sample_archive
 from astropy.io import fits
 
 from acsq_mongo import localdb
 from acsq_mongo.database import CATALOG, ROOTNAMES, connect, ensure_indexes
 from acsq_mongo.ingest import run_ingest
 from acsq_mongo.query import Archive, QuerySpec, ResultCache, run
-from acsq_mongo.sample import make_sample_archive
 from acsq_mongo.settings import load_settings
 
 TARGET_RATIO = 50.0
@@ -83,28 +82,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--archive", type=Path, help="an existing sample archive to ingest")
     args = parser.parse_args(argv)
 
-    work = Path(tempfile.mkdtemp(prefix="bench_query_"))
-    server = localdb.LocalServer(
-        binary=localdb.find_binary(), host="127.0.0.1", port=localdb.free_port(),
-        data_dir=work / "db", log_path=work / "localdb.log",
-    )
-    server.start()
-    try:
-        return _bench(args, work, server.uri)
-    finally:
-        server.stop()
-        shutil.rmtree(work, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="bench_query_") as tmp, \
+            localdb.LocalServer.private(Path(tmp)) as server:
+        return _bench(args, Path(tmp), server.uri)
 
 
 def _bench(args: argparse.Namespace, work: Path, uri: str) -> int:
-    archive = args.archive.resolve() if args.archive else work / "archive"
+    archive = sample_archive(args.archive, work, args.rootnames, args.seed).root
     settings = load_settings(environ={}, mongo_uri=uri, db="bench", data=work / "var",
                              archive=archive, server_timeout=30)
-    if args.archive is None:
-        print(f"sample archive: {args.rootnames} rootnames in {archive} ...", flush=True)
-        start = time.perf_counter()
-        make_sample_archive(archive, args.rootnames, seed=args.seed)
-        print(f"  written in {time.perf_counter() - start:.0f} s", flush=True)
     db = connect(settings)
     ensure_indexes(db)
     start = time.perf_counter()
@@ -183,7 +169,7 @@ def _bench(args: argparse.Namespace, work: Path, uri: str) -> int:
           f"{t_header:.2f} s for {header_result.count} matches "
           f"({db[ROOTNAMES].estimated_document_count()} whole documents scanned once"
           + (f", ~{mean_kb:.0f} kB each)" if mean_kb else ")"))
-    print("\nFigures are provisional: the machine is shared.")
+    print("\nTimings depend on the load of the machine: compare runs made on a quiet one.")
     return 0 if agree else 1
 
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -50,10 +49,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
+from _common import sample_archive
+
 from acsq_mongo import localdb
 from acsq_mongo.database import CATALOG, PROPOSALS, connect
 from acsq_mongo.ingest import run_ingest
-from acsq_mongo.sample import make_sample_archive
 from acsq_mongo.settings import load_settings
 from acsq_mongo.store import bump_generation
 
@@ -220,28 +220,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--archive", type=Path, help="an existing sample archive to ingest")
     args = parser.parse_args(argv)
 
-    work = Path(tempfile.mkdtemp(prefix="bench_web_"))
-    server = localdb.LocalServer(
-        binary=localdb.find_binary(), host="127.0.0.1", port=localdb.free_port(),
-        data_dir=work / "db", log_path=work / "localdb.log",
-    )
-    server.start()
-    try:
-        return _bench(args, work, server.uri)
-    finally:
-        server.stop()
-        shutil.rmtree(work, ignore_errors=True)
+    with tempfile.TemporaryDirectory(prefix="bench_web_") as tmp, \
+            localdb.LocalServer.private(Path(tmp)) as server:
+        return _bench(args, Path(tmp), server.uri)
 
 
 def _bench(args: argparse.Namespace, work: Path, uri: str) -> int:
-    archive = args.archive.resolve() if args.archive else work / "archive"
+    archive = sample_archive(args.archive, work, args.rootnames, args.seed).root
     settings = load_settings(environ={}, mongo_uri=uri, db="bench", data=work / "var",
                              archive=archive, server_timeout=30)
-    if args.archive is None:
-        print(f"sample archive: {args.rootnames} rootnames in {archive} ...", flush=True)
-        start = time.perf_counter()
-        make_sample_archive(archive, args.rootnames, seed=args.seed)
-        print(f"  written in {time.perf_counter() - start:.0f} s", flush=True)
     start = time.perf_counter()
     summary = run_ingest(settings, archive, quicklook=True)
     db = connect(settings)
@@ -290,7 +277,7 @@ def _bench(args: argparse.Namespace, work: Path, uri: str) -> int:
     print(f"\nall first visits: p95 {_percentile(every, 95) * 1000:.0f} ms; target p95 < "
           f"{TARGET_P95 * 1000:.0f} ms per page: first visits "
           f"{'met' if ok_first else 'not met'}, warm {'met' if ok_warm else 'not met'}")
-    print("Figures are provisional: the machine is shared.")
+    print("Timings depend on the load of the machine: compare runs made on a quiet one.")
     return 0
 
 

@@ -30,17 +30,8 @@ def real_server_uri(tmp_path_factory: pytest.TempPathFactory):
     if external:
         yield external
         return
-    base = tmp_path_factory.mktemp("localdb")
-    server = localdb.LocalServer(
-        binary=localdb.find_binary(build=True),
-        host="127.0.0.1",
-        port=localdb.free_port(),
-        data_dir=base / "data",
-        log_path=base / "localdb.log",
-    )
-    server.start()
-    yield server.uri
-    server.stop()
+    with localdb.LocalServer.private(tmp_path_factory.mktemp("localdb")) as server:
+        yield server.uri
 
 
 def _settings_for(uri: str, tmp_path: Path, **extra) -> Settings:
