@@ -60,6 +60,7 @@ from acsq_mongo.fields import FILETYPES
 
 __all__ = [
     "MANIFEST_NAME",
+    "PROPOSAL_TYPES_NAME",
     "REFERENCE_PATH",
     "SampleRootname",
     "SampleArchive",
@@ -75,6 +76,9 @@ __all__ = [
 REFERENCE_PATH = Path(__file__).parent / "data" / "acs_header_keywords.json"
 #: What the generator wrote, at the archive root.
 MANIFEST_NAME = "sample_manifest.json"
+
+#: The proposal-type table of a sample archive, for the ``proposal_types`` setting.
+PROPOSAL_TYPES_NAME = "proposal_types.csv"
 
 _MJD_EPOCH = datetime.datetime(1858, 11, 17)
 
@@ -838,7 +842,9 @@ def make_sample_archive(
     Returns
     -------
     archive : SampleArchive
-        What was written; also saved as ``sample_manifest.json`` in ``out``.
+        What was written; also saved as ``sample_manifest.json`` in ``out``, with
+        ``proposal_types.csv``, the proposal types for the ``proposal_types`` setting
+        (FITS headers do not hold them).
 
     Raises
     ------
@@ -863,10 +869,15 @@ def make_sample_archive(
         "n_files": archive.n_files, "rootnames": [asdict(r) for r in plan],
     }
     (root / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n")
+    types = sorted({(r.promoted["proposid"], r.promoted["proposal_type"]) for r in plan
+                    if r.promoted.get("proposal_type")})
+    (root / PROPOSAL_TYPES_NAME).write_text(
+        "proposid,proposal_type\n" + "".join(f"{pid},{kind}\n" for pid, kind in types))
     (root / "README.txt").write_text(
         f"Sample ACS archive written by `acsq sample` (seed {seed}, {len(plan)} rootnames, "
         f"{'full-size' if full_size else 'small'} images).\n"
-        f"{MANIFEST_NAME} lists what was written. Not real data.\n"
+        f"{MANIFEST_NAME} lists what was written; {PROPOSAL_TYPES_NAME} is the table of "
+        "proposal types for ACSQ_PROPOSAL_TYPES. Not real data.\n"
     )
     return archive
 

@@ -40,6 +40,9 @@ def test_demo_sets_everything_up_and_a_second_run_reuses_it(tmp_path):
         assert n >= 6
         with_images = catalog.count_documents({"quicklook.thumbnail": {"$exists": True}})
         assert with_images >= 1
+        # The sample's proposal-type table is used, as ACSQ_PROPOSAL_TYPES would be.
+        assert "proposal types from" in first.stderr
+        assert catalog.count_documents({"proposal_type": None}) == 0
         assert any((tmp_path / "var" / "jpegs").rglob("*.jpg"))
 
         second = _acsq("demo", "--no-serve", "--workers", "0", env=env)

@@ -18,6 +18,7 @@ from acsq_mongo.errors import AcsqError
 from acsq_mongo.fields import DETECTORS, FILETYPES
 from acsq_mongo.sample import (
     MANIFEST_NAME,
+    PROPOSAL_TYPES_NAME,
     load_reference,
     make_sample_archive,
     mjd,
@@ -52,6 +53,16 @@ def test_manifest_reads_back(sample_archive):
     assert [r.rootname for r in again.rootnames] == [r.rootname for r in sample_archive.rootnames]
     assert again.rootnames[0].promoted == sample_archive.rootnames[0].promoted
     assert (sample_archive.root / MANIFEST_NAME).is_file()
+
+
+def test_proposal_types_table_matches_the_headers_plan(sample_archive):
+    from acsq_mongo.proposal_types import load_proposal_types
+
+    table = load_proposal_types(sample_archive.root / PROPOSAL_TYPES_NAME)
+    planned = {r.promoted["proposid"]: r.promoted["proposal_type"]
+               for r in sample_archive.rootnames}
+    assert table == planned
+    assert set(table.values()) <= {"GO", "SNAP", "GTO/ACS", "GO/DD", "GO/PAR", "CAL/ACS"}
 
 
 def test_all_detectors_and_filetypes_with_their_hdu_counts(sample_archive):

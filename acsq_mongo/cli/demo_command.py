@@ -22,7 +22,7 @@ from acsq_mongo.cli.serve_command import serve
 from acsq_mongo.ingest import run_ingest
 from acsq_mongo.ingest_dask import make_runner
 from acsq_mongo.run_lock import ingest_lock
-from acsq_mongo.sample import make_sample_archive
+from acsq_mongo.sample import PROPOSAL_TYPES_NAME, make_sample_archive
 from acsq_mongo.settings import Settings
 
 HELP = "start the local server, make and ingest a sample archive, serve the web app"
@@ -72,6 +72,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if not settings.mongo_uri.startswith("mongomock://"):
         _say(localdb.start(settings))
     settings = settings.replace(archive=_archive(settings, args))
+    types = settings.archive / PROPOSAL_TYPES_NAME
+    if settings.proposal_types is None and types.is_file():
+        _say(f"proposal types from {types}")
+        settings = settings.replace(proposal_types=types)
     progress = Progress()
     with ingest_lock(settings), make_runner(settings, notify=_notify) as runner:
         summary = run_ingest(settings, quicklook=True, progress=progress, runner=runner)

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from acsq_mongo.sample import MANIFEST_NAME, make_sample_archive
+from acsq_mongo.sample import MANIFEST_NAME, PROPOSAL_TYPES_NAME, make_sample_archive
 from acsq_mongo.settings import Settings
 
 HELP = "write a realistic sample ACS archive (all detectors and filetypes) for demos and tests"
@@ -44,6 +44,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"wrote {len(archive.rootnames)} rootnames ({archive.n_files} files, "
         f"{size / 1e6:.1f} MB) to {args.out} in {time.monotonic() - started:.1f} s; "
-        f"{MANIFEST_NAME} lists them"
+        f"{MANIFEST_NAME} lists them; {PROPOSAL_TYPES_NAME} is their proposal types, "
+        "for ACSQ_PROPOSAL_TYPES"
     )
     return 0
