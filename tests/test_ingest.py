@@ -61,7 +61,7 @@ def test_ingest_a_sample_archive_and_find_what_the_generator_wrote(settings, db,
     assert summary.ok and summary.failed == 0 and summary.errors == 0
     assert summary.ingested == len(sample_archive.rootnames) == 32
     assert summary.files == summary.files_read == sample_archive.n_files
-    assert summary.skipped == 2  # README.txt and sample_manifest.json, logged
+    assert summary.skipped == 3  # README.txt, sample_manifest.json, proposal_types.csv: logged
     assert db[ROOTNAMES].count_documents({}) == db[CATALOG].count_documents({}) == 32
 
     for r in sample_archive.rootnames:
