@@ -22,6 +22,15 @@ def loaded(db):
     return db
 
 
+@pytest.fixture(params=["one find", "group past 10", "group always"])
+def one_scan_max(request, monkeypatch):
+    """Each way a first page gets its count and facets: from its own find (all 60
+    match), from the $group once more than 10 match, or always from the $group."""
+    value = {"one find": core._ONE_SCAN_MAX, "group past 10": 10, "group always": -1}
+    monkeypatch.setattr(core, "_ONE_SCAN_MAX", value[request.param])
+    return value[request.param]
+
+
 def _brute_facets(docs):
     return {name: Counter(d.get(name) for d in docs) for name in FACET_FIELDS}
 
@@ -37,7 +46,7 @@ def _brute_facets(docs):
         {"detector": "ACS-NONE"},
     ],
 )
-def test_count_and_facets_equal_brute_force_counts(loaded, settings, params):
+def test_count_and_facets_equal_brute_force_counts(loaded, settings, params, one_scan_max):
     spec = QuerySpec.parse(params)
     matching = [d for d in DOCS if d["rootname"] in {
         r["rootname"] for r in core.iter_rows(loaded, spec.replace(columns=spec.columns[:1]))}]
@@ -73,7 +82,7 @@ def _python_order(docs, sort):
 @pytest.mark.parametrize(
     "sort", ["date_obs", "-exptime", "detector,-proposid", "-subarray,targname"]
 )
-def test_pages_are_stable_complete_and_in_order(loaded, settings, sort):
+def test_pages_are_stable_complete_and_in_order(loaded, settings, sort, one_scan_max):
     seen = []
     offset = 0
     while True:

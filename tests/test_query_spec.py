@@ -9,7 +9,7 @@ from query_documents import load, make_documents
 from werkzeug.datastructures import MultiDict
 
 from acsq_mongo.database import CATALOG, ROOTNAMES
-from acsq_mongo.query import QueryError, QuerySpec, run
+from acsq_mongo.query import QueryError, QuerySpec, core, run
 from acsq_mongo.query.spec import DEFAULT_COLUMNS
 
 
@@ -77,8 +77,24 @@ def test_a_promoted_field_query_never_touches_the_whole_documents(watched, real_
     db, listener = watched
     run(db, QuerySpec.parse({"detector": "WFC", "exptime__gte": "30"}), real_settings)
     assert not [c for c in listener.seen if c[0] == ROOTNAMES]
-    # The count and all six facets are one aggregate; the page one find.
+    # A first page of few matches: the count, all six facets and the rows come from
+    # one find of every match.
+    assert [c[1] for c in _scans(listener.seen, CATALOG)] == ["find"]
+
+
+def test_many_matches_count_with_one_group_and_page_with_the_same_find(
+        watched, real_settings, monkeypatch):
+    db, listener = watched
+    spec = QuerySpec.parse({"exptime__gte": "0", "limit": "3"})
+    few = run(db, spec, real_settings)
+    assert few.count > 5
+    listener.seen.clear()
+    monkeypatch.setattr(core, "_ONE_SCAN_MAX", 5)
+    many = run(db, spec, real_settings)
+    # More than 5 match: the find stops at 6, and one $group counts (two scans, as
+    # many as before the one-find path); the page is the same.
     assert sorted(c[1] for c in _scans(listener.seen, CATALOG)) == ["aggregate", "find"]
+    assert (many.rows, many.count, many.facets) == (few.rows, few.count, few.facets)
 
 
 def test_a_header_query_scans_the_whole_documents_once(watched, real_settings):
@@ -88,6 +104,6 @@ def test_a_header_query_scans_the_whole_documents_once(watched, real_settings):
     result = run(db, spec, real_settings)
     assert result.rows
     assert len(_scans(listener.seen, ROOTNAMES)) == 1
-    assert sorted(c[1] for c in _scans(listener.seen, CATALOG)) == ["aggregate", "find"]
+    assert [c[1] for c in _scans(listener.seen, CATALOG)] == ["find"]
     lookups = [c for c in listener.seen if c[0] == ROOTNAMES] [1:]
     assert len(lookups) == len(result.rows)  # one _id lookup per row for the header column

@@ -46,6 +46,11 @@ class ResultCache:
             self.hits += 1
             return value
 
+    def __contains__(self, key: Hashable) -> bool:
+        """Whether ``key`` has an entry (not counted as a hit or a miss)."""
+        with self._lock:
+            return key in self._entries
+
     def put(self, key: Hashable, value: Any) -> None:
         """Store ``value`` under ``key``, dropping the oldest entries past the limit."""
         with self._lock:

@@ -18,7 +18,11 @@ v1 decodes every whole document of a collection on every query except an
 - A cone search: the indexed bounding box on ``catalog``, the exact test in
   Python, then the same ``_id: {$in: [...]}``, so that the count, facets and
   pages are those of the exact set.
-- The count and all facets come from one ``$group`` (:mod:`.facets`).
+- The count and all facets come from one ``$group`` (:mod:`.facets`), or, when
+  nothing is cached yet and at most ``_ONE_SCAN_MAX`` rootnames match, from the
+  page's own ``find``: it asks for every match (projected to the columns and the
+  facet fields) and the page is a slice of them, so the first page costs one
+  scan instead of two. With more matches the ``$group`` runs after all.
 - With a :class:`~acsq_mongo.query.cache.ResultCache`, the id sets, counts,
   facets and pages are kept until the data generation changes, so the next
   page of a query costs one scan and a repeated page none.
@@ -40,7 +44,7 @@ from acsq_mongo.errors import DatabaseUnavailable
 from acsq_mongo.fields import FILETYPES
 from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.facets import FACET_FIELDS, count_and_facets
+from acsq_mongo.query.facets import FACET_FIELDS, count_and_facets, marginalise
 from acsq_mongo.query.files import file_path
 from acsq_mongo.query.filters import combine
 from acsq_mongo.query.names import FieldRef, resolve
@@ -74,6 +78,8 @@ _LOOKUPS_MAX = 100
 _CACHE_IDS_MAX = 20_000
 # Streams of more rows than this (CSV downloads, file lists) are not kept either.
 _CACHE_ROWS_MAX = 5_000
+# Up to this many matches, a page's count and facets come from its own find.
+_ONE_SCAN_MAX = 2_000
 _PATH_COLUMNS = tuple(resolve(n) for n in ("rootname", "path", "filetypes"))
 
 
@@ -208,6 +214,19 @@ class _Cached:
                     self.cache.put(key, value)
         self._this_call[local_key] = value
         return value, hit
+
+    def has(self, key: tuple) -> bool:
+        """Whether ``(kind, *parts)`` is known to this call or in the shared cache."""
+        if key in self._this_call:
+            return True
+        return self.cache is not None and (key[0], *self.prefix, *key[1:]) in self.cache
+
+    def put(self, kind: str, parts: tuple, value: Any) -> Any:
+        """Keep a value computed along with another one; return it."""
+        self._this_call[(kind, *parts)] = value
+        if self.cache is not None:
+            self.cache.put((kind, *self.prefix, *parts), value)
+        return value
 
 
 def select(db: Database, spec: QuerySpec, cache: ResultCache | None = None) -> Selection:
@@ -417,6 +436,29 @@ def run(
         return _rows(db, docs, spec.columns, coll)
 
     page_key = (spec.selection_key(), spec.sort, spec.column_names, limit, spec.offset)
+    counts_key = ("facets" if with_facets else "count", *spec.selection_key())
+    if (limit and spec.offset < _ONE_SCAN_MAX and _one_scan_applies(selection)
+            and not cached.has(counts_key) and not cached.has(("page", *page_key))):
+        # Nothing cached: one find for every match (up to _ONE_SCAN_MAX) gives the
+        # count, the facets and the page; past that, the $group counts after all.
+        docs = _first_matches(db, spec, selection)
+        if len(docs) <= _ONE_SCAN_MAX:
+            total, facet_counts = _count_in_python(docs)
+            cached.put("facets", spec.selection_key(), (total, facet_counts))
+            cached.put("count", spec.selection_key(), total)
+        else:
+            total, facet_counts = counts()
+        if len(docs) <= _ONE_SCAN_MAX or spec.offset + limit <= len(docs):
+            page_docs = docs[spec.offset:spec.offset + limit]
+            rows = cached.put("page", page_key,
+                              _rows(db, page_docs, spec.columns, selection.collection))
+        else:
+            rows = cached.get("page", page_key, page)[0]
+        return Result(
+            spec=spec, rows=[dict(r) for r in rows], count=total,
+            facets=facet_counts if with_facets else None, offset=spec.offset, limit=limit,
+            collection=selection.collection, from_cache=False,
+        )
     if _is_mock(db):
         (total, facet_counts), (rows, hit) = counts(), cached.get("page", page_key, page)
     else:
@@ -429,6 +471,28 @@ def run(
     return Result(
         spec=spec, rows=[dict(r) for r in rows], count=total, facets=facet_counts,
         offset=spec.offset, limit=limit, collection=selection.collection, from_cache=hit,
+    )
+
+
+def _one_scan_applies(selection: Selection) -> bool:
+    """Whether a first page may come with its count and facets from one ``find``."""
+    return selection.collection == CATALOG and (
+        selection.ids is None or len(selection.ids) <= _ONE_SCAN_MAX)
+
+
+def _first_matches(db: Database, spec: QuerySpec, selection: Selection) -> list[dict]:
+    """The first ``_ONE_SCAN_MAX + 1`` matches in page order, with the facet fields."""
+    projection = {**_projection(spec.columns, CATALOG), **dict.fromkeys(FACET_FIELDS, 1)}
+    with _server_errors():
+        return list(db[CATALOG].find(selection.match, projection, sort=_sort(spec),
+                                     limit=_ONE_SCAN_MAX + 1))
+
+
+def _count_in_python(docs: list[dict]) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
+    """The total and the facets of some documents, as the ``$group`` would count them."""
+    return marginalise(
+        ({"_id": {name: doc.get(name) for name in FACET_FIELDS}, "n": 1} for doc in docs),
+        FACET_FIELDS,
     )
 
 
