@@ -13,7 +13,7 @@ from collections import Counter
 
 import pymongo
 import pytest
-from pymongo import monitoring
+from command_log import CommandLog
 from query_documents import load, make_documents
 
 from acsq_mongo.database import CATALOG, GALLERIES, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
@@ -276,22 +276,6 @@ def test_quicklook_filetypes_are_those_with_a_jpeg(db, docs):
     assert quicklook_filetypes({"quicklook": None}) == []
 
 
-class _Commands(monitoring.CommandListener):
-    """Every find, aggregate and count the server is sent: (collection, command, filter)."""
-
-    def __init__(self):
-        self.seen = []
-
-    def started(self, event):
-        if event.command_name in ("find", "aggregate", "count"):
-            self.seen.append((event.command[event.command_name], event.command_name,
-                              event.command.get("filter", event.command.get("query"))))
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
 
 
 def _is_id_lookup(command) -> bool:
@@ -322,14 +306,14 @@ def test_the_browse_helpers_read_whole_documents_only_by_id(real_db, real_settin
     load(real_db, documents)
     rootname = next(d["rootname"] for d in documents if d["proposid"] == 10368)
 
-    before = _Commands()        # no run has written the summaries yet: live scans
+    before = CommandLog()        # no run has written the summaries yet: live scans
     summary_commands = _browse(real_settings, rootname, before)
     assert [c[1] for c in summary_commands if c[0] == CATALOG] == ["aggregate"]  # one $group
     assert any(c[0] == CATALOG and c[1] == "find" and not _is_id_lookup(c)
                for c in before.seen)                                 # the proposal's rootnames
 
     refresh_summaries(real_db)
-    after = _Commands()
+    after = CommandLog()
     _browse(real_settings, rootname, after)
     for listener in (before, after):
         on_rootnames = [c for c in listener.seen if c[0] == ROOTNAMES]

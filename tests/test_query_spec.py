@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pymongo
 import pytest
-from pymongo import monitoring
+from command_log import CommandLog
 from query_documents import load, make_documents
 from werkzeug.datastructures import MultiDict
 
@@ -42,26 +42,12 @@ def test_defaults_and_formats_a_caller_adds():
         QuerySpec.parse({"format": "csv"}, formats=("html", "thumbnails"))
 
 
-class _Commands(monitoring.CommandListener):
-    def __init__(self):
-        self.seen = []
-
-    def started(self, event):
-        if event.command_name in ("find", "aggregate", "count"):
-            self.seen.append((event.command[event.command_name], event.command_name,
-                              event.command.get("filter")))
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
 
 
 @pytest.fixture
 def watched(real_settings, real_db):
     load(real_db, make_documents(30))
-    listener = _Commands()
+    listener = CommandLog()
     client = pymongo.MongoClient(real_settings.mongo_uri, event_listeners=[listener])
     yield client[real_settings.db], listener
     client.close()

@@ -19,7 +19,7 @@ from html import unescape
 
 import pymongo
 import pytest
-from pymongo import monitoring
+from command_log import CommandLog
 
 from acsq_mongo.database import (
     CATALOG,
@@ -477,22 +477,6 @@ def test_an_unexpected_error_is_a_plain_500_page(site):
 
 # --- what each page costs the server -------------------------------------------------------
 
-class _Commands(monitoring.CommandListener):
-    def __init__(self):
-        self.seen = []
-
-    def started(self, event):
-        if event.command_name in ("find", "aggregate", "count"):
-            self.seen.append((event.command[event.command_name], event.command_name,
-                              event.command.get("filter", event.command.get("query"))))
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
-
-
 def _scans(seen):
     """Commands that are not a lookup by one _id (FerretDB decodes every document for those)."""
     return [(c[0], c[1]) for c in seen
@@ -503,7 +487,7 @@ def _scans(seen):
 @pytest.mark.parametrize("site", ["real"], indirect=True)
 def test_pages_read_whole_documents_only_by_id_and_scan_the_catalog_at_most_twice(site):
     """What each page costs on FerretDB, which decodes the whole catalog for every scan."""
-    listener = _Commands()
+    listener = CommandLog()
     client = pymongo.MongoClient(site.settings.mongo_uri, event_listeners=[listener])
     try:
         app = create_app(site.settings, db=client[site.settings.db], config={"TESTING": True})
