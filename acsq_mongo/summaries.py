@@ -20,14 +20,15 @@ written back only where something changed:
     :data:`GALLERY_COLUMNS` by date of observation, then ``_id``; proposals
     of more than :data:`MAX_GALLERY_ROWS` rootnames are left to the query
     core.
-
-Both ``_id`` s are text, not the integer proposal ID: FerretDB v1 answers an
-``_id`` equality from its index only for a string or an ObjectId, and scans
-the whole collection for an integer (``proposid`` stays an integer field).
 ``meta`` ``{_id: "summary"}``
     The archive's counts by detector, year, filetypes and errors (the groups
     of :data:`acsq_mongo.query.summary.SUMMARY_PIPELINE`) and the values each
     facet field takes.
+
+The ``_id`` s of ``proposals`` and ``galleries`` are text, not the integer
+proposal ID: FerretDB v1 answers an ``_id`` equality from its index only for a
+string or an ObjectId, and scans the whole collection for an integer
+(``proposid`` stays an integer field).
 
 These are views as of the end of the last run, like the seed's per-run
 tables; a page reads them with one ``_id`` lookup. The query core falls back
