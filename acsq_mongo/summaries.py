@@ -65,10 +65,11 @@ __all__ = [
 #: Most target names listed per proposal.
 MAX_TARGNAMES = 10
 
-#: The columns of a gallery row: the gallery's, the facet fields and the quicklook paths.
+#: The columns of a gallery row: the gallery's, the facet fields, the quicklook paths and
+#: the association (an image view lists the other rootnames of its association).
 GALLERY_COLUMNS: tuple[str, ...] = (
     "rootname", "date_obs", "detector", "aperture", "filter1", "filter2", "targname",
-    "exptime", "obstype", "filetypes", "quicklook", "proposid",
+    "exptime", "obstype", "filetypes", "quicklook", "proposid", "asn_id",
 )
 
 #: Proposals with more rootnames than this get no gallery document (paged by the server).

@@ -33,6 +33,8 @@ from acsq_mongo.query.proposals import (
     parse_proposid,
 )
 from acsq_mongo.query.rootname import (
+    Association,
+    association,
     catalog_document,
     header_tables,
     neighbours,
@@ -358,3 +360,30 @@ def test_a_proposal_over_the_gallery_limit_is_read_live(db, docs, monkeypatch):
     refresh_summaries(db)
     assert db[GALLERIES].find_one({"_id": str(biggest)}) is None     # removed, too big
     assert len(proposal_rows(db, biggest)) == sizes[biggest]    # from the catalog
+
+
+def test_an_association_comes_from_the_gallery_or_the_catalog_as_it_is_now(db, docs):
+    base = next(d for d in docs if d["proposid"] == 9575 and d["date_obs"])
+    when = base["date_obs"]
+    group = [
+        dict(base, _id="zzzz0101", rootname="zzzz01010", asn_id="ZZZZ01010", date_obs=when),
+        dict(base, _id="zzzz01bb", rootname="zzzz01bbq", asn_id="ZZZZ01010",
+             date_obs=when + datetime.timedelta(minutes=9)),
+        dict(base, _id="zzzz01aa", rootname="zzzz01aaq", asn_id="zzzz01010",  # any case
+             date_obs=when + datetime.timedelta(minutes=5)),
+    ]
+    for doc in group:
+        upsert_rootname(db, doc)
+    expected = Association("ZZZZ01010", "zzzz01010", ("zzzz01aaq", "zzzz01bbq"))
+    # Stored since the last run: not in the gallery yet, so the catalog as it is now.
+    assert association(db, catalog_document(db, "zzzz01bbq"), ResultCache()) == expected
+    refresh_summaries(db)
+    for rootname in ("zzzz01010", "zzzz01aaq"):
+        assert association(db, catalog_document(db, rootname), ResultCache()) == expected
+    # A member whose product is not in the archive.
+    db[CATALOG].delete_one({"_id": "zzzz0101"})
+    refresh_summaries(db)
+    assert association(db, catalog_document(db, "zzzz01aaq")) == Association(
+        "ZZZZ01010", None, ("zzzz01aaq", "zzzz01bbq"))
+    assert association(db, dict(base, asn_id="NONE")) is None
+    assert association(db, dict(base, asn_id=None)) is None

@@ -255,6 +255,26 @@ def test_the_image_view_shows_the_quicklook_metadata_files_and_neighbours(site):
     assert f"{i + 1} of {len(members)} in" in html
 
 
+def test_an_association_links_its_product_and_its_members(site):
+    products = [r for r in site.sample.rootnames if r.kind == "product" and r.members]
+    assert products
+    for product in products:
+        pid = product.promoted["proposid"]
+        html = site.html(f"/archive/{pid}/{product.rootname}/")
+        assert f"Association {product.rootname.upper()}" in html
+        assert f"<strong>{product.rootname}</strong> (this rootname)" in html
+        section = html.split("<h2>Association")[1]
+        linked = re.findall(rf'href="/archive/{pid}/(\w+)/">\1</a>', section)
+        assert set(linked) == set(product.members)
+        member = product.members[-1]
+        html = site.html(f"/archive/{pid}/{member}/")
+        assert f'href="/archive/{pid}/{product.rootname}/">{product.rootname}</a>' in html
+        assert f"<strong>{member}</strong>" in html
+    single = next(r for r in site.sample.rootnames if r.kind == "single")
+    html = site.html(f"/archive/{single.promoted['proposid']}/{single.rootname}/")
+    assert "<h2>Association" not in html
+
+
 def test_the_image_view_of_a_rootname_without_images_and_of_other_filetypes(site):
     product = next(r for r in site.sample.rootnames if not set(r.filetypes) & {"raw", "flt"})
     proposid = product.promoted["proposid"]

@@ -41,6 +41,7 @@ from acsq_mongo.query.proposals import (
 )
 from acsq_mongo.query.render import result_dict
 from acsq_mongo.query.rootname import (
+    association,
     catalog_document,
     header_tables,
     neighbours,
@@ -204,6 +205,7 @@ def image_view(proposid: str, rootname: str, filetype: str | None = None):
         image_filetypes=[ft for ft in IMAGE_FILETYPES if ft in present], available=available,
         full=full, preview=preview, metadata=_METADATA, files=files,
         neighbours=neighbours(st.db, doc, st.cache),
+        association=association(st.db, doc, st.cache),
     )
 
 

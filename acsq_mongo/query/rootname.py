@@ -29,6 +29,7 @@ __all__ = [
     "HeaderCard",
     "HeaderTable",
     "Neighbours",
+    "Association",
     "rootname_id",
     "catalog_document",
     "whole_document",
@@ -36,6 +37,7 @@ __all__ = [
     "quicklook_filetypes",
     "proposal_members",
     "neighbours",
+    "association",
 ]
 
 _ROOTNAME = re.compile(r"[A-Za-z0-9]{8,9}", re.ASCII)
@@ -87,6 +89,25 @@ class Neighbours:
     next: str | None
     index: int
     total: int
+
+
+@dataclass(frozen=True)
+class Association:
+    """The association a rootname belongs to (``ASN_ID``), as its proposal's rootnames give it.
+
+    Attributes
+    ----------
+    asn_id : str
+        The association's ID, upper case (the product's rootname).
+    product : str or None
+        The product's rootname (``asn_id`` in lower case), if it is in the archive.
+    members : tuple of str
+        The member exposures in the archive, by date of observation.
+    """
+
+    asn_id: str
+    product: str | None
+    members: tuple[str, ...]
 
 
 def rootname_id(rootname: str) -> str:
@@ -201,3 +222,32 @@ def neighbours(
     previous = members[index - 1] if index > 0 else None
     following = members[index + 1] if index + 1 < len(members) else None
     return Neighbours(previous, following, index + 1, len(members))
+
+
+def association(
+    db: Database, document: Mapping[str, Any], cache: ResultCache | None = None
+) -> Association | None:
+    """Return the association of a document, or None if it belongs to none.
+
+    An ACS association (a CR-split, a dither pattern) has a product rootname
+    ending in 0 (asn, drz, crj, ...) and member exposures whose ``ASN_ID`` is
+    that rootname. The rootnames come from the proposal's gallery, as
+    :func:`neighbours` reads it (the catalog as it is now if the gallery predates
+    the document or holds no ``asn_id``).
+    """
+    asn_id = str(document.get("asn_id") or "").strip().upper()
+    if asn_id in ("", "NONE"):
+        return None
+    rootname = document.get("rootname") or document["_id"]
+    rows = proposal_rows(db, document.get("proposid"), cache)
+    if not any(row.get("rootname") == rootname for row in rows) or (
+            rows and "asn_id" not in rows[0]):
+        rows = proposal_rows(db, document.get("proposid"), cache, live=True)
+    product = asn_id.lower()
+    mine = [row["rootname"] for row in rows
+            if str(row.get("asn_id") or "").upper() == asn_id and row.get("rootname")]
+    return Association(
+        asn_id=asn_id,
+        product=product if product in mine else None,
+        members=tuple(r for r in mine if r != product),
+    )
