@@ -429,16 +429,24 @@ def test_a_new_ingest_with_quicklook_records_paths_in_the_same_write(settings, d
     assert db[CATALOG].find_one({"_id": doc["_id"]})["quicklook"] == doc["quicklook"]
 
 
-def test_a_bad_image_is_a_quicklook_error_and_not_retried_while_unchanged(settings, db,
-                                                                         tmp_path):
+def _flt_without_sci(tmp_path, proposid=None):
+    """An archive of one ACS flt (jbad01aaq) whose headers are fine but which has no
+    SCI extension to draw; return its root."""
     archive = tmp_path / "archive"
     path = archive / "jbad" / "jbad01aaq" / "jbad01aaq_flt.fits"
     path.parent.mkdir(parents=True)
     hdul = fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.zeros((8, 8), np.float32),
                                                           name="ERR")])
     hdul[0].header["INSTRUME"] = "ACS"
-    hdul[0].header["PROPOSID"] = 12345
-    hdul.writeto(path)   # headers fine, but no SCI extension to draw
+    if proposid is not None:
+        hdul[0].header["PROPOSID"] = proposid
+    hdul.writeto(path)
+    return archive
+
+
+def test_a_bad_image_is_a_quicklook_error_and_not_retried_while_unchanged(settings, db,
+                                                                         tmp_path):
+    archive = _flt_without_sci(tmp_path, proposid=12345)
     first = run_ingest(settings, archive)
     assert first.failed == 1
     doc = _doc(db, "jbad01aaq")
@@ -449,13 +457,7 @@ def test_a_bad_image_is_a_quicklook_error_and_not_retried_while_unchanged(settin
 
 
 def test_a_bad_image_found_on_an_unchanged_rootname_is_recorded(settings, db, tmp_path):
-    archive = tmp_path / "archive"
-    path = archive / "jbad" / "jbad01aaq" / "jbad01aaq_flt.fits"
-    path.parent.mkdir(parents=True)
-    hdul = fits.HDUList([fits.PrimaryHDU(), fits.ImageHDU(np.zeros((8, 8), np.float32),
-                                                          name="ERR")])
-    hdul[0].header["INSTRUME"] = "ACS"
-    hdul.writeto(path)
+    archive = _flt_without_sci(tmp_path)
     assert run_ingest(settings, archive, quicklook=False).ok
     second = run_ingest(settings, archive)     # files unchanged, images tried now
     assert second.failed == 1 and second.errors == 1
