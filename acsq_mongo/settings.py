@@ -89,7 +89,7 @@ class Settings:
 
     def describe(self) -> dict[str, str]:
         """Return the settings as strings, with any password in the URI hidden."""
-        from acsq_mongo.database import redact_uri
+        from acsq_mongo.db.connection import redact_uri
 
         out = {}
         for f in dataclasses.fields(self):

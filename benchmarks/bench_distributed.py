@@ -37,10 +37,10 @@ from pathlib import Path
 import psutil
 from _common import sample_archive
 
-from acsq_mongo import localdb
-from acsq_mongo.database import connect, server_description
-from acsq_mongo.ingest import InProcessRunner, run_ingest
-from acsq_mongo.ingest_dask import THREADS_PER_WORKER, DaskRunner
+from acsq_mongo.db import localserver as localdb
+from acsq_mongo.db.connection import connect, server_description
+from acsq_mongo.ingest.dask_runner import THREADS_PER_WORKER, DaskRunner
+from acsq_mongo.ingest.rootname import InProcessRunner, run_ingest
 from acsq_mongo.settings import load_settings
 
 

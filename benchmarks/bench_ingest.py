@@ -3,7 +3,7 @@
 
 On a sample archive of N rootnames (default 300, small images) it reports:
 
-(a) files/s for header parsing only (``acsq_mongo.headers.read_headers`` on
+(a) files/s for header parsing only (``acsq_mongo.ingest.headers.read_headers`` on
     every file), and, for reference, astropy's own header parsing
     (``fits.open`` and every card's value) on a subset;
 (b) files/s for a full ingest (discovery, headers, documents, upserts into
@@ -32,12 +32,12 @@ from pathlib import Path
 
 from astropy.io import fits
 
-from acsq_mongo import localdb
-from acsq_mongo.database import ROOTNAMES, connect, server_description
-from acsq_mongo.discover import discover_archive
+from acsq_mongo.archive.discover import discover_archive
+from acsq_mongo.db import localserver as localdb
+from acsq_mongo.db.connection import ROOTNAMES, connect, server_description
 from acsq_mongo.fields import FILETYPES
-from acsq_mongo.headers import read_headers
-from acsq_mongo.ingest import InProcessRunner, ingest_rootname, run_ingest
+from acsq_mongo.ingest.headers import read_headers
+from acsq_mongo.ingest.rootname import InProcessRunner, ingest_rootname, run_ingest
 from acsq_mongo.sample import make_sample_archive, plan_rootname, write_rootname
 from acsq_mongo.settings import load_settings
 

@@ -3,7 +3,7 @@
 For each file it times, on one core, with the file in the page cache:
 
 ``quicklook``
-    :func:`acsq_mongo.quicklook.make_quicklooks` with ``force=True``: read
+    :func:`acsq_mongo.images.quicklook.make_quicklooks` with ``force=True``: read
     and stitch both SCI chips, stretch, and write the full JPEG, the preview
     and the thumbnail (everything ingest pays per flt).
 ``limit``
@@ -40,7 +40,7 @@ import numpy as np
 from astropy.io import fits
 from PIL import Image
 
-from acsq_mongo.quicklook import JPEG_QUALITY, make_quicklooks, render
+from acsq_mongo.images.quicklook import JPEG_QUALITY, make_quicklooks, render
 from acsq_mongo.settings import load_settings
 
 TARGET_SECONDS = 0.25

@@ -51,11 +51,11 @@ from urllib.parse import urlencode
 
 from _common import sample_archive
 
-from acsq_mongo import localdb
-from acsq_mongo.database import CATALOG, PROPOSALS, connect
-from acsq_mongo.ingest import run_ingest
+from acsq_mongo.db import localserver as localdb
+from acsq_mongo.db.connection import CATALOG, PROPOSALS, connect
+from acsq_mongo.ingest.rootname import run_ingest
+from acsq_mongo.ingest.store import bump_generation
 from acsq_mongo.settings import load_settings
-from acsq_mongo.store import bump_generation
 
 TARGET_P95 = 0.300
 PAGES = ("home", "archive", "gallery", "image view", "header view", "query HTML",

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from acsq_mongo import localdb
-from acsq_mongo.database import connect
+from acsq_mongo.db import localserver as localdb
+from acsq_mongo.db.connection import connect
 from acsq_mongo.settings import Settings, load_settings
 
 _counter = itertools.count()

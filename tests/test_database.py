@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from acsq_mongo.database import (
+from acsq_mongo.db.connection import (
     CATALOG,
     ROOTNAMES,
     connect,
@@ -13,8 +13,8 @@ from acsq_mongo.database import (
     redact_uri,
     server_description,
 )
+from acsq_mongo.db.localserver import free_port
 from acsq_mongo.errors import ConfigError, DatabaseUnavailable
-from acsq_mongo.localdb import free_port
 from acsq_mongo.settings import load_settings
 
 

@@ -10,7 +10,7 @@ import urllib.request
 import pymongo
 import pytest
 
-from acsq_mongo.localdb import free_port
+from acsq_mongo.db.localserver import free_port
 
 
 def _env(tmp_path, port):

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from acsq_mongo.database import CATALOG
-from acsq_mongo.discover import (
+from acsq_mongo.archive.discover import (
     compare_with_catalog,
     discover_archive,
     files_sig,
     scan_rootname_folder,
 )
+from acsq_mongo.db.connection import CATALOG
 
 
 def _touch(path: Path, content: bytes = b"x" * 10) -> Path:

@@ -8,11 +8,11 @@ from pathlib import Path
 import bson
 import pytest
 
-from acsq_mongo.discover import FileInfo, RootnameFolder
-from acsq_mongo.document import build_document, parse_date_obs, promoted_fields, to_type
+from acsq_mongo.archive.discover import FileInfo, RootnameFolder
 from acsq_mongo.errors import ConfigError
 from acsq_mongo.fields import PROMOTED_FIELDS
-from acsq_mongo.proposal_types import load_proposal_types
+from acsq_mongo.ingest.document import build_document, parse_date_obs, promoted_fields, to_type
+from acsq_mongo.ingest.proposal_types import load_proposal_types
 
 RAW = {"DETECTOR": "WFC", "PROPOSID": 10368, "TARGNAME": "NGC104", "FILTER1": "F606W",
        "EXPTIME": 400.0, "DATE-OBS": "2005-03-07", "TIME-OBS": "06:51:26",

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from astropy.io import fits
 
-from acsq_mongo.headers import (
+from acsq_mongo.ingest.headers import (
     HeaderReadError,
     escape_key,
     parse_cards,

@@ -12,7 +12,7 @@ from synthetic_images import (
     write_wfc,
 )
 
-from acsq_mongo.imaging import ImageReadError, read_mosaic
+from acsq_mongo.images.imaging import ImageReadError, read_mosaic
 
 
 def _chip_pattern(label: float, shape=(6, 10)) -> np.ndarray:

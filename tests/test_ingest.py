@@ -14,14 +14,14 @@ import pytest
 from astropy.io import fits
 
 from acsq_mongo.cli import main
-from acsq_mongo.database import CATALOG, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
+from acsq_mongo.db.connection import CATALOG, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
 from acsq_mongo.errors import AcsqError
 from acsq_mongo.fields import FILETYPES
-from acsq_mongo.headers import unescape_key
-from acsq_mongo.ingest import ingest_rootname, run_ingest
+from acsq_mongo.ingest.headers import unescape_key
+from acsq_mongo.ingest.rootname import ingest_rootname, run_ingest
+from acsq_mongo.ingest.store import MAX_DOCUMENT_BYTES, catalog_entry
+from acsq_mongo.ingest.summaries import refresh_summaries
 from acsq_mongo.sample import plan_rootname, write_rootname
-from acsq_mongo.store import MAX_DOCUMENT_BYTES, catalog_entry
-from acsq_mongo.summaries import refresh_summaries
 
 ASTROPY = Path(astropy.__file__).parent
 REAL_FLT = ASTROPY / "wcs" / "tests" / "data" / "j94f05bgq_flt.fits"
@@ -358,7 +358,7 @@ def test_no_archive_is_a_clear_error(mock_settings, tmp_path):
 
 def test_ingest_rootname_takes_a_folder_path(mock_settings, sample_archive):
     r = sample_archive.rootnames[0]
-    from acsq_mongo.database import connect
+    from acsq_mongo.db.connection import connect
 
     db = connect(mock_settings)
     settings = mock_settings.replace(archive=sample_archive.root)

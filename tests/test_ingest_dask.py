@@ -21,18 +21,18 @@ import psutil
 import pymongo.errors
 import pytest
 
-import acsq_mongo.ingest
-from acsq_mongo.database import CATALOG, INGEST_ERRORS, PROPOSALS, ROOTNAMES, connect
+import acsq_mongo.ingest.rootname
+from acsq_mongo.db.connection import CATALOG, INGEST_ERRORS, PROPOSALS, ROOTNAMES, connect
+from acsq_mongo.db.localserver import free_port
 from acsq_mongo.errors import AcsqError
 from acsq_mongo.fields import IMAGE_FILETYPES
-from acsq_mongo.ingest import InProcessRunner, run_ingest
-from acsq_mongo.ingest_dask import (
+from acsq_mongo.ingest.dask_runner import (
     DaskRunner,
     capture_logs,
     make_runner,
     replay_records,
 )
-from acsq_mongo.localdb import free_port
+from acsq_mongo.ingest.rootname import InProcessRunner, run_ingest
 
 #: Fields that differ between two ingests of the same files.
 _VOLATILE = ("first_ingest_date", "last_ingest_date")
@@ -117,7 +117,7 @@ def test_a_task_that_raises_is_retried_once_and_the_run_carries_on(
     names = sorted(r.rootname for r in sample_archive.rootnames)   # the order of the batches
     flaky, broken = names[3], names[21]
     calls: dict[str, int] = {}
-    real_ingest = acsq_mongo.ingest.ingest_rootname
+    real_ingest = acsq_mongo.ingest.rootname.ingest_rootname
 
     def planted(db, settings, folder, **kwargs):
         calls[folder.rootname] = calls.get(folder.rootname, 0) + 1
@@ -126,7 +126,7 @@ def test_a_task_that_raises_is_retried_once_and_the_run_carries_on(
             raise pymongo.errors.AutoReconnect(f"connection reset ({folder.rootname})")
         return real_ingest(db, settings, folder, **kwargs)
 
-    monkeypatch.setattr(acsq_mongo.ingest, "ingest_rootname", planted)
+    monkeypatch.setattr(acsq_mongo.ingest.rootname, "ingest_rootname", planted)
     settings = real_settings.replace(batch_size=4)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                       dashboard_address=":0") as cluster, Client(cluster) as client:
@@ -146,7 +146,7 @@ def test_a_task_that_raises_is_retried_once_and_the_run_carries_on(
     assert real_db[CATALOG].find_one({"rootname": flaky}) is not None
     assert real_db[CATALOG].count_documents({}) >= 28
     # A rerun, with the fault gone, converges: every rootname, once.
-    monkeypatch.setattr(acsq_mongo.ingest, "ingest_rootname", real_ingest)
+    monkeypatch.setattr(acsq_mongo.ingest.rootname, "ingest_rootname", real_ingest)
     again = run_ingest(settings, sample_archive.root, quicklook=False)
     assert again.ok and real_db[CATALOG].count_documents({}) == 32
     assert real_db[ROOTNAMES].count_documents({}) == 32
@@ -299,9 +299,9 @@ def test_each_batch_captures_only_its_own_log_lines():
 def test_replayed_records_keep_the_worker_time_and_skip_this_process(caplog):
     caplog.set_level(logging.INFO, logger="acsq_mongo")
     when = time.time() - 3600
-    n = replay_records([(when, logging.ERROR, "acsq_mongo.ingest", "j1: bad file", 1),
-                        (when, logging.INFO, "acsq_mongo.ingest", "mine", os.getpid()),
-                        (when, logging.DEBUG, "acsq_mongo.ingest", "below the level", 1)])
+    n = replay_records([(when, logging.ERROR, "acsq_mongo.ingest.rootname", "j1: bad file", 1),
+                        (when, logging.INFO, "acsq_mongo.ingest.rootname", "mine", os.getpid()),
+                        (when, logging.DEBUG, "acsq_mongo.ingest.rootname", "below the level", 1)])
     assert n == 1
     [record] = [r for r in caplog.records if r.getMessage() == "j1: bad file"]
     assert record.levelno == logging.ERROR and record.created == when and record.process == 1
@@ -310,7 +310,7 @@ def test_replayed_records_keep_the_worker_time_and_skip_this_process(caplog):
 
 def test_workers_racing_to_create_the_generation_do_not_fail(real_db):
     """Dask workers' first writes all bump a generation that does not exist yet."""
-    from acsq_mongo.store import bump_generation, generation
+    from acsq_mongo.ingest.store import bump_generation, generation
 
     failures = []
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import pytest
 
 from acsq_mongo.cli import main
-from acsq_mongo.database import CATALOG, ROOTNAMES
-from acsq_mongo.run_lock import LOCKED_EXIT_STATUS, IngestLocked, ingest_lock, lock_path
+from acsq_mongo.db.connection import CATALOG, ROOTNAMES
+from acsq_mongo.ingest.run_lock import LOCKED_EXIT_STATUS, IngestLocked, ingest_lock, lock_path
+from acsq_mongo.ingest.store import generation
 from acsq_mongo.sample import plan_rootname, write_rootname
-from acsq_mongo.store import generation
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / "scripts" / "ingest_production.py"
@@ -114,7 +114,7 @@ def test_the_lock_dies_with_its_holder(mock_settings):
         [sys.executable, "-c",
          "import sys, time\n"
          "from acsq_mongo.settings import load_settings\n"
-         "from acsq_mongo.run_lock import ingest_lock\n"
+         "from acsq_mongo.ingest.run_lock import ingest_lock\n"
          f"settings = load_settings(environ={{}}, data={str(mock_settings.data)!r})\n"
          "with ingest_lock(settings):\n"
          "    print('locked', flush=True)\n"

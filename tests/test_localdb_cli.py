@@ -7,7 +7,7 @@ import pymongo
 import pytest
 
 from acsq_mongo.cli import COMMANDS, main
-from acsq_mongo.localdb import free_port
+from acsq_mongo.db.localserver import free_port
 
 
 def _acsq(*args, env):

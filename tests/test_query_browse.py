@@ -16,8 +16,10 @@ import pytest
 from command_log import CommandLog
 from query_documents import load, make_documents
 
-from acsq_mongo.database import CATALOG, GALLERIES, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
+from acsq_mongo.db.connection import CATALOG, GALLERIES, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
 from acsq_mongo.fields import FILETYPES
+from acsq_mongo.ingest.store import record_errors, set_quicklook, upsert_rootname
+from acsq_mongo.ingest.summaries import refresh_summaries
 from acsq_mongo.query import QueryError, QuerySpec, ResultCache, run
 from acsq_mongo.query.proposal_rows import (
     MAX_PROPOSAL_ROWS,
@@ -44,8 +46,6 @@ from acsq_mongo.query.rootname import (
     whole_document,
 )
 from acsq_mongo.query.summary import archive_summary, archive_values
-from acsq_mongo.store import record_errors, set_quicklook, upsert_rootname
-from acsq_mongo.summaries import refresh_summaries
 
 
 @pytest.fixture
@@ -352,7 +352,7 @@ def test_a_rootname_stored_since_the_last_run_has_neighbours_all_the_same(db, do
 
 
 def test_a_proposal_over_the_gallery_limit_is_read_live(db, docs, monkeypatch):
-    import acsq_mongo.summaries as summaries
+    import acsq_mongo.ingest.summaries as summaries
 
     sizes = Counter(d["proposid"] for d in docs)
     biggest = max(sizes, key=sizes.get)

@@ -8,10 +8,10 @@ import pytest
 from query_documents import load, make_documents
 
 from acsq_mongo import Archive
-from acsq_mongo.database import CATALOG, ROOTNAMES
+from acsq_mongo.db.connection import CATALOG, ROOTNAMES
+from acsq_mongo.ingest.store import upsert_rootname
 from acsq_mongo.query import FACET_FIELDS, QueryError, QuerySpec, ResultCache, core, run
 from acsq_mongo.query.facets import group_pipeline, marginalise
-from acsq_mongo.store import upsert_rootname
 
 DOCS = make_documents(60)
 

@@ -14,8 +14,8 @@ import pytest
 from astropy.io import fits
 
 from acsq_mongo import Archive
-from acsq_mongo.database import ensure_indexes
-from acsq_mongo.ingest import run_ingest
+from acsq_mongo.db.connection import ensure_indexes
+from acsq_mongo.ingest.rootname import run_ingest
 from acsq_mongo.sample import make_sample_archive
 
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 from query_documents import load, make_documents
 
-from acsq_mongo.localdb import REPO_ROOT
+from acsq_mongo.db.localserver import REPO_ROOT
 
 MONGOSH = REPO_ROOT / "build" / "mongosh" / "node_modules" / ".bin" / "mongosh"
 README_URI = "mongodb://127.0.0.1:27017/acsq"

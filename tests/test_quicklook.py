@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from synthetic_images import REAL_WFC_FLT, truncate, write_raw_uint16, write_single, write_wfc
 
-from acsq_mongo.quicklook import (
+from acsq_mongo.images.quicklook import (
     make_quicklooks,
     preview_image,
     quicklook_targets,

@@ -15,16 +15,16 @@ import time
 import pytest
 
 from acsq_mongo.cli import main
-from acsq_mongo.database import CATALOG, INGEST_ERRORS, ROOTNAMES
-from acsq_mongo.ingest import run_ingest
-from acsq_mongo.reingest import (
+from acsq_mongo.db.connection import CATALOG, INGEST_ERRORS, ROOTNAMES
+from acsq_mongo.ingest.reingest import (
     FilterError,
     filter_collection,
     parse_filter,
     run_reingest,
     select_rootnames,
 )
-from acsq_mongo.store import generation
+from acsq_mongo.ingest.rootname import run_ingest
+from acsq_mongo.ingest.store import generation
 
 
 def _dates(db) -> dict[str, datetime.datetime]:

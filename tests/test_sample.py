@@ -56,7 +56,7 @@ def test_manifest_reads_back(sample_archive):
 
 
 def test_proposal_types_table_matches_the_headers_plan(sample_archive):
-    from acsq_mongo.proposal_types import load_proposal_types
+    from acsq_mongo.ingest.proposal_types import load_proposal_types
 
     table = load_proposal_types(sample_archive.root / PROPOSAL_TYPES_NAME)
     planned = {r.promoted["proposid"]: r.promoted["proposal_type"]

@@ -12,7 +12,7 @@ import urllib.request
 from query_documents import load, make_documents
 
 from acsq_mongo.cli import main
-from acsq_mongo.localdb import free_port
+from acsq_mongo.db.localserver import free_port
 
 
 def _get(url: str, timeout: float = 20.0) -> tuple[int, str]:

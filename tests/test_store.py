@@ -4,9 +4,9 @@ import datetime
 
 import pytest
 
-from acsq_mongo.database import CATALOG, INGEST_ERRORS, ROOTNAMES
+from acsq_mongo.db.connection import CATALOG, INGEST_ERRORS, ROOTNAMES
 from acsq_mongo.fields import PROMOTED_FIELDS
-from acsq_mongo.store import (
+from acsq_mongo.ingest.store import (
     DocumentTooLarge,
     catalog_entry,
     generation,

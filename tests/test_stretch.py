@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from acsq_mongo.stretch import N_SAMPLES, display_limits, pixel_sample, to_uint8
+from acsq_mongo.images.stretch import N_SAMPLES, display_limits, pixel_sample, to_uint8
 
 
 def _ramp(n_rows=100, n_cols=100) -> np.ndarray:

@@ -21,7 +21,7 @@ import pymongo
 import pytest
 from command_log import CommandLog
 
-from acsq_mongo.database import (
+from acsq_mongo.db.connection import (
     CATALOG,
     GALLERIES,
     INGEST_ERRORS,
@@ -30,9 +30,9 @@ from acsq_mongo.database import (
     ROOTNAMES,
     connect,
 )
+from acsq_mongo.db.localserver import free_port
 from acsq_mongo.fields import FILETYPES
-from acsq_mongo.ingest import run_ingest
-from acsq_mongo.localdb import free_port
+from acsq_mongo.ingest.rootname import run_ingest
 from acsq_mongo.settings import load_settings
 from webapp import create_app
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from astropy.io import fits
 
-from acsq_mongo.database import connect
-from acsq_mongo.ingest import run_ingest
+from acsq_mongo.db.connection import connect
+from acsq_mongo.ingest.rootname import run_ingest
 from acsq_mongo.settings import load_settings
 from webapp import create_app
 from webapp.images import checked_image_path
@@ -217,7 +217,7 @@ def test_the_path_check_itself(images):
 def test_a_document_naming_a_path_outside_shows_the_placeholder(db, settings):
     from query_documents import load, make_documents
 
-    from acsq_mongo.store import set_quicklook
+    from acsq_mongo.ingest.store import set_quicklook
 
     docs = make_documents(3)
     load(db, docs)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from flask import current_app
 
-from acsq_mongo.database import connect
+from acsq_mongo.db.connection import connect
 from acsq_mongo.query.cache import ResultCache
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class WebState:
     ----------
     settings : Settings
     db : Database, optional
-        An open database (tests); default: :func:`acsq_mongo.database.connect`
+        An open database (tests); default: :func:`acsq_mongo.db.connection.connect`
         on first use.
     cache : ResultCache, optional
         Query results kept until the data changes; default: a new one.

@@ -12,9 +12,9 @@ import argparse
 import sys
 import time
 
-from acsq_mongo.ingest import IngestSummary, RootnameResult, run_ingest
-from acsq_mongo.ingest_dask import make_runner
-from acsq_mongo.run_lock import ingest_lock
+from acsq_mongo.ingest.dask_runner import make_runner
+from acsq_mongo.ingest.rootname import IngestSummary, RootnameResult, run_ingest
+from acsq_mongo.ingest.run_lock import ingest_lock
 from acsq_mongo.settings import Settings
 
 HELP = "ingest every header of every FITS file of the archive (and make quicklook JPEGs)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from acsq_mongo.database import connect
+from acsq_mongo.db.connection import connect
 from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS

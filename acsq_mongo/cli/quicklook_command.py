@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from acsq_mongo.database import connect
-from acsq_mongo.quicklook_batch import run_quicklooks
-from acsq_mongo.run_log import start_run_log
+from acsq_mongo.db.connection import connect
+from acsq_mongo.images.stretch import STRETCHES
+from acsq_mongo.ingest.quicklook_batch import run_quicklooks
+from acsq_mongo.ingest.run_log import start_run_log
 from acsq_mongo.settings import Settings
-from acsq_mongo.stretch import STRETCHES
 
 HELP = "make quicklook JPEGs, previews and thumbnails for rootnames in the catalog"
 

@@ -16,16 +16,16 @@ from acsq_mongo.cli.ingest_command import (
     interrupted,
     report,
 )
-from acsq_mongo.database import connect
-from acsq_mongo.ingest_dask import make_runner
-from acsq_mongo.reingest import (
+from acsq_mongo.db.connection import connect
+from acsq_mongo.ingest.dask_runner import make_runner
+from acsq_mongo.ingest.reingest import (
     Selection,
     describe_filter,
     parse_filter,
     run_reingest,
     select_rootnames,
 )
-from acsq_mongo.run_lock import ingest_lock
+from acsq_mongo.ingest.run_lock import ingest_lock
 from acsq_mongo.settings import Settings
 
 HELP = "re-ingest the rootnames that match a MongoDB filter (Extended JSON), reading every file"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from acsq_mongo.database import redact_uri
+from acsq_mongo.db.connection import redact_uri
 from acsq_mongo.errors import AcsqError
 from acsq_mongo.settings import Settings
 

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.database import ROOTNAMES, connect
+from acsq_mongo.db.connection import ROOTNAMES, connect
 from acsq_mongo.query import core
 from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.errors import QueryError
@@ -50,7 +50,7 @@ class Archive:
     settings : Settings
         Where the database (``mongo_uri``, ``db``) and the files (``archive``) are.
     db : Database, optional
-        An open database; default: :func:`acsq_mongo.database.connect` on first use.
+        An open database; default: :func:`acsq_mongo.db.connection.connect` on first use.
     cache : ResultCache or bool, optional
         Reuse results until the data changes (default: a cache of this
         archive's own); ``False`` for none.

@@ -39,9 +39,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pymongo.errors
 
-from acsq_mongo.database import CATALOG, ROOTNAMES
+from acsq_mongo.db.connection import CATALOG, ROOTNAMES
 from acsq_mongo.errors import DatabaseUnavailable
 from acsq_mongo.fields import FILETYPES
+from acsq_mongo.ingest.store import generation
 from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS, count_and_facets, marginalise
@@ -49,7 +50,6 @@ from acsq_mongo.query.files import file_path
 from acsq_mongo.query.filters import combine
 from acsq_mongo.query.names import FieldRef, resolve
 from acsq_mongo.query.spec import QuerySpec
-from acsq_mongo.store import generation
 
 if TYPE_CHECKING:
     from pymongo.database import Database

@@ -7,10 +7,10 @@ decodes the whole catalog, so answering each page with the count-and-facets
 for the first page and one for each next one, and the image view's
 previous/next one more. Instead every ingest run ends by writing each
 proposal's rows, by date, into the ``galleries`` collection
-(:func:`acsq_mongo.summaries.refresh_summaries`), and :func:`proposal_rows`
+(:func:`acsq_mongo.ingest.summaries.refresh_summaries`), and :func:`proposal_rows`
 reads them with one ``_id`` lookup. Where a proposal has no gallery document
 (none written yet, or more than
-:data:`~acsq_mongo.summaries.MAX_GALLERY_ROWS` rootnames), or a caller needs
+:data:`~acsq_mongo.ingest.summaries.MAX_GALLERY_ROWS` rootnames), or a caller needs
 the rows as they are now (``live=True``), one projected ``find`` of the
 proposal's rootnames is made instead. Either way the rows are kept per data
 generation; the unfiltered gallery's count, facets and every page
@@ -24,13 +24,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.database import CATALOG, GALLERIES
+from acsq_mongo.db.connection import CATALOG, GALLERIES
+from acsq_mongo.ingest.store import generation
+from acsq_mongo.ingest.summaries import GALLERY_COLUMNS, MAX_GALLERY_ROWS, gallery_id
 from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS, sort_counts
 from acsq_mongo.query.spec import DEFAULT_SORT, QuerySpec
-from acsq_mongo.store import generation
-from acsq_mongo.summaries import GALLERY_COLUMNS, MAX_GALLERY_ROWS, gallery_id
 
 if TYPE_CHECKING:
     from pymongo.database import Database

@@ -1,6 +1,6 @@
 """The proposals: one summary per proposal, as ingest wrote them in ``proposals``.
 
-:func:`acsq_mongo.summaries.refresh_summaries` rebuilds the summaries after
+:func:`acsq_mongo.ingest.summaries.refresh_summaries` rebuilds the summaries after
 every ingest run, so listing them reads the small ``proposals`` collection
 (one document per proposal), never the catalog. Sorting is done in Python:
 the list is small and cached per data generation, and None sorts last
@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.database import PROPOSALS
+from acsq_mongo.db.connection import PROPOSALS
+from acsq_mongo.ingest.store import generation
+from acsq_mongo.ingest.summaries import proposal_id
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.store import generation
-from acsq_mongo.summaries import proposal_id
 
 if TYPE_CHECKING:
     from pymongo.database import Database

@@ -2,7 +2,7 @@
 
 The home page of the web app shows these figures. Every ingest run ends by
 writing the counts behind them into ``meta`` ``{_id: "summary"}``
-(:func:`acsq_mongo.summaries.refresh_summaries`), so the summary costs three
+(:func:`acsq_mongo.ingest.summaries.refresh_summaries`), so the summary costs three
 ``_id`` lookups in ``meta`` and a count of ``ingest_errors`` (a live count):
 the other figures are those of the end of the last run. Before any
 run has written it, they come from one portable ``$group`` over the slim
@@ -20,10 +20,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.database import CATALOG, INGEST_ERRORS, META, PROPOSALS
+from acsq_mongo.db.connection import CATALOG, INGEST_ERRORS, META, PROPOSALS
 from acsq_mongo.fields import DETECTORS, FILETYPES
+from acsq_mongo.ingest.store import generation
 from acsq_mongo.query.facets import FACET_FIELDS, count_and_facets, sort_counts
-from acsq_mongo.store import generation
 
 if TYPE_CHECKING:
     from pymongo.database import Database

@@ -26,7 +26,7 @@ import pymongo
 import pymongo.errors
 from pymongo import uri_parser
 
-from acsq_mongo.database import redact_uri, server_description
+from acsq_mongo.db.connection import redact_uri, server_description
 from acsq_mongo.errors import ConfigError, LocalServerError
 
 if TYPE_CHECKING:
@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 #: The checkout this package runs from (for ``build/acsq-localdb``).
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 _BINARY_NAME = "acsq-localdb"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 

@@ -6,7 +6,7 @@ call. For each raw, flt and flc file of a rootname it writes, under
 
 ``jpegs/<proposid>/<rootname>_<filetype>.jpg``
     the full-resolution JPEG (one pixel per detector pixel, chips stitched
-    as :mod:`acsq_mongo.imaging` describes, ``y`` upward, i.e. DS9's view);
+    as :mod:`acsq_mongo.images.imaging` describes, ``y`` upward, i.e. DS9's view);
 ``jpegs/<proposid>/<rootname>_<filetype>_preview.jpg``
     a preview at most ``PREVIEW_SIZE`` (1024) pixels on its longest side,
     for the web image view (the image itself if it is no larger);
@@ -17,7 +17,7 @@ call. For each raw, flt and flc file of a rootname it writes, under
     show the whole field, and WFC, HRC and SBC frames are nearly square).
 
 ``proposid`` None gives the folder ``unknown``. Pixels are stretched by
-:mod:`acsq_mongo.stretch` (setting ``quicklook_stretch``).
+:mod:`acsq_mongo.images.stretch` (setting ``quicklook_stretch``).
 
 A filetype's images are skipped while they are all at least as new as its
 FITS file (modification times); ``force`` makes them again. Every image is
@@ -39,8 +39,8 @@ from typing import TYPE_CHECKING, Any
 from PIL import Image, ImageOps
 
 from acsq_mongo.fields import IMAGE_FILETYPES
-from acsq_mongo.imaging import read_mosaic
-from acsq_mongo.stretch import to_uint8
+from acsq_mongo.images.imaging import read_mosaic
+from acsq_mongo.images.stretch import to_uint8
 
 if TYPE_CHECKING:
     from acsq_mongo.settings import Settings
@@ -135,7 +135,7 @@ def render(path: str | os.PathLike, stretch: str = "percentile") -> Image.Image:
 
     Raises
     ------
-    acsq_mongo.imaging.ImageReadError
+    acsq_mongo.images.imaging.ImageReadError
         If the file has no usable science pixels.
     """
     mosaic = read_mosaic(path)

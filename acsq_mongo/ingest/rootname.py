@@ -33,7 +33,7 @@ are in ``ingest_errors`` and in the run log.
 what is new or changed) with a run log in ``$ACSQ_DATA/logs`` and a summary.
 The rootnames themselves are ingested by a runner: :class:`InProcessRunner`
 (this process, :func:`ingest_many`) or
-:class:`acsq_mongo.ingest_dask.DaskRunner` (batches on a Dask cluster, each
+:class:`acsq_mongo.ingest.dask_runner.DaskRunner` (batches on a Dask cluster, each
 batch :func:`ingest_many` on a worker). Whatever runs them, the run log, the
 summary, the proposal summaries and ``meta.last_ingest`` are done by the
 caller, once per run (:func:`ingest_folders`).
@@ -54,27 +54,27 @@ from typing import TYPE_CHECKING, Any
 
 import pymongo.errors
 
-from acsq_mongo.database import CATALOG, META, ROOTNAMES, connect, ensure_indexes
-from acsq_mongo.discover import (
+from acsq_mongo.archive.discover import (
     RootnameFolder,
     compare_with_catalog,
     discover_archive,
     scan_rootname_folder,
 )
-from acsq_mongo.document import build_document, promoted_fields, set_doc_bytes
+from acsq_mongo.db.connection import CATALOG, META, ROOTNAMES, connect, ensure_indexes
 from acsq_mongo.errors import AcsqError, DatabaseUnavailable
 from acsq_mongo.fields import IMAGE_FILETYPES
-from acsq_mongo.headers import HeaderReadError, read_headers
-from acsq_mongo.proposal_types import load_proposal_types
-from acsq_mongo.run_log import start_run_log
-from acsq_mongo.store import (
+from acsq_mongo.ingest.document import build_document, promoted_fields, set_doc_bytes
+from acsq_mongo.ingest.headers import HeaderReadError, read_headers
+from acsq_mongo.ingest.proposal_types import load_proposal_types
+from acsq_mongo.ingest.run_log import start_run_log
+from acsq_mongo.ingest.store import (
     DocumentTooLarge,
     record_errors,
     touch_rootname,
     upsert_rootname,
     utcnow,
 )
-from acsq_mongo.summaries import refresh_summaries
+from acsq_mongo.ingest.summaries import refresh_summaries
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -161,7 +161,7 @@ def _quicklook(
     force: bool, result: RootnameResult, now,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Make the quicklook images; return their paths and new errors."""
-    from acsq_mongo.quicklook import make_quicklooks
+    from acsq_mongo.images.quicklook import make_quicklooks
 
     outcome = make_quicklooks(rootname, proposid, files, settings, force=force)
     result.quicklooks_made += outcome.made
@@ -403,7 +403,7 @@ def failed_result(folder: RootnameFolder, message: str, stage: str = "ingest") -
 
     For a bug in :func:`ingest_rootname`, or a Dask task that failed on the
     cluster even after its retry. The error is not recorded here: pass
-    ``result.errors`` to :func:`acsq_mongo.store.record_errors`.
+    ``result.errors`` to :func:`acsq_mongo.ingest.store.record_errors`.
 
     Parameters
     ----------
@@ -508,7 +508,7 @@ class InProcessRunner:
 
     What ``acsq ingest --workers 0`` uses: for debugging (breakpoints,
     tracebacks) and small archives, where a cluster's start-up (~1 s) is
-    not worth it. :class:`acsq_mongo.ingest_dask.DaskRunner` has the same
+    not worth it. :class:`acsq_mongo.ingest.dask_runner.DaskRunner` has the same
     interface.
     """
 

@@ -42,9 +42,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.database import CATALOG, GALLERIES, META, PROPOSALS
+from acsq_mongo.db.connection import CATALOG, GALLERIES, META, PROPOSALS
 from acsq_mongo.fields import FACET_FIELDS
-from acsq_mongo.store import bump_generation, utcnow
+from acsq_mongo.ingest.store import bump_generation, utcnow
 
 if TYPE_CHECKING:
     from pymongo.database import Database

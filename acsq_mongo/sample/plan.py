@@ -73,7 +73,7 @@ __all__ = [
 ]
 
 #: The keyword inventory shipped with the package.
-REFERENCE_PATH = Path(__file__).parent / "data" / "acs_header_keywords.json"
+REFERENCE_PATH = Path(__file__).parent.parent / "data" / "acs_header_keywords.json"
 #: What the generator wrote, at the archive root.
 MANIFEST_NAME = "sample_manifest.json"
 

@@ -2,7 +2,7 @@
 
 A rootname document is stored twice under the same ``_id``: whole in
 ``rootnames`` and as a slim projection in ``catalog`` (see
-:mod:`acsq_mongo.database`). :func:`upsert_rootname` writes both, whole
+:mod:`acsq_mongo.db.connection`). :func:`upsert_rootname` writes both, whole
 first, so a rootname in the catalog always has its headers. Each write is an
 upsert by ``_id`` (a replacement, not a read-modify-write), so it is safe on
 servers whose updates are not atomic, and a rerun after any interruption
@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import bson
 import pymongo.errors
 
-from acsq_mongo.database import CATALOG, INGEST_ERRORS, META, ROOTNAMES
+from acsq_mongo.db.connection import CATALOG, INGEST_ERRORS, META, ROOTNAMES
 from acsq_mongo.fields import CATALOG_EXTRA_FIELDS, PROMOTED_FIELDS
 
 if TYPE_CHECKING:

@@ -3,8 +3,8 @@
 :class:`DaskRunner` runs an ingest's rootnames on a Dask cluster: a running
 one (``scheduler`` setting, ``tcp://host:8786``) or a LocalCluster of
 ``workers`` processes with one thread each, started for the run. It has the
-interface of :class:`acsq_mongo.ingest.InProcessRunner`, so
-:func:`acsq_mongo.ingest.run_ingest` and the re-ingest use either.
+interface of :class:`acsq_mongo.ingest.rootname.InProcessRunner`, so
+:func:`acsq_mongo.ingest.rootname.run_ingest` and the re-ingest use either.
 
 How a run goes:
 
@@ -12,8 +12,8 @@ How a run goes:
   ``batch_size`` (a cluster takes ~1 s to start and each task costs a
   round trip of several ms, so a task is a batch, never one file).
 - Each batch is one task, :func:`ingest_batch`, submitted with
-  ``retries=1``. It runs :func:`acsq_mongo.ingest.ingest_many` (so
-  :func:`~acsq_mongo.ingest.ingest_rootname` stays the unit of work) on the
+  ``retries=1``. It runs :func:`acsq_mongo.ingest.rootname.ingest_many` (so
+  :func:`~acsq_mongo.ingest.rootname.ingest_rootname` stays the unit of work) on the
   worker's own database connection, made once per worker process
   (:func:`worker_database`). Only Settings (a small frozen dataclass) and
   folder listings go to the workers, and only small results come back: the
@@ -56,15 +56,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.database import connect
+from acsq_mongo.db.connection import connect
 from acsq_mongo.errors import AcsqError, ConfigError
-from acsq_mongo.ingest import InProcessRunner, RootnameResult, failed_result, ingest_many
-from acsq_mongo.store import record_errors
+from acsq_mongo.ingest.rootname import InProcessRunner, RootnameResult, failed_result, ingest_many
+from acsq_mongo.ingest.store import record_errors
 
 if TYPE_CHECKING:
     from pymongo.database import Database
 
-    from acsq_mongo.discover import RootnameFolder
+    from acsq_mongo.archive.discover import RootnameFolder
     from acsq_mongo.settings import Settings
 
 __all__ = [
@@ -241,7 +241,7 @@ def ingest_batch(
 ) -> BatchOutcome:
     """Ingest a batch of rootname folders on a worker: one Dask task.
 
-    :func:`acsq_mongo.ingest.ingest_many` on this worker's own connection
+    :func:`acsq_mongo.ingest.rootname.ingest_many` on this worker's own connection
     (:func:`worker_database`), with the batch's log records captured.
 
     Raises
@@ -286,7 +286,7 @@ def dask_setup(worker: Any = None) -> None:
     """
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
-    import acsq_mongo.quicklook  # noqa: F401
+    import acsq_mongo.images.quicklook  # noqa: F401
 
 
 # ----------------------------------------------------------------------------
@@ -523,7 +523,7 @@ def make_runner(settings: Settings, notify: Callable[[str], None] | None = None,
                 threads: int = THREADS_PER_WORKER) -> InProcessRunner | DaskRunner:
     """The runner the settings ask for.
 
-    ``workers`` 0: :class:`~acsq_mongo.ingest.InProcessRunner` (no Dask, for
+    ``workers`` 0: :class:`~acsq_mongo.ingest.rootname.InProcessRunner` (no Dask, for
     debugging and small runs), whatever ``scheduler`` says; so too for a
     ``mongomock://`` database, which lives in this process's memory only.
     Otherwise a :class:`DaskRunner`: the ``scheduler``'s cluster, or a

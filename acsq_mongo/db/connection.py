@@ -16,7 +16,7 @@ characters of the rootname and both written by an upsert on ``_id``:
 
 Beside them: ``ingest_errors`` (one document per failed file or image),
 ``proposals`` and ``galleries`` (per-proposal summaries and date-ordered
-rows, rebuilt after each ingest run by :mod:`acsq_mongo.summaries`) and
+rows, rebuilt after each ingest run by :mod:`acsq_mongo.ingest.summaries`) and
 ``meta`` (bookkeeping such as the data generation, and the archive summary).
 
 Everything here keeps to a subset of MongoDB that behaves the same on

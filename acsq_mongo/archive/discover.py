@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from acsq_mongo.database import CATALOG
+from acsq_mongo.db.connection import CATALOG
 from acsq_mongo.fields import FILETYPES
 
 if TYPE_CHECKING:

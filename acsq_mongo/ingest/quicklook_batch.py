@@ -3,10 +3,10 @@
 For each catalog entry (``rootname``, ``proposid``, ``path``, ``filetypes``)
 with a raw, flt or flc file, the FITS files are found in the archive at
 ``<archive>/<path>/<rootname>_<filetype>.fits`` (names matched without regard
-to case, as ingest does), :func:`acsq_mongo.quicklook.make_quicklooks` makes
-the images, the paths are recorded with :func:`acsq_mongo.store.set_quicklook`
+to case, as ingest does), :func:`acsq_mongo.images.quicklook.make_quicklooks` makes
+the images, the paths are recorded with :func:`acsq_mongo.ingest.store.set_quicklook`
 (only when they changed, so a rerun over fresh images writes nothing) and
-failures with :func:`acsq_mongo.store.record_errors`. A failure on one image
+failures with :func:`acsq_mongo.ingest.store.record_errors`. A failure on one image
 never stops the run.
 """
 
@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.database import CATALOG
+from acsq_mongo.db.connection import CATALOG
 from acsq_mongo.errors import AcsqError, ConfigError
 from acsq_mongo.fields import IMAGE_FILETYPES
-from acsq_mongo.quicklook import make_quicklooks
-from acsq_mongo.store import record_errors, set_quicklook
-from acsq_mongo.summaries import refresh_summaries
+from acsq_mongo.images.quicklook import make_quicklooks
+from acsq_mongo.ingest.store import record_errors, set_quicklook
+from acsq_mongo.ingest.summaries import refresh_summaries
 
 if TYPE_CHECKING:
     from pymongo.database import Database

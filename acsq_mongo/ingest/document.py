@@ -19,7 +19,7 @@ from typing import Any
 
 import bson
 
-from acsq_mongo.discover import RootnameFolder
+from acsq_mongo.archive.discover import RootnameFolder
 from acsq_mongo.fields import FILETYPES, PROMOTED_FIELDS
 
 __all__ = [

@@ -42,11 +42,11 @@ import pymongo.errors
 from bson.code import Code
 from bson.json_util import JSONOptions
 
-from acsq_mongo.database import CATALOG, ROOTNAMES, connect
-from acsq_mongo.discover import RootnameFolder, scan_rootname_folder
+from acsq_mongo.archive.discover import RootnameFolder, scan_rootname_folder
+from acsq_mongo.db.connection import CATALOG, ROOTNAMES, connect
 from acsq_mongo.errors import AcsqError
 from acsq_mongo.fields import FIELDS
-from acsq_mongo.ingest import (
+from acsq_mongo.ingest.rootname import (
     IngestSummary,
     RootnameResult,
     close_summary,
@@ -54,8 +54,8 @@ from acsq_mongo.ingest import (
     ingest_folders,
     resolve_archive,
 )
-from acsq_mongo.run_log import start_run_log
-from acsq_mongo.store import CATALOG_KEYS
+from acsq_mongo.ingest.run_log import start_run_log
+from acsq_mongo.ingest.store import CATALOG_KEYS
 
 if TYPE_CHECKING:
     from pymongo.database import Database
