@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,12 @@ import yaml
 
 from acsq_mongo.errors import ConfigError
 
-__all__ = ["Settings", "load_settings", "SETTING_NAMES"]
+__all__ = ["Settings", "load_settings", "redact_uri", "SETTING_NAMES"]
+
+
+def redact_uri(uri: str) -> str:
+    """Return ``uri`` with any password replaced by ``***``."""
+    return re.sub(r"(://[^:/@]+:)[^@/]*@", r"\1***@", uri)
 
 
 def _setting(default: Any, kind: type, doc: str, choices: tuple | None = None) -> Any:
@@ -89,8 +95,6 @@ class Settings:
 
     def describe(self) -> dict[str, str]:
         """Return the settings as strings, with any password in the URI hidden."""
-        from acsq_mongo.db.connection import redact_uri
-
         out = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)

@@ -9,9 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from acsq_mongo.db.connection import redact_uri
 from acsq_mongo.errors import AcsqError
-from acsq_mongo.settings import Settings
+from acsq_mongo.settings import Settings, redact_uri
 
 HELP = "serve the web app (Flask's threaded development server; gunicorn in production)"
 

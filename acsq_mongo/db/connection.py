@@ -25,7 +25,6 @@ MongoDB 7, FerretDB v1 and mongomock.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 import pymongo
@@ -34,6 +33,7 @@ from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from acsq_mongo.errors import ConfigError, DatabaseUnavailable
 from acsq_mongo.fields import PROMOTED_FIELDS
+from acsq_mongo.settings import redact_uri
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -66,11 +66,6 @@ _START_HINT = "start one with `acsq db start` or set ACSQ_MONGO_URI"
 # mongomock clients by URI, so that every connect() to the same mongomock://
 # URI in one process sees the same in-memory data (tests, demos).
 _MOCK_CLIENTS: dict[str, object] = {}
-
-
-def redact_uri(uri: str) -> str:
-    """Return ``uri`` with any password replaced by ``***``."""
-    return re.sub(r"(://[^:/@]+:)[^@/]*@", r"\1***@", uri)
 
 
 def _short_reason(exc: Exception) -> str:
