@@ -34,7 +34,8 @@ from astropy.io import fits
 
 from acsq_mongo.archive.discover import discover_archive
 from acsq_mongo.db import localserver as localdb
-from acsq_mongo.db.connection import ROOTNAMES, connect, server_description
+from acsq_mongo.db.collections import ROOTNAMES
+from acsq_mongo.db.connection import connect, server_description
 from acsq_mongo.fields import FILETYPES
 from acsq_mongo.ingest.headers import read_headers
 from acsq_mongo.ingest.rootname import InProcessRunner, ingest_rootname, run_ingest

@@ -52,9 +52,10 @@ from urllib.parse import urlencode
 from _common import sample_archive
 
 from acsq_mongo.db import localserver as localdb
-from acsq_mongo.db.connection import CATALOG, PROPOSALS, connect
+from acsq_mongo.db.collections import CATALOG, PROPOSALS
+from acsq_mongo.db.connection import connect
+from acsq_mongo.db.generation import bump_generation
 from acsq_mongo.ingest.rootname import run_ingest
-from acsq_mongo.ingest.store import bump_generation
 from acsq_mongo.settings import load_settings
 
 TARGET_P95 = 0.300

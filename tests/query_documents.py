@@ -128,7 +128,7 @@ def make_documents(n: int = 60, seed: int = 1) -> list[dict]:
 
 def load(db, docs: list[dict]) -> None:
     """Store documents the way ingest does, through the store."""
-    from acsq_mongo.db.connection import ensure_indexes
+    from acsq_mongo.db.indexes import ensure_indexes
     from acsq_mongo.ingest.store import upsert_rootname
 
     ensure_indexes(db)

@@ -5,14 +5,9 @@ import time
 
 import pytest
 
-from acsq_mongo.db.connection import (
-    CATALOG,
-    ROOTNAMES,
-    connect,
-    ensure_indexes,
-    redact_uri,
-    server_description,
-)
+from acsq_mongo.db.collections import CATALOG, ROOTNAMES
+from acsq_mongo.db.connection import connect, redact_uri, server_description
+from acsq_mongo.db.indexes import ensure_indexes
 from acsq_mongo.db.localserver import free_port
 from acsq_mongo.errors import ConfigError, DatabaseUnavailable
 from acsq_mongo.settings import load_settings

@@ -8,13 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from acsq_mongo.archive.discover import (
-    compare_with_catalog,
-    discover_archive,
-    files_sig,
-    scan_rootname_folder,
-)
-from acsq_mongo.db.connection import CATALOG
+from acsq_mongo.archive.discover import discover_archive, files_sig, scan_rootname_folder
+from acsq_mongo.db.collections import CATALOG
+from acsq_mongo.ingest.changes import compare_with_catalog
 
 
 def _touch(path: Path, content: bytes = b"x" * 10) -> Path:

@@ -14,10 +14,10 @@ import pytest
 from astropy.io import fits
 
 from acsq_mongo.cli import main
-from acsq_mongo.db.connection import CATALOG, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
+from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
+from acsq_mongo.db.keys import unescape_key
 from acsq_mongo.errors import AcsqError
 from acsq_mongo.fields import FILETYPES
-from acsq_mongo.ingest.headers import unescape_key
 from acsq_mongo.ingest.rootname import ingest_rootname, run_ingest
 from acsq_mongo.ingest.store import MAX_DOCUMENT_BYTES, catalog_entry
 from acsq_mongo.ingest.summaries import refresh_summaries

@@ -22,7 +22,8 @@ import pymongo.errors
 import pytest
 
 import acsq_mongo.ingest.rootname
-from acsq_mongo.db.connection import CATALOG, INGEST_ERRORS, PROPOSALS, ROOTNAMES, connect
+from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, PROPOSALS, ROOTNAMES
+from acsq_mongo.db.connection import connect
 from acsq_mongo.db.localserver import free_port
 from acsq_mongo.errors import AcsqError
 from acsq_mongo.fields import IMAGE_FILETYPES
@@ -310,7 +311,7 @@ def test_replayed_records_keep_the_worker_time_and_skip_this_process(caplog):
 
 def test_workers_racing_to_create_the_generation_do_not_fail(real_db):
     """Dask workers' first writes all bump a generation that does not exist yet."""
-    from acsq_mongo.ingest.store import bump_generation, generation
+    from acsq_mongo.db.generation import bump_generation, generation
 
     failures = []
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from acsq_mongo.cli import main
-from acsq_mongo.db.connection import CATALOG, ROOTNAMES
+from acsq_mongo.db.collections import CATALOG, ROOTNAMES
+from acsq_mongo.db.generation import generation
 from acsq_mongo.ingest.run_lock import LOCKED_EXIT_STATUS, IngestLocked, ingest_lock, lock_path
-from acsq_mongo.ingest.store import generation
 from acsq_mongo.sample import plan_rootname, write_rootname
 
 ROOT = Path(__file__).resolve().parent.parent

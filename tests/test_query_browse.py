@@ -16,7 +16,7 @@ import pytest
 from command_log import CommandLog
 from query_documents import load, make_documents
 
-from acsq_mongo.db.connection import CATALOG, GALLERIES, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
+from acsq_mongo.db.collections import CATALOG, GALLERIES, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
 from acsq_mongo.fields import FILETYPES
 from acsq_mongo.ingest.store import record_errors, set_quicklook, upsert_rootname
 from acsq_mongo.ingest.summaries import refresh_summaries

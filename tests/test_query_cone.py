@@ -15,7 +15,7 @@ import pytest
 from astropy.coordinates import angular_separation as astropy_separation
 from query_documents import load, make_documents
 
-from acsq_mongo.db.connection import CATALOG
+from acsq_mongo.db.collections import CATALOG
 from acsq_mongo.fields import PROMOTED_FIELDS
 from acsq_mongo.query import QueryError, QuerySpec, iter_rows, run
 from acsq_mongo.query.cone import Cone, angular_separation

@@ -8,7 +8,7 @@ import pytest
 from query_documents import load, make_documents
 
 from acsq_mongo import Archive
-from acsq_mongo.db.connection import CATALOG, ROOTNAMES
+from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.ingest.store import upsert_rootname
 from acsq_mongo.query import FACET_FIELDS, QueryError, QuerySpec, ResultCache, core, run
 from acsq_mongo.query.facets import group_pipeline, marginalise

@@ -8,7 +8,7 @@ from command_log import CommandLog
 from query_documents import load, make_documents
 from werkzeug.datastructures import MultiDict
 
-from acsq_mongo.db.connection import CATALOG, ROOTNAMES
+from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.query import QueryError, QuerySpec, core, run
 from acsq_mongo.query.spec import DEFAULT_COLUMNS
 

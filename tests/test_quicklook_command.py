@@ -7,11 +7,13 @@ import pytest
 from synthetic_images import truncate, write_single, write_wfc
 
 from acsq_mongo.cli import main
-from acsq_mongo.db.connection import CATALOG, INGEST_ERRORS, ROOTNAMES, connect
+from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, ROOTNAMES
+from acsq_mongo.db.connection import connect
+from acsq_mongo.db.generation import generation
 from acsq_mongo.errors import AcsqError, ConfigError
 from acsq_mongo.fields import PROMOTED_FIELDS
 from acsq_mongo.ingest.quicklook_batch import locate_files, normalize_rootnames, run_quicklooks
-from acsq_mongo.ingest.store import generation, upsert_rootname
+from acsq_mongo.ingest.store import upsert_rootname
 
 
 def _document(rootname, proposid, filetypes, quicklook=None):

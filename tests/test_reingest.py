@@ -15,7 +15,8 @@ import time
 import pytest
 
 from acsq_mongo.cli import main
-from acsq_mongo.db.connection import CATALOG, INGEST_ERRORS, ROOTNAMES
+from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, ROOTNAMES
+from acsq_mongo.db.generation import generation
 from acsq_mongo.ingest.reingest import (
     FilterError,
     filter_collection,
@@ -24,7 +25,6 @@ from acsq_mongo.ingest.reingest import (
     select_rootnames,
 )
 from acsq_mongo.ingest.rootname import run_ingest
-from acsq_mongo.ingest.store import generation
 
 
 def _dates(db) -> dict[str, datetime.datetime]:

@@ -4,12 +4,12 @@ import datetime
 
 import pytest
 
-from acsq_mongo.db.connection import CATALOG, INGEST_ERRORS, ROOTNAMES
+from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, ROOTNAMES
+from acsq_mongo.db.generation import generation
 from acsq_mongo.fields import PROMOTED_FIELDS
 from acsq_mongo.ingest.store import (
     DocumentTooLarge,
     catalog_entry,
-    generation,
     record_errors,
     set_quicklook,
     upsert_rootname,

@@ -21,15 +21,8 @@ import pymongo
 import pytest
 from command_log import CommandLog
 
-from acsq_mongo.db.connection import (
-    CATALOG,
-    GALLERIES,
-    INGEST_ERRORS,
-    META,
-    PROPOSALS,
-    ROOTNAMES,
-    connect,
-)
+from acsq_mongo.db.collections import CATALOG, GALLERIES, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
+from acsq_mongo.db.connection import connect
 from acsq_mongo.db.localserver import free_port
 from acsq_mongo.fields import FILETYPES
 from acsq_mongo.ingest.rootname import run_ingest

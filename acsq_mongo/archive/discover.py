@@ -1,4 +1,4 @@
-"""Discovery: which rootnames and files the archive holds, and which changed.
+"""Discovery: which rootnames and files the archive holds.
 
 The archive (``ACSQ_ARCHIVE``) is laid out as
 ``<root4>/<rootname>/<rootname>_<filetype>.fits``, where ``root4`` is the
@@ -8,9 +8,9 @@ only ``.fits`` files count. Everything else (README files, stray names,
 folders in the wrong place, empty folders) is skipped with a log line and is
 never an error.
 
-Change detection compares each rootname's ``files_sig`` (a hash of its files'
-names, sizes and modification times) with the one stored in the ``catalog``
-collection, read by one cheap projection scan.
+Each rootname gets a ``files_sig`` (a hash of its files' names, sizes and
+modification times); :mod:`acsq_mongo.ingest.changes` compares it with the
+stored one. Nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -20,27 +20,19 @@ import hashlib
 import logging
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from acsq_mongo.db.connection import CATALOG
 from acsq_mongo.fields import FILETYPES
-
-if TYPE_CHECKING:
-    from pymongo.database import Database
 
 __all__ = [
     "FileInfo",
     "RootnameFolder",
     "Discovery",
-    "Changes",
     "files_sig",
     "scan_rootname_folder",
     "discover_archive",
-    "compare_with_catalog",
-    "stored_signatures",
 ]
 
 log = logging.getLogger(__name__)
@@ -309,55 +301,3 @@ def discover_archive(
                 log.error("%s", message)
                 out.problems.append((name, message))
     return out
-
-
-@dataclass
-class Changes:
-    """Rootnames on disk compared with the catalog.
-
-    Attributes
-    ----------
-    new : list of RootnameFolder
-        On disk, not in the database.
-    changed : list of RootnameFolder
-        In both, but a file was added, removed or modified.
-    unchanged : list of RootnameFolder
-    """
-
-    new: list[RootnameFolder] = field(default_factory=list)
-    changed: list[RootnameFolder] = field(default_factory=list)
-    unchanged: list[RootnameFolder] = field(default_factory=list)
-
-
-def stored_signatures(db: Database) -> dict[str, str | None]:
-    """``{_id: files_sig}`` of every rootname in the catalog (a projection scan)."""
-    return {doc["_id"]: doc.get("files_sig") for doc in db[CATALOG].find({}, {"files_sig": 1})}
-
-
-def compare_with_catalog(
-    folders: Iterable[RootnameFolder], db: Database | None = None,
-    stored: Mapping[str, str | None] | None = None,
-) -> Changes:
-    """Sort rootname folders into new, changed and unchanged.
-
-    Parameters
-    ----------
-    folders : iterable of RootnameFolder
-    db : Database, optional
-        Read the stored signatures from its ``catalog``.
-    stored : mapping, optional
-        ``{_id: files_sig}``, instead of ``db``.
-    """
-    if stored is None:
-        if db is None:
-            raise ValueError("give db or stored")
-        stored = stored_signatures(db)
-    changes = Changes()
-    for folder in folders:
-        if folder.id not in stored:
-            changes.new.append(folder)
-        elif stored[folder.id] != folder.files_sig:
-            changes.changed.append(folder)
-        else:
-            changes.unchanged.append(folder)
-    return changes

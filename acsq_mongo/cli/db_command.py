@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from acsq_mongo.db import localserver as localdb
-from acsq_mongo.db.connection import connect, ensure_indexes, server_description
+from acsq_mongo.db.connection import connect, server_description
+from acsq_mongo.db.indexes import ensure_indexes
 from acsq_mongo.settings import Settings
 
 HELP = "start, stop or check the local MongoDB-compatible server; create indexes"

@@ -33,11 +33,7 @@ A file that cannot be read at all (missing, empty, not FITS, truncated inside
 its primary header) raises :class:`HeaderReadError`; a file truncated later
 returns the headers read so far with :attr:`FileHeaders.error` set.
 
-Keys MongoDB can't hold
------------------------
-:func:`escape_key` and :func:`unescape_key` map keywords to document keys
-reversibly: ``%`` -> ``%25``, ``.`` -> ``%2E``, a leading ``$`` -> ``%24``,
-NUL -> ``%00``, and the empty (blank) keyword -> ``%``.
+Keywords become document keys through :func:`acsq_mongo.db.keys.escape_key`.
 """
 
 from __future__ import annotations
@@ -50,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from acsq_mongo.db.keys import escape_key
 from acsq_mongo.errors import AcsqError
 
 __all__ = [
@@ -58,8 +55,6 @@ __all__ = [
     "NULL_KINDS",
     "FileHeaders",
     "HeaderReadError",
-    "escape_key",
-    "unescape_key",
     "parse_cards",
     "read_headers",
 ]
@@ -75,64 +70,6 @@ COMMENTARY_KEYWORDS = ("COMMENT", "HISTORY", "")
 NULL_KINDS = ("undefined", "nan", "inf", "-inf")
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-
-# ----------------------------------------------------------------------------
-# Keys
-
-_ESCAPES = {"%": "%25", ".": "%2E", "\x00": "%00"}
-_ESCAPE_RE = re.compile(r"[%.\x00]")
-_UNESCAPE_RE = re.compile(r"%(25|2E|24|00)")
-_UNESCAPES = {"25": "%", "2E": ".", "24": "$", "00": "\x00"}
-
-
-_ESCAPED: dict[str, str] = {}
-
-
-def escape_key(keyword: str) -> str:
-    """Return the document key of a FITS keyword.
-
-    MongoDB field names cannot contain ``.`` or NUL, cannot start with ``$``
-    and should not be empty. The mapping is reversible by :func:`unescape_key`:
-
-    ================================  ==============
-    in the FITS header                in the document
-    ================================  ==============
-    ``%``                             ``%25``
-    ``.`` (e.g. ``D2IM1.EXTVER``)     ``%2E``
-    a leading ``$``                   ``%24``
-    NUL                               ``%00``
-    the empty (blank) keyword         ``%``
-    ================================  ==============
-
-    Parameters
-    ----------
-    keyword : str
-        The keyword as astropy names it (record-valued keywords with their
-        field specifier, ``HIERARCH`` keywords without the prefix).
-
-    Returns
-    -------
-    key : str
-    """
-    key = _ESCAPED.get(keyword)
-    if key is not None:
-        return key
-    if keyword == "":
-        return "%"
-    key = _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group()], keyword)
-    if key.startswith("$"):
-        key = "%24" + key[1:]
-    if len(_ESCAPED) < 100_000:  # keywords repeat from file to file
-        _ESCAPED[keyword] = key
-    return key
-
-
-def unescape_key(key: str) -> str:
-    """Return the FITS keyword of a document key (the inverse of :func:`escape_key`)."""
-    if key == "%":
-        return ""
-    return _UNESCAPE_RE.sub(lambda m: _UNESCAPES[m.group(1)], key)
-
 
 # ----------------------------------------------------------------------------
 # Cards

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.db.connection import CATALOG
+from acsq_mongo.db.collections import CATALOG
 from acsq_mongo.errors import AcsqError, ConfigError
 from acsq_mongo.fields import IMAGE_FILETYPES
 from acsq_mongo.images.quicklook import make_quicklooks

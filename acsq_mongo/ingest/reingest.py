@@ -43,7 +43,8 @@ from bson.code import Code
 from bson.json_util import JSONOptions
 
 from acsq_mongo.archive.discover import RootnameFolder, scan_rootname_folder
-from acsq_mongo.db.connection import CATALOG, ROOTNAMES, connect
+from acsq_mongo.db.collections import CATALOG, ROOTNAMES
+from acsq_mongo.db.connection import connect
 from acsq_mongo.errors import AcsqError
 from acsq_mongo.fields import FIELDS
 from acsq_mongo.ingest.rootname import (

@@ -54,26 +54,19 @@ from typing import TYPE_CHECKING, Any
 
 import pymongo.errors
 
-from acsq_mongo.archive.discover import (
-    RootnameFolder,
-    compare_with_catalog,
-    discover_archive,
-    scan_rootname_folder,
-)
-from acsq_mongo.db.connection import CATALOG, META, ROOTNAMES, connect, ensure_indexes
+from acsq_mongo.archive.discover import RootnameFolder, discover_archive, scan_rootname_folder
+from acsq_mongo.db.collections import CATALOG, META, ROOTNAMES
+from acsq_mongo.db.connection import connect
+from acsq_mongo.db.generation import utcnow
+from acsq_mongo.db.indexes import ensure_indexes
 from acsq_mongo.errors import AcsqError, DatabaseUnavailable
 from acsq_mongo.fields import IMAGE_FILETYPES
+from acsq_mongo.ingest.changes import compare_with_catalog
 from acsq_mongo.ingest.document import build_document, promoted_fields, set_doc_bytes
 from acsq_mongo.ingest.headers import HeaderReadError, read_headers
 from acsq_mongo.ingest.proposal_types import load_proposal_types
 from acsq_mongo.ingest.run_log import start_run_log
-from acsq_mongo.ingest.store import (
-    DocumentTooLarge,
-    record_errors,
-    touch_rootname,
-    upsert_rootname,
-    utcnow,
-)
+from acsq_mongo.ingest.store import DocumentTooLarge, record_errors, touch_rootname, upsert_rootname
 from acsq_mongo.ingest.summaries import refresh_summaries
 
 if TYPE_CHECKING:

@@ -2,7 +2,7 @@
 
 A rootname document is stored twice under the same ``_id``: whole in
 ``rootnames`` and as a slim projection in ``catalog`` (see
-:mod:`acsq_mongo.db.connection`). :func:`upsert_rootname` writes both, whole
+:mod:`acsq_mongo.db.collections`). :func:`upsert_rootname` writes both, whole
 first, so a rootname in the catalog always has its headers. Each write is an
 upsert by ``_id`` (a replacement, not a read-modify-write), so it is safe on
 servers whose updates are not atomic, and a rerun after any interruption
@@ -15,14 +15,13 @@ query results until the data changes.
 from __future__ import annotations
 
 import datetime
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import bson
-import pymongo.errors
 
-from acsq_mongo.db.connection import CATALOG, INGEST_ERRORS, META, ROOTNAMES
+from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, ROOTNAMES
+from acsq_mongo.db.generation import bump_generation, upsert_by_id, utcnow
 from acsq_mongo.fields import CATALOG_EXTRA_FIELDS, PROMOTED_FIELDS
 
 if TYPE_CHECKING:
@@ -37,9 +36,6 @@ __all__ = [
     "set_quicklook",
     "touch_rootname",
     "record_errors",
-    "bump_generation",
-    "generation",
-    "utcnow",
 ]
 
 #: MongoDB's limit on one BSON document.
@@ -56,16 +52,6 @@ CATALOG_KEYS: tuple[str, ...] = (
 
 class DocumentTooLarge(ValueError):
     """A rootname document is over MongoDB's 16 MB limit."""
-
-
-def utcnow() -> datetime.datetime:
-    """Return the current UTC time as a naive datetime at millisecond precision.
-
-    Naive UTC is what pymongo and mongomock hand back by default, and BSON
-    dates hold milliseconds, so a value read back compares equal.
-    """
-    now = datetime.datetime.now(datetime.UTC).replace(tzinfo=None)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def catalog_entry(document: Mapping[str, Any]) -> dict[str, Any]:
@@ -105,24 +91,10 @@ def upsert_rootname(db: Database, document: Mapping[str, Any]) -> int:
             "16 MB limit; not stored"
         )
     _id = document["_id"]
-    _upsert(db[ROOTNAMES], _id, dict(document))
-    _upsert(db[CATALOG], _id, catalog_entry(document))
+    upsert_by_id(db[ROOTNAMES], _id, dict(document))
+    upsert_by_id(db[CATALOG], _id, catalog_entry(document))
     bump_generation(db)
     return size
-
-
-def _upsert(collection, _id: Any, document: Mapping[str, Any]) -> None:
-    """Replace the document ``_id`` (inserting it if missing), safe against a racing writer.
-
-    Two processes upserting the same new ``_id`` at once (Dask workers
-    bumping the generation) can both miss it and both insert: FerretDB's
-    upserts are not atomic, so one gets a duplicate-key error. The document
-    exists by then, so replacing it again succeeds.
-    """
-    try:
-        collection.replace_one({"_id": _id}, document, upsert=True)
-    except pymongo.errors.DuplicateKeyError:
-        collection.replace_one({"_id": _id}, document, upsert=True)
 
 
 def set_quicklook(db: Database, _id: str, quicklook: Mapping[str, Any]) -> None:
@@ -170,16 +142,3 @@ def record_errors(db: Database, errors: Iterable[Mapping[str, Any]]) -> int:
     if rows:
         db[INGEST_ERRORS].insert_many(rows)
     return len(rows)
-
-
-def bump_generation(db: Database) -> str:
-    """Mark the data as changed; return the new generation token."""
-    token = uuid.uuid4().hex
-    _upsert(db[META], "generation", {"_id": "generation", "value": token, "time": utcnow()})
-    return token
-
-
-def generation(db: Database) -> str | None:
-    """Return the current data generation token (None if nothing was written yet)."""
-    doc = db[META].find_one({"_id": "generation"})
-    return doc["value"] if doc else None

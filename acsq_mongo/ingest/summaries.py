@@ -42,9 +42,16 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.db.connection import CATALOG, GALLERIES, META, PROPOSALS
+from acsq_mongo.db.collections import CATALOG, GALLERIES, META, PROPOSALS
+from acsq_mongo.db.generation import bump_generation, utcnow
+from acsq_mongo.db.summary_shapes import (
+    GALLERY_COLUMNS,
+    MAX_GALLERY_ROWS,
+    MAX_TARGNAMES,
+    gallery_id,
+    proposal_id,
+)
 from acsq_mongo.fields import FACET_FIELDS
-from acsq_mongo.ingest.store import bump_generation, utcnow
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -55,25 +62,7 @@ __all__ = [
     "gallery_rows",
     "summary_groups",
     "facet_values",
-    "gallery_id",
-    "proposal_id",
-    "GALLERY_COLUMNS",
-    "MAX_GALLERY_ROWS",
-    "MAX_TARGNAMES",
 ]
-
-#: Most target names listed per proposal.
-MAX_TARGNAMES = 10
-
-#: The columns of a gallery row: the gallery's, the facet fields, the quicklook paths and
-#: the association (an image view lists the other rootnames of its association).
-GALLERY_COLUMNS: tuple[str, ...] = (
-    "rootname", "date_obs", "detector", "aperture", "filter1", "filter2", "targname",
-    "exptime", "obstype", "filetypes", "quicklook", "proposid", "asn_id",
-)
-
-#: Proposals with more rootnames than this get no gallery document (paged by the server).
-MAX_GALLERY_ROWS = 2000
 
 _PROJECTION = {
     name: 1 for name in (
@@ -81,16 +70,6 @@ _PROJECTION = {
         "n_errors",
     )
 }
-
-
-def gallery_id(proposid: int | None) -> str:
-    """Return the ``_id`` of a proposal's gallery document (``"unknown"`` for None)."""
-    return "unknown" if proposid is None else str(proposid)
-
-
-def proposal_id(proposid: int) -> str:
-    """Return the ``_id`` of a proposal's summary document: its ID as text."""
-    return str(proposid)
 
 
 def _proposid(row: Mapping[str, Any]) -> int | None:

@@ -27,7 +27,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.db.connection import ROOTNAMES, connect
+from acsq_mongo.db.collections import ROOTNAMES
+from acsq_mongo.db.connection import connect
 from acsq_mongo.query import core
 from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.errors import QueryError

@@ -1,7 +1,7 @@
 """A small in-process cache of query results, valid until the data changes.
 
 Entries are keyed by the normalised query and the data generation
-(:func:`acsq_mongo.ingest.store.generation`), a token every write changes. A lookup
+(:func:`acsq_mongo.db.generation.generation`), a token every write changes. A lookup
 costs one read of that token (an ``_id`` equality, cheap on every backend),
 so repeated pages, facets and counts of the same query are served from
 memory, and a write makes every older entry unreachable at once.

@@ -39,10 +39,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pymongo.errors
 
-from acsq_mongo.db.connection import CATALOG, ROOTNAMES
+from acsq_mongo.db.collections import CATALOG, ROOTNAMES
+from acsq_mongo.db.generation import generation
 from acsq_mongo.errors import DatabaseUnavailable
 from acsq_mongo.fields import FILETYPES
-from acsq_mongo.ingest.store import generation
 from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS, count_and_facets, marginalise

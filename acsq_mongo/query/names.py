@@ -6,7 +6,7 @@ A name is either a top-level field of :data:`acsq_mongo.fields.FIELDS`
 :data:`acsq_mongo.fields.FILETYPES`, an extension number (0 is the primary
 header) and the keyword. Everything after the third dot is the keyword, so
 record-valued keywords such as ``D2IM1.EXTVER`` work; it is escaped the way
-the store escapes it (:func:`acsq_mongo.ingest.headers.escape_key`).
+the store escapes it (:func:`acsq_mongo.db.keys.escape_key`).
 
 Nothing else gets through: no ``$``, no unexpected ``.``, no other
 characters, so a name can never smuggle an operator into MongoDB.
@@ -17,8 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from acsq_mongo.db.keys import escape_key
 from acsq_mongo.fields import FIELDS, FILETYPES
-from acsq_mongo.ingest.headers import escape_key
 from acsq_mongo.query.errors import QueryError
 
 __all__ = ["FieldRef", "resolve", "field_choices", "HEADER_PATH_HELP", "MAX_KEY_LENGTH"]

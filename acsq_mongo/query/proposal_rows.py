@@ -24,9 +24,9 @@ from __future__ import annotations
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.db.connection import CATALOG, GALLERIES
-from acsq_mongo.ingest.store import generation
-from acsq_mongo.ingest.summaries import GALLERY_COLUMNS, MAX_GALLERY_ROWS, gallery_id
+from acsq_mongo.db.collections import CATALOG, GALLERIES
+from acsq_mongo.db.generation import generation
+from acsq_mongo.db.summary_shapes import GALLERY_COLUMNS, MAX_GALLERY_ROWS, gallery_id
 from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS, sort_counts

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.db.connection import PROPOSALS
-from acsq_mongo.ingest.store import generation
-from acsq_mongo.ingest.summaries import proposal_id
+from acsq_mongo.db.collections import PROPOSALS
+from acsq_mongo.db.generation import generation
+from acsq_mongo.db.summary_shapes import proposal_id
 from acsq_mongo.query.errors import QueryError
 
 if TYPE_CHECKING:

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.db.connection import CATALOG, ROOTNAMES
+from acsq_mongo.db.collections import CATALOG, ROOTNAMES
+from acsq_mongo.db.keys import unescape_key
 from acsq_mongo.fields import FILETYPES, IMAGE_FILETYPES
-from acsq_mongo.ingest.headers import unescape_key
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.proposal_rows import proposal_rows
 

@@ -20,9 +20,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.db.connection import CATALOG, INGEST_ERRORS, META, PROPOSALS
+from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, META, PROPOSALS
+from acsq_mongo.db.generation import generation
 from acsq_mongo.fields import DETECTORS, FILETYPES
-from acsq_mongo.ingest.store import generation
 from acsq_mongo.query.facets import FACET_FIELDS, count_and_facets, sort_counts
 
 if TYPE_CHECKING:

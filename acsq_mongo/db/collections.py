@@ -1,0 +1,30 @@
+"""The collections of the store, by name, and what each one holds.
+
+Every rootname is stored in two shapes, both keyed by ``_id`` = the first 8
+characters of the rootname and both written by an upsert on ``_id``:
+
+``rootnames``
+    The whole document: promoted fields, files, every header of every
+    filetype and extension, errors, quicklook paths. About 100 kB for a WFC
+    rootname with every filetype. Header-keyword queries and the header view
+    read it.
+``catalog``
+    A slim copy of the promoted fields plus bookkeeping (filetypes present,
+    quicklook paths, ingest dates). The browse and query views read only
+    this, so that a scan stays cheap even on servers that decode whole
+    documents for every query (FerretDB v1 does, at ~3 us per field).
+
+Beside them: ``ingest_errors`` (one document per failed file or image),
+``proposals`` and ``galleries`` (per-proposal summaries and date-ordered
+rows, rebuilt after each ingest run by :mod:`acsq_mongo.ingest.summaries`) and
+``meta`` (bookkeeping such as the data generation, and the archive summary).
+"""
+
+__all__ = ["ROOTNAMES", "CATALOG", "INGEST_ERRORS", "PROPOSALS", "GALLERIES", "META"]
+
+ROOTNAMES = "rootnames"
+CATALOG = "catalog"
+INGEST_ERRORS = "ingest_errors"
+PROPOSALS = "proposals"
+GALLERIES = "galleries"
+META = "meta"
