@@ -39,8 +39,9 @@ from _common import sample_archive
 
 from acsq_mongo.db import localserver as localdb
 from acsq_mongo.db.connection import connect, server_description
+from acsq_mongo.ingest.batch import InProcessRunner
 from acsq_mongo.ingest.dask_runner import THREADS_PER_WORKER, DaskRunner
-from acsq_mongo.ingest.rootname import InProcessRunner, run_ingest
+from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.settings import load_settings
 
 

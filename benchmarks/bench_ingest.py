@@ -37,8 +37,10 @@ from acsq_mongo.db import localserver as localdb
 from acsq_mongo.db.collections import ROOTNAMES
 from acsq_mongo.db.connection import connect, server_description
 from acsq_mongo.fields import FILETYPES
+from acsq_mongo.ingest.batch import InProcessRunner
 from acsq_mongo.ingest.headers import read_headers
-from acsq_mongo.ingest.rootname import InProcessRunner, ingest_rootname, run_ingest
+from acsq_mongo.ingest.rootname import ingest_rootname
+from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.sample import make_sample_archive, plan_rootname, write_rootname
 from acsq_mongo.settings import load_settings
 

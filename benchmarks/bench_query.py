@@ -21,7 +21,7 @@ scan), and a header-keyword query (one scan of the whole ``rootnames``
 documents).
 
 The archive comes from :mod:`acsq_mongo.sample` and is ingested with
-:func:`acsq_mongo.ingest.rootname.run_ingest` (no quicklook images) into a local server
+:func:`acsq_mongo.ingest.run.run_ingest` (no quicklook images) into a local server
 this benchmark starts on a free port, in a temporary folder.
 
 Usage::
@@ -49,7 +49,7 @@ from acsq_mongo.db import localserver as localdb
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.connection import connect
 from acsq_mongo.db.indexes import ensure_indexes
-from acsq_mongo.ingest.rootname import run_ingest
+from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.query import Archive, QuerySpec, ResultCache, run
 from acsq_mongo.settings import load_settings
 

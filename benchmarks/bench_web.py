@@ -55,7 +55,7 @@ from acsq_mongo.db import localserver as localdb
 from acsq_mongo.db.collections import CATALOG, PROPOSALS
 from acsq_mongo.db.connection import connect
 from acsq_mongo.db.generation import bump_generation
-from acsq_mongo.ingest.rootname import run_ingest
+from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.settings import load_settings
 
 TARGET_P95 = 0.300

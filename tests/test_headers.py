@@ -11,7 +11,8 @@ import pytest
 from astropy.io import fits
 
 from acsq_mongo.db.keys import escape_key, unescape_key
-from acsq_mongo.ingest.headers import HeaderReadError, parse_cards, read_headers
+from acsq_mongo.ingest.cards import parse_cards
+from acsq_mongo.ingest.headers import HeaderReadError, read_headers
 
 REAL_FLT = Path(astropy.__file__).parent / "wcs" / "tests" / "data" / "j94f05bgq_flt.fits"
 REAL_STIS = Path(astropy.__file__).parent / "io" / "fits" / "tests" / "data" / "o4sp040b0_raw.fits"

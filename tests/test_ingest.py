@@ -18,7 +18,8 @@ from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, META, PROPOSALS, R
 from acsq_mongo.db.keys import unescape_key
 from acsq_mongo.errors import AcsqError
 from acsq_mongo.fields import FILETYPES
-from acsq_mongo.ingest.rootname import ingest_rootname, run_ingest
+from acsq_mongo.ingest.rootname import ingest_rootname
+from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.ingest.store import MAX_DOCUMENT_BYTES, catalog_entry
 from acsq_mongo.ingest.summaries import refresh_summaries
 from acsq_mongo.sample import plan_rootname, write_rootname

@@ -21,19 +21,16 @@ import psutil
 import pymongo.errors
 import pytest
 
-import acsq_mongo.ingest.rootname
+import acsq_mongo.ingest.batch
 from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, PROPOSALS, ROOTNAMES
 from acsq_mongo.db.connection import connect
 from acsq_mongo.db.localserver import free_port
 from acsq_mongo.errors import AcsqError
 from acsq_mongo.fields import IMAGE_FILETYPES
-from acsq_mongo.ingest.dask_runner import (
-    DaskRunner,
-    capture_logs,
-    make_runner,
-    replay_records,
-)
-from acsq_mongo.ingest.rootname import InProcessRunner, run_ingest
+from acsq_mongo.ingest.batch import InProcessRunner
+from acsq_mongo.ingest.dask_runner import DaskRunner, make_runner
+from acsq_mongo.ingest.dask_worker import capture_logs, replay_records
+from acsq_mongo.ingest.run import run_ingest
 
 #: Fields that differ between two ingests of the same files.
 _VOLATILE = ("first_ingest_date", "last_ingest_date")
@@ -118,7 +115,7 @@ def test_a_task_that_raises_is_retried_once_and_the_run_carries_on(
     names = sorted(r.rootname for r in sample_archive.rootnames)   # the order of the batches
     flaky, broken = names[3], names[21]
     calls: dict[str, int] = {}
-    real_ingest = acsq_mongo.ingest.rootname.ingest_rootname
+    real_ingest = acsq_mongo.ingest.batch.ingest_rootname
 
     def planted(db, settings, folder, **kwargs):
         calls[folder.rootname] = calls.get(folder.rootname, 0) + 1
@@ -127,7 +124,7 @@ def test_a_task_that_raises_is_retried_once_and_the_run_carries_on(
             raise pymongo.errors.AutoReconnect(f"connection reset ({folder.rootname})")
         return real_ingest(db, settings, folder, **kwargs)
 
-    monkeypatch.setattr(acsq_mongo.ingest.rootname, "ingest_rootname", planted)
+    monkeypatch.setattr(acsq_mongo.ingest.batch, "ingest_rootname", planted)
     settings = real_settings.replace(batch_size=4)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                       dashboard_address=":0") as cluster, Client(cluster) as client:
@@ -147,7 +144,7 @@ def test_a_task_that_raises_is_retried_once_and_the_run_carries_on(
     assert real_db[CATALOG].find_one({"rootname": flaky}) is not None
     assert real_db[CATALOG].count_documents({}) >= 28
     # A rerun, with the fault gone, converges: every rootname, once.
-    monkeypatch.setattr(acsq_mongo.ingest.rootname, "ingest_rootname", real_ingest)
+    monkeypatch.setattr(acsq_mongo.ingest.batch, "ingest_rootname", real_ingest)
     again = run_ingest(settings, sample_archive.root, quicklook=False)
     assert again.ok and real_db[CATALOG].count_documents({}) == 32
     assert real_db[ROOTNAMES].count_documents({}) == 32

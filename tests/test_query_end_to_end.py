@@ -15,7 +15,7 @@ from astropy.io import fits
 
 from acsq_mongo import Archive
 from acsq_mongo.db.indexes import ensure_indexes
-from acsq_mongo.ingest.rootname import run_ingest
+from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.sample import make_sample_archive
 
 

@@ -24,7 +24,7 @@ from acsq_mongo.ingest.reingest import (
     run_reingest,
     select_rootnames,
 )
-from acsq_mongo.ingest.rootname import run_ingest
+from acsq_mongo.ingest.run import run_ingest
 
 
 def _dates(db) -> dict[str, datetime.datetime]:

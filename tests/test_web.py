@@ -25,7 +25,7 @@ from acsq_mongo.db.collections import CATALOG, GALLERIES, INGEST_ERRORS, META, P
 from acsq_mongo.db.connection import connect
 from acsq_mongo.db.localserver import free_port
 from acsq_mongo.fields import FILETYPES
-from acsq_mongo.ingest.rootname import run_ingest
+from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.settings import load_settings
 from webapp import create_app
 

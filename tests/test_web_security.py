@@ -20,7 +20,7 @@ import pytest
 from astropy.io import fits
 
 from acsq_mongo.db.connection import connect
-from acsq_mongo.ingest.rootname import run_ingest
+from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.settings import load_settings
 from webapp import create_app
 from webapp.images import checked_image_path

@@ -20,7 +20,7 @@ from acsq_mongo.cli.ingest_command import Progress, _notify, cluster_overrides, 
 from acsq_mongo.cli.serve_command import serve
 from acsq_mongo.db import localserver as localdb
 from acsq_mongo.ingest.dask_runner import make_runner
-from acsq_mongo.ingest.rootname import run_ingest
+from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.ingest.run_lock import ingest_lock
 from acsq_mongo.sample import PROPOSAL_TYPES_NAME, make_sample_archive
 from acsq_mongo.settings import Settings

@@ -13,7 +13,8 @@ import sys
 import time
 
 from acsq_mongo.ingest.dask_runner import make_runner
-from acsq_mongo.ingest.rootname import IngestSummary, RootnameResult, run_ingest
+from acsq_mongo.ingest.rootname import RootnameResult
+from acsq_mongo.ingest.run import IngestSummary, run_ingest
 from acsq_mongo.ingest.run_lock import ingest_lock
 from acsq_mongo.settings import Settings
 

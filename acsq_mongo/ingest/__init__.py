@@ -12,8 +12,12 @@ __all__ = ["ingest_rootname", "run_ingest"]
 
 def __getattr__(name: str):
     # Imported on first use: `acsq_mongo.ingest.run_lock` should not pull in the whole stage.
-    if name in __all__:
-        from acsq_mongo.ingest import rootname
+    if name == "ingest_rootname":
+        from acsq_mongo.ingest.rootname import ingest_rootname
 
-        return getattr(rootname, name)
+        return ingest_rootname
+    if name == "run_ingest":
+        from acsq_mongo.ingest.run import run_ingest
+
+        return run_ingest
     raise AttributeError(f"module 'acsq_mongo.ingest' has no attribute {name!r}")

@@ -47,9 +47,9 @@ from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.connection import connect
 from acsq_mongo.errors import AcsqError
 from acsq_mongo.fields import FIELDS
-from acsq_mongo.ingest.rootname import (
+from acsq_mongo.ingest.rootname import RootnameResult
+from acsq_mongo.ingest.run import (
     IngestSummary,
-    RootnameResult,
     close_summary,
     database_guard,
     ingest_folders,

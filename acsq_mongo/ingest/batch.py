@@ -1,0 +1,152 @@
+"""Many rootnames: the unit of work of a Dask task, and of an in-process run.
+
+:func:`ingest_many` runs :func:`acsq_mongo.ingest.rootname.ingest_rootname` over
+rootname folders, a few threads at a time; a rootname whose ingest raises (a bug)
+is recorded as failed and the others carry on. :class:`InProcessRunner` is the
+runner of an ingest in this process; :class:`acsq_mongo.ingest.dask_runner.DaskRunner`
+has the same interface.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import TYPE_CHECKING
+
+import pymongo.errors
+
+from acsq_mongo.archive.discover import RootnameFolder
+from acsq_mongo.ingest.rootname import RootnameResult, failed_result, ingest_rootname
+from acsq_mongo.ingest.store import record_errors
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
+
+    from acsq_mongo.settings import Settings
+
+__all__ = [
+    "ingest_many",
+    "InProcessRunner",
+]
+
+log = logging.getLogger(__name__)
+
+
+def _ingest_one(db, settings, folder, force, quicklook) -> RootnameResult:
+    try:
+        return ingest_rootname(db, settings, folder, force=force, quicklook=quicklook)
+    except pymongo.errors.ConnectionFailure:
+        raise
+    except Exception as exc:  # a bug must not stop the run: record it
+        log.exception("%s: ingest failed", folder.rootname)
+        result = failed_result(folder, f"{type(exc).__name__}: {exc}")
+        record_errors(db, result.errors)
+        return result
+
+
+def ingest_many(
+    db: Database,
+    settings: Settings,
+    folders: Iterable[RootnameFolder],
+    force: bool = False,
+    quicklook: bool = True,
+    threads: int = 1,
+    on_result: Callable[[RootnameResult], None] | None = None,
+) -> list[RootnameResult]:
+    """Ingest rootname folders, ``threads`` at a time.
+
+    :func:`ingest_rootname` for each folder. A rootname whose ingest raises
+    (a bug) is recorded as failed and the others carry on; a lost database
+    stops everything.
+
+    With ``threads`` > 1 the rootnames run in a thread pool on the one
+    database connection: while one thread waits for the server to store a
+    document, another parses headers or draws images (the GIL is released
+    while waiting on the socket), so the server and this process work at the
+    same time.
+
+    Parameters
+    ----------
+    db : Database
+    settings : Settings
+    folders : iterable of RootnameFolder
+    force, quicklook : bool
+        As for :func:`ingest_rootname`.
+    threads : int
+        Rootnames ingested at the same time (1: one after the other).
+        mongomock is not thread-safe, so it always gets 1.
+    on_result : callable, optional
+        Called in the calling thread with each result, as it comes.
+
+    Returns
+    -------
+    results : list of RootnameResult
+        In the order they finished.
+
+    Raises
+    ------
+    pymongo.errors.ConnectionFailure
+        If the database goes away; rootnames not started are not ingested.
+    """
+    folders = list(folders)
+    if settings.mongo_uri.startswith("mongomock://"):
+        threads = 1
+    results: list[RootnameResult] = []
+
+    def done(result: RootnameResult) -> None:
+        results.append(result)
+        if on_result is not None:
+            on_result(result)
+
+    if threads <= 1 or len(folders) <= 1:
+        for folder in folders:
+            done(_ingest_one(db, settings, folder, force, quicklook))
+        return results
+
+    # Each rootname runs in a copy of this context, so that a log capture
+    # set up by the caller (a Dask task) sees the records of every thread.
+    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="acsq-ingest")
+    try:
+        futures = [pool.submit(contextvars.copy_context().run, _ingest_one, db, settings,
+                               folder, force, quicklook) for folder in folders]
+        for future in as_completed(futures):
+            done(future.result())
+    finally:
+        # On an error or Ctrl-C: drop the rootnames not started; those running finish.
+        pool.shutdown(wait=True, cancel_futures=True)
+    return results
+
+
+class InProcessRunner:
+    """Run an ingest in this process (no Dask), ``threads`` rootnames at a time.
+
+    What ``acsq ingest --workers 0`` uses: for debugging (breakpoints,
+    tracebacks) and small archives, where a cluster's start-up (~1 s) is
+    not worth it. :class:`acsq_mongo.ingest.dask_runner.DaskRunner` has the same
+    interface.
+    """
+
+    def __init__(self, threads: int = 1):
+        self.threads = threads
+
+    def describe(self) -> str:
+        return f"in this process, {self.threads} at a time"
+
+    def start(self) -> None:
+        """Nothing to start."""
+
+    def run(self, db, settings, folders, force, quicklook, on_result) -> None:
+        """Ingest ``folders``, calling ``on_result(result)`` for each rootname."""
+        ingest_many(db, settings, folders, force=force, quicklook=quicklook,
+                    threads=self.threads, on_result=on_result)
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+    def __enter__(self) -> InProcessRunner:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
