@@ -1,0 +1,262 @@
+"""Writing a sample archive: the FITS files of each rootname, the manifest and the README."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from acsq_mongo.errors import AcsqError
+from acsq_mongo.sample.acs import load_reference
+from acsq_mongo.sample.header_values import (
+    HISTORY,
+    extension_header_values,
+    make_header,
+    primary_header_values,
+)
+from acsq_mongo.sample.pixels import Scene, raw_counts
+from acsq_mongo.sample.plan import SampleArchive, SampleRootname, plan_rootnames
+
+__all__ = [
+    "MANIFEST_NAME",
+    "PROPOSAL_TYPES_NAME",
+    "make_sample_archive",
+    "read_manifest",
+    "write_rootname",
+]
+
+
+#: What the generator wrote, at the archive root.
+MANIFEST_NAME = "sample_manifest.json"
+
+#: The proposal-type table of a sample archive, for the ``proposal_types`` setting.
+PROPOSAL_TYPES_NAME = "proposal_types.csv"
+
+
+
+
+_EXTNAMES = {"drz": ("SCI", "WHT", "CTX"), "drc": ("SCI", "WHT", "CTX"), "spt": ("UDL",),
+             "asn": ("ASN",), "jit": ("JIT",), "jif": ("JIF",)}
+
+
+def _hdu_layout(r: SampleRootname, filetype: str, reference: dict) -> list[tuple[str, int]]:
+    """(EXTNAME, EXTVER) of every extension of a file."""
+    n_hdus = reference["hdu_count"][r.promoted["detector"]][filetype]
+    if filetype in ("raw", "flt", "flc", "crj", "crc"):
+        if r.n_chips == 1:
+            return [("SCI", 1), ("ERR", 1), ("DQ", 1)]
+        return [(name, chip) for chip in (1, 2) for name in ("SCI", "ERR", "DQ")]
+    names = _EXTNAMES[filetype]
+    if len(names) == 1:
+        return [(names[0], k) for k in range(1, n_hdus)]
+    return [(names[k], 1) for k in range(n_hdus - 1)]
+
+
+def _image_data(scene: Scene, r: SampleRootname, filetype: str, extname: str, extver: int,
+                gain: float, cache: dict) -> np.ndarray | None:
+    h, w = r.shape
+    chip = extver if r.n_chips == 2 else 1
+    if filetype in ("raw", "flt", "flc", "crj", "crc"):
+        if (chip, "e") not in cache:
+            cache[(chip, "e")] = scene.chip(chip)
+        electrons = cache[(chip, "e")]
+        if extname == "SCI":
+            if filetype == "raw":
+                return raw_counts(electrons, gain, scene.rng)
+            if filetype in ("crj", "crc"):
+                return scene.chip(chip, cosmic_rays=False)
+            if filetype == "flc":
+                return electrons * np.float32(1.01)
+            return electrons
+        if filetype == "raw":
+            return None  # raw ERR and DQ are empty (NAXIS = 0), as in real raw files
+        if extname == "ERR":
+            return np.sqrt(np.abs(electrons) + 16.0).astype(np.float32)
+        dq = np.zeros((h, w), np.int16)
+        dq[electrons > 15000] = 256
+        return dq
+    if filetype in ("drz", "drc"):
+        if extname == "SCI":
+            return scene.chip(1, cosmic_rays=False) / np.float32(scene.exptime)
+        if extname == "WHT":
+            return np.full((h, w), scene.exptime, np.float32)
+        return np.ones((h, w), np.int32)
+    if filetype == "spt":
+        return (np.arange(160) % 97).astype(np.int16)
+    if filetype == "jif":
+        return (scene.rng.normal(100, 5, (16, 16))).astype(np.int16)
+    return None
+
+
+def _table_hdu(r: SampleRootname, filetype: str, combo: str, seed: int, reference: dict):
+    from astropy.io import fits
+
+    if filetype == "asn":
+        members = r.members or [r.rootname]
+        names = [m.upper() for m in members if m != r.rootname]
+        types = ["EXP-CRJ"] * len(names)
+        names.append(r.rootname.upper())
+        types.append("PROD-CRJ")
+        return fits.BinTableHDU.from_columns([
+            fits.Column("MEMNAME", "14A", array=np.array(names)),
+            fits.Column("MEMTYPE", "14A", array=np.array(types)),
+            fits.Column("MEMPRSNT", "L", array=np.ones(len(names), bool)),
+        ])
+    keys = dict(reference["keywords"].get(combo, []))
+    n_cols = sum(1 for k in keys if k.startswith("TTYPE")) or 4
+    digest = hashlib.sha256(f"{seed}:{r.rootname}:{combo}".encode()).digest()
+    rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+    columns = ["SECONDS", "V2_DOM", "V3_DOM", "V2_ROLL", "V3_ROLL", "SI_V2_AVG", "SI_V3_AVG",
+               "RA", "DEC", "ROLL", "LIMBANG", "BRIGHT"]
+    cols = [fits.Column(columns[k] if k < len(columns) else f"COL{k + 1}", "E",
+                        array=rng.normal(0, 1, 8).astype(np.float32)) for k in range(n_cols)]
+    return fits.BinTableHDU.from_columns(cols)
+
+
+def _write_file(path: Path, r: SampleRootname, filetype: str, seed: int, scene: Scene,
+                reference: dict, written: datetime.datetime, cache: dict) -> int:
+    from astropy.io import fits
+
+    detector = r.promoted["detector"].lower()
+    layout = _hdu_layout(r, filetype, reference)
+    n_hdus = len(layout) + 1
+    primary_values = primary_header_values(r, filetype, n_hdus, written)
+    history = HISTORY.get("drz" if filetype in ("drz", "drc") else filetype, ())
+    if filetype in ("flc", "crj", "crc"):
+        history = HISTORY["flt"]
+    combo = f"{detector}_{filetype}_0"
+    primary = fits.PrimaryHDU(header=make_header(combo, seed, primary_values, history))
+    if "GROUPS" in dict(reference["keywords"].get(combo, [])):
+        primary.header.insert("NAXIS", ("GROUPS", False), after=True)
+    hdus = [primary]
+    gain = primary_values["CCDGAIN"]
+    for ext, (extname, extver) in enumerate(layout, start=1):
+        combo = f"{detector}_{filetype}_{ext}"
+        values = extension_header_values(r, filetype, extname, extver)
+        header = make_header(combo, seed, values)
+        if filetype in ("asn", "jit"):
+            hdu = _table_hdu(r, filetype, combo, seed, reference)
+            hdu.header.extend(header, unique=True)
+        else:
+            data = _image_data(scene, r, filetype, extname, extver, gain, cache)
+            hdu = fits.ImageHDU(data=data, header=header)
+            if data is None:
+                h, w = r.shape
+                hdu.header["NPIX1"] = w
+                hdu.header["NPIX2"] = h
+                # The constant value of the empty array, of the inventory's type.
+                hdu.header["PIXVALUE"] = 0 if isinstance(hdu.header.get("PIXVALUE"), int) \
+                    else 0.0
+        hdus.append(hdu)
+    fits.HDUList(hdus).writeto(path, output_verify="silentfix", overwrite=True)
+    stamp = (written - datetime.datetime(1970, 1, 1)).total_seconds()
+    os.utime(path, (stamp, stamp))
+    return n_hdus
+
+
+def write_rootname(
+    archive: str | os.PathLike, r: SampleRootname, seed: int = 0,
+    reference: dict | None = None,
+) -> SampleRootname:
+    """Write the files of one planned rootname into ``archive``.
+
+    Returns
+    -------
+    r : SampleRootname
+        The same, with ``n_hdus`` filled in.
+    """
+    reference = reference or load_reference()
+    folder = Path(archive) / r.path
+    folder.mkdir(parents=True, exist_ok=True)
+    scene = Scene(r, seed)
+    date_obs = datetime.datetime.fromisoformat(r.promoted["date_obs"])
+    written = date_obs + datetime.timedelta(days=1, hours=3)
+    cache: dict = {}
+    for filetype in r.filetypes:
+        path = folder / f"{r.rootname}_{filetype}.fits"
+        r.n_hdus[filetype] = _write_file(path, r, filetype, seed, scene, reference, written,
+                                         cache)
+    return r
+
+
+def make_sample_archive(
+    out: str | os.PathLike,
+    n_rootnames: int = 50,
+    seed: int = 0,
+    full_size: bool = False,
+    progress: Callable[[int, int, SampleRootname], None] | None = None,
+) -> SampleArchive:
+    """Write a realistic sample archive.
+
+    Parameters
+    ----------
+    out : path-like
+        The archive root. It must not exist, or be empty.
+    n_rootnames : int
+        How many rootnames to write (association products count as rootnames).
+    seed : int
+        The same seed gives the same bytes.
+    full_size : bool
+        Real image dimensions instead of small ones.
+    progress : callable, optional
+        Called as ``progress(done, total, rootname)`` after each rootname.
+
+    Returns
+    -------
+    archive : SampleArchive
+        What was written; also saved as ``sample_manifest.json`` in ``out``, with
+        ``proposal_types.csv``, the proposal types for the ``proposal_types`` setting
+        (FITS headers do not hold them).
+
+    Raises
+    ------
+    AcsqError
+        If ``out`` is a non-empty folder or a file, or ``n_rootnames`` < 1.
+    """
+    root = Path(out)
+    if n_rootnames < 1:
+        raise AcsqError("--rootnames must be at least 1")
+    if root.exists() and (not root.is_dir() or any(root.iterdir())):
+        raise AcsqError(f"{root} exists and is not an empty folder; choose a new one")
+    root.mkdir(parents=True, exist_ok=True)
+    reference = load_reference()
+    plan = plan_rootnames(n_rootnames, seed, full_size)
+    for done, r in enumerate(plan, start=1):
+        write_rootname(root, r, seed, reference)
+        if progress is not None:
+            progress(done, len(plan), r)
+    archive = SampleArchive(root=root, seed=seed, full_size=full_size, rootnames=plan)
+    manifest = {
+        "seed": seed, "full_size": full_size, "n_rootnames": len(plan),
+        "n_files": archive.n_files, "rootnames": [asdict(r) for r in plan],
+    }
+    (root / MANIFEST_NAME).write_text(json.dumps(manifest, indent=1) + "\n")
+    types = sorted({(r.promoted["proposid"], r.promoted["proposal_type"]) for r in plan
+                    if r.promoted.get("proposal_type")})
+    (root / PROPOSAL_TYPES_NAME).write_text(
+        "proposid,proposal_type\n" + "".join(f"{pid},{kind}\n" for pid, kind in types))
+    (root / "README.txt").write_text(
+        f"Sample ACS archive written by `acsq sample` (seed {seed}, {len(plan)} rootnames, "
+        f"{'full-size' if full_size else 'small'} images).\n"
+        f"{MANIFEST_NAME} lists what was written; {PROPOSAL_TYPES_NAME} is the table of "
+        "proposal types for ACSQ_PROPOSAL_TYPES. Not real data.\n"
+    )
+    return archive
+
+
+def read_manifest(root: str | os.PathLike) -> SampleArchive:
+    """Read back what :func:`make_sample_archive` wrote into ``root``."""
+    root = Path(root)
+    data = json.loads((root / MANIFEST_NAME).read_text())
+    rootnames = []
+    for item in data["rootnames"]:
+        item["shape"] = tuple(item["shape"])
+        rootnames.append(SampleRootname(**item))
+    return SampleArchive(root=root, seed=data["seed"], full_size=data["full_size"],
+                         rootnames=rootnames)

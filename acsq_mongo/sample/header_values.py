@@ -1,0 +1,160 @@
+"""Header values of a sample file: every keyword of the inventory, consistent with the plan."""
+
+from __future__ import annotations
+
+import datetime
+import random
+import string
+from functools import lru_cache
+from typing import Any
+
+from acsq_mongo.sample.acs import load_reference
+from acsq_mongo.sample.plan import SampleRootname
+
+__all__ = [
+]
+
+
+# Keywords the FITS structure owns: astropy writes them from the data.
+_STRUCTURAL = {
+    "SIMPLE", "BITPIX", "NAXIS", "EXTEND", "XTENSION", "PCOUNT", "GCOUNT", "TFIELDS",
+    "BZERO", "BSCALE", "BLANK", "THEAP", "CHECKSUM", "DATASUM", "END", "CONTINUE",
+    "EXTNAME", "EXTVER", "GROUPS",
+}
+_STRUCTURAL_PREFIXES = ("NAXIS", "TTYPE", "TFORM", "TUNIT", "TDISP", "TDIM", "TNULL",
+                        "TSCAL", "TZERO")
+
+
+
+
+def _string_value(key: str, rng: random.Random) -> str:
+    if key.endswith("CORR"):
+        return rng.choice(("COMPLETE", "OMIT", "PERFORM"))
+    if key.endswith(("FILE", "TAB")) or key in ("D2IMFILE", "NPOLFILE"):
+        stem = "".join(rng.choice(string.ascii_lowercase + string.digits) for _ in range(8))
+        return f"jref${stem}j_{key[:3].lower()}.fits"
+    if key.startswith("CTYPE"):
+        return "RA---TAN" if key.startswith("CTYPE1") else "DEC--TAN"
+    if key.startswith("CUNIT"):
+        return "deg"
+    if key.endswith("_VER"):
+        return f"{rng.randint(1, 12)}.{rng.randint(0, 9)}.{rng.randint(0, 9)}"
+    if key.startswith("WCSNAME"):
+        return rng.choice(("OPUS", "IDC_0461802ej", "FIT_REL_GAIADR3"))
+    return rng.choice(("NONE", "N/A", "YES", "NO", "DEFAULT", "NOMINAL")) if rng.random() < 0.5 \
+        else "".join(rng.choice(string.ascii_uppercase) for _ in range(rng.randint(3, 10)))
+
+
+def _template_value(kind: str, key: str, rng: random.Random) -> Any:
+    if kind == "Integer":
+        return rng.randint(0, 200)
+    if kind == "Float":
+        return round(rng.uniform(-100, 1000), 6)
+    if kind == "Bool":
+        return rng.random() < 0.5
+    return _string_value(key, rng)
+
+
+def _is_structural(key: str) -> bool:
+    return key in _STRUCTURAL or key.startswith(_STRUCTURAL_PREFIXES)
+
+
+@lru_cache(maxsize=256)
+def _template(combo: str, seed: int) -> tuple[tuple[str, Any], ...]:
+    """Keyword/value pairs of one detector_filetype_ext, structural keywords left out."""
+    rng = random.Random(f"{seed}:{combo}")
+    keywords = load_reference()["keywords"].get(combo, [])
+    # The inventory is a set: give it a stable, FITS-like order.
+    pairs = []
+    for key, kind in sorted(keywords, key=lambda kv: kv[0]):
+        if _is_structural(key):
+            continue
+        value = _template_value(kind, key, rng)
+        if "." in key:
+            value = float(rng.randint(1, 4))  # record-valued keywords hold numbers
+        pairs.append((key, value))
+    return tuple(pairs)
+
+
+def primary_header_values(r: SampleRootname, filetype: str, n_hdus: int, written: datetime.datetime
+                    ) -> dict[str, Any]:
+    p = r.promoted
+    date_obs = datetime.datetime.fromisoformat(p["date_obs"])
+    values = {
+        "ROOTNAME": r.rootname, "FILENAME": f"{r.rootname}_{filetype}.fits",
+        "TELESCOP": "HST", "INSTRUME": "ACS", "DETECTOR": p["detector"],
+        "PROPOSID": p["proposid"], "PR_INV_L": p["pr_inv_l"], "PR_INV_F": p["pr_inv_f"],
+        "TARGNAME": p["targname"], "RA_TARG": p["ra_targ"], "DEC_TARG": p["dec_targ"],
+        "APERTURE": p["aperture"], "FILTER1": p["filter1"], "FILTER2": p["filter2"],
+        "OBSTYPE": p["obstype"], "OBSMODE": p["obsmode"], "IMAGETYP": p["imagetyp"],
+        "SUBARRAY": p["subarray"], "ASN_ID": p["asn_id"], "EXPTIME": p["exptime"],
+        "EXPFLAG": p["expflag"], "EXPSTART": p["expstart"],
+        "EXPEND": round(p["expstart"] + p["exptime"] / 86400.0, 8),
+        "DATE-OBS": date_obs.strftime("%Y-%m-%d"), "TIME-OBS": date_obs.strftime("%H:%M:%S"),
+        "DATE": written.strftime("%Y-%m-%dT%H:%M:%S"),
+        "IRAF-TLM": written.strftime("%H:%M:%S (%d/%m/%Y)"),
+        "NEXTEND": n_hdus - 1, "EQUINOX": 2000.0,
+        "FILETYPE": {"asn": "ASN_TABLE", "spt": "SPT", "jit": "JIT", "jif": "JIF"}.get(
+            filetype, "SCI"),
+        "ASN_TAB": f"{p['asn_id'].lower()}_asn.fits" if p["asn_id"] != "NONE" else "NONE",
+        "ASN_MTYP": {"member": "EXP-CRJ", "product": "PROD-CRJ"}.get(r.kind, "NONE"),
+        "PRIMESI": "ACS", "LINENUM": f"{r.rootname[4:6]}.001",
+        "CCDGAIN": 2.0 if p["detector"] == "WFC" and date_obs.year >= 2009 else 1.0,
+        "CCDAMP": "ABCD" if p["detector"] == "WFC" and not p["subarray"] else "C",
+        "CRSPLIT": 2 if "crj" in r.filetypes or r.kind == "member" else 1,
+        "NRPTEXP": 1, "PA_V3": round((p["expstart"] * 0.9856) % 360.0, 6),
+    }
+    return values
+
+
+def extension_header_values(r: SampleRootname, filetype: str, extname: str, extver: int
+                      ) -> dict[str, Any]:
+    p = r.promoted
+    bunit = {"raw": "COUNTS", "drz": "ELECTRONS/S", "drc": "ELECTRONS/S"}.get(filetype,
+                                                                             "ELECTRONS")
+    return {
+        "EXTNAME": extname, "EXTVER": extver, "EXPNAME": r.rootname, "BUNIT": bunit,
+        "CRVAL1": p["ra_targ"], "CRVAL2": p["dec_targ"],
+        "ORIENTAT": round((p["expstart"] * 0.9856 + 45.0) % 360.0 - 180.0, 6),
+        "CCDCHIP": 2 if extver == 1 and r.n_chips == 2 else 1,
+        "PHOTFLAM": 1.5e-19 if p["filter1"].startswith("F6") else 7.0e-20,
+    }
+
+
+HISTORY = {
+    "flt": ("CCD parameters table:", "  reference table jref$72m1525rj_ccd.fits",
+            "DQICORR complete ...", "BLEVCORR complete; bias level from overscan was subtracted.",
+            "BIASCORR complete ...", "DARKCORR complete ...", "FLATCORR complete ...",
+            "PHOTCORR complete ..."),
+    "drz": ("AstroDrizzle processing performed using:", "    AstroDrizzle Version 3.5.1",
+            "    Numpy Version 1.22.4", "    PyFITS Version 5.0.4"),
+}
+
+
+def _like(value: Any, template: Any) -> Any:
+    """``value`` as the type the inventory gives the keyword (the template's)."""
+    if isinstance(template, bool) or value is None:
+        return value
+    if isinstance(template, str):
+        return value if isinstance(value, str) else str(value)
+    if isinstance(template, int) and isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(template, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def make_header(combo: str, seed: int, overrides: dict[str, Any], history: tuple[str, ...] = ()):
+    from astropy.io import fits
+
+    template = _template(combo, seed)
+    keys = {k for k, _ in template}
+    # Identity first, as in real headers; then the inventory's keywords.
+    cards = [(key, overrides[key]) for key in ("EXTNAME", "EXTVER", "ROOTNAME", "FILENAME")
+             if key in overrides and key not in keys]
+    cards += [(key, _like(overrides[key], value) if key in overrides else value)
+              for key, value in template]
+    header = fits.Header(cards)
+    for line in history:
+        header.add_history(line)
+    return header

@@ -1,0 +1,74 @@
+"""Pixels of a sample image: sky gradient, stars, hot pixels and cosmic rays."""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+
+from acsq_mongo.sample.plan import SampleRootname
+
+__all__ = [
+]
+
+
+class Scene:
+    """The sky of one rootname: a gradient, stars, hot pixels; cosmic rays per file."""
+
+    def __init__(self, r: SampleRootname, seed: int):
+        digest = hashlib.sha256(f"{seed}:{r.rootname}".encode()).digest()
+        self.rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+        self.r = r
+        self.internal = r.promoted["obstype"] == "INTERNAL"
+        self.exptime = max(r.promoted["exptime"], 1.0)
+        self.sky = 0.0 if self.internal else float(self.rng.uniform(0.02, 0.3)) * self.exptime
+        h, w = r.shape
+        # Stars over the whole field of view (both WFC chips).
+        n_stars = 0 if self.internal else int(self.rng.integers(15, 60)) * r.n_chips
+        self.stars = [
+            (self.rng.uniform(0, h * r.n_chips), self.rng.uniform(0, w),
+             10 ** self.rng.uniform(2.0, 4.5) * self.exptime / 100.0)
+            for _ in range(n_stars)
+        ]
+
+    def chip(self, chip: int, cosmic_rays: bool = True, noise: bool = True) -> np.ndarray:
+        """A chip in electrons, float32."""
+        h, w = self.r.shape
+        rng = self.rng
+        y = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None]
+        x = np.linspace(0.0, 1.0, w, dtype=np.float32)[None, :]
+        image = np.full((h, w), self.sky, np.float32) * (1.0 + 0.3 * x + 0.15 * y * chip)
+        if self.r.promoted["imagetyp"] == "DARK":
+            image += 0.01 * self.exptime
+        offset = (chip - 1) * h
+        for sy, sx, flux in self.stars:
+            sy -= offset
+            if not -5 < sy < h + 5:
+                continue  # on the other chip
+            y0, x0 = int(sy), int(sx)
+            ys, xs = slice(max(0, y0 - 4), min(h, y0 + 5)), slice(max(0, x0 - 4), min(w, x0 + 5))
+            yy, xx = np.mgrid[ys, xs]
+            r2 = (yy - sy) ** 2 + (xx - sx) ** 2
+            image[ys, xs] += (flux / (2 * np.pi * 1.44) * np.exp(-r2 / (2 * 1.44))).astype(
+                np.float32)
+        if noise:
+            image += rng.normal(0.0, 1.0, (h, w)).astype(np.float32) * np.sqrt(
+                np.abs(image) + 16.0)
+        n_hot = max(1, h * w // 1000)
+        image[rng.integers(0, h, n_hot), rng.integers(0, w, n_hot)] += rng.uniform(
+            500, 20000, n_hot).astype(np.float32)
+        if cosmic_rays:
+            for _ in range(max(1, int(h * w * self.exptime / 2.0e7))):
+                cy, cx = int(rng.integers(0, h)), int(rng.integers(0, w))
+                length = int(rng.integers(1, 8))
+                dy, dx = rng.choice((-1, 0, 1)), rng.choice((0, 1))
+                for k in range(length):
+                    py, px = cy + k * dy, cx + k * dx
+                    if 0 <= py < h and 0 <= px < w:
+                        image[py, px] += float(rng.uniform(800, 6000))
+        return image
+
+
+def raw_counts(electrons: np.ndarray, gain: float, rng: np.random.Generator) -> np.ndarray:
+    dn = electrons / gain + 2100.0 + rng.normal(0, 0.5, electrons.shape)
+    return np.clip(np.rint(dn), 0, 65535).astype(np.uint16)
