@@ -10,7 +10,7 @@ from query_documents import load, make_documents
 from acsq_mongo import Archive
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.ingest.store import upsert_rootname
-from acsq_mongo.query import FACET_FIELDS, QueryError, QuerySpec, ResultCache, core, run
+from acsq_mongo.query import FACET_FIELDS, QueryError, QuerySpec, ResultCache, core, run, selection
 from acsq_mongo.query.facets import group_pipeline, marginalise
 
 DOCS = make_documents(60)
@@ -119,7 +119,7 @@ def test_a_header_query_matching_very_many_runs_whole_on_rootnames(loaded, setti
     params = {"headers.flt.0.CCDGAIN__gte": "2", "sort": "-exptime",
               "columns": "rootname,exptime,headers.flt.0.CCDGAIN"}
     normal = run(loaded, QuerySpec.parse(params), settings)
-    monkeypatch.setattr(core, "MAX_IDS", 3)
+    monkeypatch.setattr(selection, "MAX_IDS", 3)
     big = run(loaded, QuerySpec.parse(params), settings)
     assert big.collection == ROOTNAMES and normal.collection == CATALOG
     assert big.rows == normal.rows and big.count == normal.count and big.facets == normal.facets
@@ -224,7 +224,7 @@ def test_an_archive_reuses_its_results_unless_told_not_to(loaded, settings):
 
 
 def test_big_id_sets_stay_out_of_the_cache(loaded, settings, monkeypatch):
-    monkeypatch.setattr(core, "_CACHE_IDS_MAX", 2)
+    monkeypatch.setattr(selection, "_CACHE_IDS_MAX", 2)
     cache = ResultCache()
     spec = QuerySpec.parse({"headers.flt.0.CCDGAIN__gte": "2"})
     first = run(loaded, spec, settings, cache=cache)

@@ -30,25 +30,20 @@ v1 decodes every whole document of a collection on every query except an
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pymongo.errors
-
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
-from acsq_mongo.db.generation import generation
-from acsq_mongo.errors import DatabaseUnavailable
 from acsq_mongo.fields import FILETYPES
 from acsq_mongo.query.cache import ResultCache
+from acsq_mongo.query.call_cache import CallCache, server_errors
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS, count_and_facets, marginalise
 from acsq_mongo.query.files import file_path
-from acsq_mongo.query.filters import combine
 from acsq_mongo.query.names import FieldRef, resolve
+from acsq_mongo.query.result import Result, Selection
+from acsq_mongo.query.selection import cached_selection, select
 from acsq_mongo.query.spec import QuerySpec
 
 if TYPE_CHECKING:
@@ -57,7 +52,6 @@ if TYPE_CHECKING:
     from acsq_mongo.settings import Settings
 
 __all__ = [
-    "MAX_IDS",
     "Result",
     "Selection",
     "run",
@@ -68,14 +62,9 @@ __all__ = [
     "iter_paths",
 ]
 
-#: Most rootnames a cone or header filter may match before the query must be narrowed
-#: (the ``_id`` list then goes to the server: ~17 bytes each, 16 MB per command).
-MAX_IDS = 200_000
 _STREAM_BATCH = 500
 # Up to this many rootnames, header columns are fetched by one _id lookup each.
 _LOOKUPS_MAX = 100
-# Id sets larger than this are not kept in the result cache (memory).
-_CACHE_IDS_MAX = 20_000
 # Streams of more rows than this (CSV downloads, file lists) are not kept either.
 _CACHE_ROWS_MAX = 5_000
 # Up to this many matches, a page's count and facets come from its own find.
@@ -83,221 +72,18 @@ _ONE_SCAN_MAX = 2_000
 _PATH_COLUMNS = tuple(resolve(n) for n in ("rootname", "path", "filetypes"))
 
 
-@dataclass(frozen=True)
-class Selection:
-    """Which rootnames a spec's filters and cone select, as a filter on one collection.
-
-    Attributes
-    ----------
-    collection : str
-        ``catalog`` or ``rootnames``.
-    match : dict
-        The MongoDB filter document.
-    ids : tuple of str or None
-        The exact ``_id`` s, when a cone or header filter was resolved first.
-    """
-
-    collection: str
-    match: dict
-    ids: tuple[str, ...] | None = None
-
-
-@dataclass
-class Result:
-    """One page of a query: rows, the total count, facets and paging.
-
-    Attributes
-    ----------
-    spec : QuerySpec
-    rows : list of dict
-        Column name -> value, in ``spec.columns`` order.
-    count : int
-        How many rootnames match in all.
-    facets : dict or None
-        Field -> list of ``(value, count)``, most frequent first
-        (:data:`~acsq_mongo.query.facets.FACET_FIELDS`); None if not asked for.
-    offset, limit : int
-        The page: rows ``offset`` to ``offset + limit``.
-    collection : str
-        Which collection answered the filters (``catalog`` unless a header
-        query matched very many rootnames).
-    from_cache : bool
-        Whether the rows came from the result cache.
-    """
-
-    spec: QuerySpec
-    rows: list[dict[str, Any]]
-    count: int
-    facets: dict[str, list[tuple[Any, int]]] | None
-    offset: int
-    limit: int
-    collection: str = CATALOG
-    from_cache: bool = False
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        """The output column names."""
-        return self.spec.column_names
-
-    @property
-    def next_offset(self) -> int | None:
-        """Offset of the next page, or None on the last page."""
-        end = self.offset + self.limit
-        return end if self.limit and end < self.count else None
-
-    @property
-    def prev_offset(self) -> int | None:
-        """Offset of the previous page, or None on the first."""
-        return max(0, self.offset - self.limit) if self.offset > 0 else None
-
-    @property
-    def first_row(self) -> int:
-        """1-based number of the first row on the page (0 if the page is empty)."""
-        return self.offset + 1 if self.rows else 0
-
-    @property
-    def last_row(self) -> int:
-        """1-based number of the last row on the page."""
-        return self.offset + len(self.rows)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __iter__(self) -> Iterator[dict[str, Any]]:
-        return iter(self.rows)
-
-
-@contextlib.contextmanager
-def _server_errors():
-    """Turn the server's refusals into QueryError (e.g. a regex Go's RE2 rejects)."""
-    try:
-        yield
-    except pymongo.errors.OperationFailure as exc:
-        reason = (exc.details or {}).get("errmsg") or str(exc)
-        raise QueryError(f"the database refused this query: {reason.split(', full error')[0]}"
-                         ) from None
-    except (pymongo.errors.ServerSelectionTimeoutError, pymongo.errors.AutoReconnect) as exc:
-        raise DatabaseUnavailable(f"the database stopped answering: {exc}") from None
-
-
-class _Cached:
-    """One call's view of the cache: the data generation is read once, up front.
-
-    Whatever one call computes (the selection, above all) is also kept for the
-    rest of that call, cache or not, so it is never computed twice.
-    """
-
-    def __init__(self, db: Database, cache: ResultCache | None) -> None:
-        self.db = db
-        self.cache = cache
-        self.prefix = (db.name, id(db.client), generation(db)) if cache is not None else None
-        self._this_call: dict[tuple, Any] = {}
-
-    def get(self, kind: str, parts: tuple, compute, keep=None) -> tuple[Any, bool]:
-        """Return ``(value, from_cache)``, computing and keeping the value on a miss.
-
-        ``keep(value)``, if given, says whether a computed value may go in the
-        shared cache (not too big).
-        """
-        local_key = (kind, *parts)
-        if local_key in self._this_call:
-            return self._this_call[local_key], False
-        if self.cache is None:
-            value, hit = compute(), False
-        else:
-            key = (kind, *self.prefix, *parts)
-            value = self.cache.get(key)
-            hit = value is not None
-            if not hit:
-                value = compute()
-                if keep is None or keep(value):
-                    self.cache.put(key, value)
-        self._this_call[local_key] = value
-        return value, hit
-
-    def has(self, key: tuple) -> bool:
-        """Whether ``(kind, *parts)`` is known to this call or in the shared cache."""
-        if key in self._this_call:
-            return True
-        return self.cache is not None and (key[0], *self.prefix, *key[1:]) in self.cache
-
-    def put(self, kind: str, parts: tuple, value: Any) -> Any:
-        """Keep a value computed along with another one; return it."""
-        self._this_call[(kind, *parts)] = value
-        if self.cache is not None:
-            self.cache.put((kind, *self.prefix, *parts), value)
-        return value
-
-
-def select(db: Database, spec: QuerySpec, cache: ResultCache | None = None) -> Selection:
-    """Return the selection of a spec: which collection, which filter, the exact ids.
-
-    Parameters
-    ----------
-    db : Database
-    spec : QuerySpec
-    cache : ResultCache, optional
-
-    Raises
-    ------
-    QueryError
-        If a cone holds more than :data:`MAX_IDS` targets, or the server refuses a filter.
-    """
-    return _selection(_Cached(db, cache), spec)
-
-
-def _selection(cached: _Cached, spec: QuerySpec) -> Selection:
-    return cached.get(
-        "selection", spec.selection_key(), lambda: _select(cached.db, spec),
-        keep=lambda s: s.ids is None or len(s.ids) <= _CACHE_IDS_MAX,
-    )[0]
-
-
-def _select(db: Database, spec: QuerySpec) -> Selection:
-    field_filters, header_filters = spec.field_filters, spec.header_filters
-    if spec.cone is None and not header_filters:
-        return Selection(CATALOG, combine(field_filters))
-    ids: list[str] | None = None
-    with _server_errors():
-        if spec.cone is not None:
-            query = combine(field_filters, [spec.cone.box_filter()])
-            docs = list(db[CATALOG].find(query, {"_id": 1, "ra_targ": 1, "dec_targ": 1}))
-            if docs:
-                ra = np.array([d["ra_targ"] for d in docs], dtype=float)
-                dec = np.array([d["dec_targ"] for d in docs], dtype=float)
-                inside = spec.cone.contains(ra, dec)
-                ids = sorted(d["_id"] for d, ok in zip(docs, inside, strict=True) if ok)
-            else:
-                ids = []
-            if len(ids) > MAX_IDS:
-                raise QueryError(
-                    f"the cone holds {len(ids)} rootnames, more than {MAX_IDS}; make it smaller "
-                    "or add filters"
-                )
-        if header_filters and ids != []:  # (an empty cone needs no pass over rootnames)
-            extra = [{"_id": {"$in": ids}}] if ids is not None else []
-            query = combine(spec.filters, extra)
-            found = sorted(d["_id"] for d in db[ROOTNAMES].find(query, {"_id": 1}))
-            if len(found) > MAX_IDS:
-                # Too many to hand over as a list: answer the whole query from rootnames.
-                return Selection(ROOTNAMES, query)
-            ids = found
-    assert ids is not None
-    return Selection(CATALOG, {"_id": {"$in": ids}}, tuple(ids))
-
-
 def count(db: Database, spec: QuerySpec, cache: ResultCache | None = None) -> int:
     """Return how many rootnames match ``spec``."""
-    return _count(_Cached(db, cache), spec)
+    return _count(CallCache(db, cache), spec)
 
 
-def _count(cached: _Cached, spec: QuerySpec) -> int:
-    selection = _selection(cached, spec)
+def _count(cached: CallCache, spec: QuerySpec) -> int:
+    selection = cached_selection(cached, spec)
     if selection.ids is not None:
         return len(selection.ids)
 
     def compute() -> int:
-        with _server_errors():
+        with server_errors():
             return cached.db[selection.collection].count_documents(selection.match)
 
     return cached.get("count", spec.selection_key(), compute)[0]
@@ -307,14 +93,14 @@ def facets(
     db: Database, spec: QuerySpec, cache: ResultCache | None = None
 ) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
     """Return the total count and the facets of ``spec`` (one ``$group``)."""
-    return _facets(_Cached(db, cache), spec)
+    return _facets(CallCache(db, cache), spec)
 
 
-def _facets(cached: _Cached, spec: QuerySpec) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
-    selection = _selection(cached, spec)
+def _facets(cached: CallCache, spec: QuerySpec) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
+    selection = cached_selection(cached, spec)
 
     def compute():
-        with _server_errors():
+        with server_errors():
             return count_and_facets(cached.db[selection.collection], selection.match,
                                     FACET_FIELDS)
 
@@ -350,7 +136,7 @@ def _header_docs(db: Database, ids: list[str], refs: tuple[FieldRef, ...]) -> di
     if not ids or not refs:
         return {}
     projection = {"_id": 1, **{ref.path: 1 for ref in refs}}
-    with _server_errors():
+    with server_errors():
         if len(ids) <= _LOOKUPS_MAX:
             # One lookup per _id: the only query FerretDB v1 answers from an index
             # (an _id $in scans and decodes every whole document).
@@ -416,8 +202,8 @@ def run(
         If the limit is over ``max_rows``, or the server refuses the query.
     """
     limit = _page_limit(spec, settings)
-    cached = _Cached(db, cache)
-    selection = _selection(cached, spec)
+    cached = CallCache(db, cache)
+    selection = cached_selection(cached, spec)
 
     def counts() -> tuple[int, dict | None]:
         if with_facets:
@@ -428,7 +214,7 @@ def run(
         if limit == 0:
             return []
         coll = selection.collection
-        with _server_errors():
+        with server_errors():
             docs = list(db[coll].find(
                 selection.match, _projection(spec.columns, coll), sort=_sort(spec),
                 skip=spec.offset, limit=limit,
@@ -483,7 +269,7 @@ def _one_scan_applies(selection: Selection) -> bool:
 def _first_matches(db: Database, spec: QuerySpec, selection: Selection) -> list[dict]:
     """The first ``_ONE_SCAN_MAX + 1`` matches in page order, with the facet fields."""
     projection = {**_projection(spec.columns, CATALOG), **dict.fromkeys(FACET_FIELDS, 1)}
-    with _server_errors():
+    with server_errors():
         return list(db[CATALOG].find(selection.match, projection, sort=_sort(spec),
                                      limit=_ONE_SCAN_MAX + 1))
 
@@ -514,19 +300,19 @@ def iter_rows(
     :data:`_CACHE_ROWS_MAX` rows is kept until the data changes, so the same
     download again costs no scan.
     """
-    cached = _Cached(db, cache)
+    cached = CallCache(db, cache)
     key = ("rows", spec.selection_key(), spec.sort, spec.column_names, spec.limit, spec.offset)
     if cache is not None:
         rows = cache.get((*key[:1], *cached.prefix, *key[1:]))
         if rows is not None:
             yield from (dict(r) for r in rows)
             return
-    selection = _selection(cached, spec)
+    selection = cached_selection(cached, spec)
     # Header columns for every row: one pass over the whole documents beats a lookup per
     # rootname (the same filter runs on either collection).
     coll = ROOTNAMES if spec.header_columns else selection.collection
     kept: list[dict[str, Any]] | None = [] if cache is not None else None
-    with _server_errors():
+    with server_errors():
         cursor = db[coll].find(
             selection.match, _projection(spec.columns, coll), sort=_sort(spec),
             skip=spec.offset, limit=spec.limit or 0, batch_size=batch_size,

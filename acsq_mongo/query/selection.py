@@ -1,0 +1,94 @@
+"""Which rootnames a query selects: a filter on one collection, or the exact ids.
+
+Filters on promoted fields only select on ``catalog``; a header-keyword filter
+or a cone is resolved first to the exact ``_id`` s (at most :data:`MAX_IDS`),
+so that the count, facets and pages of the query are those of the exact set.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from acsq_mongo.db.collections import CATALOG, ROOTNAMES
+from acsq_mongo.query.cache import ResultCache
+from acsq_mongo.query.call_cache import CallCache, server_errors
+from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.filters import combine
+from acsq_mongo.query.result import Selection
+from acsq_mongo.query.spec import QuerySpec
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
+
+
+__all__ = [
+    "MAX_IDS",
+    "select",
+    "cached_selection",
+]
+
+
+#: Most rootnames a cone or header filter may match before the query must be narrowed
+#: (the ``_id`` list then goes to the server: ~17 bytes each, 16 MB per command).
+MAX_IDS = 200_000
+# Id sets larger than this are not kept in the result cache (memory).
+_CACHE_IDS_MAX = 20_000
+
+
+def select(db: Database, spec: QuerySpec, cache: ResultCache | None = None) -> Selection:
+    """Return the selection of a spec: which collection, which filter, the exact ids.
+
+    Parameters
+    ----------
+    db : Database
+    spec : QuerySpec
+    cache : ResultCache, optional
+
+    Raises
+    ------
+    QueryError
+        If a cone holds more than :data:`MAX_IDS` targets, or the server refuses a filter.
+    """
+    return cached_selection(CallCache(db, cache), spec)
+
+
+def cached_selection(cached: CallCache, spec: QuerySpec) -> Selection:
+    return cached.get(
+        "selection", spec.selection_key(), lambda: _select(cached.db, spec),
+        keep=lambda s: s.ids is None or len(s.ids) <= _CACHE_IDS_MAX,
+    )[0]
+
+
+def _select(db: Database, spec: QuerySpec) -> Selection:
+    field_filters, header_filters = spec.field_filters, spec.header_filters
+    if spec.cone is None and not header_filters:
+        return Selection(CATALOG, combine(field_filters))
+    ids: list[str] | None = None
+    with server_errors():
+        if spec.cone is not None:
+            query = combine(field_filters, [spec.cone.box_filter()])
+            docs = list(db[CATALOG].find(query, {"_id": 1, "ra_targ": 1, "dec_targ": 1}))
+            if docs:
+                ra = np.array([d["ra_targ"] for d in docs], dtype=float)
+                dec = np.array([d["dec_targ"] for d in docs], dtype=float)
+                inside = spec.cone.contains(ra, dec)
+                ids = sorted(d["_id"] for d, ok in zip(docs, inside, strict=True) if ok)
+            else:
+                ids = []
+            if len(ids) > MAX_IDS:
+                raise QueryError(
+                    f"the cone holds {len(ids)} rootnames, more than {MAX_IDS}; make it smaller "
+                    "or add filters"
+                )
+        if header_filters and ids != []:  # (an empty cone needs no pass over rootnames)
+            extra = [{"_id": {"$in": ids}}] if ids is not None else []
+            query = combine(spec.filters, extra)
+            found = sorted(d["_id"] for d in db[ROOTNAMES].find(query, {"_id": 1}))
+            if len(found) > MAX_IDS:
+                # Too many to hand over as a list: answer the whole query from rootnames.
+                return Selection(ROOTNAMES, query)
+            ids = found
+    assert ids is not None
+    return Selection(CATALOG, {"_id": {"$in": ids}}, tuple(ids))
