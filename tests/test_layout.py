@@ -8,6 +8,7 @@ Every import of every module in ``acsq_mongo/``, ``webapp/``, ``scripts/`` and
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from pathlib import Path
 
@@ -131,11 +132,14 @@ def test_the_check_catches_an_upward_import(tmp_path, monkeypatch):
     ]
 
 
-def test_the_architecture_doc_names_every_layered_unit():
+def test_the_architecture_doc_shows_these_layers():
+    # docs/architecture.md has a table `| layer | unit | what it holds |`; it must match LAYERS.
     text = (ROOT / "docs" / "architecture.md").read_text()
-    missing = [unit for layer in LAYERS for unit in layer
-               if unit.replace("acsq_mongo.", "").replace(".", "/") not in text]
-    assert missing == []
+    documented = {
+        f"acsq_mongo.{m.group(2)}" if m.group(2) != "webapp" else "webapp": int(m.group(1))
+        for m in re.finditer(r"^\| (\d+) \| `(\w+)/?` \|", text, re.M)
+    }
+    assert documented == {unit: rank + 1 for rank, layer in enumerate(LAYERS) for unit in layer}
 
 
 def long_files(folders: tuple[str, ...] = SIZE_CHECKED) -> list[str]:
@@ -158,3 +162,17 @@ def test_the_size_check_counts_lines(tmp_path, monkeypatch, lines, over):
     (tmp_path / "pkg" / "big.py").write_text("x = 1\n" * lines)
     monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     assert bool(long_files(("pkg",))) is over
+
+
+def test_the_public_api_is_importable_from_the_root_package():
+    import acsq_mongo
+    from acsq_mongo.images.imaging import read_mosaic
+    from acsq_mongo.images.quicklook import make_quicklooks
+    from acsq_mongo.ingest.rootname import ingest_rootname
+    from acsq_mongo.query.api import Archive
+
+    assert (acsq_mongo.Archive, acsq_mongo.ingest_rootname, acsq_mongo.make_quicklooks,
+            acsq_mongo.read_mosaic) == (Archive, ingest_rootname, make_quicklooks, read_mosaic)
+    assert acsq_mongo.load_settings is acsq_mongo.settings.load_settings
+    with pytest.raises(AttributeError, match="no attribute 'ingest'"):
+        acsq_mongo.__getattr__("ingest")
