@@ -11,14 +11,14 @@ How a run goes:
 - The rootname folders found on the client are cut into batches of
   ``batch_size`` (a cluster takes ~1 s to start and each task costs a
   round trip of several ms, so a task is a batch, never one file).
-- Each batch is one task, :func:`ingest_batch`, submitted with
+- Each batch is one task, :func:`~acsq_mongo.ingest.dask_worker.ingest_batch`, submitted with
   ``retries=1``. It runs :func:`acsq_mongo.ingest.batch.ingest_many` (so
   :func:`~acsq_mongo.ingest.rootname.ingest_rootname` stays the unit of work) on the
   worker's own database connection, made once per worker process
-  (:func:`worker_database`). Only Settings (a small frozen dataclass) and
-  folder listings go to the workers, and only small results come back: the
-  per-rootname counts and errors, and the worker's log lines for the run
-  log. Documents never pass through the scheduler.
+  (:func:`~acsq_mongo.ingest.dask_worker.worker_database`). Only Settings (a
+  small frozen dataclass) and folder listings go to the workers, and only
+  small results come back: the per-rootname counts and errors, and the
+  worker's log lines for the run log. Documents never pass through the scheduler.
 - At most a few tasks per worker thread are in flight, so a million
   rootnames do not all sit in the scheduler at once.
 - A task that raises (say the database dropped the connection) is run once
@@ -28,12 +28,14 @@ How a run goes:
   tasks again elsewhere, and since every rootname is one upsert by ``_id``
   the documents come out the same.
 - Ctrl-C cancels the tasks and shuts the cluster down. LocalCluster workers
-  ignore SIGINT (:func:`dask_setup`, run in every worker process as a
+  ignore SIGINT (:func:`~acsq_mongo.ingest.dask_worker.dask_setup`, run in every worker process as a
   preload), so a Ctrl-C in the terminal stops the client only and no
   worker prints a traceback.
-- Workers log into nothing of their own: :func:`ingest_batch` captures the
+- Workers log into nothing of their own:
+  :func:`~acsq_mongo.ingest.dask_worker.ingest_batch` captures the
   ``acsq_mongo`` log records of its batch and returns them, and the client
-  writes them into the run log (:func:`replay_records`), so the run log
+  writes them into the run log
+  (:func:`~acsq_mongo.ingest.dask_worker.replay_records`), so the run log
   tells the same story as an in-process run.
 
 Workers must see the archive and ``ACSQ_DATA`` at the same paths as the

@@ -2,12 +2,14 @@
 
 :func:`run_ingest` ingests an archive (or a selection of rootnames, or only
 what is new or changed) with a run log in ``$ACSQ_DATA/logs`` and a summary.
-The rootnames themselves are ingested by a runner: :class:`InProcessRunner`
-(this process, :func:`ingest_many`) or
-:class:`acsq_mongo.ingest.dask_runner.DaskRunner` (batches on a Dask cluster, each
-batch :func:`ingest_many` on a worker). Whatever runs them, the run log, the
-summary, the proposal summaries and ``meta.last_ingest`` are done by the
-caller, once per run (:func:`ingest_folders`).
+The rootnames themselves are ingested by a runner:
+:class:`~acsq_mongo.ingest.batch.InProcessRunner` (this process,
+:func:`~acsq_mongo.ingest.batch.ingest_many`) or
+:class:`acsq_mongo.ingest.dask_runner.DaskRunner` (batches on a Dask cluster,
+each batch :func:`~acsq_mongo.ingest.batch.ingest_many` on a worker). Whatever
+runs them, the run log, the summary, the proposal summaries and
+``meta.last_ingest`` are done by the caller, once per run
+(:func:`ingest_folders`).
 """
 
 from __future__ import annotations
