@@ -1,5 +1,5 @@
 # acsq-mongo: two commands, `make demo` and `make test`. Both set everything up
-# first (venv, pip install, the local FerretDB server, system packages) and are
+# first (venv, pip install, the local SecantusDB server, system packages) and are
 # fast when everything is already there.
 
 SHELL := /bin/bash
@@ -7,7 +7,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-LOCALDB := build/acsq-localdb
 PYTEST_ARGS ?=
 
 .PHONY: setup test demo localdb system-deps lint compose-check bench clean help
@@ -17,7 +16,7 @@ help:
 	@echo "make test   - set up and run the whole test suite (with the real local server)"
 	@echo "make bench  - run the benchmarks (see benchmarks/)"
 
-setup: $(STAMP) $(LOCALDB) system-deps
+setup: $(STAMP) localdb system-deps
 
 $(STAMP): pyproject.toml setup.cfg
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,11 +24,11 @@ $(STAMP): pyproject.toml setup.cfg
 	$(BIN)/python -m pip install -q -e ".[test,deploy]"
 	@touch $@
 
-# FerretDB v1 embedded in our own Go program, built through the Go module proxy.
-localdb: $(LOCALDB)
-$(LOCALDB): scripts/localdb/main.go scripts/localdb/go.mod scripts/localdb/go.sum
-	@mkdir -p build
-	cd scripts/localdb && go build -o ../../$(LOCALDB) .
+# The local server, SecantusDB: its Rust server built once into ~/.cache/acsq-mongo
+# (several minutes the first time), its Python server as the fallback in
+# build/secantus-py. Pinned in scripts/localserver/pins.env. Quick when present.
+localdb:
+	@scripts/install_localdb.sh
 
 system-deps:
 	@scripts/install_system_deps.sh

@@ -57,7 +57,8 @@ class Settings:
         4.0, float, "seconds to wait for the database before giving up"
     )
     localdb_bin: Path | None = _setting(
-        None, Path, "the acsq-localdb binary; default: build/acsq-localdb of the checkout"
+        None, Path, "the local SecantusDB server (secantusd-rs or secantusd-py); default: the one "
+        "`make` set up"
     )
     proposal_types: Path | None = _setting(
         None, Path, "CSV or YAML table mapping proposid to proposal type (GO, CAL/ACS, ...)"

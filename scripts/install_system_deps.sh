@@ -1,15 +1,13 @@
 #!/usr/bin/env bash
 # Install the system packages the tests and the demo need, if they are missing:
 # Debian's chromium (browser tests) and docker-compose (validating
-# docker-compose.yml; no Docker engine is needed), and Go (to build the local
-# server), npm and mongosh (the README's Mongo shell examples). Idempotent and quick when
+# docker-compose.yml; no Docker engine is needed), npm and mongosh (the README's Mongo shell examples). Idempotent and quick when
 # everything is there.
 set -euo pipefail
 
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
-command -v go >/dev/null 2>&1 || missing+=(golang-go)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
 
 if [ ${#missing[@]} -gt 0 ]; then

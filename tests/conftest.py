@@ -1,9 +1,9 @@
 """Shared fixtures: the two database backends and settings for each test.
 
 ``db`` and ``settings`` are parameterized over ``mongomock`` (fast, in-memory)
-and ``real`` (the real local server: FerretDB built from scripts/localdb,
-started once per session on a free port with a temporary data folder; or any
-MongoDB named by ACSQ_TEST_MONGO_URI). Tests that need real-server semantics
+and ``real`` (the real local server: SecantusDB, set up by ``make``, started once
+per session on a free port with a temporary data folder; or any MongoDB named
+by ACSQ_TEST_MONGO_URI). Tests that need real-server semantics
 use ``real_db`` / ``real_settings``. If the real server cannot start, those
 tests error: they never silently skip.
 """

@@ -1,7 +1,6 @@
 """The database layer, round-tripped on mongomock and on the real server."""
 
 import datetime
-import time
 
 import pytest
 
@@ -99,50 +98,3 @@ def test_bad_uri_is_a_config_error(tmp_path):
 def test_redact_uri():
     assert redact_uri("mongodb://u:p@h:1/db") == "mongodb://u:***@h:1/db"
     assert redact_uri("mongodb://h:1") == "mongodb://h:1"
-
-
-@pytest.mark.realdb
-def test_real_server_finds_by_id_through_an_index(real_db, real_server_uri):
-    """FerretDB v1.24 queries _id by an expression its own index does not cover;
-    acsq-localdb's index doctor adds the matching index as collections appear."""
-    import os
-    import sqlite3
-
-    if os.environ.get("ACSQ_TEST_MONGO_URI"):
-        pytest.skip("the index doctor belongs to the local FerretDB server only")
-    real_db[ROOTNAMES].insert_one({"_id": "j94f05bg"})
-    files = [p for p in _data_files(real_server_uri) if p.stem == real_db.name]
-    assert len(files) == 1
-    deadline = time.monotonic() + 10
-    plan = ""
-    while time.monotonic() < deadline:
-        with sqlite3.connect(f"file:{files[0]}?mode=ro", uri=True) as con:
-            table = con.execute(
-                "SELECT table_name FROM _ferretdb_collections WHERE name = ?", (ROOTNAMES,)
-            ).fetchone()[0]
-            plan = " ".join(
-                str(row[-1]) for row in con.execute(
-                    f"EXPLAIN QUERY PLAN SELECT * FROM \"{table}\" "
-                    "WHERE _ferretdb_sjson->'$._id' = 'j94f05bg'"
-                )
-            )
-        if "USING INDEX" in plan:
-            break
-        time.sleep(0.2)
-    assert "USING INDEX" in plan and "__acsq_id" in plan
-
-
-def _data_files(uri):
-    """The SQLite files of the session's local server (found via /proc)."""
-    from pathlib import Path
-
-    port = uri.rstrip("/").rsplit(":", 1)[1]
-    for proc in Path("/proc").iterdir():
-        try:
-            args = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if args and args[0].endswith(b"acsq-localdb") and f"127.0.0.1:{port}".encode() in args:
-            data_dir = Path(args[args.index(b"-dir") + 1].decode())
-            return sorted(data_dir.glob("*.sqlite"))
-    return []

@@ -32,7 +32,7 @@ def test_demo_sets_everything_up_and_a_second_run_reuses_it(tmp_path):
     try:
         first = _acsq("demo", "--no-serve", "--rootnames", "6", "--workers", "0", env=env)
         assert first.returncode == 0, first.stderr
-        assert "started FerretDB" in first.stderr
+        assert "started SecantusDB" in first.stderr
         assert "writing a sample archive of 6 rootnames" in first.stderr
         client = pymongo.MongoClient(env["ACSQ_MONGO_URI"], serverSelectionTimeoutMS=5000)
         catalog = client.acsq_demo_test.catalog

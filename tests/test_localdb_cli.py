@@ -32,7 +32,7 @@ def test_db_start_status_stop(tmp_path):
     started = _acsq("db", "start", env=env)
     try:
         assert started.returncode == 0, started.stderr
-        assert "started FerretDB" in started.stdout
+        assert "started SecantusDB" in started.stdout
         assert (tmp_path / "var" / "db" / "localdb.pid").is_file()
 
         again = _acsq("db", "start", env=env)
@@ -40,7 +40,7 @@ def test_db_start_status_stop(tmp_path):
 
         status = _acsq("db", "status", env=env)
         assert status.returncode == 0
-        assert "up: FerretDB" in status.stdout and "local server pid" in status.stdout
+        assert "up: SecantusDB" in status.stdout and "local server pid" in status.stdout
 
         client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000)
         coll = client.acsq_cli_test.rootnames
@@ -49,14 +49,42 @@ def test_db_start_status_stop(tmp_path):
         client.close()
 
         indexes = _acsq("db", "indexes", env=env)
-        assert indexes.returncode == 0 and "indexes ensured on FerretDB" in indexes.stdout
+        assert indexes.returncode == 0 and "indexes ensured on SecantusDB" in indexes.stdout
     finally:
         stopped = _acsq("db", "stop", env=env)
-    assert stopped.returncode == 0 and "stopped" in stopped.stdout
+    assert stopped.returncode == 0 and "stopped the local server" in stopped.stdout
+    # It says how the server went: a clean exit after SIGTERM, or a SIGKILL.
+    assert "after SIGTERM" in stopped.stdout or "killed with SIGKILL" in stopped.stdout
     assert not (tmp_path / "var" / "db" / "localdb.pid").exists()
     assert _acsq("db", "status", env=env).returncode == 1
-    # The data survives a restart.
-    assert (tmp_path / "var" / "db" / "data" / "acsq_cli_test.sqlite").is_file()
+    assert "no local server is running" in _acsq("db", "stop", env=env).stdout
+
+    # The data survive a restart.
+    restarted = _acsq("db", "start", env=env)
+    try:
+        assert restarted.returncode == 0, restarted.stderr
+        client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000)
+        assert client.acsq_cli_test.rootnames.find_one({"_id": "j94f05bg"}) is not None
+        client.close()
+    finally:
+        _acsq("db", "stop", env=env)
+
+
+def test_db_start_says_when_the_server_cannot_start(tmp_path):
+    """A server that cannot start is one line with the tail of its log, exit 1."""
+    import os
+
+    port = free_port()
+    fake = tmp_path / "secantusd-rs"
+    fake.write_text("#!/bin/sh\necho 'cannot open the storage: permission denied' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "ACSQ_DATA": str(tmp_path / "var"),
+           "ACSQ_MONGO_URI": f"mongodb://127.0.0.1:{port}", "ACSQ_LOCALDB_BIN": str(fake)}
+    env.pop("ACSQ_CONFIG", None)
+    failed = _acsq("db", "start", env=env)
+    assert failed.returncode == 1
+    assert "exited with status 3" in failed.stderr and "permission denied" in failed.stderr
+    assert "Traceback" not in failed.stderr
 
 
 def test_db_start_refuses_a_remote_uri(tmp_path, capsys, monkeypatch):

@@ -103,11 +103,13 @@ def ping(db: Database, uri: str | None = None) -> None:
 
 
 def server_description(db: Database) -> str:
-    """Return e.g. ``"FerretDB (MongoDB 7.0.42 wire protocol)"`` or ``"MongoDB 7.0.14"``."""
+    """Return e.g. ``"SecantusDB 0.5.3 (MongoDB 8.2.11 wire protocol)"`` or ``"MongoDB 7.0.14"``."""
     if type(db).__module__.startswith("mongomock"):
         return "mongomock (in-memory)"
     info = db.client.admin.command("buildInfo")
     version = info.get("version", "?")
+    if "secantusVersion" in info:
+        return f"SecantusDB {info['secantusVersion']} (MongoDB {version} wire protocol)"
     if "ferretdb" in info or "ferretdbVersion" in info or "ferretdbFeatures" in info:
         return f"FerretDB (MongoDB {version} wire protocol)"
     return f"MongoDB {version}"

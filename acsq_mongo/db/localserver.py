@@ -1,12 +1,22 @@
-"""The local MongoDB-compatible server for development, tests and CI.
+"""The local MongoDB-compatible server for the demo, tests and CI: SecantusDB.
 
 No MongoDB server can be installed on the development machines, so the real
-server here is FerretDB v1 with its SQLite backend, embedded in a small Go
-program of ours (``scripts/localdb/``), built by ``make localdb`` into
-``build/acsq-localdb``. Production runs MongoDB 7 (docker-compose.yml).
+server here is SecantusDB, a MongoDB wire-protocol server on WiredTiger (MongoDB's
+own storage engine), with secondary indexes, the aggregation language, geo
+operators and atomic updates. Production runs MongoDB 7 (docker-compose.yml).
+
+SecantusDB is GPL-2.0-only and in beta. It runs here as a separate process, as
+one runs mongod, and no module of acsq_mongo or webapp imports it. ``make``
+(``scripts/install_localdb.sh``) sets up, at the versions pinned in
+``scripts/localserver/pins.env``:
+
+- its Rust server ``secantusd-rs`` (the default), built once into
+  ``~/.cache/acsq-mongo/secantus-mdb-<version>/bin/``, outside the work tree;
+- its Python server ``secantusd-py`` (the fallback), in its own virtualenv
+  ``build/secantus-py/``.
 
 :func:`start`, :func:`stop` and :func:`status` back ``acsq db start|stop|status``.
-They keep the server's files under ``$ACSQ_DATA/db/``: ``data/`` (SQLite
+They keep the server's files under ``$ACSQ_DATA/db/``: ``data/`` (WiredTiger
 files), ``localdb.pid`` and ``localdb.log``.
 """
 
@@ -36,6 +46,7 @@ __all__ = [
     "LocalServer",
     "find_binary",
     "free_port",
+    "pinned_versions",
     "start",
     "stop",
     "status",
@@ -43,10 +54,15 @@ __all__ = [
     "REPO_ROOT",
 ]
 
-#: The checkout this package runs from (for ``build/acsq-localdb``).
+#: The checkout this package runs from (for ``build/`` and ``scripts/``).
 REPO_ROOT = Path(__file__).resolve().parents[2]
-_BINARY_NAME = "acsq-localdb"
+#: The two SecantusDB servers, in order of preference.
+RUST_SERVER = "secantusd-rs"
+PYTHON_SERVER = "secantusd-py"
+_SERVER_NAMES = (RUST_SERVER, PYTHON_SERVER)
+_PINS = REPO_ROOT / "scripts" / "localserver" / "pins.env"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+_INSTALL_HINT = "run `make setup` (scripts/install_localdb.sh) or set ACSQ_LOCALDB_BIN"
 
 
 def free_port() -> int:
@@ -70,41 +86,66 @@ def answers(uri: str, timeout: float = 1.0) -> str | None:
         client.close()
 
 
-def find_binary(settings: Settings | None = None, build: bool = True) -> Path:
-    """Return the acsq-localdb binary, building it with Go if it is missing.
+def pinned_versions() -> dict[str, str]:
+    """Return the pinned SecantusDB versions of ``scripts/localserver/pins.env``.
 
-    Looks at the ``localdb_bin`` setting, then ``build/acsq-localdb`` of the
-    checkout, then ``acsq-localdb`` on the PATH.
+    Returns
+    -------
+    pins : dict
+        ``{"SECANTUS_RS_VERSION": ..., "SECANTUS_PY_VERSION": ...}``; empty when
+        the package runs outside its checkout.
+    """
+    try:
+        text = _PINS.read_text()
+    except OSError:
+        return {}
+    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line)
+    return {key.strip(): value.strip() for key, value in pairs if not key.startswith("#")}
+
+
+def _candidates() -> list[Path]:
+    """Where ``make`` puts the servers, the Rust one first."""
+    pins = pinned_versions()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "acsq-mongo"
+    found = []
+    if "SECANTUS_RS_VERSION" in pins:
+        found.append(cache / f"secantus-mdb-{pins['SECANTUS_RS_VERSION']}" / "bin" / RUST_SERVER)
+    found.append(REPO_ROOT / "build" / "secantus-py" / "bin" / PYTHON_SERVER)
+    return found
+
+
+def find_binary(settings: Settings | None = None, kind: str | None = None) -> Path:
+    """Return the local SecantusDB server's executable.
+
+    Looks at the ``localdb_bin`` setting (``ACSQ_LOCALDB_BIN``), then where
+    ``make`` installs the servers (the Rust server's cache, then the Python
+    fallback's ``build/secantus-py``), then the PATH.
+
+    Parameters
+    ----------
+    settings : Settings, optional
+        For ``localdb_bin``.
+    kind : {"secantusd-rs", "secantusd-py"}, optional
+        Only this server (the fallback's smoke test asks for the Python one).
 
     Raises
     ------
     LocalServerError
-        If it is nowhere and cannot be built.
+        If it is nowhere.
     """
-    if settings is not None and settings.localdb_bin is not None:
+    if settings is not None and settings.localdb_bin is not None and kind is None:
         if not settings.localdb_bin.is_file():
             raise LocalServerError(f"ACSQ_LOCALDB_BIN {settings.localdb_bin} does not exist")
         return settings.localdb_bin
-    built = REPO_ROOT / "build" / _BINARY_NAME
-    if built.is_file():
-        return built
-    on_path = shutil.which(_BINARY_NAME)
-    if on_path:
-        return Path(on_path)
-    source = REPO_ROOT / "scripts" / "localdb"
-    if build and (source / "main.go").is_file() and shutil.which("go"):
-        proc = subprocess.run(
-            ["go", "build", "-o", str(built), "."],
-            cwd=source,
-            capture_output=True,
-            text=True,
-        )
-        if proc.returncode == 0 and built.is_file():
-            return built
-        raise LocalServerError(f"building {_BINARY_NAME} failed: {proc.stderr.strip()[-2000:]}")
-    raise LocalServerError(
-        f"{_BINARY_NAME} is not built; run `make localdb` (needs Go) or set ACSQ_LOCALDB_BIN"
-    )
+    for path in _candidates():
+        if path.is_file() and os.access(path, os.X_OK) and kind in (None, path.name):
+            return path
+    for name in _SERVER_NAMES:
+        on_path = shutil.which(name)
+        if on_path and kind in (None, name):
+            return Path(on_path)
+    wanted = kind or " or ".join(_SERVER_NAMES)
+    raise LocalServerError(f"the local server ({wanted}) is not installed; {_INSTALL_HINT}")
 
 
 def _host_port(uri: str) -> tuple[str, int]:
@@ -124,16 +165,16 @@ def _host_port(uri: str) -> tuple[str, int]:
 
 @dataclass
 class LocalServer:
-    """One acsq-localdb process.
+    """One local SecantusDB server process.
 
     Parameters
     ----------
     binary : Path
-        The acsq-localdb executable.
+        ``secantusd-rs`` or ``secantusd-py``.
     host, port : str, int
         Where it listens.
     data_dir : Path
-        Folder of its SQLite files.
+        Its WiredTiger home (created if missing, reopened intact on restart).
     log_path : Path
         Where its stdout and stderr go.
     """
@@ -146,7 +187,7 @@ class LocalServer:
     process: subprocess.Popen | None = None
 
     @classmethod
-    def private(cls, folder: Path, build: bool = True) -> LocalServer:
+    def private(cls, folder: Path, kind: str | None = None) -> LocalServer:
         """A server of one's own on a free loopback port, its files in ``folder``.
 
         For tests and benchmarks: ``with LocalServer.private(tmp) as server:`` starts
@@ -155,11 +196,11 @@ class LocalServer:
         Parameters
         ----------
         folder : Path
-            Gets ``db/`` (the SQLite files) and ``localdb.log``.
-        build : bool
-            Build the binary with ``make localdb`` if it is missing.
+            Gets ``db/`` (the WiredTiger files) and ``localdb.log``.
+        kind : {"secantusd-rs", "secantusd-py"}, optional
+            Which server; default: the one ``make`` set up (the Rust one if built).
         """
-        return cls(binary=find_binary(build=build), host="127.0.0.1", port=free_port(),
+        return cls(binary=find_binary(kind=kind), host="127.0.0.1", port=free_port(),
                    data_dir=Path(folder) / "db", log_path=Path(folder) / "localdb.log")
 
     def __enter__(self) -> LocalServer:
@@ -174,8 +215,23 @@ class LocalServer:
         """The server's MongoDB URI."""
         return f"mongodb://{self.host}:{self.port}/"
 
-    def start(self, timeout: float = 30.0, detach: bool = False) -> None:
+    def command(self) -> list[str]:
+        """The command line that runs this server."""
+        # --standalone: a plain standalone topology, as a lone mongod (without it
+        # the server poses as a one-node replica set and adds $clusterTime to
+        # every reply).
+        return [str(self.binary), "--host", self.host, "--port", str(self.port),
+                "--storage-path", str(self.data_dir), "--standalone"]
+
+    def start(self, timeout: float = 60.0, detach: bool = False) -> None:
         """Start the server and return once it answers a ping.
+
+        Parameters
+        ----------
+        timeout : float
+            Seconds to wait for the first ping.
+        detach : bool
+            Run it in a session of its own, to outlive this process.
 
         Raises
         ------
@@ -185,9 +241,10 @@ class LocalServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_path, "ab") as log:
+            # cwd: the data folder, so that no stray ./secantusd.toml is picked up.
             self.process = subprocess.Popen(
-                [str(self.binary), "-listen", f"{self.host}:{self.port}", "-dir",
-                 str(self.data_dir)],
+                self.command(),
+                cwd=self.data_dir,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
@@ -204,22 +261,58 @@ class LocalServer:
             if answers(self.uri, timeout=0.5):
                 return
             time.sleep(0.1)
-        self.stop()
+        self.kill()
         raise LocalServerError(
             f"{self.binary.name} did not answer at {self.uri} within {timeout:.0f} s: "
             f"{_tail(self.log_path)}"
         )
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the server with SIGTERM, then SIGKILL if it lingers."""
+    def stop(self, timeout: float = 20.0) -> str:
+        """Stop the server with SIGTERM and wait for a clean exit; SIGKILL if it lingers.
+
+        Returns
+        -------
+        message : str
+            What happened: a clean exit, or a kill after ``timeout`` seconds.
+        """
         if self.process is None or self.process.poll() is not None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
+            return "not running"
+        return _terminate(self.process.pid, timeout, wait=self.process.wait)
+
+    def kill(self) -> None:
+        """Kill the server with SIGKILL at once (a crash, for durability tests)."""
+        if self.process is not None and self.process.poll() is None:
             self.process.kill()
-            self.process.wait(timeout)
+            self.process.wait(10)
+
+
+def _terminate(pid: int, timeout: float, wait=None) -> str:
+    """SIGTERM ``pid``, wait up to ``timeout`` s for it to exit, else SIGKILL it."""
+    began = time.monotonic()
+    os.kill(pid, signal.SIGTERM)
+    if wait is not None:
+        try:
+            wait(timeout)
+            return f"exited cleanly {time.monotonic() - began:.1f} s after SIGTERM"
+        except subprocess.TimeoutExpired:
+            os.kill(pid, signal.SIGKILL)
+            wait(10)
+            return f"did not exit within {timeout:.0f} s of SIGTERM; killed with SIGKILL"
+    deadline = began + timeout
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.1)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+        return f"did not exit within {timeout:.0f} s of SIGTERM; killed with SIGKILL"
+    return f"exited cleanly {time.monotonic() - began:.1f} s after SIGTERM"
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie counts as gone)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def _tail(path: Path, lines: int = 5) -> str:
@@ -235,7 +328,7 @@ def _pid_file(settings: Settings) -> Path:
 
 
 def _read_pid(settings: Settings) -> int | None:
-    """Return the pid of our local server if its pid file names a live acsq-localdb."""
+    """Return the pid of our local server if its pid file names a live SecantusDB server."""
     path = _pid_file(settings)
     try:
         pid = int(path.read_text().split()[0])
@@ -245,7 +338,7 @@ def _read_pid(settings: Settings) -> int | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         cmdline = b""
-    if _BINARY_NAME.encode() not in cmdline:
+    if not _alive(pid) or not any(name.encode() in cmdline for name in _SERVER_NAMES):
         path.unlink(missing_ok=True)  # stale: the process is gone or the pid reused
         return None
     return pid
@@ -258,6 +351,11 @@ def start(settings: Settings) -> str:
     -------
     message : str
         What happened, for the user.
+
+    Raises
+    ------
+    LocalServerError
+        If it is not installed, or cannot start (with the tail of its log).
     """
     uri = settings.mongo_uri
     if uri.startswith("mongomock://"):
@@ -283,33 +381,23 @@ def start(settings: Settings) -> str:
     assert server.process is not None
     _pid_file(settings).write_text(f"{server.process.pid}\n")
     return (
-        f"started {answers(uri) or 'the local server'} at {server.uri} "
+        f"started {answers(uri) or 'the local server'} ({server.binary.name}) at {server.uri} "
         f"(pid {server.process.pid}, data in {server.data_dir})"
     )
 
 
-def stop(settings: Settings, timeout: float = 10.0) -> str:
-    """Stop the local server started by :func:`start` (``acsq db stop``)."""
+def stop(settings: Settings, timeout: float = 20.0) -> str:
+    """Stop the local server started by :func:`start` (``acsq db stop``).
+
+    It sends SIGTERM and waits up to ``timeout`` seconds for a clean exit (the
+    server flushes WiredTiger), then SIGKILL. The message says which happened.
+    """
     pid = _read_pid(settings)
     if pid is None:
         return f"no local server is running from {settings.db_dir}"
-    os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-        if _is_zombie(pid):
-            break
-        time.sleep(0.1)
-    if Path(f"/proc/{pid}").exists() and not _is_zombie(pid):
-        os.kill(pid, signal.SIGKILL)
+    how = _terminate(pid, timeout)
     _pid_file(settings).unlink(missing_ok=True)
-    return f"stopped the local server (pid {pid})"
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
-    except (OSError, IndexError):
-        return True
+    return f"stopped the local server (pid {pid}): {how}"
 
 
 def status(settings: Settings) -> tuple[bool, str]:
@@ -330,7 +418,7 @@ def status(settings: Settings) -> tuple[bool, str]:
     ours = ""
     if pid is not None:
         data = settings.db_dir / "data"
-        size = sum(p.stat().st_size for p in data.glob("*.sqlite*") if p.is_file())
+        size = sum(p.stat().st_size for p in data.rglob("*") if p.is_file())
         ours = f"; local server pid {pid}, data in {data} ({size / 1e6:.1f} MB)"
     if found:
         return True, f"up: {found} at {redact_uri(uri)}{ours}"
