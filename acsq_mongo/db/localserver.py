@@ -23,7 +23,6 @@ files), ``localdb.pid`` and ``localdb.log``.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -37,6 +36,14 @@ import pymongo.errors
 from pymongo import uri_parser
 
 from acsq_mongo.db.connection import redact_uri, server_description
+from acsq_mongo.db.server_binary import (
+    PYTHON_SERVER,
+    REPO_ROOT,
+    RUST_SERVER,
+    SERVER_NAMES,
+    find_binary,
+    pinned_versions,
+)
 from acsq_mongo.errors import ConfigError, LocalServerError
 
 if TYPE_CHECKING:
@@ -52,17 +59,11 @@ __all__ = [
     "status",
     "answers",
     "REPO_ROOT",
+    "RUST_SERVER",
+    "PYTHON_SERVER",
 ]
 
-#: The checkout this package runs from (for ``build/`` and ``scripts/``).
-REPO_ROOT = Path(__file__).resolve().parents[2]
-#: The two SecantusDB servers, in order of preference.
-RUST_SERVER = "secantusd-rs"
-PYTHON_SERVER = "secantusd-py"
-_SERVER_NAMES = (RUST_SERVER, PYTHON_SERVER)
-_PINS = REPO_ROOT / "scripts" / "localserver" / "pins.env"
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
-_INSTALL_HINT = "run `make setup` (scripts/install_localdb.sh) or set ACSQ_LOCALDB_BIN"
 
 
 def free_port() -> int:
@@ -84,68 +85,6 @@ def answers(uri: str, timeout: float = 1.0) -> str | None:
         return None
     finally:
         client.close()
-
-
-def pinned_versions() -> dict[str, str]:
-    """Return the pinned SecantusDB versions of ``scripts/localserver/pins.env``.
-
-    Returns
-    -------
-    pins : dict
-        ``{"SECANTUS_RS_VERSION": ..., "SECANTUS_PY_VERSION": ...}``; empty when
-        the package runs outside its checkout.
-    """
-    try:
-        text = _PINS.read_text()
-    except OSError:
-        return {}
-    pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line)
-    return {key.strip(): value.strip() for key, value in pairs if not key.startswith("#")}
-
-
-def _candidates() -> list[Path]:
-    """Where ``make`` puts the servers, the Rust one first."""
-    pins = pinned_versions()
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "acsq-mongo"
-    found = []
-    if "SECANTUS_RS_VERSION" in pins:
-        found.append(cache / f"secantus-mdb-{pins['SECANTUS_RS_VERSION']}" / "bin" / RUST_SERVER)
-    found.append(REPO_ROOT / "build" / "secantus-py" / "bin" / PYTHON_SERVER)
-    return found
-
-
-def find_binary(settings: Settings | None = None, kind: str | None = None) -> Path:
-    """Return the local SecantusDB server's executable.
-
-    Looks at the ``localdb_bin`` setting (``ACSQ_LOCALDB_BIN``), then where
-    ``make`` installs the servers (the Rust server's cache, then the Python
-    fallback's ``build/secantus-py``), then the PATH.
-
-    Parameters
-    ----------
-    settings : Settings, optional
-        For ``localdb_bin``.
-    kind : {"secantusd-rs", "secantusd-py"}, optional
-        Only this server (the fallback's smoke test asks for the Python one).
-
-    Raises
-    ------
-    LocalServerError
-        If it is nowhere.
-    """
-    if settings is not None and settings.localdb_bin is not None and kind is None:
-        if not settings.localdb_bin.is_file():
-            raise LocalServerError(f"ACSQ_LOCALDB_BIN {settings.localdb_bin} does not exist")
-        return settings.localdb_bin
-    for path in _candidates():
-        if path.is_file() and os.access(path, os.X_OK) and kind in (None, path.name):
-            return path
-    for name in _SERVER_NAMES:
-        on_path = shutil.which(name)
-        if on_path and kind in (None, name):
-            return Path(on_path)
-    wanted = kind or " or ".join(_SERVER_NAMES)
-    raise LocalServerError(f"the local server ({wanted}) is not installed; {_INSTALL_HINT}")
 
 
 def _host_port(uri: str) -> tuple[str, int]:
@@ -338,7 +277,7 @@ def _read_pid(settings: Settings) -> int | None:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         cmdline = b""
-    if not _alive(pid) or not any(name.encode() in cmdline for name in _SERVER_NAMES):
+    if not _alive(pid) or not any(name.encode() in cmdline for name in SERVER_NAMES):
         path.unlink(missing_ok=True)  # stale: the process is gone or the pid reused
         return None
     return pid
