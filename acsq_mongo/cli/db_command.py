@@ -1,27 +1,52 @@
-"""``acsq db start|stop|status|indexes``: the local server and the store's indexes."""
+"""``acsq db start|stop|status|indexes|index``: the local server and the store's indexes."""
 
 from __future__ import annotations
 
 import argparse
+import time
 
 from acsq_mongo.db import localserver as localdb
+from acsq_mongo.db.collections import ROOTNAMES
 from acsq_mongo.db.connection import connect, server_description
+from acsq_mongo.db.header_indexes import create_header_index, drop_header_index, header_indexes
 from acsq_mongo.db.indexes import ensure_indexes
+from acsq_mongo.errors import ConfigError
+from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.names import resolve
 from acsq_mongo.settings import Settings
 
 HELP = "start, stop or check the local MongoDB-compatible server; create indexes"
 
+EPILOG = """\
+header-keyword indexes:
+  acsq db index headers.flt.0.CCDGAIN          index a keyword that is queried often
+  acsq db index headers.flt.0.CCDGAIN --drop   drop it
+  acsq db index --list                         the keywords that have one
+A header-keyword query reads every whole document unless its keyword has an index.
+"""
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
     parser.add_argument(
         "action",
-        choices=("start", "stop", "status", "indexes"),
-        help="start/stop the local FerretDB server under $ACSQ_DATA/db, report what answers "
-        "at ACSQ_MONGO_URI, or create the indexes (idempotent)",
+        choices=("start", "stop", "status", "indexes", "index"),
+        help="start/stop the local SecantusDB server under $ACSQ_DATA/db, report what answers "
+        "at ACSQ_MONGO_URI, create the store's indexes (idempotent), or create/drop/list an "
+        "index on a header keyword",
     )
+    parser.add_argument("path", nargs="?", metavar="HEADER_PATH",
+                        help="with index: headers.<filetype>.<ext>.<KEYWORD>")
+    parser.add_argument("--drop", action="store_true", help="with index: drop it")
+    parser.add_argument("--list", action="store_true",
+                        help="with index: list the header keywords that have an index")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action != "index" and (args.path or args.drop or args.list):
+        raise ConfigError(f"HEADER_PATH, --drop and --list go with `acsq db index`, "
+                          f"not `acsq db {args.action}`")
     if args.action == "start":
         print(localdb.start(settings))
         return 0
@@ -32,7 +57,40 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         up, message = localdb.status(settings)
         print(message)
         return 0 if up else 1
+    if args.action == "index":
+        return _index(args, settings)
     db = connect(settings)
     names = ensure_indexes(db)
     print(f"{len(names)} indexes ensured on {server_description(db)}, database {settings.db!r}")
+    return 0
+
+
+def _index(args: argparse.Namespace, settings: Settings) -> int:
+    if args.list:
+        if args.path or args.drop:
+            raise ConfigError("`acsq db index --list` takes no HEADER_PATH or --drop")
+        for path in header_indexes(connect(settings)):
+            print(path)
+        return 0
+    if not args.path:
+        raise ConfigError("`acsq db index` needs a header path, e.g. headers.flt.0.CCDGAIN, "
+                          "or --list")
+    try:
+        ref = resolve(args.path)
+    except QueryError as exc:
+        raise ConfigError(str(exc)) from None
+    if not ref.is_header:
+        raise ConfigError(f"{ref.name} is a promoted field, indexed already; "
+                          "`acsq db index` is for header keywords (headers.flt.0.CCDGAIN)")
+    db = connect(settings)
+    if args.drop:
+        done = drop_header_index(db, ref.path)
+        print(f"dropped the index on {ref.name}" if done else f"{ref.name} has no index")
+        return 0
+    start = time.perf_counter()
+    if create_header_index(db, ref.path):
+        n = db[ROOTNAMES].estimated_document_count()
+        print(f"indexed {ref.name} over {n} rootnames in {time.perf_counter() - start:.1f} s")
+    else:
+        print(f"{ref.name} has an index already")
     return 0
