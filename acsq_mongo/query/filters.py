@@ -58,6 +58,9 @@ OPS: tuple[str, ...] = (
 _TEXT_OPS = ("contains", "startswith", "regex")
 _ORDER_OPS = ("gt", "gte", "lt", "lte")
 _EQUALITY_OPS = ("exact", "not", "in", "notin")
+# How Filter.describe writes an op for people.
+_OP_WORDS = {"exact": "=", "not": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤",
+             "notin": "not in", "startswith": "starts with"}
 
 #: The ops each field type allows.
 OPS_BY_TYPE: dict[str, tuple[str, ...]] = {
@@ -194,8 +197,8 @@ class Filter:
         raise AssertionError(op)  # pragma: no cover - parse_filter allows only OPS
 
     def describe(self) -> str:
-        """A short description for people: ``exptime gte 1000``."""
-        return f"{self.field.name} {self.op} {self.text}"
+        """A short description for people: ``exptime ≥ 1000``, ``detector in WFC,HRC``."""
+        return f"{self.field.name} {_OP_WORDS.get(self.op, self.op)} {self.text}"
 
 
 def combine(filters: Iterable[Filter], extra: Iterable[dict] = ()) -> dict:

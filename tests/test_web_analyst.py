@@ -1,0 +1,85 @@
+"""What a new analyst hits in the web app (issue 13), on both backends.
+
+Given the session's sample archive ingested (without quicklook images: these
+pages need none), an analyst who asks for nothing that exists, asks in the
+wrong case, asks for CSV with a typo, or reads dates in JSON gets a page or
+an answer to act on, never a bare form or a silent zero.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import os
+import re
+from html import unescape
+
+import pytest
+
+from acsq_mongo.database import connect
+from acsq_mongo.ingest import run_ingest
+from acsq_mongo.settings import load_settings
+from webapp import create_app
+
+_names = itertools.count()
+
+
+@pytest.fixture(scope="module", params=["mongomock", "real"])
+def web(request, sample_archive, tmp_path_factory):
+    """A test client of the app on the ingested sample archive, and the sample."""
+    work = tmp_path_factory.mktemp("web_analyst")
+    if request.param == "real":
+        uri = request.getfixturevalue("real_server_uri")
+    else:
+        uri = f"mongomock://{work.name}"
+    settings = load_settings(environ={}, mongo_uri=uri, db=f"acsq_wa_{os.getpid()}_"
+                             f"{next(_names)}", data=work / "var", archive=sample_archive.root,
+                             page_size=5)
+    assert run_ingest(settings, sample_archive.root, quicklook=False).ok
+    db = connect(settings)
+    client = create_app(settings, db=db, config={"TESTING": True}).test_client()
+    yield client, sample_archive, db
+    if request.param == "real":
+        db.client.drop_database(settings.db)
+    db.client.close()
+
+
+def _get(client, url, status=200):
+    response = client.get(url)
+    assert response.status_code == status, (url, response.get_data(as_text=True)[:400])
+    return response
+
+
+# --- an empty answer is an answer ---------------------------------------------------------
+
+@pytest.mark.parametrize("url", [
+    "/query?detector=WFC&filter1=F999W",
+    "/query?headers.flt.0.CCDGAIN__gte=99",
+    "/query?detector=WFC&limit=0",
+    "/query?detector=WFC&offset=1000",
+])
+def test_a_query_that_matches_nothing_on_its_page_is_a_result_page(web, url):
+    client, sample, _ = web
+    html = _get(client, url).get_data(as_text=True)
+    title = re.search(r"<title>(.*?) · ACS Quicklook</title>", html).group(1)
+    assert title.startswith("Query: ") and title.endswith(("rootnames", "rootname"))
+    assert '<section class="results">' in html and "<details open>" not in html
+    assert re.search(r'<p class="command"[^>]*>\s*<code>acsq query ', html)
+    assert '<aside class="facets"' in html
+    n = int(title.split()[1].replace(",", ""))
+    if n == 0:
+        assert "No rootname matches" in html
+        first = url.split("?")[1].split("&")[0].split("=")[0].split("__")[0]
+        assert f"<code>{first} " in html  # the filters as understood
+    else:
+        assert "none on this page" in html
+
+
+def test_an_empty_result_in_json_and_csv(web):
+    client, _, _ = web
+    data = _get(client, "/query.json?detector=WFC&filter1=F999W").get_json()
+    assert data["count"] == 0 and data["rows"] == [] and data["columns"]
+    text = _get(client, "/query.csv?detector=WFC&filter1=F999W").get_data(as_text=True)
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows == [data["columns"]]
