@@ -83,3 +83,15 @@ def test_an_empty_result_in_json_and_csv(web):
     text = _get(client, "/query.csv?detector=WFC&filter1=F999W").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(text)))
     assert rows == [data["columns"]]
+
+
+# --- errors in the format asked for ----------------------------------------------------------
+
+@pytest.mark.parametrize("url", ["/query.csv?exptime=abc", "/query?exptime=abc&format=csv",
+                                 "/query.csv?detector__near=WFC"])
+def test_an_error_on_a_csv_request_is_plain_text(web, url):
+    client, _, _ = web
+    response = _get(client, url, 400)
+    assert response.mimetype == "text/plain"
+    text = response.get_data(as_text=True)
+    assert text.startswith("error 400: ") and text.count("\n") == 1 and "<" not in text

@@ -7,18 +7,20 @@
 - The database not answering: 503, saying so.
 - Anything else: a plain 500 page; the traceback goes to the server's log only.
 
-A request that asked for JSON gets the error as JSON, ``{"error": ..., "status": ...}``.
+A request that asked for JSON gets the error as JSON, ``{"error": ..., "status": ...}``;
+one that asked for CSV gets it as ``text/plain`` (one line), so a script that saves
+the answer as a .csv file gets the message, not an HTML page.
 """
 
 from __future__ import annotations
 
 import pymongo.errors
-from flask import Flask, render_template
+from flask import Flask, Response, render_template
 from werkzeug.exceptions import HTTPException
 
 from acsq_mongo.errors import DatabaseUnavailable
 from acsq_mongo.query.errors import QueryError
-from webapp.formats import json_response, wants_json
+from webapp.formats import json_response, wants_csv, wants_json
 
 __all__ = ["register", "error_page"]
 
@@ -35,6 +37,8 @@ def error_page(status: int, message: str):
     """Return the error page (or JSON) for ``status`` with a one-line ``message``."""
     if wants_json():
         return json_response({"error": message, "status": status}, status=status)
+    if wants_csv():
+        return Response(f"error {status}: {message}\n", status=status, mimetype="text/plain")
     title = _TITLES.get(status, "Error")
     return render_template("error.html", status=status, title=title, message=message), status
 

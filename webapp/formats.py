@@ -10,6 +10,7 @@ formulas.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -26,6 +27,7 @@ __all__ = [
     "suffix_rule",
     "requested_format",
     "wants_json",
+    "wants_csv",
     "json_response",
     "csv_response",
     "format_urls",
@@ -70,6 +72,12 @@ def wants_json() -> bool:
     return view_args.get(SUFFIX) == "json" or request.args.get("format", "").lower() == "json"
 
 
+def wants_csv() -> bool:
+    """Whether this request asked for CSV (so an error should be plain text, not a page)."""
+    view_args = request.view_args or {}
+    return view_args.get(SUFFIX) == "csv" or request.args.get("format", "").lower() == "csv"
+
+
 def json_response(data: Any, status: int = 200) -> Response:
     """Return ``data`` as JSON (datetimes in ISO 8601, UTC)."""
     text = json.dumps(to_jsonable(data), default=json_default, ensure_ascii=False)
@@ -78,8 +86,16 @@ def json_response(data: Any, status: int = 200) -> Response:
 
 def csv_response(columns: Sequence[str], rows: Iterable[Mapping[str, Any]],
                  filename: str) -> Response:
-    """Return a streamed CSV download (RFC 4180, formula-looking cells neutralised)."""
+    """Return a streamed CSV download (RFC 4180, formula-looking cells neutralised).
+
+    The first row is read before the response starts, so that a query the
+    database refuses is still an error with its status (not a cut-off download).
+    """
     safe = "".join(c for c in filename if c.isalnum() or c in "._-") or "acsq.csv"
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is not None:
+        rows = itertools.chain([first], rows)
     return Response(
         csv_lines(list(columns), rows),
         mimetype="text/csv",
