@@ -95,3 +95,13 @@ def test_an_error_on_a_csv_request_is_plain_text(web, url):
     assert response.mimetype == "text/plain"
     text = response.get_data(as_text=True)
     assert text.startswith("error 400: ") and text.count("\n") == 1 and "<" not in text
+
+
+def test_json_dates_are_utc_with_a_z(web):
+    client, sample, _ = web
+    data = _get(client, "/query.json?sort=date_obs&limit=3").get_json()
+    for row in data["rows"]:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z", row["date_obs"])
+    planned = {r.rootname: r.promoted["date_obs"] for r in sample.rootnames}
+    row = data["rows"][0]
+    assert row["date_obs"].rstrip("Z").startswith(planned[row["rootname"]][:19])

@@ -6,7 +6,7 @@
   a tab or a carriage return is prefixed with ``'`` so that a spreadsheet
   does not run it as a formula; numbers (a negative Dec) stay numbers.
 - **JSON**: the rows with the count, paging and facets; datetimes in ISO 8601
-  (UTC).
+  UTC with a ``Z`` (``2006-08-10T01:21:52Z``, milliseconds where there are any).
 
 Values are written the same way everywhere: None as empty, booleans as
 ``true``/``false``, datetimes as ISO 8601, lists joined with ``;``.
@@ -30,6 +30,7 @@ __all__ = [
     "csv_cell",
     "csv_lines",
     "table_lines",
+    "iso_utc",
     "to_jsonable",
     "result_dict",
     "result_json",
@@ -122,10 +123,22 @@ def table_lines(
         yield join(row_cells)
 
 
+def iso_utc(value: datetime.datetime) -> str:
+    """Return a datetime as ISO 8601 UTC with ``Z``: ``2006-08-10T01:21:52.250Z``.
+
+    The store's datetimes are naive UTC (docs/data-model.md); an aware one is
+    converted to UTC first. Milliseconds (BSON's precision) only where there are any.
+    """
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+    timespec = "milliseconds" if value.microsecond else "seconds"
+    return value.isoformat(timespec=timespec) + "Z"
+
+
 def to_jsonable(value: Any) -> Any:
-    """Return ``value`` with datetimes as ISO 8601 text and tuples as lists."""
+    """Return ``value`` with datetimes as ISO 8601 UTC text (``Z``) and tuples as lists."""
     if isinstance(value, datetime.datetime):
-        return value.isoformat()
+        return iso_utc(value)
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -134,8 +147,10 @@ def to_jsonable(value: Any) -> Any:
 
 
 def json_default(value: Any) -> Any:
-    """``default=`` for :func:`json.dumps`: datetimes as ISO 8601."""
-    if isinstance(value, (datetime.datetime, datetime.date)):
+    """``default=`` for :func:`json.dumps`: datetimes as ISO 8601 UTC (``Z``), dates as ISO."""
+    if isinstance(value, datetime.datetime):
+        return iso_utc(value)
+    if isinstance(value, datetime.date):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
