@@ -105,3 +105,21 @@ def test_json_dates_are_utc_with_a_z(web):
     planned = {r.rootname: r.promoted["date_obs"] for r in sample.rootnames}
     row = data["rows"][0]
     assert row["date_obs"].rstrip("Z").startswith(planned[row["rootname"]][:19])
+
+
+# --- bounded numbers ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("offset=99999999999999999999999", "offset must be at most"),
+    ("limit=99999999999999999999999", "limit must be at most"),
+    ("offset=-5", "cannot be negative"),
+    ("proposid=99999999999999999999", "out of range"),
+    ("proposid=" + "9" * 5000, "whole number"),
+    ("ra=10&dec=0&radius=1e400", "radius"),
+    ("date_obs__gte=99999", "date"),
+])
+def test_numbers_out_of_range_are_a_400_in_every_format(web, query, message):
+    client, _, _ = web
+    for path in ("/query", "/query.json", "/query.csv"):
+        response = _get(client, f"{path}?{query}", 400)
+        assert message in unescape(response.get_data(as_text=True)), path

@@ -359,8 +359,12 @@ def _header_value(ref: FieldRef, op: str, label: str, value: Any) -> Any:
     assert ref.filetype is not None and ref.ext is not None and ref.key is not None
     kinds = keyword_types(ref.filetype, ref.ext, ref.key)
     if not isinstance(value, str):
-        if isinstance(value, (bool, int, float)):
+        if isinstance(value, bool):
             return value
+        if isinstance(value, int):
+            return values.to_int(label, value)
+        if isinstance(value, float):
+            return values.to_float(label, value)
         raise QueryError(f"{label} takes text, a number or a bool, got {type(value).__name__}")
     text = values.to_text(label, value)
     number = values.parse_number(text)

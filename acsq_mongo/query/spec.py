@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_SORT",
     "DEFAULT_COLUMNS",
     "MAX_COLUMNS",
+    "MAX_OFFSET",
     "param_pairs",
 ]
 
@@ -52,6 +53,8 @@ DEFAULT_SORT: tuple[tuple[str, int], ...] = (("date_obs", 1),)
 DEFAULT_COLUMNS: tuple[str, ...] = SEED_OUTPUT_COLUMNS
 #: Most output columns one query may ask for.
 MAX_COLUMNS = 100
+#: Largest ``offset`` and ``limit`` (far beyond any archive; keeps the server's skip in range).
+MAX_OFFSET = 10**9
 
 _REPEATABLE = ("columns", "filetype")
 
@@ -87,14 +90,19 @@ def _split(value: Any) -> list[str]:
 
 
 def _non_negative_int(name: str, value: Any) -> int:
+    text = value.strip() if isinstance(value, str) else value
+    if isinstance(text, str) and len(text) > 20:
+        raise QueryError(f"{name} must be at most {MAX_OFFSET:,}, got {text[:30]!r}...")
     try:
-        if isinstance(value, bool):
+        if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
             raise ValueError
-        number = int(value) if not isinstance(value, str) else int(value.strip())
-    except (TypeError, ValueError):
-        raise QueryError(f"{name} takes a whole number, got {value!r}") from None
+        number = int(text)
+    except (TypeError, ValueError, OverflowError):
+        raise QueryError(f"{name} takes a whole number, got {str(value)[:30]!r}") from None
     if number < 0:
         raise QueryError(f"{name} cannot be negative, got {number}")
+    if number > MAX_OFFSET:
+        raise QueryError(f"{name} must be at most {MAX_OFFSET:,}, got {number}")
     return number
 
 

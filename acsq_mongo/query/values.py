@@ -3,7 +3,9 @@
 Every value that reaches MongoDB goes through here and comes out as a plain
 scalar of the field's type (``str``, ``int``, ``float``, ``bool``,
 ``datetime``), never a mapping, so no operator can be smuggled in through a
-value.
+value. Numbers are bounded: a whole number fits BSON's 64-bit integer
+(:data:`INT64_MIN` to :data:`INT64_MAX`), a real number is finite, a date is
+from year 1 to 9999; anything else is the usual one-line error.
 
 Dates name a period, to the precision written: ``2005`` is that year,
 ``2005-03`` that month, ``2005-03-01`` that day, ``2005-03-01T14`` that hour,
@@ -25,6 +27,8 @@ from acsq_mongo.query.errors import QueryError
 
 __all__ = [
     "MAX_TEXT_LENGTH",
+    "INT64_MIN",
+    "INT64_MAX",
     "Period",
     "to_text",
     "to_int",
@@ -37,6 +41,8 @@ __all__ = [
 
 #: Longest text value accepted (a target name, a regex, ...).
 MAX_TEXT_LENGTH = 200
+#: The range of a whole number (BSON's int64).
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 _TRUE = {"true", "1", "yes", "t", "y"}
 _FALSE = {"false", "0", "no", "f", "n"}
@@ -76,10 +82,20 @@ def to_text(name: str, value: Any) -> str:
 
 
 def parse_number(text: str) -> int | float | None:
-    """Return the int or float that ``text`` spells, or None if it is not a finite number."""
+    """Return the int or float that ``text`` spells, or None if it is not a finite number.
+
+    A whole number beyond 64 bits is read as a float (BSON holds no larger
+    integer); text longer than :data:`MAX_TEXT_LENGTH` is not a number.
+    """
     text = text.strip()
+    if len(text) > MAX_TEXT_LENGTH:
+        return None
     if _INT.fullmatch(text):
-        return int(text)
+        number = int(text)
+        if INT64_MIN <= number <= INT64_MAX:
+            return number
+        big = float(number)
+        return big if math.isfinite(big) else None
     if _FLOAT.fullmatch(text):
         number = float(text)
         return number if math.isfinite(number) else None
@@ -100,30 +116,40 @@ def to_int(name: str, value: Any) -> int:
     """Return ``value`` as an int, e.g. a proposal ID."""
     if isinstance(value, bool):
         raise QueryError(f"{_where(name)} a whole number, got {_describe(value)}")
+    number: Any = None
     if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str):
-        number = parse_number(value)
-        if isinstance(number, int):
-            return number
-        if isinstance(number, float) and number.is_integer():
-            return int(number)
-    raise QueryError(f"{_where(name)} a whole number, got {_describe(value)}")
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str):
+        parsed = parse_number(value)
+        if isinstance(parsed, (int, float)) and float(parsed).is_integer():
+            number = int(parsed)
+    if number is None:
+        raise QueryError(f"{_where(name)} a whole number, got {_describe(value)}")
+    if not INT64_MIN <= number <= INT64_MAX:
+        raise QueryError(f"{name}: {_describe(value)} is out of range (a 64-bit whole number)")
+    return number
 
 
 def to_float(name: str, value: Any) -> float:
     """Return ``value`` as a finite float (degrees, seconds, MJD, ...)."""
     if isinstance(value, bool):
         raise QueryError(f"{_where(name)} a number, got {_describe(value)}")
-    if isinstance(value, (int, float)) and math.isfinite(value):
+    if isinstance(value, (int, float)) and _finite(value):
         return float(value)
     if isinstance(value, str):
         number = parse_number(value)
         if number is not None:
             return float(number)
     raise QueryError(f"{_where(name)} a number, got {_describe(value)}")
+
+
+def _finite(value: int | float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def to_bool(name: str, value: Any) -> bool:
