@@ -21,6 +21,7 @@ __all__ = [
     "DETECTORS",
     "SEED_OUTPUT_COLUMNS",
     "FACET_FIELDS",
+    "CASE_FOLDED_FIELDS",
 ]
 
 
@@ -109,3 +110,11 @@ SEED_OUTPUT_COLUMNS: tuple[str, ...] = (
 FACET_FIELDS: tuple[str, ...] = (
     "detector", "filter1", "filter2", "aperture", "proposid", "obstype",
 )
+
+#: Text fields stored upper case (as FITS writes them) and matched without regard to case:
+#: the query core upper-cases what is typed, so ``detector=wfc`` finds WFC and the match
+#: stays an indexed equality (or an anchored, case-sensitive prefix for ``NGC*``).
+CASE_FOLDED_FIELDS: frozenset[str] = frozenset({
+    "detector", "filter1", "filter2", "aperture", "obstype", "obsmode", "imagetyp",
+    "expflag", "proposal_type", "asn_id", "targname",
+})

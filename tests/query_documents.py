@@ -30,7 +30,7 @@ TARGETS = [
     ("POLARIS", 37.95, 89.264),
     ("NEAR-NCP", 215.0, 89.95),
     ("SOUTH-POLE", 120.0, -89.8),
-    ("=HYPERLINK(\"http://x\")", 150.0, 2.2),
+    ("=HYPERLINK(\"HTTP://X\")", 150.0, 2.2),
     ("NGC4536", 188.6131, 2.1883),
 ]
 DETECTOR_SETUP = {

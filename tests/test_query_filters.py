@@ -16,7 +16,8 @@ import pytest
 from query_documents import load, make_documents
 
 from acsq_mongo.query import QueryError, QuerySpec, iter_rows
-from acsq_mongo.query.filters import OPS, OPS_BY_TYPE, parse_filter, regex_escape
+from acsq_mongo.fields import CASE_FOLDED_FIELDS
+from acsq_mongo.query.filters import OPS, OPS_BY_TYPE, combine, parse_filter, regex_escape
 from acsq_mongo.query.names import resolve
 
 DOCS = make_documents(60)
@@ -285,3 +286,17 @@ def test_escaped_text_is_a_literal_in_every_regex_dialect():
     pattern = regex_escape(text)
     assert re.fullmatch(pattern, text)
     assert " " in pattern and "\\ " not in pattern and "\\#" not in pattern
+
+
+@pytest.mark.parametrize("name", sorted(CASE_FOLDED_FIELDS))
+@pytest.mark.parametrize(("op", "value"), [
+    ("exact", "abc"), ("exact", "ab*"), ("in", "abc,d*"), ("not", "ab*"), ("notin", "x,y*"),
+    ("contains", "b"), ("startswith", "ab"), ("gte", "abc"),
+])
+def test_case_folded_fields_are_matched_upper_case_without_a_case_insensitive_regex(
+        name, op, value):
+    spec = QuerySpec.parse({name if op == "exact" else f"{name}__{op}": value})
+    mongo = combine(spec.filters)
+    assert "$options" not in str(mongo)
+    assert "ABC" in str(mongo) or "AB" in str(mongo) or "X" in str(mongo) or "B" in str(mongo)
+    assert "abc" not in str(mongo) and "'ab" not in str(mongo)

@@ -123,3 +123,40 @@ def test_numbers_out_of_range_are_a_400_in_every_format(web, query, message):
     for path in ("/query", "/query.json", "/query.csv"):
         response = _get(client, f"{path}?{query}", 400)
         assert message in unescape(response.get_data(as_text=True)), path
+
+
+# --- case and lists --------------------------------------------------------------------------
+
+def _count(client, query):
+    return _get(client, f"/query.json?{query}&limit=0").get_json()["count"]
+
+
+def test_enumerated_fields_and_targets_match_in_any_case(web):
+    client, sample, _ = web
+    r = next(r for r in sample.rootnames if r.promoted["detector"] == "WFC"
+             and r.promoted["targname"])
+    p = r.promoted
+    for name in ("detector", "filter1", "aperture", "targname", "obstype", "imagetyp"):
+        value = p[name]
+        expected = sum(q.promoted[name] == value for q in sample.rootnames)
+        assert expected > 0
+        assert _count(client, f"{name}={value}") == expected, name
+        assert _count(client, f"{name}={value.lower()}") == expected, name
+        assert _count(client, f"{name}__in={value.lower()},NOPE") == expected, name
+        assert _count(client, f"{name}__not={value.lower()}") == len(sample.rootnames) - expected
+        assert _count(client, f"{name}__startswith={value[:2].lower()}") >= expected
+    prefix = p["targname"][:3]
+    wild = sum((q.promoted["targname"] or "").startswith(prefix) for q in sample.rootnames)
+    assert _count(client, f"targname={prefix.lower()}*") == wild
+
+
+def test_a_comma_list_with_equals_is_a_list(web):
+    client, sample, _ = web
+    n = {d: sum(r.promoted["detector"] == d for r in sample.rootnames) for d in ("WFC", "HRC")}
+    assert n["WFC"] and n["HRC"]
+    assert _count(client, "detector__in=WFC,hrc") == n["WFC"] + n["HRC"]
+    assert _count(client, "detector=WFC,HRC") == n["WFC"] + n["HRC"]
+    assert _count(client, "detector=wfc,hrc") == n["WFC"] + n["HRC"]
+    assert _count(client, "detector__not=WFC,HRC") == len(sample.rootnames) - sum(n.values())
+    html = _get(client, "/query?detector=WFC,HRC").get_data(as_text=True)
+    assert "<code>acsq query detector__in=WFC,HRC</code>" in html

@@ -7,7 +7,10 @@ header of the best available file, in the order of
 :data:`acsq_mongo.fields.FILETYPES` (raw, then flt, flc, crj, crc, drz, drc,
 spt, jif, jit, asn). A keyword missing from that file's primary header is
 taken from the next file that has it (a jit primary has no DETECTOR, for
-example); a field no file has is None, and always present.
+example); a field no file has is None, and always present. The enumerated
+text fields and the target (:data:`acsq_mongo.fields.CASE_FOLDED_FIELDS`) are
+stored upper case, as FITS writes them, so that the query core can match them
+without regard to case by an indexed equality.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 import bson
 
 from acsq_mongo.archive.discover import RootnameFolder
-from acsq_mongo.fields import FILETYPES, PROMOTED_FIELDS
+from acsq_mongo.fields import CASE_FOLDED_FIELDS, FILETYPES, PROMOTED_FIELDS
 
 __all__ = [
     "build_document",
@@ -162,6 +165,9 @@ def promoted_fields(
     out["date_obs"] = date_obs
     if proposal_types and out["proposid"] is not None:
         out["proposal_type"] = proposal_types.get(out["proposid"])
+    for name in CASE_FOLDED_FIELDS:  # stored upper case: matched without regard to case
+        if isinstance(out.get(name), str):
+            out[name] = out[name].upper()
     out["year"] = date_obs.year if date_obs is not None else None
     return out
 

@@ -10,7 +10,8 @@ run the same on MongoDB 7, FerretDB v1 and mongomock.
 op              meaning
 ==============  ================================================================
 ``exact``       equal (the default when no ``__op`` is given); ``*`` in text is
-                a wildcard (case-insensitive); a date is the whole period it names
+                a wildcard (case-insensitive); a date is the whole period it names;
+                ``a,b`` on a promoted field is ``in`` (``not``: ``notin``)
 ``not``         not equal (also true where the field has no value)
 ``in``          equal to one of a comma-separated list (wildcards allowed)
 ``notin``       equal to none of a comma-separated list
@@ -18,10 +19,19 @@ op              meaning
 ``lt``, ``lte`` less than (before the period), less or equal (up to its end)
 ``contains``    text contains the value, case-insensitive
 ``startswith``  text starts with the value, case-insensitive
-``regex``       text matches a regular expression (case-sensitive; ``(?i)``)
+``regex``       text matches a regular expression (case-sensitive but on the
+                case-folded fields; ``(?i)`` for any)
 ``exists``      ``true``: the field has a value; for a header keyword, the
                 keyword is in that header. ``false``: the opposite
 ==============  ================================================================
+
+The enumerated text fields and the target
+(:data:`~acsq_mongo.fields.CASE_FOLDED_FIELDS`: detector, filters, aperture,
+obstype, imagetyp, expflag, proposal_type, ...) are stored upper case, so
+every op matches them without regard to case by upper-casing what was typed:
+``detector=wfc`` is the indexed equality ``{detector: "WFC"}``, ``targname=ngc*``
+the anchored, case-sensitive (so indexed) regex ``^NGC.*$``. No
+case-insensitive regex scans them.
 """
 
 from __future__ import annotations
@@ -31,7 +41,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from acsq_mongo.fields import FILETYPES
+from acsq_mongo.fields import CASE_FOLDED_FIELDS, FILETYPES
 from acsq_mongo.query import values
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.keyword_types import keyword_types
@@ -91,9 +101,15 @@ def regex_escape(text: str) -> str:
 
 @dataclass(frozen=True)
 class Wildcard:
-    """A text pattern with ``*`` wildcards, matched whole and case-insensitively."""
+    """A text pattern with ``*`` wildcards, matched whole.
+
+    Case-insensitively (a regex option), unless ``folded``: then the pattern
+    is already upper case like the stored values, and the anchored,
+    case-sensitive regex can use the field's index.
+    """
 
     pattern: str
+    folded: bool = False
 
     @property
     def regex(self) -> str:
@@ -113,6 +129,8 @@ def _equal(path: str, value: Any) -> dict:
     if isinstance(value, Period):
         return {path: {"$gte": value.start, "$lt": value.end}}
     if isinstance(value, Wildcard):
+        if value.folded:
+            return {path: {"$regex": value.regex}}
         return {path: {"$regex": value.regex, "$options": "i"}}
     if isinstance(value, _AnyOf):
         return {path: {"$in": list(value.candidates)}}
@@ -184,12 +202,17 @@ class Filter:
                 }[op]
                 return {path: {bound[0]: bound[1]}}
             return {path: {"$" + op: value}}
+        folded = self.field.name in CASE_FOLDED_FIELDS
         if op == "contains":
+            if folded:
+                return {path: {"$regex": regex_escape(value)}}
             return {path: {"$regex": regex_escape(value), "$options": "i"}}
         if op == "startswith":
+            if folded:
+                return {path: {"$regex": "^" + regex_escape(value)}}
             return {path: {"$regex": "^" + regex_escape(value), "$options": "i"}}
         if op == "regex":
-            return {path: {"$regex": value}}
+            return {path: {"$regex": value, "$options": "i"}} if folded else {path: {"$regex": value}}
         if op == "exists":
             if self.field.is_header:
                 return {path: {"$exists": value}}
@@ -257,7 +280,9 @@ def parse_filter(name: str, value: Any) -> Filter:
         ``detector``, ``exptime__gte``, ``headers.flt.1.CCDGAIN__gte``, ...
     value : str or scalar, or a list of them for ``in``/``notin``
         Text as typed in a URL or on the command line (``in``/``notin``
-        split it on commas), or, from Python, a value of the field's type.
+        split it on commas, and so do ``exact`` and ``not`` on a promoted
+        field, which become ``in`` and ``notin``), or, from Python, a value
+        of the field's type.
 
     Returns
     -------
@@ -269,6 +294,10 @@ def parse_filter(name: str, value: Any) -> Filter:
         For an unknown field or op, or a value that is not of the field's type.
     """
     ref, op = split_name(name)
+    if (op in ("exact", "not") and not ref.is_header and isinstance(value, str)
+            and "," in value and "in" in OPS_BY_TYPE[ref.type]):
+        # detector=WFC,HRC: no promoted value holds a comma, so it can only mean a list.
+        op = "in" if op == "exact" else "notin"
     text = _text_of(value)
     label = f"{ref.name}__{op}" if op != "exact" else ref.name
     if op in ("in", "notin"):
@@ -307,11 +336,13 @@ def _convert(ref: FieldRef, op: str, label: str, value: Any) -> Any:
         raise QueryError(f"{label} takes a single value, got {type(value).__name__}")
     if op == "exists":
         return values.to_bool(label, value)
+    folded = ref.name in CASE_FOLDED_FIELDS
     if op in _TEXT_OPS:
         text = values.to_text(label, value)
         if op == "regex":
             _check_regex(label, text)
-        return text
+            return text
+        return text.upper() if folded else text
     kind = ref.type
     if kind == "header":
         return _header_value(ref, op, label, value)
@@ -331,9 +362,11 @@ def _convert(ref: FieldRef, op: str, label: str, value: Any) -> Any:
             )
         return text.lower()
     if ref.name == "rootname":
-        text = text.lower()  # stored lower case
+        text, folded = text.lower(), True  # stored lower case
+    elif folded:
+        text = text.upper()
     if "*" in text and op in _EQUALITY_OPS:
-        return Wildcard(text)
+        return Wildcard(text, folded=folded)
     return text
 
 
