@@ -84,3 +84,16 @@ def test_bad_input_is_a_one_line_error_and_status_2(cli_env, capsys, argv, messa
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and err.startswith("acsq query: error:")
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "paths"])
+def test_a_header_keyword_that_cannot_exist_is_a_warning_on_stderr(cli_env, capsys, fmt):
+    assert main(["query", "headers.flt.0.CCDGAN=2", "--format", fmt]) == 0
+    captured = capsys.readouterr()
+    assert "warning: headers.flt.0.CCDGAN: no flt[0] header has CCDGAN; did you mean CCDGAIN?" \
+        in captured.err
+    if fmt == "json":
+        assert json.loads(captured.out)["warnings"] == [
+            "headers.flt.0.CCDGAN: no flt[0] header has CCDGAN; did you mean CCDGAIN?"]
+    else:
+        assert "warning" not in captured.out

@@ -160,3 +160,34 @@ def test_a_comma_list_with_equals_is_a_list(web):
     assert _count(client, "detector__not=WFC,HRC") == len(sample.rootnames) - sum(n.values())
     html = _get(client, "/query?detector=WFC,HRC").get_data(as_text=True)
     assert "<code>acsq query detector__in=WFC,HRC</code>" in html
+
+
+# --- header keywords that cannot exist ------------------------------------------------------
+
+@pytest.mark.parametrize(("path", "expected"), [
+    ("headers.flt.1.CCDGAIN__gte=1", ["no flt[1] header has CCDGAIN", "flt[0]",
+                                      "try headers.flt.0.CCDGAIN"]),
+    ("headers.flt.0.CCDGAN=2", ["no flt[0] header has CCDGAN", "did you mean CCDGAIN"]),
+])
+def test_a_header_path_that_cannot_exist_is_warned_about(web, path, expected):
+    client, _, _ = web
+    data = _get(client, f"/query.json?{path}").get_json()
+    assert data["count"] == 0 and len(data["warnings"]) == 1
+    assert all(part in data["warnings"][0] for part in expected), data["warnings"]
+    html = unescape(_get(client, f"/query?{path}").get_data(as_text=True))
+    assert 'class="alert warning"' in html and expected[0] in html
+
+
+def test_a_keyword_only_in_the_stored_data_is_not_warned_about(web):
+    client, sample, db = web
+    r = next(r for r in sample.rootnames if "flt" in r.filetypes)
+    db["rootnames"].update_one({"_id": r.rootname[:8]},
+                               {"$set": {"headers.flt.0.LOCALKEY": 7}})
+    try:
+        data = _get(client, "/query.json?headers.flt.0.LOCALKEY=7").get_json()
+        assert data["count"] == 1 and data["warnings"] == []
+        assert _get(client, "/query.json?headers.flt.0.CCDGAIN__gte=0").get_json()[
+            "warnings"] == []
+    finally:
+        db["rootnames"].update_one({"_id": r.rootname[:8]},
+                                   {"$unset": {"headers.flt.0.LOCALKEY": ""}})

@@ -22,9 +22,9 @@ filters are FIELD=VALUE or FIELD__OP=VALUE, ANDed:
           or any header keyword as headers.<filetype>.<ext>.<KEY>
   cone search: ra=DEG dec=DEG radius=DEG
 examples:
-  acsq query detector=WFC filter1=F606W exptime__gte=1000
-  acsq query targname='NGC*' date_obs__gte=2005-01-01 date_obs__lt=2006 --sort=-exptime
-  acsq query headers.flt.1.CCDGAIN__gte=2 --columns rootname,date_obs,headers.flt.1.CCDGAIN
+  acsq query detector=WFC filter1=F625W exptime__gte=1000
+  acsq query targname='NGC*' date_obs__gte=2006-01-01 date_obs__lt=2007 --sort=-exptime
+  acsq query headers.flt.0.CCDGAIN__gte=2 --columns rootname,date_obs,headers.flt.0.CCDGAIN
   acsq query ra=6.02 dec=-72.08 radius=0.2 --format paths --filetype flt
 """
 
@@ -77,6 +77,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     spec = _spec(args)
     db = connect(settings)
     out = sys.stdout
+    if args.format in ("csv", "paths"):
+        for warning in core.warnings(db, spec):
+            print(f"warning: {warning}", file=sys.stderr)
     if args.format == "csv":
         for line in csv_lines(spec.column_names, core.iter_rows(db, spec)):
             out.write(line)
@@ -86,6 +89,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             out.write(path + "\n")
         return 0
     result = core.run(db, spec, settings, with_facets=args.facets or args.format == "json")
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     if args.format == "json":
         out.write(result_json(result, indent=2) + "\n")
         return 0

@@ -41,6 +41,8 @@ from acsq_mongo.query.call_cache import CallCache, server_errors
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS, count_and_facets, marginalise
 from acsq_mongo.query.files import file_path
+from acsq_mongo.query.keyword_check import cached_warnings
+from acsq_mongo.query.keyword_check import spec_warnings as warnings
 from acsq_mongo.query.names import FieldRef, resolve
 from acsq_mongo.query.result import Result, Selection
 from acsq_mongo.query.selection import cached_selection, select
@@ -60,6 +62,7 @@ __all__ = [
     "facets",
     "iter_rows",
     "iter_paths",
+    "warnings",
 ]
 
 _STREAM_BATCH = 500
@@ -244,6 +247,7 @@ def run(
             spec=spec, rows=[dict(r) for r in rows], count=total,
             facets=facet_counts if with_facets else None, offset=spec.offset, limit=limit,
             collection=selection.collection, from_cache=False,
+            warnings=cached_warnings(cached, spec, total),
         )
     if _is_mock(db):
         (total, facet_counts), (rows, hit) = counts(), cached.get("page", page_key, page)
@@ -257,6 +261,7 @@ def run(
     return Result(
         spec=spec, rows=[dict(r) for r in rows], count=total, facets=facet_counts,
         offset=spec.offset, limit=limit, collection=selection.collection, from_cache=hit,
+        warnings=cached_warnings(cached, spec, total),
     )
 
 

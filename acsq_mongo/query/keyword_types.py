@@ -15,7 +15,7 @@ import functools
 import json
 from pathlib import Path
 
-__all__ = ["inventory_path", "keyword_types"]
+__all__ = ["inventory_path", "keyword_types", "keyword_places", "keywords_at"]
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 _CANDIDATES = (
@@ -63,3 +63,15 @@ def keyword_types(filetype: str, ext: str, key: str) -> frozenset[str]:
         The keyword as in the FITS header (not escaped), e.g. ``D2IM1.EXTVER``.
     """
     return _inventory().get((filetype, ext), {}).get(key.upper(), frozenset())
+
+
+def keywords_at(filetype: str, ext: str) -> frozenset[str]:
+    """Return every keyword the inventory has seen in one filetype's extension."""
+    return frozenset(_inventory().get((filetype, ext), {}))
+
+
+def keyword_places(key: str) -> list[tuple[str, str]]:
+    """Return the ``(filetype, ext)`` headers where the inventory has seen a keyword."""
+    key = key.upper()
+    return sorted((where for where, table in _inventory().items() if key in table),
+                  key=lambda w: (w[0], int(w[1]) if w[1].isdigit() else 999))

@@ -156,7 +156,8 @@ def json_default(value: Any) -> Any:
 
 
 def result_dict(result: Result) -> dict[str, Any]:
-    """Return a result as plain data: count, paging, columns, rows, facets and the query."""
+    """Return a result as plain data: count, paging, columns, rows, facets, the query and
+    warnings (header keyword paths that cannot match)."""
     facets = None
     if result.facets is not None:
         facets = {
@@ -172,6 +173,7 @@ def result_dict(result: Result) -> dict[str, Any]:
         "rows": [to_jsonable(row) for row in result.rows],
         "facets": facets,
         "query": [list(pair) for pair in result.spec.to_params()],
+        "warnings": list(result.warnings),
     }
 
 

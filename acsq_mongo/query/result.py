@@ -59,6 +59,9 @@ class Result:
         query matched very many rootnames).
     from_cache : bool
         Whether the rows came from the result cache.
+    warnings : tuple of str
+        Header keyword paths that cannot match
+        (:func:`~acsq_mongo.query.keyword_check.spec_warnings`).
     """
 
     spec: QuerySpec
@@ -69,6 +72,7 @@ class Result:
     limit: int
     collection: str = CATALOG
     from_cache: bool = False
+    warnings: tuple[str, ...] = ()
 
     @property
     def columns(self) -> tuple[str, ...]:
