@@ -2,23 +2,23 @@
 
 Examples
 --------
-Find long WFC exposures in F606W and open their flt files with astropy::
+Find long WFC exposures in F625W and open their flt files with astropy::
 
     from astropy.io import fits
     from acsq_mongo import Archive, load_settings
 
     archive = Archive(load_settings())            # ACSQ_* environment or acsq.yaml
-    q = archive.query(detector="WFC", filter1="F606W", exptime__gte=1000)
+    q = archive.query(detector="WFC", filter1="F625W", exptime__gte=1000)
     print(q.count(), "rootnames")
     for path in q.paths("flt"):
         with fits.open(path) as hdul:
-            print(path, hdul[1].header["CCDGAIN"], hdul["SCI", 1].data.mean())
+            print(path, hdul[0].header["CCDGAIN"], hdul["SCI", 1].data.mean())
 
 Header keywords are reached by path; pass those filters in a dict (a Python
 keyword argument cannot contain dots)::
 
-    q = archive.query({"headers.flt.1.CCDGAIN__gte": 2}, detector="WFC")
-    rows = q.select("rootname", "date_obs", "headers.flt.1.CCDGAIN").rows()
+    q = archive.query({"headers.flt.0.CCDGAIN__gte": 2}, detector="WFC")
+    rows = q.select("rootname", "date_obs", "headers.flt.0.CCDGAIN").rows()
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ class Archive:
         ----------
         params : mapping or list of (name, value) pairs, optional
             Filters and options by name, e.g. header paths
-            ``{"headers.flt.1.CCDGAIN__gte": 2}``.
+            ``{"headers.flt.0.CCDGAIN__gte": 2}``.
         **filters
             ``field__op=value`` filters (``detector="WFC"``,
             ``exptime__gte=1000``, ``date_obs__lt="2006"``,

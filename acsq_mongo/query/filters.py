@@ -277,7 +277,7 @@ def parse_filter(name: str, value: Any) -> Filter:
     Parameters
     ----------
     name : str
-        ``detector``, ``exptime__gte``, ``headers.flt.1.CCDGAIN__gte``, ...
+        ``detector``, ``exptime__gte``, ``headers.flt.0.CCDGAIN__gte``, ...
     value : str or scalar, or a list of them for ``in``/``notin``
         Text as typed in a URL or on the command line (``in``/``notin``
         split it on commas, and so do ``exact`` and ``not`` on a promoted

@@ -24,7 +24,7 @@ from acsq_mongo.query.errors import QueryError
 __all__ = ["FieldRef", "resolve", "field_choices", "HEADER_PATH_HELP", "MAX_KEY_LENGTH"]
 
 #: How a header keyword is named in a query.
-HEADER_PATH_HELP = "headers.<filetype>.<ext>.<KEY>, e.g. headers.flt.1.CCDGAIN"
+HEADER_PATH_HELP = "headers.<filetype>.<ext>.<KEY>, e.g. headers.flt.0.CCDGAIN"
 #: Longest keyword accepted (HIERARCH keywords can be long; FITS cards are 80 characters).
 MAX_KEY_LENGTH = 72
 
@@ -39,7 +39,7 @@ class FieldRef:
     Attributes
     ----------
     name : str
-        The canonical name: ``exptime`` or ``headers.flt.1.CCDGAIN`` (filetype
+        The canonical name: ``exptime`` or ``headers.flt.0.CCDGAIN`` (filetype
         lower case, keyword upper case).
     path : str
         The dotted path in the document, with the keyword escaped.
@@ -74,7 +74,7 @@ def resolve(name: str) -> FieldRef:
     Parameters
     ----------
     name : str
-        ``detector``, ``headers.flt.1.CCDGAIN``, ...
+        ``detector``, ``headers.flt.0.CCDGAIN``, ...
 
     Returns
     -------
