@@ -15,8 +15,8 @@ import re
 import pytest
 from query_documents import load, make_documents
 
-from acsq_mongo.query import QueryError, QuerySpec, iter_rows
 from acsq_mongo.fields import CASE_FOLDED_FIELDS
+from acsq_mongo.query import QueryError, QuerySpec, iter_rows
 from acsq_mongo.query.filters import OPS, OPS_BY_TYPE, combine, parse_filter, regex_escape
 from acsq_mongo.query.names import resolve
 

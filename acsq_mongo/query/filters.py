@@ -212,7 +212,9 @@ class Filter:
                 return {path: {"$regex": "^" + regex_escape(value)}}
             return {path: {"$regex": "^" + regex_escape(value), "$options": "i"}}
         if op == "regex":
-            return {path: {"$regex": value, "$options": "i"}} if folded else {path: {"$regex": value}}
+            if folded:
+                return {path: {"$regex": value, "$options": "i"}}
+            return {path: {"$regex": value}}
         if op == "exists":
             if self.field.is_header:
                 return {path: {"$exists": value}}
