@@ -20,6 +20,7 @@ __all__ = [
     "IMAGE_FILETYPES",
     "DETECTORS",
     "SEED_OUTPUT_COLUMNS",
+    "STANDARD_COLUMNS",
     "FACET_FIELDS",
     "CASE_FOLDED_FIELDS",
 ]
@@ -104,6 +105,14 @@ SEED_OUTPUT_COLUMNS: tuple[str, ...] = (
     "rootname", "detector", "proposal_type", "pr_inv_l", "pr_inv_f", "proposid",
     "filter1", "filter2", "aperture", "expstart", "date_obs", "exptime", "targname",
     "ra_targ", "dec_targ", "obstype", "obsmode", "subarray", "imagetyp", "asn_id",
+)
+
+#: The standard output columns, in the order an analyst reads a row: what and when, the
+#: setup, the exposure, the target and where, then whose. They fit a 1400-px-wide window
+#: beside the facets; every other field is a column away (``columns=...``).
+STANDARD_COLUMNS: tuple[str, ...] = (
+    "rootname", "date_obs", "detector", "filter1", "filter2", "aperture", "exptime",
+    "targname", "ra_targ", "dec_targ", "proposid", "pr_inv_l",
 )
 
 #: The fields the query core counts per value (facets), and the query form suggests.

@@ -10,6 +10,7 @@ import pytest
 from query_documents import load, make_documents
 
 from acsq_mongo.cli import main
+from acsq_mongo.query.spec import DEFAULT_COLUMNS
 
 DOCS = make_documents(40)
 
@@ -56,7 +57,7 @@ def test_json_has_the_page_count_and_facets(cli_env, capsys):
     data = json.loads(capsys.readouterr().out)
     expected = [d for d in DOCS if d["proposid"] == 10368 and (d["exptime"] or 0) >= 400]
     assert data["count"] == len(expected) and data["limit"] == 5
-    assert len(data["columns"]) == 20 and data["columns"][0] == "rootname"
+    assert data["columns"] == list(DEFAULT_COLUMNS)
     assert dict((f["value"], f["count"]) for f in data["facets"]["proposid"]) == {
         10368: len(expected)}
 
@@ -97,3 +98,10 @@ def test_a_header_keyword_that_cannot_exist_is_a_warning_on_stderr(cli_env, caps
             "headers.flt.0.CCDGAN: no flt[0] header has CCDGAN; did you mean CCDGAIN?"]
     else:
         assert "warning" not in captured.out
+
+
+def test_the_help_speaks_of_the_standard_columns(capsys):
+    with pytest.raises(SystemExit):
+        main(["query", "--help"])
+    out = capsys.readouterr().out
+    assert "the standard columns" in " ".join(out.split()) and "seed" not in out

@@ -70,3 +70,25 @@ def test_a_cone_around_a_target_finds_it(ingested):
     assert target.rootname in [r["rootname"] for r in found]
     page = archive.query(ra=ra, dec=dec, radius=0.001).page()
     assert page.count == len(found) and sum(n for _, n in page.facets["detector"]) == len(found)
+
+
+def test_sorting_by_a_header_keyword_shows_it_as_a_column(ingested):
+    archive, sample = ingested
+    q = archive.query({"headers.flt.0.CCDGAIN__gte": 0}).order_by("-headers.flt.0.CCDGAIN",
+                                                                   "rootname")
+    assert q.spec.column_names[-1] == "headers.flt.0.CCDGAIN"
+    rows = q.rows()
+    with_gain = [r for r in sample.rootnames if "flt" in r.filetypes
+                 and r.promoted["detector"] != "SBC"]  # (SBC, a MAMA, has no CCDGAIN)
+    assert len(rows) == len(with_gain) and len(rows) >= 4
+    gains = [row["headers.flt.0.CCDGAIN"] for row in rows]
+    assert gains == sorted(gains, reverse=True) and len(set(gains)) >= 1
+    expected = sorted(((-g, n) for g, n in zip(gains, (r["rootname"] for r in rows),
+                                                  strict=True)))
+    assert [n for _, n in expected] == [r["rootname"] for r in rows]
+    page = q.page(limit=3, offset=1)
+    assert [r["rootname"] for r in page.rows] == [r["rootname"] for r in rows[1:4]]
+    assert page.count == len(rows)
+    text = q.text_table(limit=3)
+    assert isinstance(text, str) and text.splitlines()[0].split()[-1] == "headers.flt.0.CCDGAIN"
+    assert not hasattr(q, "table")

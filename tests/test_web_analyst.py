@@ -191,3 +191,26 @@ def test_a_keyword_only_in_the_stored_data_is_not_warned_about(web):
     finally:
         db["rootnames"].update_one({"_id": r.rootname[:8]},
                                    {"$unset": {"headers.flt.0.LOCALKEY": ""}})
+
+
+# --- what was asked is shown ------------------------------------------------------------------
+
+def test_filtered_and_sorted_header_keywords_are_columns_and_sortable(web):
+    client, _, _ = web
+    data = _get(client, "/query.json?detector=WFC&headers.flt.0.CCDGAIN__gte=0"
+                "&sort=-headers.flt.0.CCDGAIN&limit=50").get_json()
+    assert data["columns"][-1] == "headers.flt.0.CCDGAIN" and data["count"] > 1
+    gains = [row["headers.flt.0.CCDGAIN"] for row in data["rows"]]
+    assert None not in gains and gains == sorted(gains, reverse=True)
+    assert ["columns", "x"] not in data["query"] and all(n != "columns" for n, _ in data["query"])
+    html = unescape(_get(client, "/query?headers.flt.0.CCDGAIN__gte=0").get_data(as_text=True))
+    assert 'title="headers.flt.0.CCDGAIN">headers.flt.0.CCDGAIN</a>' in html  # a sort link
+    assert "sort=headers.flt.0.CCDGAIN" in html
+    assert "none ticked: the standard columns" in html and "seed" not in html
+
+
+def test_the_standard_columns_read_as_an_analyst_reads_a_row(web):
+    client, _, _ = web
+    columns = _get(client, "/query.json?limit=1").get_json()["columns"]
+    assert columns == ["rootname", "date_obs", "detector", "filter1", "filter2", "aperture",
+                       "exptime", "targname", "ra_targ", "dec_targ", "proposid", "pr_inv_l"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from acsq_mongo.fields import FIELDS, FILETYPES, SEED_OUTPUT_COLUMNS
+from acsq_mongo.fields import FIELDS, FILETYPES, STANDARD_COLUMNS
 from acsq_mongo.query.facets import FACET_FIELDS
 from acsq_mongo.query.filters import OPS_BY_TYPE
 from acsq_mongo.query.names import HEADER_PATH_HELP
@@ -41,6 +41,6 @@ def index():
     return render_template(
         "docs.html", fields=FIELDS, ops_by_type=OPS_BY_TYPE, op_help=OP_HELP,
         filetypes=FILETYPES, header_help=HEADER_PATH_HELP, facet_fields=FACET_FIELDS,
-        default_columns=SEED_OUTPUT_COLUMNS, sortable=SORTABLE,
+        default_columns=STANDARD_COLUMNS, sortable=SORTABLE,
         repository_url=current_app.config["REPOSITORY_URL"],
     )

@@ -13,7 +13,7 @@ and are translated here:
   ``kw_op``, ``kw_value`` (repeated, one set per row) become
   ``headers.<filetype>.<ext>.<KEY>__<op>=<value>``;
 - ``col`` (ticked output columns) and ``extra_columns`` (header paths to add)
-  become ``columns``; none ticked means the seed's 20 columns.
+  become ``columns``; none ticked means the standard columns.
 
 Any other query-core parameter may be given directly:
 ``/query?detector=HRC&exptime__gte=1000&format=json``. Every value is checked
@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from acsq_mongo.fields import DETECTORS, FIELDS, FILETYPES, SEED_OUTPUT_COLUMNS
+from acsq_mongo.fields import DETECTORS, FIELDS, FILETYPES, STANDARD_COLUMNS
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.spec import SORTABLE, param_pairs
 
@@ -186,7 +186,7 @@ def query_pairs(args: Any) -> list[tuple[str, Any]]:
     ticked = [c for c in args.getlist("col") if c.strip()]
     extra = [c.strip() for c in (args.get("extra_columns") or "").split(",") if c.strip()]
     if ticked or extra:
-        pairs.append(("columns", ",".join((ticked or list(SEED_OUTPUT_COLUMNS)) + extra)))
+        pairs.append(("columns", ",".join((ticked or list(STANDARD_COLUMNS)) + extra)))
     return pairs
 
 
@@ -208,7 +208,7 @@ class QueryForm:
     formats = WEB_FORMATS
     filetypes = FILETYPES
     column_choices = COLUMN_CHOICES
-    default_columns = SEED_OUTPUT_COLUMNS
+    default_columns = STANDARD_COLUMNS
     sortable = SORTABLE
 
     def __init__(self, args: Any, suggestions: Mapping[str, list] | None = None) -> None:

@@ -35,7 +35,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("filters", nargs="*", metavar="FIELD[__OP]=VALUE",
                         help="filters and cone parameters (see below)")
     parser.add_argument("--columns", metavar="C1,C2",
-                        help="output columns: fields or header paths (default: the seed's 20)")
+                        help="output columns: fields or header paths (default: the standard "
+                        "columns, and any header keyword filtered or sorted by)")
     parser.add_argument("--format", choices=FORMATS, default="table",
                         help="table (default), csv (all rows, streamed), json (one page) or "
                         "paths (absolute file paths, all rows)")

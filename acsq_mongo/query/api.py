@@ -33,7 +33,7 @@ from acsq_mongo.query import core
 from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.render import csv_lines, result_json, table_lines
-from acsq_mongo.query.spec import QuerySpec, param_pairs
+from acsq_mongo.query.spec import QuerySpec, default_columns, param_pairs
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -139,6 +139,8 @@ class Query:
         """Return a query with more filters (ANDed)."""
         more = QuerySpec.parse(param_pairs(params) + list(filters.items()))
         changes: dict[str, Any] = {"filters": self.spec.filters + more.filters}
+        if self.spec.columns == default_columns(self.spec.filters, self.spec.sort):
+            changes["columns"] = default_columns(changes["filters"], self.spec.sort)
         if more.cone is not None:
             changes["cone"] = more.cone
         return self._with(self.spec.replace(**changes))
@@ -146,7 +148,10 @@ class Query:
     def order_by(self, *fields: str) -> Query:
         """Return a query sorted by these fields (``"-exptime"`` for descending)."""
         order = QuerySpec.parse([("sort", ",".join(fields))]).sort
-        return self._with(self.spec.replace(sort=order))
+        changes: dict[str, Any] = {"sort": order}
+        if self.spec.columns == default_columns(self.spec.filters, self.spec.sort):
+            changes["columns"] = default_columns(self.spec.filters, order)
+        return self._with(self.spec.replace(**changes))
 
     def select(self, *columns: str) -> Query:
         """Return a query with these output columns (fields or header paths)."""
@@ -208,7 +213,7 @@ class Query:
         """Return one page as JSON: count, paging, rows and facets."""
         return result_json(self.page(limit, offset))
 
-    def table(self, limit: int | None = None, offset: int | None = None) -> str:
-        """Return one page as a plain-text table."""
+    def text_table(self, limit: int | None = None, offset: int | None = None) -> str:
+        """Return one page as a plain-text table (a string, aligned for a terminal)."""
         result = self.page(limit, offset, with_facets=False)
         return "\n".join(table_lines(result.columns, result.rows))

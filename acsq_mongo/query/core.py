@@ -14,7 +14,8 @@ v1 decodes every whole document of a collection on every query except an
 - Header-keyword filters: one scan of ``rootnames`` (projection ``_id``) finds
   the matching ``_id`` s; the count, facets and page then run on ``catalog``
   with ``_id: {$in: [...]}``. Header columns are fetched for the page's
-  rootnames only.
+  rootnames only. A sort by a header keyword reads the page from ``rootnames``
+  (the same filter runs on either collection).
 - A cone search: the indexed bounding box on ``catalog``, the exact test in
   Python, then the same ``_id: {$in: [...]}``, so that the count, facets and
   pages are those of the exact set.
@@ -111,7 +112,12 @@ def _facets(cached: CallCache, spec: QuerySpec) -> tuple[int, dict[str, list[tup
 
 
 def _sort(spec: QuerySpec) -> list[tuple[str, int]]:
-    return [*spec.sort, ("_id", 1)]
+    return [*spec.sort_paths, ("_id", 1)]
+
+
+def _page_collection(spec: QuerySpec, selection: Selection) -> str:
+    """Where a page is read: ``rootnames`` when the sort is by a header keyword."""
+    return ROOTNAMES if spec.sorts_by_header else selection.collection
 
 
 def _projection(refs: tuple[FieldRef, ...], collection: str) -> dict[str, int]:
@@ -216,7 +222,7 @@ def run(
     def page() -> list[dict[str, Any]]:
         if limit == 0:
             return []
-        coll = selection.collection
+        coll = _page_collection(spec, selection)
         with server_errors():
             docs = list(db[coll].find(
                 selection.match, _projection(spec.columns, coll), sort=_sort(spec),
@@ -227,6 +233,7 @@ def run(
     page_key = (spec.selection_key(), spec.sort, spec.column_names, limit, spec.offset)
     counts_key = ("facets" if with_facets else "count", *spec.selection_key())
     if (limit and spec.offset < _ONE_SCAN_MAX and _one_scan_applies(selection)
+            and not spec.sorts_by_header
             and not cached.has(counts_key) and not cached.has(("page", *page_key))):
         # Nothing cached: one find for every match (up to _ONE_SCAN_MAX) gives the
         # count, the facets and the page; past that, the $group counts after all.
@@ -315,7 +322,7 @@ def iter_rows(
     selection = cached_selection(cached, spec)
     # Header columns for every row: one pass over the whole documents beats a lookup per
     # rootname (the same filter runs on either collection).
-    coll = ROOTNAMES if spec.header_columns else selection.collection
+    coll = ROOTNAMES if spec.header_columns or spec.sorts_by_header else selection.collection
     kept: list[dict[str, Any]] | None = [] if cache is not None else None
     with server_errors():
         cursor = db[coll].find(

@@ -6,8 +6,10 @@ the command line (``acsq query detector=HRC exptime__gte=1000``) or Python
 (:mod:`acsq_mongo.query.filters`), these names are reserved:
 
 - ``ra``, ``dec``, ``radius``: a cone search, in degrees;
-- ``sort``: comma-separated fields, ``-`` for descending: ``-exptime,rootname``;
-- ``columns``: comma-separated output columns, fields or header paths;
+- ``sort``: comma-separated fields or header paths, ``-`` for descending:
+  ``-exptime,rootname``, ``headers.flt.0.CCDGAIN``;
+- ``columns``: comma-separated output columns, fields or header paths (default:
+  :data:`DEFAULT_COLUMNS`, then every header keyword the filters or the sort name);
 - ``limit``, ``offset``: the page;
 - ``format``: ``table``, ``csv``, ``json`` or ``paths``;
 - ``filetype``: comma-separated filetypes for ``paths`` (default: all present).
@@ -22,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from acsq_mongo.fields import FIELDS, FILETYPES, SEED_OUTPUT_COLUMNS
+from acsq_mongo.fields import FIELDS, FILETYPES, STANDARD_COLUMNS
 from acsq_mongo.query.cone import CONE_PARAMS, Cone
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.filters import Filter, parse_filter
@@ -37,6 +39,7 @@ __all__ = [
     "DEFAULT_COLUMNS",
     "MAX_COLUMNS",
     "MAX_OFFSET",
+    "default_columns",
     "param_pairs",
 ]
 
@@ -49,8 +52,8 @@ RESERVED: tuple[str, ...] = CONE_PARAMS + ("sort", "columns", "limit", "offset",
 SORTABLE: tuple[str, ...] = tuple(n for n, f in FIELDS.items() if f.type not in ("list", "dict"))
 #: The order when none is asked for (``_id`` always breaks ties).
 DEFAULT_SORT: tuple[tuple[str, int], ...] = (("date_obs", 1),)
-#: The seed's 20 output columns.
-DEFAULT_COLUMNS: tuple[str, ...] = SEED_OUTPUT_COLUMNS
+#: The standard output columns (:data:`acsq_mongo.fields.STANDARD_COLUMNS`).
+DEFAULT_COLUMNS: tuple[str, ...] = STANDARD_COLUMNS
 #: Most output columns one query may ask for.
 MAX_COLUMNS = 100
 #: Largest ``offset`` and ``limit`` (far beyond any archive; keeps the server's skip in range).
@@ -175,7 +178,7 @@ class QuerySpec:
                 continue
             filters.append(parse_filter(name, value))
         spec = cls(filters=tuple(filters))
-        changes: dict[str, Any] = {}
+        changes: dict[str, Any] = {"columns": default_columns(spec.filters)}
         cone_values = [reserved.get(n) for n in CONE_PARAMS]
         if any(v is not None for v in cone_values):
             changes["cone"] = Cone.parse(*cone_values)
@@ -183,6 +186,8 @@ class QuerySpec:
             changes["sort"] = _parse_sort(reserved["sort"])
         if "columns" in reserved:
             changes["columns"] = _parse_columns(reserved["columns"])
+        elif "sort" in changes:
+            changes["columns"] = default_columns(spec.filters, changes["sort"])
         if "limit" in reserved:
             changes["limit"] = _non_negative_int("limit", reserved["limit"])
         if "offset" in reserved:
@@ -216,6 +221,16 @@ class QuerySpec:
         return tuple(f for f in self.filters if not f.field.is_header)
 
     @property
+    def sort_paths(self) -> list[tuple[str, int]]:
+        """The sort as MongoDB takes it: document paths (header keywords escaped)."""
+        return [(resolve(name).path, direction) for name, direction in self.sort]
+
+    @property
+    def sorts_by_header(self) -> bool:
+        """Whether a sort key is a header keyword (then pages come from ``rootnames``)."""
+        return any(name.startswith("headers.") for name, _ in self.sort)
+
+    @property
     def header_columns(self) -> tuple[FieldRef, ...]:
         """Output columns that are header keywords."""
         return tuple(ref for ref in self.columns if ref.is_header)
@@ -235,7 +250,7 @@ class QuerySpec:
                       ("radius", f"{self.cone.radius:g}")]
         if self.sort != DEFAULT_SORT:
             pairs.append(("sort", ",".join(("-" if d < 0 else "") + n for n, d in self.sort)))
-        if self.column_names != DEFAULT_COLUMNS:
+        if self.columns != default_columns(self.filters, self.sort):
             pairs.append(("columns", ",".join(self.column_names)))
         if self.limit is not None:
             pairs.append(("limit", str(self.limit)))
@@ -248,13 +263,30 @@ class QuerySpec:
         return pairs
 
 
+def default_columns(filters: Iterable[Filter] = (),
+                    sort: Iterable[tuple[str, int]] = ()) -> tuple[FieldRef, ...]:
+    """The columns when none are asked for: :data:`DEFAULT_COLUMNS`, then each header
+    keyword the filters or the sort name, so that what was asked about is shown."""
+    refs = [resolve(n) for n in DEFAULT_COLUMNS]
+    for ref in [f.field for f in filters] + [resolve(name) for name, _ in sort]:
+        if ref.is_header and ref not in refs and len(refs) < MAX_COLUMNS:
+            refs.append(ref)
+    return tuple(refs)
+
+
 def _parse_sort(value: Any) -> tuple[tuple[str, int], ...]:
     keys = []
     for part in _split(value):
         direction = -1 if part.startswith("-") else 1
-        name = part.lstrip("+-").strip().lower()
-        if name not in SORTABLE:
-            raise QueryError(f"cannot sort by {part!r}; valid sort fields: " + ", ".join(SORTABLE))
+        name = part.lstrip("+-").strip()
+        if name.lower().startswith("headers."):
+            name = resolve(name).name
+        else:
+            name = name.lower()
+        if not name.startswith("headers.") and name not in SORTABLE:
+            raise QueryError(f"cannot sort by {part[:60]!r}; valid sort fields: "
+                             + ", ".join(SORTABLE) + ", or a header keyword as "
+                             "headers.<filetype>.<ext>.<KEY>")
         if name not in (k for k, _ in keys):
             keys.append((name, direction))
     if not keys:
