@@ -354,8 +354,10 @@ def test_core_parameters_work_directly_and_in_every_format(site):
     linked = _links(html, r'<td><a href="/archive/\w+/(\w+)/">')
     assert linked == sorted(hrc, key=lambda n: (site.planned[n].promoted["date_obs"], n))[
         :PAGE_SIZE]
-    # A filter the form has no field for survives a change of the query.
-    assert '<input type="hidden" name="exptime__gte" value="100">' in html
+    # A core filter typed in the URL is shown in the form's own field, so a change keeps it.
+    assert 'name="exptime_from" value="100"' in html
+    html = site.html("/query?detector=HRC&proposid__in=1,2")
+    assert '<input type="hidden" name="proposid__in" value="1,2">' in html
 
 
 def test_the_form_fields_become_core_filters(site):

@@ -214,3 +214,26 @@ def test_the_standard_columns_read_as_an_analyst_reads_a_row(web):
     columns = _get(client, "/query.json?limit=1").get_json()["columns"]
     assert columns == ["rootname", "date_obs", "detector", "filter1", "filter2", "aperture",
                        "exptime", "targname", "ra_targ", "dec_targ", "proposid", "pr_inv_l"]
+
+
+# --- what was typed stays typed ---------------------------------------------------------------
+
+@pytest.mark.parametrize(("query", "fields"), [
+    ("exptime__gte=abc", {"exptime_op": "between", "exptime_from": "abc"}),
+    ("exptime__lt=12x", {"exptime_op": "<", "exptime_from": "12x"}),
+    ("date_obs=2005-13", {"date_op": "=", "date_from": "2005-13"}),
+    ("date_obs__gte=2005&date_obs__lte=2005-99", {"date_op": "between", "date_from": "2005",
+                                                   "date_to": "2005-99"}),
+])
+def test_a_bad_range_typed_in_the_url_is_shown_again_in_the_form(web, query, fields):
+    client, _, _ = web
+    html = _get(client, f"/query?{query}", 400).get_data(as_text=True)
+    assert 'class="alert"' in html
+    for name, value in fields.items():
+        if name.endswith("_op"):
+            assert re.search(rf'<select name="{name}".*?<option selected>{re.escape(value)}<',
+                             unescape(html), re.S), name
+        else:
+            assert f'name="{name}" value="{value}"' in html, name
+    assert 'type="hidden" name="exptime__' not in html
+    assert 'type="hidden" name="date_obs' not in html

@@ -190,6 +190,39 @@ def query_pairs(args: Any) -> list[tuple[str, Any]]:
     return pairs
 
 
+# The form's range fields, and the core parameters each range op stands for.
+_RANGES = (("date", "date_obs"), ("exptime", "exptime"))
+_CORE_OPS = {"": "=", "exact": "=", "lt": "<", "gt": ">"}
+
+
+def _ranges_from_core(args: Any) -> tuple[dict[str, str], set[str]]:
+    """Fill the range fields from core parameters typed in a URL (``exptime__gte=abc``).
+
+    Returns the field values, and the core parameter names they stand for (which
+    then are not also carried as hidden fields). Only a range the form can show
+    is filled: one value with ``=``, ``<`` or ``>``, or ``gte`` and/or ``lte``.
+    """
+    values: dict[str, str] = {}
+    used: set[str] = set()
+    for prefix, field in _RANGES:
+        if any(args.get(f"{prefix}_{part}") for part in ("op", "from", "to")):
+            continue
+        given = {n: args.getlist(n) for n in args if n == field or n.startswith(field + "__")}
+        if not given or any(len(v) != 1 for v in given.values()):
+            continue
+        ops = {n.partition("__")[2]: v[0] for n, v in given.items()}
+        if len(ops) == 1 and next(iter(ops)) in _CORE_OPS:
+            op, value = next(iter(ops.items()))
+            values.update({f"{prefix}_op": _CORE_OPS[op], f"{prefix}_from": value})
+        elif set(ops) <= {"gte", "lte"}:
+            values.update({f"{prefix}_op": "between", f"{prefix}_from": ops.get("gte", ""),
+                           f"{prefix}_to": ops.get("lte", "")})
+        else:
+            continue
+        used.update(given)
+    return values, used
+
+
 class QueryForm:
     """The form as the user filled it in, for showing it again.
 
@@ -214,9 +247,12 @@ class QueryForm:
     def __init__(self, args: Any, suggestions: Mapping[str, list] | None = None) -> None:
         self.args = args
         self.suggestions = dict(suggestions or {})
+        self._ranges, self._in_ranges = _ranges_from_core(args)
 
     def get(self, name: str, default: str = "") -> str:
-        """Return the value typed in a field."""
+        """Return the value typed in a field (a range typed as core parameters included)."""
+        if name in self._ranges:
+            return self._ranges[name]
         return self.args.get(name, default)
 
     def ticked(self, column: str) -> bool:
@@ -235,7 +271,7 @@ class QueryForm:
         them; ``offset`` is dropped, since a changed query starts at its first page.
         """
         return [(n, v) for n, v in param_pairs(self.args)
-                if n not in _FORM_FIELDS and n != "offset"]
+                if n not in _FORM_FIELDS and n != "offset" and n not in self._in_ranges]
 
     @property
     def format(self) -> str:
