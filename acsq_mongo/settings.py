@@ -78,6 +78,9 @@ class Settings:
     log_level: str = _setting(
         "INFO", str, "log level", choices=("DEBUG", "INFO", "WARNING", "ERROR")
     )
+    code_url: str | None = _setting(
+        None, str, "where the web app's Code link points; default: its docs page's Code section"
+    )
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with some settings changed (values are validated)."""

@@ -237,3 +237,17 @@ def test_a_bad_range_typed_in_the_url_is_shown_again_in_the_form(web, query, fie
             assert f'name="{name}" value="{value}"' in html, name
     assert 'type="hidden" name="exptime__' not in html
     assert 'type="hidden" name="date_obs' not in html
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+def test_the_code_link_is_a_setting_defaulting_to_the_docs_page(web, tmp_path):
+    client, _, _ = web
+    html = _get(client, "/docs").get_data(as_text=True)
+    assert '<a href="/docs#code">Code</a>' in html and "acsql" not in html
+    assert 'id="code"' in html and "code_url" in html
+    settings = load_settings(environ={"ACSQ_CODE_URL": "https://example.org/acsq-mongo"},
+                             mongo_uri="mongomock://code", data=tmp_path)
+    other = create_app(settings, config={"TESTING": True}).test_client()
+    html = _get(other, "/docs").get_data(as_text=True)
+    assert html.count('href="https://example.org/acsq-mongo"') == 2  # the menu and the section

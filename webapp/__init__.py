@@ -40,8 +40,6 @@ __all__ = ["create_app", "DEFAULT_CONFIG"]
 
 #: Flask configuration of the app; ``create_app(config=...)`` overrides any of it.
 DEFAULT_CONFIG: dict[str, Any] = {
-    # Where the menu's "Code" link points.
-    "REPOSITORY_URL": "https://github.com/spacetelescope/acsql",
     # The app only takes GET requests with short query strings; refuse large bodies.
     "MAX_CONTENT_LENGTH": 64 * 1024,
 }
@@ -87,6 +85,6 @@ def create_app(
     display.register(app)
     app.jinja_env.globals.update(
         image_url=image_url, page_url=page_url, proposal_segment=proposal_segment,
-        version=__version__, repository_url=app.config["REPOSITORY_URL"],
+        version=__version__, code_url=settings.code_url,
     )
     return app

@@ -6,7 +6,7 @@ formats, and the same query from the web, the command line and Python.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 
 from acsq_mongo.fields import FIELDS, FILETYPES, STANDARD_COLUMNS
 from acsq_mongo.query.facets import FACET_FIELDS
@@ -42,5 +42,4 @@ def index():
         "docs.html", fields=FIELDS, ops_by_type=OPS_BY_TYPE, op_help=OP_HELP,
         filetypes=FILETYPES, header_help=HEADER_PATH_HELP, facet_fields=FACET_FIELDS,
         default_columns=STANDARD_COLUMNS, sortable=SORTABLE,
-        repository_url=current_app.config["REPOSITORY_URL"],
     )
