@@ -234,3 +234,35 @@ def test_float_nan_and_inf_become_null(tmp_path):
     values, nulls, _ = parse_cards(_cards("BIGF    =              1.0E+999"))
     assert values["BIGF"] is None and nulls["BIGF"] == "inf"
     assert math.isinf(float("1.0E+999"))
+
+
+def test_card_comments_are_read_apart_from_values_as_astropy_reads_them():
+    result = read_headers(REAL_FLT)
+    n_compared = 0
+    with fits.open(REAL_FLT) as hdul:
+        for i, hdu in enumerate(hdul):
+            mine = {unescape_key(k): c for k, c in result.comments.get(str(i), {}).items()}
+            seen = set()
+            for card in hdu.header.cards:
+                if card.keyword in ("COMMENT", "HISTORY", "") or card.keyword in seen:
+                    continue
+                seen.add(card.keyword)
+                assert mine.get(card.keyword, "") == card.comment.rstrip(), (i, card.keyword)
+                n_compared += bool(card.comment)
+    assert n_compared > 100
+    assert result.comments["0"]["SIMPLE"] == "Fits standard"  # as this file writes it
+    assert result.headers["0"]["SIMPLE"] is True  # the value is not touched
+
+
+def test_comments_of_odd_cards():
+    comments: dict[str, str] = {}
+    cards = _cards("SIMPLE  =                    T / standard",
+                   "STRKEY  = 'a / b'              / slash inside the string",
+                   "NOCOMM  =                    3",
+                   "D2IM1   = 'EXTVER: 1' / record-valued",
+                   "INTKEY  =                    1 / first",
+                   "INTKEY  =                    2 / a duplicate")
+    values, _, _ = parse_cards(cards, "HDU 0", comments)
+    assert values["STRKEY"] == "a / b" and comments["STRKEY"] == "slash inside the string"
+    assert "NOCOMM" not in comments and comments["D2IM1%2EEXTVER"] == "record-valued"
+    assert comments["INTKEY"] == "first" and values["INTKEY"] == 1

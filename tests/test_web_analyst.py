@@ -251,3 +251,41 @@ def test_the_code_link_is_a_setting_defaulting_to_the_docs_page(web, tmp_path):
     other = create_app(settings, config={"TESTING": True}).test_client()
     html = _get(other, "/docs").get_data(as_text=True)
     assert html.count('href="https://example.org/acsq-mongo"') == 2  # the menu and the section
+
+
+def _with_flt(sample):
+    r = next(r for r in sample.rootnames
+             if "flt" in r.filetypes and r.promoted["detector"] == "WFC")
+    return r, f"/archive/{r.promoted['proposid']}/{r.rootname}/headers/"
+
+
+def test_the_header_view_shows_card_comments_from_the_document(web):
+    client, sample, db = web
+    r, url = _with_flt(sample)
+    doc = db["rootnames"].find_one({"_id": r.rootname[:8]})
+    assert doc["header_comments"]["flt"]["0"]["CCDGAIN"] == "commanded gain of CCD"
+    assert doc["headers"]["flt"]["0"]["CCDGAIN"] in (1.0, 2.0)  # values stay plain
+    assert "header_comments" not in db["catalog"].find_one({"_id": r.rootname[:8]})
+    html = _get(client, url).get_data(as_text=True)
+    assert "<th>Comment</th>" in html
+    assert re.search(r'<td class="kw">CCDGAIN</td><td class="value">[12]\.0</td>'
+                     r'<td class="comment">commanded gain of CCD</td>', html)
+    data = _get(client, url.rstrip("/") + ".json").get_json()
+    assert data["comments"]["flt"]["0"]["DETECTOR"] == "detector in use: WFC, HRC, or SBC"
+    assert data["headers"]["flt"]["0"]["DETECTOR"] == "WFC"
+    rows = list(csv.DictReader(io.StringIO(
+        _get(client, url.rstrip("/") + ".csv").get_data(as_text=True))))
+    gain = next(row for row in rows if row["filetype"] == "flt" and row["ext"] == "0"
+                and row["keyword"] == "CCDGAIN")
+    assert gain["comment"] == "commanded gain of CCD" and float(gain["value"]) in (1.0, 2.0)
+    # A query on a value is unchanged by the comments beside it.
+    n = _count(client, "headers.flt.0.DETECTOR=WFC")
+    assert n == sum(q.promoted["detector"] == "WFC" and "flt" in q.filetypes
+                    for q in sample.rootnames)
+
+
+def test_the_header_filter_is_in_the_url(web):
+    client, sample, _ = web
+    _, url = _with_flt(sample)
+    html = _get(client, url + "?q=CCD%3Cx").get_data(as_text=True)
+    assert 'name="q" value="CCD&lt;x"' in html and 'data-filter-param="q"' in html

@@ -11,7 +11,8 @@
     The image view: the quicklook preview (linked to the full-size JPEG), the
     key metadata, the rootname's files, and previous/next within the proposal.
 ``/archive/<proposid>/<rootname>/headers/``
-    Every header of every file, as keyword/value/type tables.
+    Every header of every file, as keyword/value/comment/type tables;
+    ``?q=CCD`` filters them (the filter box keeps the URL in step, to share).
 
 Lists also answer ``.json`` and ``.csv``. Rootnames without a proposal ID
 live under ``/archive/unknown/``. All data comes through the query core.
@@ -226,16 +227,21 @@ def headers(proposid: str, rootname: str, fmt: str | None = None):
     tables = header_tables(doc)
     if fmt == "json":
         by_filetype: dict[str, dict[str, dict]] = {}
+        comments: dict[str, dict[str, dict]] = {}
         for t in tables:
             by_filetype.setdefault(t.filetype, {})[t.ext] = {c.keyword: c.value for c in t.cards}
+            comments.setdefault(t.filetype, {})[t.ext] = {
+                c.keyword: c.comment for c in t.cards if c.comment}
         return json_response({"rootname": doc.get("rootname"), "proposid": doc.get("proposid"),
-                              "headers": by_filetype, "errors": doc.get("errors") or []})
+                              "headers": by_filetype, "comments": comments,
+                              "errors": doc.get("errors") or []})
     if fmt == "csv":
         rows = ({"filetype": t.filetype, "ext": t.ext, "keyword": c.keyword, "value": c.value,
-                 "type": c.type} for t in tables for c in t.cards)
-        return csv_response(("filetype", "ext", "keyword", "value", "type"), rows,
+                 "comment": c.comment, "type": c.type} for t in tables for c in t.cards)
+        return csv_response(("filetype", "ext", "keyword", "value", "comment", "type"), rows,
                             f"{doc.get('rootname')}_headers.csv")
-    return render_template("headers.html", doc=doc, tables=tables,
+    q = (request.args.get("q") or "")[:100]
+    return render_template("headers.html", doc=doc, tables=tables, q=q,
                            segment=proposal_segment(doc.get("proposid")), formats=format_urls(),
                            n_cards=sum(len(t.cards) for t in tables))
 

@@ -66,7 +66,7 @@ def when(value: Any) -> str:
 
 
 def header_rows(cards) -> Markup:
-    """Return the ``<tr>`` rows of a header table: keyword, value, type, every one escaped.
+    """Return the ``<tr>`` rows of a header table: keyword, value, comment, type, escaped.
 
     Written in Python rather than as a template loop: a WFC rootname with every
     filetype has ~5,000 keywords, and this is ~5x faster than Jinja's loop.
@@ -81,6 +81,7 @@ def header_rows(cards) -> Markup:
             value_class = "value"
         rows.append(f'<tr><td class="kw">{escape(card.keyword or "(blank)")}</td>'
                     f'<td class="{value_class}">{escape(value)}</td>'
+                    f'<td class="comment">{escape(card.comment)}</td>'
                     f'<td class="type">{escape(card.type)}</td></tr>')
     return Markup("\n".join(rows))
 

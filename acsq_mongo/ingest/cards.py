@@ -37,7 +37,7 @@ _STANDARD_RE = re.compile(
     r"|(?P<int>[+-]?[0-9]+)"
     r"|(?P<float>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[EeDd][+-]?[0-9]+)?)"
     r"|(?P<bool>[TF])"
-    r"|) *(?:/.*)?\Z",
+    r"|) *(?:/ ?(?P<comment>.*))?\Z",
     re.S,
 )
 _RAW_NULLS = {
@@ -64,14 +64,21 @@ def _null_kind(value: Any) -> str | None:
     return None
 
 
-def _parse_standard(card: str) -> tuple[str, Any] | None:
-    """Parse a standard ``KEY = value`` card; None if astropy must handle it."""
+def _parse_standard(card: str) -> tuple[str, Any, str] | None:
+    """Parse a standard ``KEY = value / comment`` card; None if astropy must handle it."""
     if card[8:10] != "= ":
         return None
     m = _STANDARD_RE.match(card)
     if m is None:
         return None
-    kind = m.lastgroup
+    parsed = _standard_value(m)
+    if parsed is None:
+        return None
+    return (*parsed, (m.group("comment") or "").rstrip())
+
+
+def _standard_value(m: re.Match) -> tuple[str, Any] | None:
+    kind = next((k for k in ("str", "int", "float", "bool") if m.group(k) is not None), None)
     if kind == "str":
         text = m.group("str")
         # Possible record-valued keyword ('EXTVER: 1') or CONTINUE'd string:
@@ -88,8 +95,11 @@ def _parse_standard(card: str) -> tuple[str, Any] | None:
     return m.group("key"), _UNDEFINED
 
 
-def _parse_with_astropy(image: str, problems: list[str], where: str) -> tuple[str, Any]:
-    """Parse one card (or a card and its CONTINUE cards) with astropy, leniently."""
+def _parse_with_astropy(image: str, problems: list[str], where: str) -> tuple[str, Any, str]:
+    """Parse one card (or a card and its CONTINUE cards) with astropy, leniently.
+
+    Returns the keyword, the value and the comment (``""`` if none or unreadable).
+    """
     from astropy.io.fits import Card
     from astropy.io.fits.card import Undefined
     from astropy.io.fits.verify import VerifyError
@@ -102,6 +112,10 @@ def _parse_with_astropy(image: str, problems: list[str], where: str) -> tuple[st
             value = card.value
         except (VerifyError, ValueError):
             value = None
+        try:
+            comment = str(card.comment or "").rstrip()
+        except (VerifyError, ValueError):
+            comment = ""
         else:
             if isinstance(value, Undefined):
                 value = _UNDEFINED
@@ -124,11 +138,11 @@ def _parse_with_astropy(image: str, problems: list[str], where: str) -> tuple[st
         problems.append(f"{where}: card {keyword!r}: {'; '.join(sorted(messages))}")
     if isinstance(value, complex):
         value = str(value)
-    return keyword, value
+    return keyword, value, comment
 
 
 def parse_cards(
-    cards: list[str], where: str = "header"
+    cards: list[str], where: str = "header", comments: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str], list[str]]:
     """Turn the cards of one header into typed values.
 
@@ -138,6 +152,10 @@ def parse_cards(
         The 80-character cards, without the ``END`` card.
     where : str
         How to name this header in problem reports, e.g. ``"HDU 1"``.
+    comments : dict, optional
+        Filled with ``{escaped KEY: comment}`` for every valued card that has a
+        comment (the text after ``/``, trailing blanks removed); the first
+        card's, for a repeated keyword.
 
     Returns
     -------
@@ -174,7 +192,7 @@ def parse_cards(
                     image += cards[i]
                     i += 1
             parsed = _parse_with_astropy(image, problems, where)
-        keyword, value = parsed
+        keyword, value, comment = parsed
         if keyword in values:
             if keyword in COMMENTARY_KEYWORDS:
                 # An odd card astropy read as commentary (e.g. a stray CONTINUE).
@@ -190,6 +208,8 @@ def parse_cards(
             problems.append(f"{where}: {keyword!r} = {value} is beyond 64 bits; kept as text")
             value = str(value)
         values[keyword] = value
+        if comment and comments is not None:
+            comments[escape_key(keyword)] = comment
     out = {}
     for keyword, value in values.items():
         if keyword in commentary:

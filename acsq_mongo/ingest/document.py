@@ -182,6 +182,7 @@ def build_document(
     first_ingest_date: datetime.datetime | None = None,
     quicklook: Mapping[str, Any] | None = None,
     proposal_types: Mapping[int, str] | None = None,
+    header_comments: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
 ) -> dict[str, Any]:
     """Assemble the whole rootname document (docs/data-model.md).
 
@@ -206,6 +207,9 @@ def build_document(
         when None.
     proposal_types : mapping, optional
         ``{proposid: type}`` for ``proposal_type``.
+    header_comments : mapping, optional
+        ``{filetype: {"<ext>": {KEY: comment}}}``, only for cards with a comment;
+        stored apart from the values, so a query on a value is unchanged.
 
     Returns
     -------
@@ -226,6 +230,8 @@ def build_document(
     doc["headers"] = {ft: dict(headers[ft]) for ft in FILETYPES if ft in headers}
     doc["header_nulls"] = {ft: dict(header_nulls[ft]) for ft in FILETYPES
                            if header_nulls.get(ft)}
+    comments = header_comments or {}
+    doc["header_comments"] = {ft: dict(comments[ft]) for ft in FILETYPES if comments.get(ft)}
     if quicklook is not None:
         doc["quicklook"] = dict(quicklook)
     # The rootname is the document's own; ingest_errors rows carry it.

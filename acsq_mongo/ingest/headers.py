@@ -4,6 +4,8 @@ This is the one place where FITS quirks are settled (see docs/data-model.md,
 "Header values"). Everything after it sees ``{KEY: value}`` dictionaries whose
 values are ``bool``, ``int``, ``float``, ``str``, ``None`` or, for
 ``COMMENT``, ``HISTORY`` and blank-keyword commentary, lists of strings.
+Card comments (``/ conforms to FITS standard``) are kept apart, in
+:attr:`FileHeaders.comments`, so a value is never mixed with its comment.
 
 How a file is read
 ------------------
@@ -78,6 +80,8 @@ class FileHeaders:
         ``{"<ext index>": {escaped KEY: value}}`` for every HDU read.
     nulls : dict
         ``{"<ext index>": {escaped KEY: kind}}``, only for HDUs with nulls.
+    comments : dict
+        ``{"<ext index>": {escaped KEY: comment}}``, only for cards with a comment.
     problems : list of str
         Cards and bytes read leniently; for the run log.
     error : str or None
@@ -87,6 +91,7 @@ class FileHeaders:
 
     headers: dict[str, dict[str, Any]] = field(default_factory=dict)
     nulls: dict[str, dict[str, str]] = field(default_factory=dict)
+    comments: dict[str, dict[str, str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     error: str | None = None
 
@@ -230,11 +235,14 @@ def read_headers(path: str | os.PathLike, max_header_bytes: int = 64 * 1024 * 10
                     result.error = message
                     break
                 cards = _decode(raw, where, result.problems)
-                values, nulls, problems = parse_cards(cards, where)
+                comments: dict[str, str] = {}
+                values, nulls, problems = parse_cards(cards, where, comments)
                 result.problems += problems
                 result.headers[str(ext)] = values
                 if nulls:
                     result.nulls[str(ext)] = nulls
+                if comments:
+                    result.comments[str(ext)] = comments
                 header_end = f.tell()
                 try:
                     data_size = _data_size(values)

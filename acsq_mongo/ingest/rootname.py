@@ -191,10 +191,12 @@ def ingest_rootname(
     prev_files = previous.get("files") or {}
     prev_headers = previous.get("headers") or {}
     prev_nulls = previous.get("header_nulls") or {}
+    prev_comments = previous.get("header_comments") or {}
     prev_errors = previous.get("errors") or []
 
     headers: dict[str, Any] = {}
     nulls: dict[str, Any] = {}
+    comments: dict[str, Any] = {}
     n_hdus: dict[str, int] = {}
     errors: list[dict[str, Any]] = []
     new_errors: list[dict[str, Any]] = []
@@ -217,6 +219,8 @@ def ingest_rootname(
                 headers[filetype] = prev_headers[filetype]
                 if prev_nulls.get(filetype):
                     nulls[filetype] = prev_nulls[filetype]
+                if prev_comments.get(filetype):
+                    comments[filetype] = prev_comments[filetype]
             old = [e for e in prev_errors if e.get("filetype") == filetype
                    and e.get("stage") in _FILE_STAGES]
             errors += old
@@ -252,6 +256,8 @@ def ingest_rootname(
                 headers[filetype] = file_headers.headers
                 if file_headers.nulls:
                     nulls[filetype] = file_headers.nulls
+                if file_headers.comments:
+                    comments[filetype] = file_headers.comments
             n_hdus[filetype] = file_headers.n_hdus
         else:
             n_hdus[filetype] = 0
@@ -261,6 +267,8 @@ def ingest_rootname(
                 headers[filetype] = prev_headers[filetype]
                 if prev_nulls.get(filetype):
                     nulls[filetype] = prev_nulls[filetype]
+                if prev_comments.get(filetype):
+                    comments[filetype] = prev_comments[filetype]
                 n_hdus[filetype] = len(prev_headers[filetype])
                 message += "; headers from the previous ingest kept"
             log.error("%s: %s: %s (%s)", rootname, filetype, message, relpath)
@@ -297,7 +305,7 @@ def ingest_rootname(
     document = build_document(
         folder, headers, nulls, n_hdus, errors, now,
         first_ingest_date=(stored or {}).get("first_ingest_date"), quicklook=paths,
-        proposal_types=load_proposal_types(settings.proposal_types),
+        proposal_types=load_proposal_types(settings.proposal_types), header_comments=comments,
     )
 
     try:

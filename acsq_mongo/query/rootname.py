@@ -56,11 +56,14 @@ class HeaderCard:
     type : str
         ``bool``, ``int``, ``float``, ``str``, ``commentary``, or for a null value
         what it was (``undefined``, ``nan``, ``inf``, ``-inf``; ``null`` if unknown).
+    comment : str
+        The card's comment (``conforms to FITS standard``), ``""`` if none.
     """
 
     keyword: str
     value: Any
     type: str
+    comment: str = ""
 
 
 @dataclass(frozen=True)
@@ -165,18 +168,22 @@ def header_tables(document: Mapping[str, Any]) -> list[HeaderTable]:
     """Return every header of a whole document as tables, filetype by filetype.
 
     Filetypes come in :data:`~acsq_mongo.fields.FILETYPES` order, extensions in
-    number order, keywords in the order of the file; keys are unescaped.
+    number order, keywords in the order of the file; keys are unescaped; each
+    card carries its comment from the document's ``header_comments``.
     """
     headers = document.get("headers") or {}
     nulls = document.get("header_nulls") or {}
+    comments = document.get("header_comments") or {}
     order = {ft: i for i, ft in enumerate(FILETYPES)}
     tables = []
     for filetype in sorted(headers, key=lambda ft: (order.get(ft, 99), ft)):
         for ext in sorted(headers[filetype] or {}, key=_ext_order):
             header = headers[filetype][ext] or {}
             ext_nulls = (nulls.get(filetype) or {}).get(ext) or {}
+            ext_comments = (comments.get(filetype) or {}).get(ext) or {}
             cards = tuple(
-                HeaderCard(unescape_key(key), value, _card_type(value, ext_nulls.get(key)))
+                HeaderCard(unescape_key(key), value, _card_type(value, ext_nulls.get(key)),
+                           ext_comments.get(key) or "")
                 for key, value in header.items()
             )
             tables.append(HeaderTable(filetype, ext, cards))

@@ -131,6 +131,25 @@ HISTORY = {
 }
 
 
+# Card comments as ACS headers write them, for the keywords an analyst reads most.
+_COMMENTS = {
+    "ROOTNAME": "rootname of the observation set", "FILENAME": "name of file",
+    "DETECTOR": "detector in use: WFC, HRC, or SBC", "PROPOSID": "PEP proposal identifier",
+    "TARGNAME": "proposer's target name", "RA_TARG": "right ascension of the target (deg) (J2000)",
+    "DEC_TARG": "declination of the target (deg) (J2000)", "APERTURE": "aperture name",
+    "FILTER1": "element selected from filter wheel 1",
+    "FILTER2": "element selected from filter wheel 2", "OBSTYPE": "observation type",
+    "EXPTIME": "exposure duration (seconds)--calculated",
+    "EXPSTART": "exposure start time (Modified Julian Date)",
+    "DATE-OBS": "UT date of start of observation (yyyy-mm-dd)",
+    "TIME-OBS": "UT time of start of observation (hh:mm:ss)",
+    "CCDGAIN": "commanded gain of CCD", "CCDAMP": "CCD amplifier read out configuration",
+    "EXPFLAG": "Exposure interruption indicator", "PA_V3": "position angle of V3-axis of HST (deg)",
+    "ORIENTAT": "position angle of image y axis (deg. e of n)",
+    "EXTNAME": "extension name", "EXTVER": "extension version number",
+}
+
+
 def _like(value: Any, template: Any) -> Any:
     """``value`` as the type the inventory gives the keyword (the template's)."""
     if isinstance(template, bool) or value is None:
@@ -150,10 +169,11 @@ def make_header(combo: str, seed: int, overrides: dict[str, Any], history: tuple
     template = _template(combo, seed)
     keys = {k for k, _ in template}
     # Identity first, as in real headers; then the inventory's keywords.
-    cards = [(key, overrides[key]) for key in ("EXTNAME", "EXTVER", "ROOTNAME", "FILENAME")
+    cards = [(key, overrides[key], _COMMENTS.get(key, ""))
+             for key in ("EXTNAME", "EXTVER", "ROOTNAME", "FILENAME")
              if key in overrides and key not in keys]
-    cards += [(key, _like(overrides[key], value) if key in overrides else value)
-              for key, value in template]
+    cards += [(key, _like(overrides[key], value) if key in overrides else value,
+               _COMMENTS.get(key, "")) for key, value in template]
     header = fits.Header(cards)
     for line in history:
         header.add_history(line)

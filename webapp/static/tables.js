@@ -67,9 +67,19 @@
         counter.textContent = needle ? shown + " of " + rows.length + " keywords" : "";
       }
     }
+    // data-filter-param="q": the text also lives in the URL (?q=CCD), so a filtered
+    // view can be bookmarked and shared; replaceState keeps the history clean.
+    var param = input.getAttribute("data-filter-param");
+    function remember() {
+      if (!param || !window.history.replaceState) { return; }
+      var url = new URL(window.location.href);
+      if (input.value.trim()) { url.searchParams.set(param, input.value.trim()); }
+      else { url.searchParams.delete(param); }
+      window.history.replaceState(null, "", url.pathname + url.search + url.hash);
+    }
     input.addEventListener("input", function () {
       clearTimeout(timer);
-      timer = setTimeout(apply, 80);
+      timer = setTimeout(function () { apply(); remember(); }, 80);
     });
     if (input.value) { apply(); }
   }
