@@ -289,3 +289,46 @@ def test_the_header_filter_is_in_the_url(web):
     _, url = _with_flt(sample)
     html = _get(client, url + "?q=CCD%3Cx").get_data(as_text=True)
     assert 'name="q" value="CCD&lt;x"' in html and 'data-filter-param="q"' in html
+
+
+def test_the_image_view_has_gain_orientation_sexagesimal_and_copyable_paths(web):
+    client, sample, db = web
+    r, _ = _with_flt(sample)
+    p = r.promoted
+    html = _get(client, f"/archive/{p['proposid']}/{r.rootname}/").get_data(as_text=True)
+    doc = db["rootnames"].find_one({"_id": r.rootname[:8]})
+    gain = doc["headers"]["flt"]["0"]["CCDGAIN"]
+    orientat = doc["headers"]["flt"]["1"]["ORIENTAT"]
+    assert re.search(rf"<th>CCD gain</th><td>{gain}", html)
+    assert f"{orientat} <span class=\"muted\">ORIENTAT</span>" in html
+    from astropy.coordinates import Angle
+    ra = Angle(p["ra_targ"], unit="deg").to_string(unit="hour", precision=2, pad=True)
+    dec = Angle(p["dec_targ"], unit="deg").to_string(unit="deg", precision=1, alwayssign=True,
+                                                      pad=True)
+    assert f'<span class="sexa">{ra}</span>' in html and f'<span class="sexa">{dec}</span>' in html
+    # Paths wrap only after a slash, and copy in one click.
+    name = f"{r.rootname}_flt.fits"
+    assert f"/<wbr>{name}</code>" in html
+    path = str(sample.root / r.path / name)
+    assert f'data-copy="{path}"' in html and 'class="copy"' in html
+
+
+def test_gallery_cards_mark_exposures_that_were_not_normal(real_settings, tmp_path):
+    from acsq_mongo.sample import make_sample_archive
+
+    sample = make_sample_archive(tmp_path / "archive", 12, seed=2)  # (holds an interrupted one)
+    flagged = [r for r in sample.rootnames if r.promoted["expflag"] not in (None, "NORMAL")]
+    assert flagged
+    settings = real_settings.replace(archive=sample.root)
+    assert run_ingest(settings, sample.root, quicklook=False).ok
+    client = create_app(settings, config={"TESTING": True}).test_client()
+    r = flagged[0]
+    html = _get(client, f"/archive/{r.promoted['proposid']}/?limit=500").get_data(as_text=True)
+    figure = re.search(rf'<figure class="thumb flagged">(?:(?!</figure>).)*{r.rootname}'
+                       r'(?:(?!</figure>).)*</figure>', html, re.S)
+    assert figure and f"⚠ {r.promoted['expflag']}" in figure.group(0)
+    normal = sum(q.promoted["expflag"] == "NORMAL" and q.promoted["proposid"]
+                 == r.promoted["proposid"] for q in sample.rootnames)
+    assert html.count('<figure class="thumb">') == min(normal, settings.page_size)
+    html = _get(client, f"/query?rootname={r.rootname}&format=thumbnails").get_data(as_text=True)
+    assert '<figure class="thumb flagged">' in html

@@ -45,6 +45,7 @@ from acsq_mongo.query.rootname import (
     association,
     catalog_document,
     header_tables,
+    key_header_values,
     neighbours,
     quicklook_filetypes,
     rootname_id,
@@ -66,7 +67,7 @@ bp = Blueprint("archive", __name__)
 
 #: What a gallery lists (and its JSON and CSV carry, unless ``columns`` says otherwise).
 GALLERY_COLUMNS = ("rootname", "date_obs", "detector", "aperture", "filter1", "filter2",
-                   "targname", "exptime", "obstype", "filetypes", "quicklook")
+                   "targname", "exptime", "obstype", "expflag", "filetypes", "quicklook")
 #: The gallery's sort choices: value -> label.
 GALLERY_SORTS = {
     "date_obs": "date, oldest first",
@@ -205,6 +206,7 @@ def image_view(proposid: str, rootname: str, filetype: str | None = None):
         segment=proposal_segment(doc.get("proposid")), filetype=filetype,
         image_filetypes=[ft for ft in IMAGE_FILETYPES if ft in present], available=available,
         full=full, preview=preview, metadata=_METADATA, files=files,
+        key_values=key_header_values(st.db, doc["rootname"], filetype),
         neighbours=neighbours(st.db, doc, st.cache),
         association=association(st.db, doc, st.cache),
     )

@@ -21,6 +21,7 @@ from acsq_mongo.query.render import text_value
 
 __all__ = [
     "register", "show", "fits_value", "seconds", "label", "count", "when", "header_rows",
+    "hms", "dms", "path_breaks",
 ]
 
 
@@ -86,7 +87,33 @@ def header_rows(cards) -> Markup:
     return Markup("\n".join(rows))
 
 
+def hms(degrees: Any) -> str:
+    """Return a right ascension in degrees as sexagesimal hours, ``00h24m05.66s``."""
+    if not isinstance(degrees, (int, float)) or isinstance(degrees, bool):
+        return ""
+    from astropy.coordinates import Angle
+
+    return Angle(degrees % 360.0, unit="deg").to_string(unit="hour", precision=2, pad=True)
+
+
+def dms(degrees: Any) -> str:
+    """Return a declination in degrees as sexagesimal degrees, ``-72d04m52.7s``."""
+    if not isinstance(degrees, (int, float)) or isinstance(degrees, bool):
+        return ""
+    from astropy.coordinates import Angle
+
+    return Angle(degrees, unit="deg").to_string(unit="deg", precision=1, alwayssign=True,
+                                                pad=True)
+
+
+def path_breaks(path: Any) -> Markup:
+    """Return a path that may wrap only after a ``/``, never inside a file name."""
+    parts = text_value(path).split("/")
+    return Markup("/<wbr>").join(escape(p) for p in parts)
+
+
 def register(app: Flask) -> None:
     """Add the filters to an app's Jinja environment."""
     app.jinja_env.filters.update(show=show, fits=fits_value, seconds=seconds, label=label,
-                                  count=count, when=when, header_rows=header_rows)
+                                  count=count, when=when, header_rows=header_rows,
+                                  hms=hms, dms=dms, path_breaks=path_breaks)

@@ -30,7 +30,7 @@ bp = Blueprint("query", __name__)
 #: Columns the HTML answers always fetch (for links and thumbnails), shown only if asked for.
 LINK_COLUMNS = ("rootname", "proposid")
 _THUMBNAIL_COLUMNS = ("date_obs", "detector", "filter1", "filter2", "exptime", "targname",
-                      "quicklook")
+                      "expflag", "quicklook")
 # How many values of each facet the sidebar lists.
 FACET_VALUES_SHOWN = 12
 

@@ -17,7 +17,7 @@ MAX_TARGNAMES = 10
 #: the association (an image view lists the other rootnames of its association).
 GALLERY_COLUMNS: tuple[str, ...] = (
     "rootname", "date_obs", "detector", "aperture", "filter1", "filter2", "targname",
-    "exptime", "obstype", "filetypes", "quicklook", "proposid", "asn_id",
+    "exptime", "obstype", "filetypes", "quicklook", "proposid", "asn_id", "expflag",
 )
 
 #: Proposals with more rootnames than this get no gallery document (paged by the server).

@@ -38,7 +38,15 @@ __all__ = [
     "proposal_members",
     "neighbours",
     "association",
+    "KEY_HEADER_VALUES",
+    "key_header_values",
 ]
+
+#: Header values the image view shows beside the promoted fields: (label, ext, keyword).
+#: ORIENTAT is in the first science extension, CCDGAIN and PA_V3 in the primary header.
+KEY_HEADER_VALUES: tuple[tuple[str, str, str], ...] = (
+    ("CCDGAIN", "0", "CCDGAIN"), ("ORIENTAT", "1", "ORIENTAT"), ("PA_V3", "0", "PA_V3"),
+)
 
 _ROOTNAME = re.compile(r"[A-Za-z0-9]{8,9}", re.ASCII)
 
@@ -188,6 +196,29 @@ def header_tables(document: Mapping[str, Any]) -> list[HeaderTable]:
             )
             tables.append(HeaderTable(filetype, ext, cards))
     return tables
+
+
+def key_header_values(db: Database, rootname: str, filetype: str | None
+                      ) -> dict[str, Any]:
+    """Return :data:`KEY_HEADER_VALUES` of one rootname's file (or of its best file).
+
+    One ``_id`` lookup on ``rootnames``, projected to those keywords of the
+    filetypes that may have them (``filetype`` first, then raw, flt, flc...).
+    A keyword no file has is left out.
+    """
+    order = ([filetype] if filetype else []) + [ft for ft in FILETYPES if ft != filetype]
+    projection = {f"headers.{ft}.{ext}.{key}": 1 for ft in order
+                  for _, ext, key in KEY_HEADER_VALUES}
+    doc = _find(db, ROOTNAMES, rootname, projection) or {}
+    headers = doc.get("headers") or {}
+    out: dict[str, Any] = {}
+    for label, ext, key in KEY_HEADER_VALUES:
+        for ft in order:
+            value = ((headers.get(ft) or {}).get(ext) or {}).get(key)
+            if value is not None:
+                out[label] = value
+                break
+    return out
 
 
 def quicklook_filetypes(document: Mapping[str, Any]) -> list[str]:

@@ -84,7 +84,26 @@
     if (input.value) { apply(); }
   }
 
+  // <button data-copy="text">: copy the text (a file path) to the clipboard in one click.
+  function makeCopy(button) {
+    button.addEventListener("click", function () {
+      var text = button.getAttribute("data-copy");
+      function done() { button.textContent = "copied"; }
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done, function () {});
+      } else {
+        var area = document.createElement("textarea");
+        area.value = text;
+        document.body.appendChild(area);
+        area.select();
+        try { document.execCommand("copy"); done(); } catch (e) { /* the path stays selectable */ }
+        document.body.removeChild(area);
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), makeCopy);
     Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), makeSortable);
     Array.prototype.forEach.call(document.querySelectorAll("input[data-filter]"), makeFilter);
   });
