@@ -149,3 +149,50 @@ def test_a_missing_thumbnail_shows_the_placeholder_in_the_browser(served, browse
     assert widths and all(w == 128 for w in widths)
     # Only the missing images' 404s were reported, nothing else.
     assert visit.errors and all("404" in e for e in visit.errors)
+
+
+_NO_SIDEWAYS_SCROLL = """() => document.documentElement.scrollWidth <= window.innerWidth
+    && Array.from(document.querySelectorAll('.table-wrap')).every(
+        w => w.scrollWidth <= w.clientWidth + 1)"""
+
+
+def test_what_an_analyst_reads_fits_and_says_so(served, browser, tmp_path, sample_archive):
+    """Issue 13 in the browser: an empty answer, a 1400-px result without sideways
+    scrolling, a header view with comments and a shared filter, and an image view."""
+    base, settings = served
+    visit = Visit(browser, tmp_path)
+    page = visit.page
+    page.set_viewport_size({"width": 1400, "height": 900})
+
+    page.goto(base + "/query?detector=wfc&filter1=F999W")
+    visit.settle("empty_result", "Query: 0 rootnames")
+    assert "No rootname matches" in page.locator("p.empty").inner_text()
+    assert "acsq query detector=wfc filter1=F999W" in page.locator("p.command").inner_text()
+
+    page.goto(base + "/query?detector=WFC&limit=12")
+    n_wfc = sum(r.promoted["detector"] == "WFC" for r in sample_archive.rootnames)
+    visit.settle("result_1400px", f"Query: {n_wfc} rootnames")
+    assert page.locator("table.results-table thead th").count() == 12
+    assert page.evaluate(_NO_SIDEWAYS_SCROLL), "the result table scrolls sideways at 1400 px"
+
+    r = next(r for r in sample_archive.rootnames
+             if "flt" in r.filetypes and r.promoted["detector"] == "WFC")
+    proposid = r.promoted["proposid"]
+    page.goto(f"{base}/archive/{proposid}/{r.rootname}/headers/?q=CCD")
+    visit.settle("headers_with_comments", f"{r.rootname} headers", full_page=False)
+    visible = page.locator("#header-tables tbody tr:visible")
+    assert 0 < visible.count() and all("ccd" in t.lower() for t in visible.all_inner_texts())
+    assert "commanded gain of CCD" in page.locator("#header-tables").inner_text()
+    page.fill("#header-filter", "EXPTIME")
+    page.wait_for_function("() => location.search === '?q=EXPTIME'")
+
+    page.goto(f"{base}/archive/{proposid}/{r.rootname}/")
+    visit.settle("image_view", f"{r.rootname} flt")
+    facts = page.locator("aside.metadata table.facts").inner_text()
+    assert "CCD gain" in facts and "ORIENTAT" in facts and "h" in facts
+    # No file name is broken across lines: each path's last segment sits on one line.
+    names_whole = page.locator("ul.files code.path").evaluate_all("""codes => codes.every(c => {
+        const range = document.createRange(); const text = c.lastChild;
+        range.selectNodeContents(text); return range.getClientRects().length === 1; })""")
+    assert names_whole
+    assert visit.errors == [], visit.errors

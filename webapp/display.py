@@ -21,8 +21,16 @@ from acsq_mongo.query.render import text_value
 
 __all__ = [
     "register", "show", "fits_value", "seconds", "label", "count", "when", "header_rows",
-    "hms", "dms", "path_breaks",
+    "hms", "dms", "path_breaks", "heading",
 ]
+
+#: Short column headings for result tables (the full label is the heading's tooltip), so
+#: that the standard columns fit a 1400-px-wide window.
+HEADINGS = {
+    "date_obs": "Date (UTC)", "exptime": "Exp. (s)", "ra_targ": "RA (°)", "dec_targ": "Dec (°)",
+    "proposid": "Proposal", "pr_inv_l": "PI", "pr_inv_f": "PI first", "aperture": "Aperture",
+    "proposal_type": "Prop. type", "expstart": "Start (MJD)",
+}
 
 
 def show(value: Any) -> str:
@@ -52,6 +60,11 @@ def label(name: str) -> str:
     if field is None:
         return name
     return f"{field.label} ({field.unit})" if field.unit else field.label
+
+
+def heading(name: str) -> str:
+    """Return a short column heading for a result table (:data:`HEADINGS`, else the label)."""
+    return HEADINGS.get(name) or label(name)
 
 
 def count(n: Any) -> str:
@@ -116,4 +129,4 @@ def register(app: Flask) -> None:
     """Add the filters to an app's Jinja environment."""
     app.jinja_env.filters.update(show=show, fits=fits_value, seconds=seconds, label=label,
                                   count=count, when=when, header_rows=header_rows,
-                                  hms=hms, dms=dms, path_breaks=path_breaks)
+                                  hms=hms, dms=dms, path_breaks=path_breaks, heading=heading)
