@@ -17,7 +17,7 @@ import pytest
 
 from acsq_mongo.cli import main
 from acsq_mongo.cli.query_command import _EPILOG
-from acsq_mongo.ingest import run_ingest
+from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.sample import make_sample_archive
 from webapp import create_app
 
@@ -27,7 +27,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 @pytest.fixture(scope="module")
 def demo(real_server_uri, tmp_path_factory):
     """The demo archive (acsq demo's defaults) ingested into the real server."""
-    from acsq_mongo.database import connect
+    from acsq_mongo.db.connection import connect
     from acsq_mongo.settings import load_settings
 
     work = tmp_path_factory.mktemp("demo")

@@ -17,8 +17,8 @@ from html import unescape
 
 import pytest
 
-from acsq_mongo.database import connect
-from acsq_mongo.ingest import run_ingest
+from acsq_mongo.db.connection import connect
+from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.settings import load_settings
 from webapp import create_app
 

@@ -1,6 +1,8 @@
 """The query core: one layer that the web app, the CLI and the Python API share.
 
 - :mod:`.filters`: ``field__op=value`` -> a MongoDB filter (a fixed table of ops).
+- :mod:`.filter_values`: what was typed -> typed values, wildcards, case folding.
+- :mod:`.keyword_check`: warnings for header keyword paths that cannot match.
 - :mod:`.names`: the allow-list of fields, and header keywords by path.
 - :mod:`.values`: text -> typed values (numbers, dates, booleans).
 - :mod:`.cone`: cone search without geo operators.

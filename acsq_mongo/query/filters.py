@@ -36,17 +36,23 @@ case-insensitive regex scans them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from acsq_mongo.fields import CASE_FOLDED_FIELDS, FILETYPES
-from acsq_mongo.query import values
+from acsq_mongo.fields import CASE_FOLDED_FIELDS
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.keyword_types import keyword_types
+from acsq_mongo.query.filter_values import (
+    EQUALITY_OPS,
+    ORDER_OPS,
+    TEXT_OPS,
+    AnyOf,
+    Wildcard,
+    convert,
+    regex_escape,
+)
 from acsq_mongo.query.names import FieldRef, resolve
-from acsq_mongo.query.values import MAX_TEXT_LENGTH, Period
+from acsq_mongo.query.values import Period
 
 __all__ = [
     "OPS",
@@ -65,9 +71,7 @@ OPS: tuple[str, ...] = (
     "exact", "not", "in", "notin", "gt", "gte", "lt", "lte",
     "contains", "startswith", "regex", "exists",
 )
-_TEXT_OPS = ("contains", "startswith", "regex")
-_ORDER_OPS = ("gt", "gte", "lt", "lte")
-_EQUALITY_OPS = ("exact", "not", "in", "notin")
+_TEXT_OPS, _ORDER_OPS, _EQUALITY_OPS = TEXT_OPS, ORDER_OPS, EQUALITY_OPS
 # How Filter.describe writes an op for people.
 _OP_WORDS = {"exact": "=", "not": "≠", "gt": ">", "gte": "≥", "lt": "<", "lte": "≤",
              "notin": "not in", "startswith": "starts with"}
@@ -87,43 +91,6 @@ OPS_BY_TYPE: dict[str, tuple[str, ...]] = {
 #: Most values one ``in``/``notin`` filter may list.
 MAX_LIST_VALUES = 10_000
 
-_REGEX_SPECIAL = frozenset("\\.^$|?*+()[]{}")
-
-
-def regex_escape(text: str) -> str:
-    """Escape ``text`` for a regex that PCRE (MongoDB), Go (FerretDB) and Python all read.
-
-    Only regex metacharacters are escaped (``re.escape`` also escapes spaces
-    and ``#``, which Go's regexp refuses).
-    """
-    return "".join("\\" + c if c in _REGEX_SPECIAL else c for c in text)
-
-
-@dataclass(frozen=True)
-class Wildcard:
-    """A text pattern with ``*`` wildcards, matched whole.
-
-    Case-insensitively (a regex option), unless ``folded``: then the pattern
-    is already upper case like the stored values, and the anchored,
-    case-sensitive regex can use the field's index.
-    """
-
-    pattern: str
-    folded: bool = False
-
-    @property
-    def regex(self) -> str:
-        """The anchored regex for the pattern."""
-        return "^" + ".*".join(regex_escape(part) for part in self.pattern.split("*")) + "$"
-
-
-@dataclass(frozen=True)
-class _AnyOf:
-    """A header value that may be stored as more than one type (``2`` or ``"2"``)."""
-
-    candidates: tuple
-
-
 def _equal(path: str, value: Any) -> dict:
     """The filter for ``path`` equal to ``value`` (a scalar, period, wildcard or candidates)."""
     if isinstance(value, Period):
@@ -132,7 +99,7 @@ def _equal(path: str, value: Any) -> dict:
         if value.folded:
             return {path: {"$regex": value.regex}}
         return {path: {"$regex": value.regex, "$options": "i"}}
-    if isinstance(value, _AnyOf):
+    if isinstance(value, AnyOf):
         return {path: {"$in": list(value.candidates)}}
     return {path: value}
 
@@ -144,7 +111,7 @@ def _is_plain(value: Any) -> bool:
 def _flatten(items: Iterable[Any]) -> list:
     out = []
     for item in items:
-        out.extend(item.candidates if isinstance(item, _AnyOf) else [item])
+        out.extend(item.candidates if isinstance(item, AnyOf) else [item])
     return out
 
 
@@ -177,7 +144,7 @@ class Filter:
         if op == "exact":
             return _equal(path, value)
         if op == "not":
-            if isinstance(value, _AnyOf):
+            if isinstance(value, AnyOf):
                 return {path: {"$nin": list(value.candidates)}}
             if _is_plain(value):
                 return {path: {"$ne": value}}
@@ -304,11 +271,11 @@ def parse_filter(name: str, value: Any) -> Filter:
     label = f"{ref.name}__{op}" if op != "exact" else ref.name
     if op in ("in", "notin"):
         items = _list_items(label, value)
-        converted = tuple(_convert(ref, op, label, item) for item in items)
+        converted = tuple(convert(ref, op, label, item) for item in items)
         return Filter(ref, op, converted, text)
     if isinstance(value, (list, tuple, set, frozenset)):
         raise QueryError(f"{label} takes one value; use {ref.name}__in for a list")
-    return Filter(ref, op, _convert(ref, op, label, value), text)
+    return Filter(ref, op, convert(ref, op, label, value), text)
 
 
 def _text_of(value: Any) -> str:
@@ -330,98 +297,3 @@ def _list_items(label: str, value: Any) -> list:
     if len(items) > MAX_LIST_VALUES:
         raise QueryError(f"{label} lists {len(items)} values; at most {MAX_LIST_VALUES}")
     return items
-
-
-def _convert(ref: FieldRef, op: str, label: str, value: Any) -> Any:
-    """Convert one value for ``ref`` and ``op``."""
-    if isinstance(value, (dict, list, tuple, set, frozenset)) or value is None:
-        raise QueryError(f"{label} takes a single value, got {type(value).__name__}")
-    if op == "exists":
-        return values.to_bool(label, value)
-    folded = ref.name in CASE_FOLDED_FIELDS
-    if op in _TEXT_OPS:
-        text = values.to_text(label, value)
-        if op == "regex":
-            _check_regex(label, text)
-            return text
-        return text.upper() if folded else text
-    kind = ref.type
-    if kind == "header":
-        return _header_value(ref, op, label, value)
-    if kind == "int":
-        return values.to_int(label, value)
-    if kind == "float":
-        return values.to_float(label, value)
-    if kind == "bool":
-        return values.to_bool(label, value)
-    if kind == "datetime":
-        return values.to_period(label, value)
-    text = values.to_text(label, value)
-    if ref.name == "filetypes":
-        if text.lower() not in FILETYPES:
-            raise QueryError(
-                f"{label}: unknown filetype {text!r}; valid filetypes: " + ", ".join(FILETYPES)
-            )
-        return text.lower()
-    if ref.name == "rootname":
-        text, folded = text.lower(), True  # stored lower case
-    elif folded:
-        text = text.upper()
-    if "*" in text and op in _EQUALITY_OPS:
-        return Wildcard(text, folded=folded)
-    return text
-
-
-def _check_regex(label: str, text: str) -> None:
-    try:
-        re.compile(text)
-    except re.error as exc:
-        raise QueryError(f"{label}: not a valid regular expression ({exc})") from None
-    if len(text) > MAX_TEXT_LENGTH:  # pragma: no cover - to_text already caps it
-        raise QueryError(f"{label}: regular expression too long")
-
-
-def _header_value(ref: FieldRef, op: str, label: str, value: Any) -> Any:
-    """Convert a header keyword's value using the keyword inventory.
-
-    A keyword whose inventory types are all numbers takes a number; all
-    ``Bool``, a bool (T/F, true/false, ...). Where the inventory is mixed
-    (``Integer`` in some files, ``String`` in others) or the keyword is not in
-    it, an equality matches every reading of the text (``2`` matches the
-    number 2 and the text "2"), and an ordering compares numbers when the text
-    is one.
-    """
-    assert ref.filetype is not None and ref.ext is not None and ref.key is not None
-    kinds = keyword_types(ref.filetype, ref.ext, ref.key)
-    if not isinstance(value, str):
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, int):
-            return values.to_int(label, value)
-        if isinstance(value, float):
-            return values.to_float(label, value)
-        raise QueryError(f"{label} takes text, a number or a bool, got {type(value).__name__}")
-    text = values.to_text(label, value)
-    number = values.parse_number(text)
-    flag = values.parse_bool(text) if text.strip().lower() in ("t", "f", "true", "false") else None
-    numeric = bool(kinds & {"Integer", "Float"})
-    if kinds and kinds <= {"Integer", "Float"}:
-        if number is None:
-            raise QueryError(f"{label} takes a number ({ref.name} is numeric), got {text!r}")
-        return float(number) if kinds == {"Float"} else number
-    if kinds == {"Bool"}:
-        flag = values.parse_bool(text)
-        if flag is None:
-            raise QueryError(f"{label} takes T or F ({ref.name} is a bool), got {text!r}")
-        return flag
-    if op in _ORDER_OPS:
-        return number if number is not None and (numeric or not kinds) else text
-    if "*" in text:
-        return Wildcard(text)
-    candidates: list = []
-    if number is not None and (numeric or not kinds):
-        candidates.append(number)
-    if flag is not None and ("Bool" in kinds or not kinds):
-        candidates.append(flag)
-    candidates.append(text)
-    return candidates[0] if len(candidates) == 1 else _AnyOf(tuple(candidates))
