@@ -26,10 +26,11 @@ from webapp import create_app
 from webapp.images import checked_image_path
 from webapp.security import CONTENT_SECURITY_POLICY
 
-SCRIPT = "<script>alert(1)</script>"
+# Upper case, as a TARGNAME is stored (and HTML reads tags in any case).
+SCRIPT = "<SCRIPT>ALERT(1)</SCRIPT>"
 ATTRIBUTE = '"><svg onload=alert(2)>'
 IMG = "<img src=x onerror=alert(3)>"
-FORMULA = '=HYPERLINK("http://evil.example","click")'
+FORMULA = '=HYPERLINK("HTTP://EVIL.EXAMPLE","CLICK")'
 
 
 def _set_keyword(path: Path, ext: int, keyword: str, value: str) -> None:
@@ -76,7 +77,7 @@ def _page(client, url, status=200):
 def _assert_escaped(html: str, payload: str, url: str, shown: bool = True) -> None:
     assert payload not in html, url
     for dangerous in ("<script>alert", "<svg onload", "<img src=x"):
-        assert dangerous not in html, (url, dangerous)
+        assert dangerous not in html.lower(), (url, dangerous)
     if shown:
         escaped = payload.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         escaped = escaped.replace('"', "&#34;")
