@@ -300,3 +300,22 @@ def test_case_folded_fields_are_matched_upper_case_without_a_case_insensitive_re
     assert "$options" not in str(mongo)
     assert "ABC" in str(mongo) or "AB" in str(mongo) or "X" in str(mongo) or "B" in str(mongo)
     assert "abc" not in str(mongo) and "'ab" not in str(mongo)
+
+
+@pytest.mark.parametrize("params", [
+    {"detector": "wfc"}, {"filter1": "f606w"}, {"targname": "ngc*"},
+    {"detector__in": "wfc,hrc"}, {"aperture__startswith": "wfc1"},
+])
+def test_case_free_matching_reads_the_index_on_the_real_server(real_db, params):
+    from acsq_mongo.db.collections import CATALOG
+    from acsq_mongo.db.indexes import ensure_indexes
+
+    load(real_db, DOCS)
+    ensure_indexes(real_db)
+    query = combine(QuerySpec.parse(params).filters)
+    found = list(real_db[CATALOG].find(query, {"_id": 1}))
+    assert found, params  # the lower-case text found upper-case values
+    plan = str(real_db[CATALOG].find(query, {"_id": 1}).explain()["queryPlanner"]["winningPlan"])
+    assert "IXSCAN" in plan and "COLLSCAN" not in plan, (params, plan)
+    # Tight bounds: not the scan of every string in the index that a /i regex needs.
+    assert "indexBounds" in plan and """'["", {})'""" not in plan, (params, plan)
