@@ -323,7 +323,8 @@ def test_the_browse_helpers_read_whole_documents_only_by_id(real_db, real_settin
                                                  INGEST_ERRORS}
     on_catalog = [c for c in after.seen if c[0] == CATALOG]
     assert on_catalog and all(_is_id_lookup(c) for c in on_catalog)    # no catalog scan
-    assert [c for c in after.seen if c[0] == GALLERIES] == [(GALLERIES, "find", {"_id": "10368"})]
+    assert [c[:3] for c in after.seen if c[0] == GALLERIES] == [
+        (GALLERIES, "find", {"_id": "10368"})]
 
 
 def test_a_gallery_holds_a_proposals_rows_as_the_catalog_gives_them(db, docs):

@@ -11,7 +11,7 @@ from acsq_mongo import Archive
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.ingest.store import upsert_rootname
 from acsq_mongo.query import FACET_FIELDS, QueryError, QuerySpec, ResultCache, core, run, selection
-from acsq_mongo.query.facets import group_pipeline, marginalise
+from acsq_mongo.query.facets import count_and_facets
 
 DOCS = make_documents(60)
 
@@ -22,11 +22,11 @@ def loaded(db):
     return db
 
 
-@pytest.fixture(params=["one find", "group past 10", "group always"])
+@pytest.fixture(params=["one find", "aggregate past 10", "aggregate always"])
 def one_scan_max(request, monkeypatch):
     """Each way a first page gets its count and facets: from its own find (all 60
-    match), from the $group once more than 10 match, or always from the $group."""
-    value = {"one find": core._ONE_SCAN_MAX, "group past 10": 10, "group always": -1}
+    match), from the $facet aggregation once more than 10 match, or always from it."""
+    value = {"one find": core._ONE_SCAN_MAX, "aggregate past 10": 10, "aggregate always": -1}
     monkeypatch.setattr(core, "_ONE_SCAN_MAX", value[request.param])
     return value[request.param]
 
@@ -62,13 +62,20 @@ def test_count_and_facets_equal_brute_force_counts(loaded, settings, params, one
         assert None in dict(result.facets["filter2"])  # missing values are counted too
 
 
-def test_marginalising_one_group_equals_one_group_per_field(loaded):
-    groups = list(loaded[CATALOG].aggregate(group_pipeline({})))
-    total, facets = marginalise(groups)
+def test_the_one_facet_aggregation_equals_one_group_per_field(loaded):
+    total, facets = count_and_facets(loaded[CATALOG], {"exptime": {"$gte": 100}})
     for name in FACET_FIELDS:
-        single = loaded[CATALOG].aggregate([{"$group": {"_id": f"${name}", "n": {"$sum": 1}}}])
+        single = loaded[CATALOG].aggregate([{"$match": {"exptime": {"$gte": 100}}},
+                                            {"$group": {"_id": f"${name}", "n": {"$sum": 1}}}])
         assert dict(facets[name]) == {g["_id"]: g["n"] for g in single}
-    assert total == loaded[CATALOG].count_documents({})
+    assert total == loaded[CATALOG].count_documents({"exptime": {"$gte": 100}})
+    assert 0 < total < len(DOCS)
+
+
+def test_the_facet_aggregation_of_no_match_is_empty(loaded):
+    total, facets = count_and_facets(loaded[CATALOG], {"detector": "no such detector"})
+    assert total == 0
+    assert facets == {name: [] for name in FACET_FIELDS}
 
 
 def _python_order(docs, sort):

@@ -54,8 +54,8 @@ def watched(real_settings, real_db):
     client.close()
 
 
-def _scans(seen, collection):
-    """Commands on a collection that are not a lookup by one _id (FerretDB scans those)."""
+def _queries(seen, collection):
+    """Commands on a collection that are not a lookup of one _id."""
     return [c for c in seen if c[0] == collection
             and not (c[2] is not None and set(c[2]) == {"_id"} and isinstance(c[2]["_id"], str))]
 
@@ -66,10 +66,10 @@ def test_a_promoted_field_query_never_touches_the_whole_documents(watched, real_
     assert not [c for c in listener.seen if c[0] == ROOTNAMES]
     # A first page of few matches: the count, all six facets and the rows come from
     # one find of every match.
-    assert [c[1] for c in _scans(listener.seen, CATALOG)] == ["find"]
+    assert [c[1] for c in _queries(listener.seen, CATALOG)] == ["find"]
 
 
-def test_many_matches_count_with_one_group_and_page_with_the_same_find(
+def test_many_matches_count_with_one_facet_aggregation_and_page_with_one_find(
         watched, real_settings, monkeypatch):
     db, listener = watched
     spec = QuerySpec.parse({"exptime__gte": "0", "limit": "3"})
@@ -78,19 +78,22 @@ def test_many_matches_count_with_one_group_and_page_with_the_same_find(
     listener.seen.clear()
     monkeypatch.setattr(core, "_ONE_SCAN_MAX", 5)
     many = run(db, spec, real_settings)
-    # More than 5 match: the find stops at 6, and one $group counts (two scans, as
-    # many as before the one-find path); the page is the same.
-    assert sorted(c[1] for c in _scans(listener.seen, CATALOG)) == ["aggregate", "find"]
+    # More than 5 match: the find stops at 6, and one $facet aggregation counts; the
+    # page is the same.
+    assert sorted(c[1] for c in _queries(listener.seen, CATALOG)) == ["aggregate", "find"]
+    aggregate = next(c for c in listener.seen if c[1] == "aggregate")
+    assert [list(stage) for stage in aggregate.command["pipeline"]] == [["$match"], ["$facet"]]
     assert (many.rows, many.count, many.facets) == (few.rows, few.count, few.facets)
 
 
-def test_a_header_query_scans_the_whole_documents_once(watched, real_settings):
+def test_a_header_query_reads_the_whole_documents_twice(watched, real_settings):
     db, listener = watched
     spec = QuerySpec.parse({"headers.flt.0.CCDGAIN__gte": "2", "limit": "5",
                             "columns": "rootname,headers.flt.1.MYKEY"})
     result = run(db, spec, real_settings)
     assert result.rows
-    assert len(_scans(listener.seen, ROOTNAMES)) == 1
-    assert [c[1] for c in _scans(listener.seen, CATALOG)] == ["find"]
-    lookups = [c for c in listener.seen if c[0] == ROOTNAMES] [1:]
-    assert len(lookups) == len(result.rows)  # one _id lookup per row for the header column
+    # Once to select the matching _ids, once for the page's header column (by _id).
+    selecting, page = _queries(listener.seen, ROOTNAMES)
+    assert selecting.command["projection"] == {"_id": 1}
+    assert sorted(page.filter["_id"]["$in"]) == sorted(r["rootname"][:8] for r in result.rows)
+    assert [c[1] for c in _queries(listener.seen, CATALOG)] == ["find"]

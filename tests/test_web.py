@@ -504,7 +504,7 @@ def _scans(seen):
 
 @pytest.mark.parametrize("site", ["real"], indirect=True)
 def test_pages_read_whole_documents_only_by_id_and_scan_the_catalog_at_most_twice(site):
-    """What each page costs on FerretDB, which decodes the whole catalog for every scan."""
+    """What each page sends: whole documents only by _id, the catalog at most twice."""
     listener = CommandLog()
     client = pymongo.MongoClient(site.settings.mongo_uri, event_listeners=[listener])
     try:
@@ -523,7 +523,7 @@ def test_pages_read_whole_documents_only_by_id_and_scan_the_catalog_at_most_twic
             f"/archive/{proposid}/?offset={PAGE_SIZE}": [],
             f"/archive/{proposid}/{r.rootname}/": [],
             # Filtered: one find of every match gives the count, the facets and the page
-            # (a $group counts as well when more than core._ONE_SCAN_MAX match).
+            # (a $facet aggregation counts as well when more than core._ONE_SCAN_MAX match).
             f"/archive/{proposid}/?filter1__startswith=F": [(CATALOG, "find")],
             f"/archive/{proposid}/{r.rootname}/headers/": [],
             # A results page does not wait for the form's suggestions...

@@ -6,7 +6,7 @@
 - :mod:`.names`: the allow-list of fields, and header keywords by path.
 - :mod:`.values`: text -> typed values (numbers, dates, booleans).
 - :mod:`.cone`: cone search without geo operators.
-- :mod:`.facets`: the count and the facets from one ``$group``.
+- :mod:`.facets`: the count and the facets from one ``$facet`` aggregation.
 - :mod:`.spec`: :class:`QuerySpec`, parsed from ``name=value`` pairs.
 - :mod:`.core`: :func:`run` a spec into a :class:`Result`; stream rows and paths.
 - :mod:`.render`: a result as a table, CSV, JSON.

@@ -1,15 +1,13 @@
-"""Facets and the total count from one portable ``$group``.
+"""Facets and the total count from one aggregation with ``$facet``.
 
-FerretDB v1 scans (and decodes) every document of a collection for every
-query, so the count and the six facets come from a single aggregation: one
-``$group`` on a compound ``_id`` of the facet fields with ``$sum``, which
-every backend supports. The counts per value of each field are then summed
-in Python (marginalised); the total is the sum of all groups.
+One ``$match`` (served by the indexes of the filter), then one ``$facet``
+stage with a ``$count`` and a ``$group`` by each facet field: the server
+reads the matching documents once and returns the total and every facet in
+one reply. A document without a value for a field counts under None.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -18,14 +16,23 @@ from acsq_mongo.fields import FACET_FIELDS
 if TYPE_CHECKING:
     from pymongo.collection import Collection
 
-__all__ = ["FACET_FIELDS", "group_pipeline", "marginalise", "count_and_facets", "sort_counts"]
+__all__ = ["FACET_FIELDS", "facet_pipeline", "read_facets", "count_and_facets", "sort_counts"]
+
+# The $facet branch that counts every match (no facet field may take this name).
+_TOTAL = "_total"
 
 
-def group_pipeline(match: Mapping[str, Any], fields: Iterable[str] = FACET_FIELDS) -> list[dict]:
-    """Return the aggregation pipeline: ``$match``, then one ``$group`` with ``$sum``."""
-    group_id = {name: f"${name}" for name in fields}
+def facet_pipeline(match: Mapping[str, Any], fields: Iterable[str] = FACET_FIELDS) -> list[dict]:
+    """Return the aggregation pipeline: ``$match``, then one ``$facet``.
+
+    Its one result document holds ``_total: [{n: count}]`` (empty when nothing
+    matches) and, per field, ``[{_id: value, n: count}, ...]``.
+    """
+    branches: dict[str, list[dict]] = {_TOTAL: [{"$count": "n"}]}
+    for name in fields:
+        branches[name] = [{"$group": {"_id": f"${name}", "n": {"$sum": 1}}}]
     pipeline: list[dict] = [{"$match": dict(match)}] if match else []
-    pipeline.append({"$group": {"_id": group_id, "n": {"$sum": 1}}})
+    pipeline.append({"$facet": branches})
     return pipeline
 
 
@@ -38,16 +45,10 @@ def sort_counts(counts: Mapping[Any, int]) -> list[tuple[Any, int]]:
     return sorted(counts.items(), key=key)
 
 
-def marginalise(
-    groups: Iterable[Mapping[str, Any]], fields: Iterable[str] = FACET_FIELDS
+def read_facets(
+    result: Mapping[str, Any], fields: Iterable[str] = FACET_FIELDS
 ) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
-    """Sum the groups of a compound ``$group`` into the total and per-field counts.
-
-    Parameters
-    ----------
-    groups : iterable of mapping
-        ``{"_id": {field: value, ...}, "n": count}`` as the pipeline returns them.
-        A field missing from ``_id`` (no value in the document) counts as None.
+    """Read the one document :func:`facet_pipeline` returns.
 
     Returns
     -------
@@ -55,21 +56,20 @@ def marginalise(
     facets : dict
         Field name -> list of ``(value, count)``, most frequent first.
     """
-    fields = tuple(fields)
-    counters: dict[str, Counter] = {name: Counter() for name in fields}
-    total = 0
-    for group in groups:
-        n = int(group["n"])
-        total += n
-        key = group.get("_id") or {}
-        for name in fields:
-            counters[name][key.get(name)] += n
-    return total, {name: sort_counts(counter) for name, counter in counters.items()}
+    total = sum(int(row["n"]) for row in result.get(_TOTAL) or ())
+    facets = {}
+    for name in fields:
+        counts: dict[Any, int] = {}
+        for row in result.get(name) or ():
+            counts[row.get("_id")] = counts.get(row.get("_id"), 0) + int(row["n"])
+        facets[name] = sort_counts(counts)
+    return total, facets
 
 
 def count_and_facets(
     collection: Collection, match: Mapping[str, Any], fields: Iterable[str] = FACET_FIELDS
 ) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
-    """Run the one ``$group`` on ``collection`` and return the total and the facets."""
+    """Run the one ``$facet`` aggregation on ``collection``; return the total and the facets."""
     fields = tuple(fields)
-    return marginalise(collection.aggregate(group_pipeline(match, fields)), fields)
+    result = next(iter(collection.aggregate(facet_pipeline(match, fields))), {})
+    return read_facets(result, fields)
