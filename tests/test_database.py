@@ -62,8 +62,17 @@ def test_ensure_indexes_is_idempotent(db):
     second = ensure_indexes(db)
     assert first == second
     names = set(db[CATALOG].index_information())
-    assert {"detector_1", "proposid_1_date_obs_1", "dec_targ_1_ra_targ_1", "_id_"} <= names
-    assert "rootname_1" in db[ROOTNAMES].index_information()
+    assert {"detector_1", "date_obs_1__id_1", "dec_targ_1_ra_targ_1", "_id_"} <= names
+    assert "detector_1" in db[ROOTNAMES].index_information()
+
+
+def test_ensure_indexes_drops_the_retired_ones_and_keeps_others(db):
+    db[CATALOG].create_index("year", name="year_1")
+    db[CATALOG].create_index("headers_like", name="someone_elses")
+    ensure_indexes(db)
+    names = set(db[CATALOG].index_information())
+    assert "year_1" not in names
+    assert "someone_elses" in names
 
 
 def test_server_description_names_the_backend(db, backend):

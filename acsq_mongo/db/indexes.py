@@ -1,17 +1,22 @@
-"""The indexes of every collection: what the queries filter and sort on.
+"""The indexes of every collection: exactly those the queries use, each with its user.
 
 :func:`ensure_indexes` is idempotent; ``acsq db indexes`` and every ingest run call it.
-Everything here keeps to a subset of MongoDB that behaves the same on
-MongoDB 7, FerretDB v1 and mongomock.
+tests/test_index_use.py runs every query a page or the command line sends
+through ``explain`` on the real server: each filtering query must be served
+by an index, and each index here must win for at least one of them. The
+small collections (``meta``, ``proposals``, ``galleries``) are read by
+``_id`` or listed whole, and ``ingest_errors`` is only appended to and
+counted whole, so they have no index but ``_id``. Header keywords get their
+indexes on demand (:mod:`acsq_mongo.db.header_indexes`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel
 
-from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
+from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, PROPOSALS, ROOTNAMES
 from acsq_mongo.fields import PROMOTED_FIELDS
 
 if TYPE_CHECKING:
@@ -25,32 +30,34 @@ def _index(*keys: tuple[str, int], name: str | None = None) -> IndexModel:
     return IndexModel(list(keys), name=name)
 
 
+#: Promoted fields whose index is a compound one below (its first key serves their filters).
+_IN_A_COMPOUND = ("date_obs", "dec_targ")
+
+
 def _catalog_indexes() -> list[IndexModel]:
-    models = [_index((f.name, ASCENDING)) for f in PROMOTED_FIELDS]
+    # A form query on each promoted field: its $facet aggregation and its page's find.
+    models = [_index((f.name, ASCENDING)) for f in PROMOTED_FIELDS
+              if f.name not in _IN_A_COMPOUND]
     models += [
-        _index(("filetypes", ASCENDING)),
-        _index(("year", ASCENDING)),
-        # Gallery: a proposal's rootnames by date or exposure time.
-        _index(("proposid", ASCENDING), ("date_obs", ASCENDING)),
-        _index(("proposid", ASCENDING), ("exptime", DESCENDING)),
-        # Browsing a detector over time, and the per-year plot.
-        _index(("detector", ASCENDING), ("date_obs", ASCENDING)),
-        _index(("detector", ASCENDING), ("year", ASCENDING)),
-        # Cone search: a Dec band first, then the RA range.
-        _index(("dec_targ", ASCENDING), ("ra_targ", ASCENDING)),
-        # The stable default order of query results.
+        # The default order of every result page (and a filter on date_obs); _id breaks ties.
         _index(("date_obs", ASCENDING), ("_id", ASCENDING)),
-        _index(("last_ingest_date", DESCENDING)),
+        # A cone search's bounding box: a Dec band, then the RA range (and a filter on dec_targ).
+        _index(("dec_targ", ASCENDING), ("ra_targ", ASCENDING)),
+        # The home page's links: rootnames with a filetype, rootnames with ingest errors.
+        _index(("filetypes", ASCENDING)),
+        _index(("n_errors", ASCENDING)),
     ]
     return models
 
 
+#: The promoted fields a header-keyword query on ``rootnames`` is most often narrowed by.
+ROOTNAMES_INDEXED: tuple[str, ...] = ("detector", "proposid", "date_obs", "filter1", "filter2")
+
+
 def _rootnames_indexes() -> list[IndexModel]:
-    # Header-keyword queries run here; let MongoDB narrow them by the usual keys.
-    return [
-        _index((name, ASCENDING))
-        for name in ("rootname", "detector", "proposid", "date_obs", "filter1", "filter2")
-    ]
+    # A header-keyword query runs here (selection.py) with the form's other filters: these
+    # narrow it to the matching whole documents before the header test.
+    return [_index((name, ASCENDING)) for name in ROOTNAMES_INDEXED]
 
 
 def ensure_indexes(db: Database) -> list[str]:
@@ -64,20 +71,33 @@ def ensure_indexes(db: Database) -> list[str]:
     wanted = {
         CATALOG: _catalog_indexes(),
         ROOTNAMES: _rootnames_indexes(),
-        INGEST_ERRORS: [_index(("rootname", ASCENDING)), _index(("time", DESCENDING))],
-        PROPOSALS: [_index(("n_rootnames", DESCENDING))],
     }
     ensured = []
     for collection, models in wanted.items():
-        # Create only the missing ones: FerretDB v1.24 panics when one
-        # createIndexes call repeats two or more existing indexes (it deletes
-        # from a shrinking slice by the original position).
+        # Only the missing ones: one call, and nothing to do when all are there.
         existing = set(db[collection].index_information())
         missing = [m for m in models if m.document["name"] not in existing]
         if missing:
             db[collection].create_indexes(missing)
         ensured += [f"{collection}.{m.document['name']}" for m in models]
-    # Make sure the small collections exist, so that the local server's index
-    # doctor can index their _id straight away.
-    db[META].update_one({"_id": "schema"}, {"$set": {"version": 1}}, upsert=True)
+    _drop_retired(db)
     return ensured
+
+
+#: Indexes earlier versions created that no query uses: dropped where they exist.
+RETIRED: dict[str, tuple[str, ...]] = {
+    CATALOG: ("date_obs_1", "dec_targ_1", "year_1", "proposid_1_date_obs_1",
+              "proposid_1_exptime_-1", "detector_1_date_obs_1", "detector_1_year_1",
+              "last_ingest_date_-1"),
+    ROOTNAMES: ("rootname_1",),
+    INGEST_ERRORS: ("rootname_1", "time_-1"),
+    PROPOSALS: ("n_rootnames_-1",),
+}
+
+
+def _drop_retired(db: Database) -> None:
+    for collection, names in RETIRED.items():
+        existing = set(db[collection].index_information())
+        for name in names:
+            if name in existing:
+                db[collection].drop_index(name)

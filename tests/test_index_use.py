@@ -1,0 +1,227 @@
+"""Indexes that are used, and proven used: every query a page or the CLI sends, explained.
+
+Given an ingested sample archive on the real server, each web page and each
+command line use is run with a :class:`~command_log.CommandLog` on its client,
+which keeps every query command as it was sent (filter, projection, sort,
+pipeline). Each one is then sent again as ``explain``; its winning plan must
+not be a collection scan unless it lists a whole collection (no filter at
+all: :func:`_lists_everything`). And every index :func:`ensure_indexes`
+creates must win for at least one of these queries, so that none is kept
+that no query uses. (mongomock has no query planner: real server only.)
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+import pymongo
+import pytest
+from command_log import CommandLog, Sent
+
+from acsq_mongo.cli import main
+from acsq_mongo.db.collections import CATALOG, ROOTNAMES
+from acsq_mongo.db.connection import connect
+from acsq_mongo.db.indexes import ROOTNAMES_INDEXED, ensure_indexes
+from acsq_mongo.fields import PROMOTED_FIELDS
+from acsq_mongo.ingest.run import run_ingest
+from acsq_mongo.query import core
+from acsq_mongo.query.proposal_rows import proposal_rows
+from acsq_mongo.settings import load_settings
+from webapp import create_app
+
+pytestmark = pytest.mark.realdb
+
+_names = itertools.count()
+
+
+def _winning_plans(node) -> Iterator[dict]:
+    """Every ``winningPlan`` in an explain reply (find, count, or each aggregate stage)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "winningPlan":
+                yield value
+            elif key != "rejectedPlans":
+                yield from _winning_plans(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _winning_plans(item)
+
+
+def _stages(plan) -> Iterator[dict]:
+    """A plan's stages, depth first."""
+    if isinstance(plan, dict):
+        if "stage" in plan:
+            yield plan
+        for key in ("inputStage", "inputStages", "queryPlan", "thenStage", "elseStage"):
+            child = plan.get(key)
+            for item in child if isinstance(child, list) else [child]:
+                yield from _stages(item)
+
+
+def _lists_everything(sent: Sent) -> bool:
+    """Whether a command reads a whole collection (no filter): the one scan allowed."""
+    if sent.name == "aggregate":
+        first = (sent.command.get("pipeline") or [{}])[0]
+        return "$match" not in first or not first["$match"]
+    return not sent.filter
+
+
+class Explained:
+    """The plans of every query sent: ``(sent, stage names, index names)``."""
+
+    def __init__(self, db, sent: list[Sent]) -> None:
+        self.plans = []
+        for one in sent:
+            reply = db.command("explain", one.command, verbosity="queryPlanner")
+            stages = [s for plan in _winning_plans(reply) for s in _stages(plan)]
+            assert stages, f"no winning plan in the explain of {one.command}"
+            self.plans.append((one, [s["stage"] for s in stages],
+                               {s["indexName"] for s in stages if "indexName" in s}))
+
+    def scans(self) -> list[dict]:
+        """The commands answered by a collection scan though they filter."""
+        return [one.command for one, stages, _ in self.plans
+                if "COLLSCAN" in stages and not _lists_everything(one)]
+
+    def used(self) -> set[str]:
+        """``collection.index`` of every index some winning plan uses."""
+        return {f"{one.collection}.{name}" for one, _, names in self.plans for name in names}
+
+
+@pytest.fixture(scope="module")
+def site(real_server_uri, sample_archive, tmp_path_factory):
+    """The sample archive ingested on the real server (with its summaries, no images)."""
+    work = tmp_path_factory.mktemp("index_use")
+    settings = load_settings(environ={}, mongo_uri=real_server_uri, archive=sample_archive.root,
+                             db=f"acsq_index_use_{os.getpid()}_{next(_names)}",
+                             data=work / "var", page_size=5)
+    assert run_ingest(settings, sample_archive.root, quicklook=False).ok
+    db = connect(settings)
+    yield settings, db, sample_archive
+    db.client.drop_database(settings.db)
+    db.client.close()
+
+
+def _form_value(doc: dict, name: str) -> tuple[str, str]:
+    """A form filter on one promoted field that this document matches."""
+    value = doc[name]
+    if isinstance(value, bool):
+        return name, str(value).lower()
+    if isinstance(value, (int, float)):
+        return f"{name}__gte", str(value)
+    if hasattr(value, "strftime"):
+        return f"{name}__gte", value.strftime("%Y-%m-%d")
+    return name, str(value)
+
+
+def _form_filter(db, name: str) -> tuple[str, str]:
+    """A form filter on one promoted field that some rootname matches."""
+    doc = db[CATALOG].find_one({name: {"$ne": None}})
+    if doc is None:  # (no value in this archive, as proposal_type without a table)
+        return f"{name}__exists", "false"
+    return _form_value(doc, name)
+
+
+def _web_urls(db, sample) -> list[str]:
+    r = next(r for r in sample.rootnames if "flt" in r.filetypes)
+    doc = db[CATALOG].find_one({"_id": r.rootname[:8]})
+    pid = doc["proposid"]
+    urls = [
+        "/", "/summary.json", "/archive/", "/archive.json",
+        f"/archive/{pid}/", f"/archive/{pid}/?offset=5", f"/archive/{pid}/?sort=-exptime",
+        f"/archive/{pid}/?filter1__startswith=F",
+        f"/archive/{pid}/{r.rootname}/", f"/archive/{pid}/{r.rootname}/flt/",
+        f"/archive/{pid}/{r.rootname}/headers/", f"/rootname/{r.rootname}",
+        "/query", "/query?sort=-exptime", "/query?sort=targname&offset=5",
+        "/query?detector=WFC&sort=-exptime",
+        # The home page's links.
+        "/query?detector=WFC", "/query?filetypes=flt", "/query?n_errors__gt=0",
+        # A cone, and a header keyword with a promoted field.
+        "/query?" + urlencode({"ra": doc["ra_targ"], "dec": doc["dec_targ"], "radius": 1}),
+        "/query?" + urlencode({"ra": doc["ra_targ"], "dec": doc["dec_targ"], "radius": 1,
+                               "detector": doc["detector"]}),
+        # A header keyword with each promoted field rootnames has an index for.
+        *(f"/query?headers.flt.0.CCDGAIN__gte=1&{urlencode([_form_filter(db, name)])}"
+          for name in ROOTNAMES_INDEXED),
+        "/query.csv?detector=WFC", "/query.json?proposid=" + str(pid),
+    ]
+    # A form query on each promoted field, alone.
+    urls += ["/query?" + urlencode([_form_filter(db, field.name)]) for field in PROMOTED_FIELDS]
+    return urls
+
+
+@pytest.fixture(scope="module")
+def sent(site, tmp_path_factory) -> list[Sent]:
+    """Every query command the pages and the command line send."""
+    settings, db, sample = site
+    log = CommandLog()
+    client = pymongo.MongoClient(settings.mongo_uri, event_listeners=[log])
+    try:
+        watched = client[settings.db]
+        urls = _web_urls(db, sample)
+        # Every page as it is here (a first page of at most core._ONE_SCAN_MAX matches
+        # counts from its own find), then as it is past that many matches: the count and
+        # facets from the $facet aggregation. (A new app each time: a new result cache.)
+        for one_scan_max in (core._ONE_SCAN_MAX, -1):
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setattr(core, "_ONE_SCAN_MAX", one_scan_max)
+                test = create_app(settings, db=watched, config={"TESTING": True}).test_client()
+                for url in urls:
+                    assert test.get(url, follow_redirects=True).status_code == 200, url
+        # The query core's live way to a proposal's rows (a gallery not written yet).
+        pid = db[CATALOG].find_one({"proposid": {"$ne": None}})["proposid"]
+        assert proposal_rows(watched, pid, live=True)
+    finally:
+        client.close()
+    with pytest.MonkeyPatch.context() as patch:
+        # The command line connects by itself: give its clients the listener too.
+        real_client = pymongo.MongoClient
+        patch.setattr(pymongo, "MongoClient",
+                      lambda *a, **k: real_client(*a, event_listeners=[log], **k))
+        for name, value in (("ACSQ_MONGO_URI", settings.mongo_uri), ("ACSQ_DB", settings.db),
+                            ("ACSQ_DATA", str(settings.data)),
+                            ("ACSQ_ARCHIVE", str(sample.root))):
+            patch.setenv(name, value)
+        patch.delenv("ACSQ_CONFIG", raising=False)
+        for argv in (
+            ["query", "detector=WFC", "exptime__gte=1", "--sort=-exptime"],
+            ["query", f"proposid={pid}", "--format", "paths"],
+            ["query", "filter1__in=F606W,F814W", "--format", "csv"],
+            ["reingest", "--where", json.dumps({"detector": "HRC"}), "--dry-run"],
+            ["reingest", "--where", json.dumps({"proposid": pid}), "--dry-run"],
+            ["ingest", "--new", "--no-quicklook", "--workers", "1"],
+        ):
+            assert main(argv) in (0, 1), argv
+    return list(log.seen)
+
+
+@pytest.fixture(scope="module")
+def explained(site, sent) -> Explained:
+    return Explained(site[1], sent)
+
+
+def test_every_query_that_filters_is_served_by_an_index(explained):
+    assert len(explained.plans) > 40
+    assert explained.scans() == []
+
+
+def test_a_form_query_on_each_promoted_field_uses_an_index(site, explained):
+    _, db, _ = site
+    for field in PROMOTED_FIELDS:
+        on_field = [names for one, _, names in explained.plans
+                    if one.collection == CATALOG and one.name == "aggregate"
+                    and set(one.command["pipeline"][0].get("$match") or {}) == {field.name}]
+        assert on_field, f"no form query on {field.name}"
+        assert all(names for names in on_field), field.name
+
+
+def test_every_index_created_is_used_by_some_query(site, explained):
+    _, db, _ = site
+    created = {name for name in ensure_indexes(db) if not name.endswith("._id_")}
+    assert sorted(created - explained.used()) == []
+    assert {c for c in created if c.startswith(ROOTNAMES)}  # header queries narrow by them
+
