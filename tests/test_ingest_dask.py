@@ -307,8 +307,9 @@ def test_replayed_records_keep_the_worker_time_and_skip_this_process(caplog):
 
 
 def test_workers_racing_to_create_the_generation_do_not_fail(real_db):
-    """Dask workers' first writes all bump a generation that does not exist yet."""
-    from acsq_mongo.db.generation import bump_generation, generation
+    """Dask workers' first writes all bump a generation that does not exist yet, and may
+    store the same new rootname: one atomic upsert each, no duplicate-key error."""
+    from acsq_mongo.db.generation import bump_generation, generation, upsert_by_id
 
     failures = []
 
@@ -316,11 +317,13 @@ def test_workers_racing_to_create_the_generation_do_not_fail(real_db):
         start.wait()
         try:
             bump_generation(real_db)
+            upsert_by_id(real_db["catalog"], "j8zh21xv", {"_id": "j8zh21xv", "n": 1})
         except Exception as exc:  # noqa: BLE001 - any failure is what this test looks for
             failures.append(exc)
 
     for _ in range(10):   # the race is lost only now and then (1 in 5 without the fix)
         real_db["meta"].delete_one({"_id": "generation"})
+        real_db["catalog"].delete_one({"_id": "j8zh21xv"})
         start = threading.Barrier(8)
         threads = [threading.Thread(target=bump, args=(start,)) for _ in range(8)]
         for t in threads:
@@ -329,4 +332,5 @@ def test_workers_racing_to_create_the_generation_do_not_fail(real_db):
             t.join()
         assert failures == []
         assert real_db["meta"].count_documents({"_id": "generation"}) == 1
+        assert real_db["catalog"].count_documents({"_id": "j8zh21xv"}) == 1
         assert generation(real_db) is not None

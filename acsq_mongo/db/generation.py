@@ -4,7 +4,7 @@ Readers cache query results under the current generation and drop them when it
 changes (:mod:`acsq_mongo.query.cache`); writers bump it
 (:mod:`acsq_mongo.ingest.store`, :mod:`acsq_mongo.ingest.summaries`). Here too
 are the two conventions those writes share: times are naive UTC at millisecond
-precision, and a document is replaced by ``_id`` safely against a racing writer.
+precision, and a document is replaced by ``_id`` in one atomic upsert.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import datetime
 import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-
-import pymongo.errors
 
 from acsq_mongo.db.collections import META
 
@@ -35,23 +33,24 @@ def utcnow() -> datetime.datetime:
 
 
 def upsert_by_id(collection, _id: Any, document: Mapping[str, Any]) -> None:
-    """Replace the document ``_id`` (inserting it if missing), safe against a racing writer.
+    """Replace the document ``_id``, inserting it if missing, in one atomic upsert.
 
-    Two processes upserting the same new ``_id`` at once (Dask workers
-    bumping the generation) can both miss it and both insert: FerretDB's
-    upserts are not atomic, so one gets a duplicate-key error. The document
-    exists by then, so replacing it again succeeds.
+    Two writers upserting the same new ``_id`` at once (Dask workers) both
+    succeed: since MongoDB 4.2 the server retries an upsert that loses the race
+    on a unique index when its filter is an equality on that index's key, as
+    here, so no DuplicateKeyError reaches the client.
     """
-    try:
-        collection.replace_one({"_id": _id}, document, upsert=True)
-    except pymongo.errors.DuplicateKeyError:
-        collection.replace_one({"_id": _id}, document, upsert=True)
+    collection.replace_one({"_id": _id}, document, upsert=True)
 
 
 def bump_generation(db: Database) -> str:
-    """Mark the data as changed; return the new generation token."""
+    """Mark the data as changed; return the new generation token.
+
+    One atomic ``$set`` upsert: readers see the old token or the new one.
+    """
     token = uuid.uuid4().hex
-    upsert_by_id(db[META], "generation", {"_id": "generation", "value": token, "time": utcnow()})
+    db[META].update_one({"_id": "generation"},
+                        {"$set": {"value": token, "time": utcnow()}}, upsert=True)
     return token
 
 
