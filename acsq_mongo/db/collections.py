@@ -11,8 +11,8 @@ characters of the rootname and both written by an upsert on ``_id``:
 ``catalog``
     A slim copy of the promoted fields plus bookkeeping (filetypes present,
     quicklook paths, ingest dates). The browse and query views read only
-    this, so that a scan stays cheap even on servers that decode whole
-    documents for every query (FerretDB v1 does, at ~3 us per field).
+    this: ~1 kB a document, so that what a query fetches stays small and
+    the collection stays in RAM.
 
 Beside them: ``ingest_errors`` (one document per failed file or image),
 ``proposals`` and ``galleries`` (per-proposal summaries and date-ordered

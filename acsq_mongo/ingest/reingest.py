@@ -19,9 +19,8 @@ Guards:
   nested, as is JavaScript code (``{"$code": ...}``).
 - A filter that names only catalog fields runs on the slim ``catalog``;
   anything else (a header keyword, ``files``, ``errors``) on ``rootnames``
-  with a projection of ``_id``, ``rootname`` and ``path``. FerretDB v1
-  decodes every whole document of a collection for such a query, so the
-  catalog is ~100x cheaper there.
+  with a projection of ``_id``, ``rootname`` and ``path``. The catalog's
+  documents are ~100x smaller, and its indexes serve the usual fields.
 - Dates in the filter are made naive UTC, as the store holds them (an
   aware ``datetime`` from ``$date`` with an offset is converted).
 - A text compared with a date field (``{"date_obs": {"$lt": "2007"}}``)

@@ -1,16 +1,14 @@
 """Summaries rebuilt once per ingest run: proposals, galleries, the archive in figures.
 
-The browse pages need views of the whole catalog: the archive page lists
-every proposal (rootnames, detectors, date range, a thumbnail), a proposal's
-gallery and its image views' previous/next need the proposal's rootnames in
-date order, and the home page counts everything. Computing those on every
-page view scans the catalog each time, and on FerretDB v1 every query but an
-``_id`` equality decodes every catalog document (~0.2 s at 2,000 rootnames);
-every write also changes the data generation, so during an ingest no cached
-copy survives. So each ingest, re-ingest or quicklook run ends with
-:func:`refresh_summaries`: one projected scan of the slim ``catalog``,
-summarised in Python (portable to MongoDB, FerretDB and mongomock alike), and
-written back only where something changed:
+The browse pages need views of the whole catalog: the archive page lists every
+proposal (rootnames, detectors, date range, a thumbnail), a proposal's gallery
+and its image views' previous/next need the proposal's rootnames in date
+order, and the home page counts everything. Computing those on every page view
+queries the catalog each time, and every write changes the data generation, so
+during an ingest no cached copy survives. So each ingest, re-ingest or
+quicklook run ends with :func:`refresh_summaries`: one projected scan of the
+slim ``catalog``, summarised in Python (the galleries need every row anyway),
+and written back only where something changed:
 
 ``proposals``
     One summary per proposal (docs/data-model.md).
@@ -25,10 +23,8 @@ written back only where something changed:
     of :data:`acsq_mongo.query.summary.SUMMARY_PIPELINE`) and the values each
     facet field takes.
 
-The ``_id`` s of ``proposals`` and ``galleries`` are text, not the integer
-proposal ID: FerretDB v1 answers an ``_id`` equality from its index only for a
-string or an ObjectId, and scans the whole collection for an integer
-(``proposid`` stays an integer field).
+The ``_id`` s of ``proposals`` and ``galleries`` are the proposal ID as text
+(``proposid`` stays an integer field), as URLs name them.
 
 These are views as of the end of the last run, like the seed's per-run
 tables; a page reads them with one ``_id`` lookup. The query core falls back

@@ -1,6 +1,6 @@
 """Cone search: targets within a radius of a sky position, without geo operators.
 
-Two steps, the same on MongoDB 7, FerretDB v1 and mongomock:
+Two steps, the same on MongoDB 7 and later, SecantusDB and mongomock:
 
 1. An indexed bounding box on ``dec_targ`` and ``ra_targ``
    (:meth:`Cone.box_filter`): the Dec band ``[dec - r, dec + r]``, and an RA
@@ -115,7 +115,7 @@ class Cone:
         return [(low, high)]
 
     def box_filter(self) -> dict:
-        """Return the MongoDB filter of the bounding box (portable: no geo operators)."""
+        """Return the MongoDB filter of the bounding box (no geo operators: mongomock has none)."""
         dec_band = {
             "dec_targ": {
                 "$gte": max(-90.0, self.dec - self.radius - _MARGIN),

@@ -32,7 +32,7 @@ _REGEX_SPECIAL = frozenset("\\.^$|?*+()[]{}")
 
 
 def regex_escape(text: str) -> str:
-    """Escape ``text`` for a regex that PCRE (MongoDB), Go (FerretDB) and Python all read.
+    """Escape ``text`` for a regex that PCRE (MongoDB), Rust (SecantusDB) and Python all read.
 
     Only regex metacharacters are escaped (``re.escape`` also escapes spaces
     and ``#``, which Go's regexp refuses).

@@ -3,8 +3,8 @@
 In the style of Datasette's ``filters.py``: one fixed table of operations
 (:data:`OPS`), an allow-list of fields (:mod:`acsq_mongo.query.names`) and
 values converted to the field's type (:mod:`acsq_mongo.query.values`). The
-filter documents keep to the portable subset of docs/data-model.md, so they
-run the same on MongoDB 7, FerretDB v1 and mongomock.
+filter documents keep to plain query operators (docs/data-model.md), so they
+run the same on MongoDB 7 and later, SecantusDB and mongomock.
 
 ==============  ================================================================
 op              meaning

@@ -1,17 +1,17 @@
 """A proposal's rootnames in date order: its gallery's pages and its image views' neighbours.
 
 A proposal has tens to hundreds of rootnames, and its gallery is browsed page
-by page, image by image. On FerretDB v1 every query but an ``_id`` equality
-decodes the whole catalog, so answering each page with the count-and-facets
-``$group`` and a ``find`` (:func:`acsq_mongo.query.core.run`) costs two scans
-for the first page and one for each next one, and the image view's
-previous/next one more. Instead every ingest run ends by writing each
+by page, image by image. Answering each page with the count-and-facets
+aggregation and a ``find`` (:func:`acsq_mongo.query.core.run`) costs two
+queries for the first page and one for each next one, and the image view's
+previous/next one more, none of which survives a cache during an ingest
+(every write changes the data generation). Instead every ingest run ends by writing each
 proposal's rows, by date, into the ``galleries`` collection
 (:func:`acsq_mongo.ingest.summaries.refresh_summaries`), and :func:`proposal_rows`
 reads them with one ``_id`` lookup. Where a proposal has no gallery document
 (none written yet, or more than
 :data:`~acsq_mongo.ingest.summaries.MAX_GALLERY_ROWS` rootnames), or a caller needs
-the rows as they are now (``live=True``), one projected ``find`` of the
+the rows as they are now (``live=True``), one projected, indexed ``find`` of the
 proposal's rootnames is made instead. Either way the rows are kept per data
 generation; the unfiltered gallery's count, facets and every page
 (:func:`proposal_page`) and the image view's neighbours all come from them.

@@ -1,10 +1,10 @@
 """One rootname: its catalog entry, its whole document, its headers as tables, its neighbours.
 
-Every lookup here is an ``_id`` equality, the one query FerretDB v1 answers
-from an index, except :func:`proposal_members`, which gives the order of a
-proposal's rootnames for "previous" and "next" from the proposal's rows
-(:mod:`acsq_mongo.query.proposal_rows`: one projected scan of the slim
-``catalog`` per proposal, cached per data generation).
+Every lookup here is an ``_id`` equality, except :func:`proposal_members`,
+which gives the order of a proposal's rootnames for "previous" and "next" from
+the proposal's rows (:mod:`acsq_mongo.query.proposal_rows`: its gallery, or
+one indexed query of the slim ``catalog`` per proposal, cached per data
+generation).
 """
 
 from __future__ import annotations

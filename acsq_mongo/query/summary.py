@@ -2,15 +2,14 @@
 
 The home page of the web app shows these figures. Every ingest run ends by
 writing the counts behind them into ``meta`` ``{_id: "summary"}``
-(:func:`acsq_mongo.ingest.summaries.refresh_summaries`), so the summary costs three
-``_id`` lookups in ``meta`` and a count of ``ingest_errors`` (a live count):
-the other figures are those of the end of the last run. Before any
-run has written it, they come from one portable ``$group`` over the slim
-``catalog`` (on a compound ``_id`` of detector, year, the ``filetypes`` array
-and ``n_errors``, with ``$sum``), summed in Python: one scan of ``catalog``
-(FerretDB v1 decodes every document of a collection for any query but an
-``_id`` equality). With a :class:`~acsq_mongo.query.cache.ResultCache` it is
-computed once per data generation and latest ingest.
+(:func:`acsq_mongo.ingest.summaries.refresh_summaries`), so the summary costs
+three ``_id`` lookups in ``meta`` and a count of ``ingest_errors`` (a live
+count): the other figures are those of the end of the last run. Before any run
+has written it, they come from one ``$group`` over the slim ``catalog`` (on a
+compound ``_id`` of detector, year, the ``filetypes`` array and ``n_errors``,
+with ``$sum``), summed in Python: one read of the whole catalog. With a
+:class:`~acsq_mongo.query.cache.ResultCache` it is computed once per data
+generation and latest ingest.
 """
 
 from __future__ import annotations
@@ -38,7 +37,7 @@ __all__ = [
     "SUMMARY_PIPELINE",
 ]
 
-#: The one aggregation behind the summary: a compound ``$group`` with ``$sum`` only.
+#: The one aggregation behind the summary: a compound ``$group`` with ``$sum``.
 SUMMARY_PIPELINE: tuple[dict, ...] = (
     {"$group": {
         "_id": {"detector": "$detector", "year": "$year", "filetypes": "$filetypes",
