@@ -31,7 +31,7 @@ def _plan_of_the_header_query(settings, value):
     try:
         db = client[settings.db]
         result = run(db, QuerySpec.parse({PATH: str(value), "columns": "rootname"}), settings)
-        sent = [(c, f) for c, name, f in listener.seen if c == ROOTNAMES and name == "find"]
+        sent = [(c, f) for c, name, f, _ in listener.seen if c == ROOTNAMES and name == "find"]
         assert len(sent) == 1, listener.seen
         plan = db[ROOTNAMES].find(sent[0][1], {"_id": 1}).explain()["queryPlanner"]
         return result, str(plan["winningPlan"])
