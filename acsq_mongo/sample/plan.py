@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from acsq_mongo.errors import AcsqError
 from acsq_mongo.fields import FILETYPES
 from acsq_mongo.sample.acs import (
     APERTURES,
@@ -31,6 +32,11 @@ __all__ = [
     "SampleArchive",
     "plan_rootname",
 ]
+
+#: Most proposals in a plan. Proposal IDs are drawn per cycle (341 a year), so a plan
+#: of the real archive's size (~200,000 rootnames) has more rootnames per proposal
+#: rather than more proposals than there are IDs; up to 24,000 rootnames, 8 each.
+MAX_PROPOSALS = 3000
 
 
 @dataclass
@@ -122,8 +128,11 @@ def _observation_date(rng: random.Random, detector: str) -> datetime.datetime:
 
 def _proposal_id(rng: random.Random, when: datetime.datetime, used: set[int]) -> int:
     """A proposal ID of the cycle of ``when`` (cycle 11 in 2002: ~9000; ~17000 by 2024)."""
+    first = 9000 + (when.year - 2002) * 360
+    if all(first + k in used for k in range(341)):
+        raise AcsqError(f"no proposal ID left in the cycle of {when.year}; plan fewer proposals")
     while True:
-        proposid = 9000 + (when.year - 2002) * 360 + rng.randint(0, 340)
+        proposid = first + rng.randint(0, 340)
         if proposid not in used:
             used.add(proposid)
             return proposid
@@ -168,7 +177,7 @@ def _shape(detector: str, aperture: str, full_size: bool) -> tuple[tuple[int, in
 
 def plan_rootnames(n_rootnames: int, seed: int, full_size: bool) -> list[SampleRootname]:
     rng = random.Random(seed)
-    n_proposals = max(3, round(n_rootnames / 8))
+    n_proposals = max(3, min(round(n_rootnames / 8), MAX_PROPOSALS))
     used_ids: set[int] = set()
     quotas = [n_rootnames // n_proposals] * n_proposals
     for i in range(n_rootnames - sum(quotas)):
