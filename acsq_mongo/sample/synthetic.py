@@ -15,6 +15,7 @@ checks it).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from acsq_mongo.sample.acs import load_reference
@@ -58,14 +59,21 @@ def written_date(r: SampleRootname):
     return date_obs + datetime.timedelta(days=1, hours=3)
 
 
+@lru_cache(maxsize=512)
+def _template_dict(combo: str, seed: int) -> dict[str, Any]:
+    return dict(_template(combo, seed))
+
+
 def _values(combo: str, seed: int, overrides: dict[str, Any],
             history: tuple[str, ...] = ()) -> dict[str, Any]:
     """The keywords of one header as ``header_values.make_header`` writes them."""
-    template = _template(combo, seed)
-    keys = {k for k, _ in template}
-    values = {key: overrides[key] for key in _IDENTITY if key in overrides and key not in keys}
-    for key, value in template:
-        values[key] = _like(overrides[key], value) if key in overrides else value
+    template = _template_dict(combo, seed)
+    values = {key: overrides[key] for key in _IDENTITY if key in overrides
+              and key not in template}
+    values.update(template)
+    for key, value in overrides.items():
+        if key in template:
+            values[key] = _like(value, template[key])
     if history:
         values["HISTORY"] = list(history)
     return values
@@ -113,8 +121,8 @@ def _structure(r: SampleRootname, filetype: str, extname: str) -> dict[str, Any]
     return header
 
 
-def planned_headers(r: SampleRootname, seed: int = 0, reference: dict | None = None
-                    ) -> dict[str, list[dict[str, Any]]]:
+def planned_headers(r: SampleRootname, seed: int = 0, reference: dict | None = None,
+                    extensions: bool = True) -> dict[str, list[dict[str, Any]]]:
     """Return the headers :func:`write_rootname` would write for ``r``.
 
     Parameters
@@ -125,6 +133,8 @@ def planned_headers(r: SampleRootname, seed: int = 0, reference: dict | None = N
         The seed of the plan.
     reference : dict, optional
         The keyword inventory (default: :func:`load_reference`).
+    extensions : bool
+        False: the primary headers only (cheaper, for the promoted fields).
 
     Returns
     -------
@@ -150,7 +160,7 @@ def planned_headers(r: SampleRootname, seed: int = 0, reference: dict | None = N
             primary["GROUPS"] = False
         primary.update(_values(combo, seed, values, history))
         hdus = [primary]
-        for ext, (extname, extver) in enumerate(layout, start=1):
+        for ext, (extname, extver) in enumerate(layout if extensions else [], start=1):
             combo = f"{detector}_{filetype}_{ext}"
             if filetype in _TABLE_FILETYPES:
                 header = _table_structure(r, combo, reference)
