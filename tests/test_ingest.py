@@ -154,6 +154,19 @@ def test_reingest_changes_nothing_but_last_ingest_date(settings, db, sample_arch
     assert db[INGEST_ERRORS].count_documents({}) == 0
 
 
+def test_a_rootname_whose_write_the_server_refuses_fails_alone(settings, db, sample_archive):
+    # The writes go in bulk; a unique index makes the server refuse one rootname's.
+    first = sample_archive.rootnames[0]
+    db[ROOTNAMES].create_index("path", unique=True, name="test_unique_path")
+    db[ROOTNAMES].insert_one({"_id": "zzzz0000", "path": first.path})
+    summary = run_ingest(settings, sample_archive.root, quicklook=False)
+    assert summary.failed == 1 and summary.ingested == 31
+    assert db[CATALOG].find_one({"_id": first.rootname[:8]}) is None
+    assert db[CATALOG].count_documents({}) == 31
+    error = db[INGEST_ERRORS].find_one({"rootname": first.rootname})
+    assert error["stage"] == "ingest" and "duplicate key" in error["error"].lower()
+
+
 def _overwrite_string_in_place(path: Path, keyword: str, letter: bytes) -> None:
     """Overwrite a string value's letters without changing the file's size or mtime."""
     stat = path.stat()

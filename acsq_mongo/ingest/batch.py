@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ import pymongo.errors
 from acsq_mongo.archive.discover import RootnameFolder
 from acsq_mongo.ingest.rootname import RootnameResult, failed_result, ingest_rootname
 from acsq_mongo.ingest.store import record_errors
+from acsq_mongo.ingest.store_batch import StoreBatch
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -27,6 +29,8 @@ if TYPE_CHECKING:
     from acsq_mongo.settings import Settings
 
 __all__ = [
+    "CHUNK",
+    "REPORT_SECONDS",
     "ingest_many",
     "InProcessRunner",
 ]
@@ -34,16 +38,29 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-def _ingest_one(db, settings, folder, force, quicklook) -> RootnameResult:
+#: Rootnames whose stored state is read with one query, and whose writes are
+#: sent together at most (:class:`acsq_mongo.ingest.store_batch.StoreBatch`).
+CHUNK = 100
+
+#: Seconds at most between two sends of the writes held (and reports of results).
+REPORT_SECONDS = 1.0
+
+
+def _ingest_one(db, settings, folder, force, quicklook, batch) -> RootnameResult:
     try:
-        return ingest_rootname(db, settings, folder, force=force, quicklook=quicklook)
+        return ingest_rootname(db, settings, folder, force=force, quicklook=quicklook,
+                               batch=batch)
     except pymongo.errors.ConnectionFailure:
         raise
     except Exception as exc:  # a bug must not stop the run: record it
         log.exception("%s: ingest failed", folder.rootname)
-        result = failed_result(folder, f"{type(exc).__name__}: {exc}")
-        record_errors(db, result.errors)
-        return result
+        return _failed(db, folder, exc)
+
+
+def _failed(db, folder: RootnameFolder, exc: Exception) -> RootnameResult:
+    result = failed_result(folder, f"{type(exc).__name__}: {exc}")
+    record_errors(db, result.errors)
+    return result
 
 
 def ingest_many(
@@ -57,9 +74,13 @@ def ingest_many(
 ) -> list[RootnameResult]:
     """Ingest rootname folders, ``threads`` at a time.
 
-    :func:`ingest_rootname` for each folder. A rootname whose ingest raises
-    (a bug) is recorded as failed and the others carry on; a lost database
-    stops everything.
+    :func:`ingest_rootname` for each folder, through a
+    :class:`~acsq_mongo.ingest.store_batch.StoreBatch`: the stored state of
+    :data:`CHUNK` folders is read with one query, and the writes are sent in
+    bulk every :data:`CHUNK` rootnames or :data:`REPORT_SECONDS`, whichever
+    comes first. A rootname whose ingest raises (a bug), or
+    whose write the server refuses, is recorded as failed and the others
+    carry on; a lost database stops everything.
 
     With ``threads`` > 1 the rootnames run in a thread pool on the one
     database connection: while one thread waits for the server to store a
@@ -78,7 +99,8 @@ def ingest_many(
         Rootnames ingested at the same time (1: one after the other).
         mongomock is not thread-safe, so it always gets 1.
     on_result : callable, optional
-        Called in the calling thread with each result, as it comes.
+        Called in the calling thread with each result, once its writes are
+        sent.
 
     Returns
     -------
@@ -88,35 +110,68 @@ def ingest_many(
     Raises
     ------
     pymongo.errors.ConnectionFailure
-        If the database goes away; rootnames not started are not ingested.
+        If the database goes away; rootnames not started are not ingested,
+        and the writes not yet sent are lost (a rerun redoes them).
     """
     folders = list(folders)
     if settings.mongo_uri.startswith("mongomock://"):
         threads = 1
     results: list[RootnameResult] = []
+    batch = StoreBatch(db, max_rootnames=CHUNK)
+    refused: dict[int, Exception] = {}
+    done: list[tuple[RootnameFolder, RootnameResult]] = []
+    last_sent = time.monotonic()
 
-    def done(result: RootnameResult) -> None:
-        results.append(result)
-        if on_result is not None:
-            on_result(result)
+    def send_and_report() -> None:
+        refused.update((id(result), exc) for result, exc in batch.flush())
+        for folder, result in done:
+            exc = refused.get(id(result))
+            if exc is not None:
+                log.error("%s: ingest failed: its write was refused: %s: %s",
+                          folder.rootname, type(exc).__name__, exc)
+                result = _failed(db, folder, exc)
+            results.append(result)
+            if on_result is not None:
+                on_result(result)
+        done.clear()
 
-    if threads <= 1 or len(folders) <= 1:
-        for folder in folders:
-            done(_ingest_one(db, settings, folder, force, quicklook))
-        return results
+    pool = None
+    if threads > 1 and len(folders) > 1:
+        pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="acsq-ingest")
+    try:
+        for start in range(0, len(folders), CHUNK):
+            chunk = folders[start:start + CHUNK]
+            batch.prefetch(folder.id for folder in chunk)
+            for folder_result in _run_chunk(db, settings, chunk, force, quicklook, batch, pool):
+                done.append(folder_result)
+                if time.monotonic() - last_sent >= REPORT_SECONDS:
+                    send_and_report()
+                    last_sent = time.monotonic()
+        send_and_report()
+    finally:
+        if pool is not None:
+            # On an error or Ctrl-C: drop the rootnames not started; those running finish.
+            pool.shutdown(wait=True, cancel_futures=True)
+    return results
 
+
+def _run_chunk(db, settings, chunk, force, quicklook, batch, pool
+               ) -> Iterator[tuple[RootnameFolder, RootnameResult]]:
+    """Ingest a chunk of folders; yield ``(folder, result)`` in the order they finish."""
+    if pool is None:
+        for folder in chunk:
+            yield folder, _ingest_one(db, settings, folder, force, quicklook, batch)
+        return
     # Each rootname runs in a copy of this context, so that a log capture
     # set up by the caller (a Dask task) sees the records of every thread.
-    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="acsq-ingest")
+    futures = {pool.submit(contextvars.copy_context().run, _ingest_one, db, settings, folder,
+                           force, quicklook, batch): folder for folder in chunk}
     try:
-        futures = [pool.submit(contextvars.copy_context().run, _ingest_one, db, settings,
-                               folder, force, quicklook) for folder in folders]
         for future in as_completed(futures):
-            done(future.result())
+            yield futures[future], future.result()
     finally:
-        # On an error or Ctrl-C: drop the rootnames not started; those running finish.
-        pool.shutdown(wait=True, cancel_futures=True)
-    return results
+        for future in futures:
+            future.cancel()
 
 
 class InProcessRunner:

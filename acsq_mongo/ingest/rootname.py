@@ -43,13 +43,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from acsq_mongo.archive.discover import RootnameFolder, scan_rootname_folder
-from acsq_mongo.db.collections import CATALOG, ROOTNAMES
+from acsq_mongo.db.collections import ROOTNAMES
 from acsq_mongo.db.generation import utcnow
 from acsq_mongo.fields import IMAGE_FILETYPES
 from acsq_mongo.ingest.document import build_document, promoted_fields, set_doc_bytes
 from acsq_mongo.ingest.headers import HeaderReadError, read_headers
 from acsq_mongo.ingest.proposal_types import load_proposal_types
-from acsq_mongo.ingest.store import DocumentTooLarge, record_errors, touch_rootname, upsert_rootname
+from acsq_mongo.ingest.store import DocumentTooLarge
+from acsq_mongo.ingest.store_batch import StoreBatch
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -146,6 +147,7 @@ def ingest_rootname(
     folder: RootnameFolder | str | os.PathLike,
     force: bool = False,
     quicklook: bool = True,
+    batch: StoreBatch | None = None,
 ) -> RootnameResult:
     """Ingest one rootname folder into the ``rootnames`` and ``catalog`` collections.
 
@@ -161,27 +163,37 @@ def ingest_rootname(
         Read every file and make every quicklook image again.
     quicklook : bool
         Make quicklook JPEGs of raw, flt and flc files (skipping fresh ones).
+    batch : StoreBatch, optional
+        Read the stored state from it, and queue the writes in it (to be sent
+        by its ``flush``, which says if they failed). Default: the writes are
+        sent before this returns.
 
     Returns
     -------
     result : RootnameResult
         Never raises for bad input files; database failures propagate.
     """
-    folder = _as_folder(folder, settings)
+    if batch is not None:
+        return _ingest(db, settings, _as_folder(folder, settings), force, quicklook, batch)
+    batch = StoreBatch(db)
+    result = _ingest(db, settings, _as_folder(folder, settings), force, quicklook, batch)
+    for _, exc in batch.flush():
+        raise exc
+    return result
+
+
+def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: bool,
+            quicklook: bool, batch: StoreBatch) -> RootnameResult:
     rootname, _id = folder.rootname, folder.id
     result = RootnameResult(rootname)
     now = utcnow()
-    stored = db[CATALOG].find_one(
-        {"_id": _id},
-        {"files_sig": 1, "rootname": 1, "proposid": 1, "quicklook": 1, "n_errors": 1,
-         "first_ingest_date": 1},
-    )
+    stored = batch.state(_id)
     if stored is not None and stored.get("rootname") != rootname:
         log.warning("%s: replaces %s, stored under the same _id %r", rootname,
                     stored.get("rootname"), _id)
         stored = None
     if stored is not None and not force and stored.get("files_sig") == folder.files_sig:
-        return _unchanged(db, settings, folder, stored, quicklook, result, now)
+        return _unchanged(db, settings, folder, stored, quicklook, result, now, batch)
     log.info("%s: Begin ingestion", rootname)
 
     previous: Mapping[str, Any] = {}
@@ -280,7 +292,7 @@ def ingest_rootname(
 
     if not headers and non_acs and not previous:
         log.error("%s: no ACS file; rootname not ingested", rootname)
-        record_errors(db, new_errors)
+        batch.add_errors(result, new_errors)
         result.errors = new_errors
         result.status = "failed"
         log.info("%s: End ingestion", rootname)
@@ -309,7 +321,7 @@ def ingest_rootname(
     )
 
     try:
-        result.doc_bytes = upsert_rootname(db, document)
+        result.doc_bytes = batch.upsert(result, document, size=document["doc_bytes"])
         result.stored = True
         read = ", ".join(ft for ft in folder.files if ft not in kept) or "none"
         log.info("%s: Updated rootnames and catalog: %d files (read: %s), %.0f kB",
@@ -317,14 +329,14 @@ def ingest_rootname(
     except DocumentTooLarge as exc:
         log.error("%s: %s", rootname, exc)
         new_errors.append(_error(rootname, folder.relpath, None, "store", str(exc), now))
-    record_errors(db, new_errors)
+    batch.add_errors(result, new_errors)
     result.errors = new_errors
     result.status = "failed" if new_errors else "ingested"
     log.info("%s: End ingestion", rootname)
     return result
 
 
-def _unchanged(db, settings, folder, stored, quicklook, result, now) -> RootnameResult:
+def _unchanged(db, settings, folder, stored, quicklook, result, now, batch) -> RootnameResult:
     """Files as stored: set last_ingest_date; make quicklook images that are missing."""
     rootname = folder.rootname
     result.status = "unchanged"
@@ -340,10 +352,10 @@ def _unchanged(db, settings, folder, stored, quicklook, result, now) -> Rootname
             paths, errors = _quicklook(rootname, stored.get("proposid"), images, settings,
                                        False, result, now)
             if errors:
-                return _add_errors(db, folder, paths, errors, result, now)
+                return _add_errors(db, folder, paths, errors, result, now, batch)
             if paths == (stored.get("quicklook") or {}):
                 paths = None
-    touch_rootname(db, folder.id, now, quicklook=paths)
+    batch.touch(result, folder.id, now, quicklook=paths)
     result.stored = True
     if paths is not None:
         log.info("%s: Updated quicklook paths (files unchanged)", rootname)
@@ -351,11 +363,11 @@ def _unchanged(db, settings, folder, stored, quicklook, result, now) -> Rootname
     return result
 
 
-def _add_errors(db, folder, paths, errors, result, now) -> RootnameResult:
+def _add_errors(db, folder, paths, errors, result, now, batch) -> RootnameResult:
     """Files unchanged, but a quicklook failed: rewrite the document with the new errors."""
     document = dict(db[ROOTNAMES].find_one({"_id": folder.id}) or {})
     if not document:  # gone meanwhile: nothing to add to
-        record_errors(db, errors)
+        batch.add_errors(result, errors)
         result.errors, result.status = errors, "failed"
         return result
     document["errors"] = list(document.get("errors") or []) + [
@@ -363,9 +375,9 @@ def _add_errors(db, folder, paths, errors, result, now) -> RootnameResult:
     document["n_errors"] = len(document["errors"])
     document["quicklook"] = paths
     document["last_ingest_date"] = now
-    set_doc_bytes(document)
-    result.doc_bytes = upsert_rootname(db, document)
-    record_errors(db, errors)
+    size = set_doc_bytes(document)
+    result.doc_bytes = batch.upsert(result, document, size=size)
+    batch.add_errors(result, errors)
     result.errors, result.status = errors, "failed"
     log.info("%s: Updated rootnames and catalog: quicklook errors (files unchanged)",
              folder.rootname)

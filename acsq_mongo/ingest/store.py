@@ -10,6 +10,9 @@ converges to the same documents.
 
 Every write also changes ``meta.generation``, which lets readers cache
 query results until the data changes.
+
+An ingest of many rootnames writes through a
+:class:`acsq_mongo.ingest.store_batch.StoreBatch` instead, in bulk.
 """
 
 from __future__ import annotations
@@ -31,7 +34,9 @@ __all__ = [
     "MAX_DOCUMENT_BYTES",
     "DocumentTooLarge",
     "CATALOG_KEYS",
+    "INGEST_STATE_FIELDS",
     "catalog_entry",
+    "check_size",
     "upsert_rootname",
     "set_quicklook",
     "touch_rootname",
@@ -50,6 +55,13 @@ CATALOG_KEYS: tuple[str, ...] = (
 )
 
 
+#: The catalog fields an ingest reads of a stored rootname (its state).
+INGEST_STATE_FIELDS: dict[str, int] = {
+    name: 1 for name in ("files_sig", "rootname", "proposid", "quicklook", "n_errors",
+                         "first_ingest_date")
+}
+
+
 class DocumentTooLarge(ValueError):
     """A rootname document is over MongoDB's 16 MB limit."""
 
@@ -62,6 +74,23 @@ def catalog_entry(document: Mapping[str, Any]) -> dict[str, Any]:
 def document_size(document: Mapping[str, Any]) -> int:
     """Return the BSON size of ``document`` in bytes."""
     return len(bson.encode(document))
+
+
+def check_size(document: Mapping[str, Any], size: int | None = None) -> int:
+    """Return the document's BSON size (``size``, if known).
+
+    Raises
+    ------
+    DocumentTooLarge
+        If it is over 16 MB.
+    """
+    size = document_size(document) if size is None else size
+    if size > MAX_DOCUMENT_BYTES:
+        raise DocumentTooLarge(
+            f"rootname {document['_id']} document is {size / 1e6:.1f} MB, over MongoDB's "
+            "16 MB limit; not stored"
+        )
+    return size
 
 
 def upsert_rootname(db: Database, document: Mapping[str, Any]) -> int:
@@ -84,12 +113,7 @@ def upsert_rootname(db: Database, document: Mapping[str, Any]) -> int:
         If the whole document is over 16 MB. Nothing is written then, so the
         stored version, if any, stays as it was.
     """
-    size = document_size(document)
-    if size > MAX_DOCUMENT_BYTES:
-        raise DocumentTooLarge(
-            f"rootname {document['_id']} document is {size / 1e6:.1f} MB, over MongoDB's "
-            "16 MB limit; not stored"
-        )
+    size = check_size(document, None)
     _id = document["_id"]
     upsert_by_id(db[ROOTNAMES], _id, dict(document))
     upsert_by_id(db[CATALOG], _id, catalog_entry(document))
@@ -142,3 +166,4 @@ def record_errors(db: Database, errors: Iterable[Mapping[str, Any]]) -> int:
     if rows:
         db[INGEST_ERRORS].insert_many(rows)
     return len(rows)
+

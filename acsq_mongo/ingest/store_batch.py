@@ -1,0 +1,261 @@
+"""Writes of many rootnames sent in bulk, and their stored state read in one query.
+
+An ingest of many rootnames (:func:`acsq_mongo.ingest.batch.ingest_many`)
+goes through a :class:`StoreBatch`, so that an unchanged rootname costs no
+round trip of its own, and a batch of rootnames one request per collection
+and one generation bump. What is written is what :mod:`acsq_mongo.ingest.store`
+writes for one rootname.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pymongo.errors
+from pymongo import ReplaceOne, UpdateMany, UpdateOne
+
+from acsq_mongo.db.collections import CATALOG, ROOTNAMES
+from acsq_mongo.db.generation import bump_generation
+from acsq_mongo.ingest.store import (
+    INGEST_STATE_FIELDS,
+    MAX_DOCUMENT_BYTES,
+    catalog_entry,
+    check_size,
+    record_errors,
+)
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
+
+__all__ = ["StoreBatch"]
+
+log = logging.getLogger(__name__)
+
+
+_MISSING = object()
+
+
+@dataclass
+class _Queued:
+    """The writes queued for one rootname, under its caller's key."""
+
+    key: Any
+    rootnames: list[tuple[str, Any, dict[str, Any]]] = field(default_factory=list)
+    catalog: list[tuple[str, Any, dict[str, Any]]] = field(default_factory=list)
+    touch: tuple[str, datetime.datetime] | None = None
+    errors: list[Mapping[str, Any]] = field(default_factory=list)
+
+
+class StoreBatch:
+    """The store's reads and writes for a batch of rootnames, sent in bulk.
+
+    Reads: :meth:`prefetch` reads the stored state (:data:`INGEST_STATE_FIELDS`
+    of the catalog) of many rootnames with one query, and :meth:`state` hands
+    each out once, or reads it if it was not prefetched.
+
+    Writes: :meth:`upsert`, :meth:`touch` and :meth:`add_errors` queue the
+    writes of a rootname under a key (the caller's result for it), and
+    :meth:`flush` sends them: one bulk write to ``rootnames``, then one to
+    ``catalog`` (whole first, as :func:`acsq_mongo.ingest.store.upsert_rootname`), one generation
+    bump and one insert of the errors. The unchanged rootnames of a batch
+    get one ``update_many`` with ``_id: {$in: [...]}``, and share one
+    ``last_ingest_date``: the latest of theirs. Writes are also sent when
+    ``max_rootnames`` rootnames or ``max_bytes`` of documents are held, and
+    before the state of a rootname with writes held is read.
+
+    If the server refuses a write of the batch, each rootname's writes are
+    sent again alone, to find whose it was: :meth:`flush` returns the keys
+    of those rootnames with the exception, and their queued errors are not
+    recorded. A lost connection propagates; what was sent before is kept.
+    The methods may be called from several threads.
+
+    Parameters
+    ----------
+    db : Database
+    max_rootnames : int
+        Rootnames whose writes are held at most.
+    max_bytes : int
+        BSON bytes of whole documents held at most.
+    """
+
+    def __init__(self, db: Database, max_rootnames: int = 100,
+                 max_bytes: int = MAX_DOCUMENT_BYTES) -> None:
+        self.db = db
+        self.max_rootnames = max_rootnames
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+        self._send_lock = threading.Lock()
+        self._states: dict[str, dict[str, Any] | None] = {}
+        self._queued: dict[int, _Queued] = {}
+        self._ids: set[str] = set()
+        self._bytes = 0
+        self._failures: list[tuple[Any, Exception]] = []
+        # mongomock's bulk_write does not take the write models of pymongo >= 4.11.
+        self._mock = type(db).__module__.startswith("mongomock")
+
+    def prefetch(self, ids: Iterable[str]) -> None:
+        """Read the stored state of the rootnames ``ids`` with one query."""
+        ids = sorted(set(ids))
+        if not ids:
+            return
+        found = {doc["_id"]: doc for doc in
+                 self.db[CATALOG].find({"_id": {"$in": ids}}, INGEST_STATE_FIELDS)}
+        with self._lock:
+            for _id in ids:
+                self._states[_id] = found.get(_id)
+
+    def state(self, _id: str) -> dict[str, Any] | None:
+        """Return the stored state of rootname ``_id`` (None if it is not stored)."""
+        with self._lock:
+            state = self._states.pop(_id, _MISSING)
+            pending = _id in self._ids
+        if pending:
+            self._send()
+        elif state is not _MISSING:
+            return state
+        return self.db[CATALOG].find_one({"_id": _id}, INGEST_STATE_FIELDS)
+
+    def upsert(self, key: Any, document: Mapping[str, Any], size: int | None = None) -> int:
+        """Queue the write of a whole rootname document into both collections.
+
+        Parameters
+        ----------
+        key : object
+            The caller's handle on this rootname (returned by :meth:`flush` if
+            the write fails).
+        document : mapping
+            The whole document; must have ``_id``.
+        size : int, optional
+            Its BSON size, if known (``doc_bytes`` just computed); else it is
+            encoded to find out.
+
+        Returns
+        -------
+        size : int
+
+        Raises
+        ------
+        DocumentTooLarge
+            If the document is over 16 MB; nothing is queued then.
+        """
+        size = check_size(document, size)
+        _id = document["_id"]
+        with self._lock:
+            queued = self._entry(key)
+            queued.rootnames.append(("replace", _id, dict(document)))
+            queued.catalog.append(("replace", _id, catalog_entry(document)))
+            self._ids.add(_id)
+            self._bytes += size
+        self._send_if_full()
+        return size
+
+    def touch(self, key: Any, _id: str, last_ingest_date: datetime.datetime,
+              quicklook: Mapping[str, Any] | None = None) -> None:
+        """Queue what :func:`acsq_mongo.ingest.store.touch_rootname` writes."""
+        with self._lock:
+            queued = self._entry(key)
+            if quicklook is None:
+                queued.touch = (_id, last_ingest_date)
+            else:
+                fields = {"last_ingest_date": last_ingest_date, "quicklook": dict(quicklook)}
+                queued.rootnames.append(("set", _id, fields))
+                queued.catalog.append(("set", _id, fields))
+            self._ids.add(_id)
+        self._send_if_full()
+
+    def add_errors(self, key: Any, errors: Iterable[Mapping[str, Any]]) -> None:
+        """Queue rows for ``ingest_errors`` (see :func:`acsq_mongo.ingest.store.record_errors`)."""
+        errors = list(errors)
+        if errors:
+            with self._lock:
+                self._entry(key).errors.extend(errors)
+
+    def flush(self) -> list[tuple[Any, Exception]]:
+        """Send what is queued; return ``(key, exception)`` of the rootnames not written."""
+        self._send()
+        with self._lock:
+            failures, self._failures = self._failures, []
+        return failures
+
+    def _entry(self, key: Any) -> _Queued:
+        queued = self._queued.get(id(key))
+        if queued is None:
+            queued = self._queued[id(key)] = _Queued(key)
+        return queued
+
+    def _send_if_full(self) -> None:
+        with self._lock:
+            full = len(self._queued) >= self.max_rootnames or self._bytes >= self.max_bytes
+        if full:
+            self._send()
+
+    def _send(self) -> None:
+        with self._send_lock:
+            with self._lock:
+                queued = list(self._queued.values())
+                self._queued, self._ids, self._bytes = {}, set(), 0
+            if not queued:
+                return
+            try:
+                self._write(queued)
+            except pymongo.errors.ConnectionFailure:
+                raise
+            except Exception as exc:  # a refused write: find whose, one rootname at a time
+                if len(queued) == 1:
+                    failed = [(queued[0], exc)]
+                else:
+                    log.warning("A bulk write failed (%s: %s); writing its %d rootnames "
+                                "one at a time", type(exc).__name__, exc, len(queued))
+                    failed = []
+                    for one in queued:
+                        try:
+                            self._write([one])
+                        except pymongo.errors.ConnectionFailure:
+                            raise
+                        except Exception as one_exc:
+                            failed.append((one, one_exc))
+                for one, _ in failed:
+                    one.errors = []
+                with self._lock:
+                    self._failures.extend((one.key, one_exc) for one, one_exc in failed)
+            record_errors(self.db, [e for one in queued for e in one.errors])
+
+    def _write(self, queued: list[_Queued]) -> None:
+        rootnames = [op for one in queued for op in one.rootnames]
+        catalog = [op for one in queued for op in one.catalog]
+        touched = [one.touch for one in queued if one.touch is not None]
+        if touched:
+            when = max(t for _, t in touched)
+            ids = [_id for _id, _ in touched]
+            rootnames.append(("set_many", ids, {"last_ingest_date": when}))
+            catalog.append(("set_many", ids, {"last_ingest_date": when}))
+        if not rootnames:
+            return
+        self._apply(self.db[ROOTNAMES], rootnames)
+        self._apply(self.db[CATALOG], catalog)
+        bump_generation(self.db)
+
+    def _apply(self, collection, ops: list[tuple[str, Any, dict[str, Any]]]) -> None:
+        if self._mock:
+            for kind, target, body in ops:
+                if kind == "replace":
+                    collection.replace_one({"_id": target}, body, upsert=True)
+                elif kind == "set":
+                    collection.update_one({"_id": target}, {"$set": body})
+                else:
+                    collection.update_many({"_id": {"$in": target}}, {"$set": body})
+            return
+        models = []
+        for kind, target, body in ops:
+            if kind == "replace":
+                models.append(ReplaceOne({"_id": target}, body, upsert=True))
+            elif kind == "set":
+                models.append(UpdateOne({"_id": target}, {"$set": body}))
+            else:
+                models.append(UpdateMany({"_id": {"$in": target}}, {"$set": body}))
+        collection.bulk_write(models, ordered=True)
