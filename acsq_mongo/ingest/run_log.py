@@ -12,6 +12,7 @@ import datetime
 import getpass
 import importlib
 import importlib.metadata
+import importlib.util
 import logging
 import platform
 import sys
@@ -48,13 +49,17 @@ def log_environment(logger: logging.Logger, settings: Settings | None = None) ->
 
     logger.info("acsq_mongo Version: %s", acsq_mongo.__version__)
     for name, distribution in _PACKAGES:
+        # Found, not imported: importing dask, distributed and flask costs a run
+        # a second of CPU that it may never need.
         try:
-            module = importlib.import_module(name)
+            spec = importlib.util.find_spec(name)
             version = importlib.metadata.version(distribution)
-        except (ImportError, importlib.metadata.PackageNotFoundError):
+        except (ImportError, ValueError, importlib.metadata.PackageNotFoundError):
+            spec = None
+        if spec is None:
             logger.info("%s Version: not installed", name)
             continue
-        where = Path(getattr(module, "__file__", "") or "?").parent
+        where = Path(spec.origin or "?").parent
         logger.info("%s Version: %s", name, version)
         logger.info("%s Path: %s", name, where)
     if settings is not None:
