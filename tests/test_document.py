@@ -11,7 +11,14 @@ import pytest
 from acsq_mongo.archive.discover import FileInfo, RootnameFolder
 from acsq_mongo.errors import ConfigError
 from acsq_mongo.fields import PROMOTED_FIELDS
-from acsq_mongo.ingest.document import build_document, parse_date_obs, promoted_fields, to_type
+from acsq_mongo.ingest.document import (
+    build_document,
+    build_document_bson,
+    encode_document,
+    parse_date_obs,
+    promoted_fields,
+    to_type,
+)
 from acsq_mongo.ingest.proposal_types import load_proposal_types
 
 RAW = {"DETECTOR": "WFC", "PROPOSID": 10368, "TARGNAME": "NGC104", "FILTER1": "F606W",
@@ -107,6 +114,18 @@ def test_the_whole_document(tmp_path):
     assert doc["first_ingest_date"] == first and doc["last_ingest_date"] == now
     assert doc["quicklook"]["raw"].endswith("_raw.jpg")
     assert doc["doc_bytes"] == len(bson.encode(doc))
+
+
+def test_the_bson_sent_as_it_is_is_the_document_encoded(tmp_path):
+    now = datetime.datetime(2025, 1, 2, 3, 4, 5)
+    doc, raw = build_document_bson(_folder(tmp_path), {"raw": {"0": dict(RAW)}}, {},
+                                   {"raw": 1}, [], now)
+    assert raw == bson.encode(doc) and bson.decode(raw)["doc_bytes"] == len(raw)
+    # A stored document (doc_bytes in the middle) encoded again: its new size, still exact.
+    stored = {"doc_bytes": 1, **{k: v for k, v in doc.items() if k != "doc_bytes"}}
+    stored["errors"] = [{"stage": "quicklook", "error": "x" * 1000}]
+    raw = encode_document(stored)
+    assert raw == bson.encode(stored) and stored["doc_bytes"] == len(raw) > len(bson.encode(doc))
 
 
 def test_first_ingest_date_defaults_to_now_and_quicklook_is_absent_until_made(tmp_path):

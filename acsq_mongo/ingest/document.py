@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 import re
+import struct
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,6 +28,8 @@ from acsq_mongo.fields import CASE_FOLDED_FIELDS, FILETYPES, PROMOTED_FIELDS
 
 __all__ = [
     "build_document",
+    "build_document_bson",
+    "encode_document",
     "promoted_fields",
     "parse_date_obs",
     "set_doc_bytes",
@@ -216,6 +219,35 @@ def build_document(
     document : dict
         With ``doc_bytes`` set to its own BSON size.
     """
+    return build_document_bson(folder, headers, header_nulls, n_hdus, errors, now,
+                               first_ingest_date, quicklook, proposal_types,
+                               header_comments)[0]
+
+
+def build_document_bson(
+    folder: RootnameFolder,
+    headers: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    header_nulls: Mapping[str, Mapping[str, Mapping[str, str]]],
+    n_hdus: Mapping[str, int],
+    errors: list[Mapping[str, Any]],
+    now: datetime.datetime,
+    first_ingest_date: datetime.datetime | None = None,
+    quicklook: Mapping[str, Any] | None = None,
+    proposal_types: Mapping[int, str] | None = None,
+    header_comments: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
+) -> tuple[dict[str, Any], bytes]:
+    """:func:`build_document`, and the document's BSON.
+
+    The BSON is what finding ``doc_bytes`` encoded anyway; a writer that
+    sends it as it is (:class:`bson.raw_bson.RawBSONDocument`) saves
+    encoding the whole document a second time.
+
+    Returns
+    -------
+    document : dict
+    bson : bytes
+        ``bson.encode(document)``.
+    """
     promoted = promoted_fields(headers, folder.rootname, proposal_types)
     doc: dict[str, Any] = {"_id": folder.id, "rootname": folder.rootname,
                            "path": folder.relpath}
@@ -239,13 +271,22 @@ def build_document(
     doc["n_errors"] = len(errors)
     doc["first_ingest_date"] = first_ingest_date or now
     doc["last_ingest_date"] = now
-    set_doc_bytes(doc)
-    return doc
+    return doc, encode_document(doc)
 
 
 def set_doc_bytes(doc: dict[str, Any]) -> int:
     """Set ``doc_bytes`` to the document's BSON size (including that field) and return it."""
+    return len(encode_document(doc))
+
+
+def encode_document(doc: dict[str, Any]) -> bytes:
+    """Set ``doc_bytes`` to the document's BSON size, and return its BSON.
+
+    ``doc_bytes`` becomes the document's last field.
+    """
+    doc.pop("doc_bytes", None)
     doc["doc_bytes"] = 0
-    size = len(bson.encode(doc))
-    doc["doc_bytes"] = size  # an int32 either way, so the size does not change
-    return size
+    raw = bson.encode(doc)
+    doc["doc_bytes"] = size = len(raw)  # an int32 either way, so the size does not change
+    # The last element is doc_bytes's int32 (4 bytes), then the document's end byte.
+    return raw[:-5] + struct.pack("<i", size) + raw[-1:]

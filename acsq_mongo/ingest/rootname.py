@@ -46,7 +46,7 @@ from acsq_mongo.archive.discover import RootnameFolder, scan_rootname_folder
 from acsq_mongo.db.collections import ROOTNAMES
 from acsq_mongo.db.generation import utcnow
 from acsq_mongo.fields import IMAGE_FILETYPES
-from acsq_mongo.ingest.document import build_document, promoted_fields, set_doc_bytes
+from acsq_mongo.ingest.document import build_document_bson, encode_document, promoted_fields
 from acsq_mongo.ingest.headers import HeaderReadError, read_headers
 from acsq_mongo.ingest.proposal_types import load_proposal_types
 from acsq_mongo.ingest.store import DocumentTooLarge
@@ -314,14 +314,14 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
         paths, ql_errors = _quicklook(rootname, proposid, images, settings, remake, result, now)
         errors += ql_errors
         new_errors += ql_errors
-    document = build_document(
+    document, raw = build_document_bson(
         folder, headers, nulls, n_hdus, errors, now,
         first_ingest_date=(stored or {}).get("first_ingest_date"), quicklook=paths,
         proposal_types=load_proposal_types(settings.proposal_types), header_comments=comments,
     )
 
     try:
-        result.doc_bytes = batch.upsert(result, document, size=document["doc_bytes"])
+        result.doc_bytes = batch.upsert(result, document, raw=raw)
         result.stored = True
         read = ", ".join(ft for ft in folder.files if ft not in kept) or "none"
         log.info("%s: Updated rootnames and catalog: %d files (read: %s), %.0f kB",
@@ -375,8 +375,7 @@ def _add_errors(db, folder, paths, errors, result, now, batch) -> RootnameResult
     document["n_errors"] = len(document["errors"])
     document["quicklook"] = paths
     document["last_ingest_date"] = now
-    size = set_doc_bytes(document)
-    result.doc_bytes = batch.upsert(result, document, size=size)
+    result.doc_bytes = batch.upsert(result, document, raw=encode_document(document))
     batch.add_errors(result, errors)
     result.errors, result.status = errors, "failed"
     log.info("%s: Updated rootnames and catalog: quicklook errors (files unchanged)",

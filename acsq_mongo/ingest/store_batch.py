@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pymongo.errors
+from bson.raw_bson import RawBSONDocument
 from pymongo import ReplaceOne, UpdateMany, UpdateOne
 
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
@@ -120,7 +121,7 @@ class StoreBatch:
             return state
         return self.db[CATALOG].find_one({"_id": _id}, INGEST_STATE_FIELDS)
 
-    def upsert(self, key: Any, document: Mapping[str, Any], size: int | None = None) -> int:
+    def upsert(self, key: Any, document: Mapping[str, Any], raw: bytes | None = None) -> int:
         """Queue the write of a whole rootname document into both collections.
 
         Parameters
@@ -130,9 +131,9 @@ class StoreBatch:
             the write fails).
         document : mapping
             The whole document; must have ``_id``.
-        size : int, optional
-            Its BSON size, if known (``doc_bytes`` just computed); else it is
-            encoded to find out.
+        raw : bytes, optional
+            Its BSON, if at hand (``bson.encode(document)``): sent as it is,
+            and not encoded again.
 
         Returns
         -------
@@ -143,11 +144,12 @@ class StoreBatch:
         DocumentTooLarge
             If the document is over 16 MB; nothing is queued then.
         """
-        size = check_size(document, size)
+        size = check_size(document, None if raw is None else len(raw))
         _id = document["_id"]
+        whole = dict(document) if raw is None or self._mock else RawBSONDocument(raw)
         with self._lock:
             queued = self._entry(key)
-            queued.rootnames.append(("replace", _id, dict(document)))
+            queued.rootnames.append(("replace", _id, whole))
             queued.catalog.append(("replace", _id, catalog_entry(document)))
             self._ids.add(_id)
             self._bytes += size
