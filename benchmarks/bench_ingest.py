@@ -198,7 +198,9 @@ def main(argv=None) -> int:
           f"parsing {cpu_a:.2f} s")
     print(f"re-ingest, nothing changed: {again.rootnames / again.seconds:.0f} rootnames/s "
           f"(target >= 500; {again.seconds:.2f} s; this process {again_cpu:.2f} s CPU, "
-          f"the server {again_server:.2f} s)")
+          f"the server {again_server:.2f} s: {again_server / again.rootnames * 1000:.1f} ms per "
+          f"rootname; with their CPU alone {again.rootnames / (again_cpu + again_server):.0f} "
+          "rootnames/s)")
     print(f"document sizes: {percentiles(list(sizes.values()))}")
     for key in sorted(by_kind):
         print(f"    {key:14s} ({len(by_kind[key]):3d}): {percentiles(by_kind[key])}")
