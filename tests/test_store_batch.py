@@ -119,3 +119,16 @@ def test_writes_are_sent_when_the_batch_is_full(db):
     assert db[ROOTNAMES].count_documents({}) == 2
     batch.flush()
     assert db[ROOTNAMES].count_documents({}) == 3
+
+
+def test_sends_in_the_background_and_pending_says_whose_are_not_sent(db):
+    batch = StoreBatch(db, max_rootnames=2, background=True)
+    docs = _docs(5)
+    for doc in docs:
+        batch.upsert(doc["_id"], doc)
+    assert batch.pending(docs[4]["_id"])                       # held: the batch is not full
+    assert batch.state(docs[0]["_id"])["files_sig"] == "abc"   # sent, or waited for
+    assert batch.flush() == []
+    assert not any(batch.pending(doc["_id"]) for doc in docs)
+    assert db[ROOTNAMES].count_documents({}) == 5
+    batch.close()

@@ -78,7 +78,8 @@ def ingest_many(
     :class:`~acsq_mongo.ingest.store_batch.StoreBatch`: the stored state of
     :data:`CHUNK` folders is read with one query, and the writes are sent in
     bulk every :data:`CHUNK` rootnames or :data:`REPORT_SECONDS`, whichever
-    comes first. A rootname whose ingest raises (a bug), or
+    comes first, from a thread of their own: the server stores a batch while
+    this process parses the next. A rootname whose ingest raises (a bug), or
     whose write the server refuses, is recorded as failed and the others
     carry on; a lost database stops everything.
 
@@ -117,14 +118,21 @@ def ingest_many(
     if settings.mongo_uri.startswith("mongomock://"):
         threads = 1
     results: list[RootnameResult] = []
-    batch = StoreBatch(db, max_rootnames=CHUNK)
+    batch = StoreBatch(db, max_rootnames=CHUNK, background=True)
     refused: dict[int, Exception] = {}
     done: list[tuple[RootnameFolder, RootnameResult]] = []
     last_sent = time.monotonic()
 
-    def send_and_report() -> None:
-        refused.update((id(result), exc) for result, exc in batch.flush())
-        for folder, result in done:
+    def send_and_report(final: bool = False) -> None:
+        # Each result is reported once its writes are sent (or refused).
+        failures = batch.flush() if final else []
+        if not final:
+            batch.send()
+        # Whose writes are sent first: a refusal is known before its rootname stops pending.
+        sent = [(folder, result) for folder, result in done if not batch.pending(result)]
+        done[:] = [(folder, result) for folder, result in done if batch.pending(result)]
+        refused.update((id(result), exc) for result, exc in failures + batch.failures())
+        for folder, result in sent:
             exc = refused.get(id(result))
             if exc is not None:
                 log.error("%s: ingest failed: its write was refused: %s: %s",
@@ -133,7 +141,6 @@ def ingest_many(
             results.append(result)
             if on_result is not None:
                 on_result(result)
-        done.clear()
 
     pool = None
     if threads > 1 and len(folders) > 1:
@@ -147,11 +154,12 @@ def ingest_many(
                 if time.monotonic() - last_sent >= REPORT_SECONDS:
                     send_and_report()
                     last_sent = time.monotonic()
-        send_and_report()
+        send_and_report(final=True)
     finally:
         if pool is not None:
             # On an error or Ctrl-C: drop the rootnames not started; those running finish.
             pool.shutdown(wait=True, cancel_futures=True)
+        batch.close()
     return results
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import datetime
 import logging
 import threading
+from collections import Counter
 from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +52,7 @@ class _Queued:
     catalog: list[tuple[str, Any, dict[str, Any]]] = field(default_factory=list)
     touch: tuple[str, datetime.datetime] | None = None
     errors: list[Mapping[str, Any]] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
 
 
 class StoreBatch:
@@ -69,6 +72,13 @@ class StoreBatch:
     ``max_rootnames`` rootnames or ``max_bytes`` of documents are held, and
     before the state of a rootname with writes held is read.
 
+    With ``background``, those sends go from a thread of their own, one after
+    the other, while the caller carries on (parsing the next rootnames as the
+    server stores the last ones); :meth:`pending` says whose writes are not
+    sent yet, :meth:`flush` waits for all, and :meth:`close` for those under
+    way. mongomock, not thread-safe, is always written to in the caller's
+    thread.
+
     If the server refuses a write of the batch, each rootname's writes are
     sent again alone, to find whose it was: :meth:`flush` returns the keys
     of those rootnames with the exception, and their queued errors are not
@@ -82,10 +92,12 @@ class StoreBatch:
         Rootnames whose writes are held at most.
     max_bytes : int
         BSON bytes of whole documents held at most.
+    background : bool
+        Send from a thread of its own.
     """
 
     def __init__(self, db: Database, max_rootnames: int = 100,
-                 max_bytes: int = MAX_DOCUMENT_BYTES) -> None:
+                 max_bytes: int = MAX_DOCUMENT_BYTES, background: bool = False) -> None:
         self.db = db
         self.max_rootnames = max_rootnames
         self.max_bytes = max_bytes
@@ -93,11 +105,16 @@ class StoreBatch:
         self._send_lock = threading.Lock()
         self._states: dict[str, dict[str, Any] | None] = {}
         self._queued: dict[int, _Queued] = {}
-        self._ids: set[str] = set()
+        self._ids: Counter[str] = Counter()  # ids with writes held or under way
         self._bytes = 0
         self._failures: list[tuple[Any, Exception]] = []
+        self._unsent: set[int] = set()  # keys with writes held or under way
+        self._sending: list[Future] = []
         # mongomock's bulk_write does not take the write models of pymongo >= 4.11.
         self._mock = type(db).__module__.startswith("mongomock")
+        self._sender = None
+        if background and not self._mock:
+            self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="acsq-store")
 
     def prefetch(self, ids: Iterable[str]) -> None:
         """Read the stored state of the rootnames ``ids`` with one query."""
@@ -116,7 +133,7 @@ class StoreBatch:
             state = self._states.pop(_id, _MISSING)
             pending = _id in self._ids
         if pending:
-            self._send()
+            self._send(wait=True)
         elif state is not _MISSING:
             return state
         return self.db[CATALOG].find_one({"_id": _id}, INGEST_STATE_FIELDS)
@@ -151,7 +168,7 @@ class StoreBatch:
             queued = self._entry(key)
             queued.rootnames.append(("replace", _id, whole))
             queued.catalog.append(("replace", _id, catalog_entry(document)))
-            self._ids.add(_id)
+            self._hold(queued, _id)
             self._bytes += size
         self._send_if_full()
         return size
@@ -167,7 +184,7 @@ class StoreBatch:
                 fields = {"last_ingest_date": last_ingest_date, "quicklook": dict(quicklook)}
                 queued.rootnames.append(("set", _id, fields))
                 queued.catalog.append(("set", _id, fields))
-            self._ids.add(_id)
+            self._hold(queued, _id)
         self._send_if_full()
 
     def add_errors(self, key: Any, errors: Iterable[Mapping[str, Any]]) -> None:
@@ -178,54 +195,109 @@ class StoreBatch:
                 self._entry(key).errors.extend(errors)
 
     def flush(self) -> list[tuple[Any, Exception]]:
-        """Send what is queued; return ``(key, exception)`` of the rootnames not written."""
-        self._send()
+        """Send what is queued and wait; return ``(key, exception)`` of the rootnames not written.
+
+        Raises
+        ------
+        pymongo.errors.ConnectionFailure
+            If the database went away.
+        """
+        self._send(wait=True)
+        return self.failures()
+
+    def send(self) -> None:
+        """Send what is queued; in the background, without waiting.
+
+        Raises
+        ------
+        pymongo.errors.ConnectionFailure
+            If the database went away during an earlier send.
+        """
+        self._send(wait=False)
+
+    def pending(self, key: Any) -> bool:
+        """Whether writes queued under ``key`` are not sent yet."""
+        with self._lock:
+            return id(key) in self._unsent
+
+    def failures(self) -> list[tuple[Any, Exception]]:
+        """Return (and forget) ``(key, exception)`` of the rootnames not written so far."""
         with self._lock:
             failures, self._failures = self._failures, []
         return failures
+
+    def close(self) -> None:
+        """Wait for the sends under way (what is still held is dropped)."""
+        if self._sender is not None:
+            self._sender.shutdown(wait=True)
 
     def _entry(self, key: Any) -> _Queued:
         queued = self._queued.get(id(key))
         if queued is None:
             queued = self._queued[id(key)] = _Queued(key)
+            self._unsent.add(id(key))
         return queued
+
+    def _hold(self, queued: _Queued, _id: str) -> None:
+        if _id not in queued.ids:
+            queued.ids.add(_id)
+            self._ids[_id] += 1
 
     def _send_if_full(self) -> None:
         with self._lock:
             full = len(self._queued) >= self.max_rootnames or self._bytes >= self.max_bytes
         if full:
-            self._send()
+            self._send(wait=False)
 
-    def _send(self) -> None:
+    def _send(self, wait: bool) -> None:
         with self._send_lock:
             with self._lock:
                 queued = list(self._queued.values())
-                self._queued, self._ids, self._bytes = {}, set(), 0
-            if not queued:
-                return
-            try:
-                self._write(queued)
-            except pymongo.errors.ConnectionFailure:
-                raise
-            except Exception as exc:  # a refused write: find whose, one rootname at a time
-                if len(queued) == 1:
-                    failed = [(queued[0], exc)]
-                else:
-                    log.warning("A bulk write failed (%s: %s); writing its %d rootnames "
-                                "one at a time", type(exc).__name__, exc, len(queued))
-                    failed = []
-                    for one in queued:
-                        try:
-                            self._write([one])
-                        except pymongo.errors.ConnectionFailure:
-                            raise
-                        except Exception as one_exc:
-                            failed.append((one, one_exc))
-                for one, _ in failed:
-                    one.errors = []
-                with self._lock:
-                    self._failures.extend((one.key, one_exc) for one, one_exc in failed)
-            record_errors(self.db, [e for one in queued for e in one.errors])
+                self._queued, self._bytes = {}, 0
+            if queued and self._sender is None:
+                self._send_now(queued)
+            elif queued:
+                self._wait(lambda: True)  # one send under way at a time
+                self._sending.append(self._sender.submit(self._send_now, queued))
+            self._wait(lambda: wait or self._sending[0].done())
+
+    def _wait(self, until) -> None:
+        while self._sending and until():
+            self._sending.pop(0).result()  # raises what the sender met
+
+    def _send_now(self, queued: list[_Queued]) -> None:
+        self._send_queued(queued)
+        # Sent (or refused): no longer pending. After a lost connection they stay so.
+        with self._lock:
+            for one in queued:
+                self._unsent.discard(id(one.key))
+                self._ids.subtract(one.ids)
+            self._ids = +self._ids  # drop the ids no longer held
+
+    def _send_queued(self, queued: list[_Queued]) -> None:
+        try:
+            self._write(queued)
+        except pymongo.errors.ConnectionFailure:
+            raise
+        except Exception as exc:  # a refused write: find whose, one rootname at a time
+            if len(queued) == 1:
+                failed = [(queued[0], _one_error(exc))]
+            else:
+                log.warning("A bulk write failed (%s: %s); writing its %d rootnames "
+                            "one at a time", type(exc).__name__, _short(exc), len(queued))
+                failed = []
+                for one in queued:
+                    try:
+                        self._write([one])
+                    except pymongo.errors.ConnectionFailure:
+                        raise
+                    except Exception as one_exc:
+                        failed.append((one, _one_error(one_exc)))
+            for one, _ in failed:
+                one.errors = []
+            with self._lock:
+                self._failures.extend((one.key, one_exc) for one, one_exc in failed)
+        record_errors(self.db, [e for one in queued for e in one.errors])
 
     def _write(self, queued: list[_Queued]) -> None:
         rootnames = [op for one in queued for op in one.rootnames]
@@ -261,3 +333,19 @@ class StoreBatch:
             else:
                 models.append(UpdateMany({"_id": {"$in": target}}, {"$set": body}))
         collection.bulk_write(models, ordered=True)
+
+
+def _short(exc: Exception) -> str:
+    """The first error of a bulk write (not the documents it quotes), else the message."""
+    return str(_one_error(exc))[:300]
+
+
+def _one_error(exc: Exception) -> Exception:
+    """A bulk write's first error as the one-document write would raise it, else ``exc``."""
+    if not isinstance(exc, pymongo.errors.BulkWriteError):
+        return exc
+    errors = (exc.details or {}).get("writeErrors") or [{}]
+    first = {k: v for k, v in errors[0].items() if k != "op"}  # not the whole document
+    kind = (pymongo.errors.DuplicateKeyError if first.get("code") == 11000
+            else pymongo.errors.WriteError)
+    return kind(first.get("errmsg", str(exc)[:300]), first.get("code"), first)
