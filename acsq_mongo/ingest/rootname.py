@@ -122,11 +122,6 @@ def _as_folder(folder: RootnameFolder | str | os.PathLike, settings: Settings
     return scan_rootname_folder(folder, settings.archive)
 
 
-def _stored_errors(db: Database, _id: str) -> list[dict[str, Any]]:
-    doc = db[ROOTNAMES].find_one({"_id": _id}, {"errors": 1})
-    return list((doc or {}).get("errors") or [])
-
-
 def _quicklook(
     rootname: str, proposid: int | None, files: Mapping[str, Path], settings: Settings,
     force: bool, result: RootnameResult, now,
@@ -164,21 +159,19 @@ def ingest_rootname(
     quicklook : bool
         Make quicklook JPEGs of raw, flt and flc files (skipping fresh ones).
     batch : StoreBatch, optional
-        Read the stored state from it, and queue the writes in it (to be sent
-        by its ``flush``, which says if they failed). Default: the writes are
-        sent before this returns.
+        Read the stored state from it and queue the writes in it, for its
+        ``flush`` to send (default: they are sent before this returns).
 
     Returns
     -------
     result : RootnameResult
         Never raises for bad input files; database failures propagate.
     """
-    if batch is not None:
-        return _ingest(db, settings, _as_folder(folder, settings), force, quicklook, batch)
-    batch = StoreBatch(db)
+    own = batch is None
+    batch = StoreBatch(db) if own else batch
     result = _ingest(db, settings, _as_folder(folder, settings), force, quicklook, batch)
-    for _, exc in batch.flush():
-        raise exc
+    for _, exc in batch.flush() if own else ():
+        raise exc  # a write the server refused, as a lone write raises it
     return result
 
 
@@ -343,7 +336,8 @@ def _unchanged(db, settings, folder, stored, quicklook, result, now, batch) -> R
     result.files_kept = len(folder.files)
     paths = None
     if quicklook and any(ft in folder.files for ft in IMAGE_FILETYPES):
-        stored_errors = _stored_errors(db, folder.id) if stored.get("n_errors") else []
+        stored_errors = ((db[ROOTNAMES].find_one({"_id": folder.id}, {"errors": 1}) or {})
+                         .get("errors") or []) if stored.get("n_errors") else []
         skip = {e.get("filetype") for e in stored_errors
                 if e.get("stage") in ("header", "instrument", "quicklook")}
         images = {ft: info.path for ft, info in folder.files.items()
