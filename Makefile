@@ -9,19 +9,20 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo localdb system-deps lint compose-check bench clean help
+.PHONY: setup test demo docs localdb system-deps lint compose-check bench clean help
 
 help:
 	@echo "make demo   - set up, start the local server, make a sample archive, ingest it, serve the web app"
 	@echo "make test   - set up and run the whole test suite (with the real local server)"
 	@echo "make bench  - run the benchmarks (see benchmarks/)"
+	@echo "make docs   - build the documentation into build/docs (warnings are errors)"
 
 setup: $(STAMP) localdb system-deps
 
 $(STAMP): pyproject.toml setup.cfg
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[test,deploy]"
+	$(BIN)/python -m pip install -q -e ".[test,deploy,docs]"
 	@touch $@
 
 # The local server, SecantusDB: its Rust server built once into ~/.cache/acsq-mongo
@@ -42,7 +43,14 @@ compose-check:
 test: setup
 	$(BIN)/ruff check .
 	docker-compose -f docker-compose.yml config -q
+	$(MAKE) --no-print-directory docs
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The Sphinx site: the guide (Markdown) and the API reference from the docstrings.
+# -W --keep-going: every warning (a broken reference, an unparsable docstring)
+# fails the build, after all of them are reported. -E: no stale environment.
+docs: $(STAMP)
+	$(BIN)/python -m sphinx -b html -W --keep-going -E -q docs build/docs
 
 demo: setup
 	$(BIN)/acsq demo

@@ -4,4 +4,5 @@ import sys
 
 from acsq_mongo.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":  # importing it (the API reference does) runs nothing
+    sys.exit(main())

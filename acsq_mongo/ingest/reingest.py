@@ -279,7 +279,7 @@ def run_reingest(
     Parameters
     ----------
     settings : Settings
-        ``archive`` is the archive whose ``path``s the catalog holds.
+        ``archive`` is the archive that the catalog's ``path`` fields are relative to.
     query : dict
         From :func:`parse_filter`.
     quicklook : bool

@@ -6,24 +6,24 @@ values converted to the field's type (:mod:`acsq_mongo.query.values`). The
 filter documents keep to plain query operators (docs/data-model.md), so they
 run the same on MongoDB 7 and later, SecantusDB and mongomock.
 
-==============  ================================================================
-op              meaning
-==============  ================================================================
-``exact``       equal (the default when no ``__op`` is given); ``*`` in text is
-                a wildcard (case-insensitive); a date is the whole period it names;
-                ``a,b`` on a promoted field is ``in`` (``not``: ``notin``)
-``not``         not equal (also true where the field has no value)
-``in``          equal to one of a comma-separated list (wildcards allowed)
-``notin``       equal to none of a comma-separated list
-``gt``, ``gte`` greater than (after the period a date names), greater or equal
-``lt``, ``lte`` less than (before the period), less or equal (up to its end)
-``contains``    text contains the value, case-insensitive
-``startswith``  text starts with the value, case-insensitive
-``regex``       text matches a regular expression (case-sensitive but on the
-                case-folded fields; ``(?i)`` for any)
-``exists``      ``true``: the field has a value; for a header keyword, the
-                keyword is in that header. ``false``: the opposite
-==============  ================================================================
+===============  ================================================================
+op               meaning
+===============  ================================================================
+``exact``        equal (the default when no ``__op`` is given); ``*`` in text is
+                 a wildcard (case-insensitive); a date is the whole period it names;
+                 ``a,b`` on a promoted field is ``in`` (``not``: ``notin``)
+``not``          not equal (also true where the field has no value)
+``in``           equal to one of a comma-separated list (wildcards allowed)
+``notin``        equal to none of a comma-separated list
+``gt``, ``gte``  greater than (after the period a date names), greater or equal
+``lt``, ``lte``  less than (before the period), less or equal (up to its end)
+``contains``     text contains the value, case-insensitive
+``startswith``   text starts with the value, case-insensitive
+``regex``        text matches a regular expression (case-sensitive but on the
+                 case-folded fields; ``(?i)`` for any)
+``exists``       ``true``: the field has a value; for a header keyword, the
+                 keyword is in that header. ``false``: the opposite
+===============  ================================================================
 
 The enumerated text fields and the target
 (:data:`~acsq_mongo.fields.CASE_FOLDED_FIELDS`: detector, filters, aperture,
