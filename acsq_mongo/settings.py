@@ -81,6 +81,9 @@ class Settings:
     code_url: str | None = _setting(
         None, str, "where the web app's Code link points; default: its docs page's Code section"
     )
+    docs_url: str | None = _setting(
+        None, str, "URL of the full guide (the Sphinx site of make docs); /docs links to it"
+    )
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with some settings changed (values are validated)."""

@@ -480,6 +480,15 @@ def test_the_database_down_is_a_503_page(tmp_path):
     assert client.get("/static/style.css").status_code == 200
 
 
+def test_the_query_guide_links_to_the_full_guide_when_it_is_served(site):
+    plain = create_app(site.settings, db=site.db).test_client().get("/docs")
+    assert plain.status_code == 200 and 'id="guide"' not in plain.get_data(as_text=True)
+    settings = site.settings.replace(docs_url="https://acsq.example.org/guide/")
+    html = create_app(settings, db=site.db).test_client().get("/docs").get_data(as_text=True)
+    assert '<a href="https://acsq.example.org/guide/">' in html
+    assert "exptime" in html  # still the query core's own tables
+
+
 def test_an_unexpected_error_is_a_plain_500_page(site):
     app = create_app(site.settings, db=site.db)
 

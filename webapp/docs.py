@@ -1,7 +1,9 @@
 """``/docs``: how to query, written from the query core's own tables so it never drifts.
 
 The fields with their types and units, the ops and what they do, the output
-formats, and the same query from the web, the command line and Python.
+formats, and the same query from the web, the command line and Python. When
+the setting ``docs_url`` names where the full guide (the Sphinx site that
+``make docs`` builds) is served, the page links to it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from acsq_mongo.query.facets import FACET_FIELDS
 from acsq_mongo.query.filters import OPS_BY_TYPE
 from acsq_mongo.query.names import HEADER_PATH_HELP
 from acsq_mongo.query.spec import SORTABLE
+from webapp.state import state
 
 __all__ = ["bp", "OP_HELP"]
 
@@ -42,4 +45,5 @@ def index():
         "docs.html", fields=FIELDS, ops_by_type=OPS_BY_TYPE, op_help=OP_HELP,
         filetypes=FILETYPES, header_help=HEADER_PATH_HELP, facet_fields=FACET_FIELDS,
         default_columns=STANDARD_COLUMNS, sortable=SORTABLE,
+        guide_url=state().settings.docs_url,
     )
