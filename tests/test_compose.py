@@ -1,4 +1,4 @@
-"""docker-compose.yml is the production layout the README describes."""
+"""docker-compose.yml is the production layout the guide describes (docs/guide/deployment.md)."""
 
 import re
 import shutil
@@ -17,9 +17,8 @@ def compose():
 
 
 def _readme_services():
-    """Rows of the README's compose table: service -> (ports cell, mounts cell)."""
-    text = (ROOT / "README.md").read_text()
-    section = text.split("## Deployment: docker compose", 1)[1].split("\n## ", 1)[0]
+    """Rows of the guide's compose table: service -> (ports cell, mounts cell)."""
+    section = (ROOT / "docs" / "guide" / "deployment.md").read_text()
     rows = {}
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
