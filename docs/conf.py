@@ -8,6 +8,9 @@ is enabled, so the built site works offline (tests/test_docs_build.py).
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 project = "acsq-mongo"
 author = "the acsq-mongo developers"
 copyright = "the acsq-mongo developers"
@@ -28,7 +31,10 @@ templates_path = ["_templates"]
 myst_heading_anchors = 3
 myst_enable_extensions = ["colon_fence"]
 
-# API reference.
+# API reference. autosummary writes a page per module into generated/ (not in git) and
+# never removes one: after a module moves, its old page would stay, in no toctree, and
+# fail -W. Each build starts from an empty generated/.
+shutil.rmtree(Path(__file__).parent / "generated", ignore_errors=True)
 autosummary_generate = True
 autodoc_typehints = "none"
 autodoc_default_options = {"members": True, "show-inheritance": False}
@@ -46,3 +52,18 @@ html_theme_options = {
 }
 # No "view source" links to a forge: the site is read where it is built.
 html_show_sourcelink = False
+
+
+def _no_signature_for_data(app, what, name, obj, options, signature, return_annotation):
+    """Module data have no call signature, even when callable (a type alias such as
+    ``Record = tuple[...]``). numpydoc would give one the signature of its origin
+    (``tuple(iterable=(), /)``), and Sphinx 9 then fails on a signature where it
+    expects none. Answering first, with nothing to change, keeps numpydoc out of it.
+    """
+    if what in ("data", "attribute"):
+        return (None, None)
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-process-signature", _no_signature_for_data, priority=100)
