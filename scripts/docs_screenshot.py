@@ -20,8 +20,8 @@ from pathlib import Path
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
-from acsq_mongo.ingest import run_ingest
-from acsq_mongo.localdb import LocalServer
+from acsq_mongo.db.localserver import LocalServer
+from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.sample import make_sample_archive
 from acsq_mongo.settings import load_settings
 from webapp import create_app

@@ -29,8 +29,8 @@ from pathlib import Path
 
 import pytest
 
-from acsq_mongo.database import connect
-from acsq_mongo.ingest import run_ingest
+from acsq_mongo.db.connection import connect
+from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.sample import make_sample_archive
 from acsq_mongo.settings import load_settings
 
