@@ -51,6 +51,7 @@ def test_every_guide_page_the_architecture_and_the_data_model_are_built(site: Pa
     assert "catalog" in html and "rootnames" in html
     architecture = (site / "architecture.html").read_text()
     assert "ingest/" in architecture and "query/" in architecture
+    assert (site / "benchmarks-scale.html").is_file()
     assert "var/sample-archive" in (site / "guide" / "index.html").read_text()
 
 
