@@ -2,7 +2,7 @@
 """Distributed ingest benchmark: 1 Dask worker against 2, without and with quicklook.
 
 On a sample archive of N small rootnames (default 2,000, ``acsq sample``)
-and a local FerretDB server started here on a free port, it ingests the
+and a local SecantusDB server started here on a free port, it ingests the
 archive into a fresh database (and a fresh ACSQ_DATA) with:
 
 - for reference, in this process (``--workers 0``): one rootname at a time
@@ -15,7 +15,7 @@ first without quicklook images, then with them (JPEG, preview, thumbnail per
 raw/flt/flc), and reports for each the throughput (rootnames/s, from the
 cluster being up to the last result; the cluster's start-up is printed
 apart), the speedup of 2 workers over 1, and where the time went: CPU
-seconds of the FerretDB server, of the worker processes and of this
+seconds of the SecantusDB server, of the worker processes and of this
 (client) process, against the wall time times the number of cores, and the
 throughput that much CPU per rootname allows on this machine's cores.
 

@@ -1,4 +1,4 @@
-"""Web page latency on the real local server (FerretDB) under gunicorn, with concurrent clients.
+"""Web page latency on the real local server (SecantusDB) under gunicorn, with concurrent clients.
 
 A sample archive of ``--rootnames`` rootnames (:mod:`acsq_mongo.sample`, small
 images) is ingested with quicklook images into a local server this benchmark

@@ -279,7 +279,7 @@ def test_quicklook_filetypes_are_those_with_a_jpeg(db, docs):
 
 
 def _is_id_lookup(command) -> bool:
-    """A lookup by one _id FerretDB answers from its index: a string (an int scans)."""
+    """A lookup by one string _id (proposals and galleries are keyed by text)."""
     return command[2] is not None and set(command[2]) == {"_id"} and isinstance(
         command[2]["_id"], str)
 
@@ -301,7 +301,7 @@ def _browse(settings, rootname, listener):
 
 @pytest.mark.realdb
 def test_the_browse_helpers_read_whole_documents_only_by_id(real_db, real_settings):
-    """On FerretDB a scan of whole documents costs seconds: only _id lookups may touch them.
+    """A scan of whole (~50-130 kB) documents is costly: only _id lookups may touch them.
     After an ingest run's refresh, the summary and a proposal's rootnames scan nothing."""
     documents = make_documents(30, seed=5)
     load(real_db, documents)

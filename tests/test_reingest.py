@@ -183,7 +183,7 @@ def test_a_matching_rootname_gone_from_disk_is_reported_and_left_alone(
 
 
 def test_a_filter_the_server_refuses_is_a_clear_error(settings, db):
-    # FerretDB checks a filter against each document: an empty collection accepts anything.
+    # A server may check a filter only against documents: give it one.
     db[CATALOG].insert_one({"_id": "jabc01ab", "rootname": "jabc01abq", "detector": "HRC"})
     with pytest.raises(FilterError, match="the server refused the filter: .*nosuchop"):
         select_rootnames(db, parse_filter('{"detector": {"$nosuchop": 1}}'))

@@ -505,7 +505,7 @@ def test_an_unexpected_error_is_a_plain_500_page(site):
 # --- what each page costs the server -------------------------------------------------------
 
 def _scans(seen):
-    """Commands that are not a lookup by one _id (FerretDB decodes every document for those)."""
+    """Commands that are not a lookup by one _id (a scan, even an indexed one)."""
     return [(c[0], c[1]) for c in seen
             if not (c[2] is not None and set(c[2]) == {"_id"} and not isinstance(c[2]["_id"],
                                                                                   dict))]

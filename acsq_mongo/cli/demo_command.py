@@ -1,6 +1,6 @@
 """``acsq demo``: the main job end to end, on this machine (``make demo``).
 
-1. start the local server (FerretDB) unless something answers at ACSQ_MONGO_URI;
+1. start the local server (SecantusDB) unless something answers at ACSQ_MONGO_URI;
 2. write a small sample archive, unless ACSQ_ARCHIVE (or the sample of an
    earlier demo) already holds one;
 3. ingest it with quicklook images (on Dask, as ``acsq ingest`` does);

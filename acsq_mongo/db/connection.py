@@ -2,8 +2,8 @@
 
 :func:`connect` checks that the server answers, and says how to start one when
 it does not. The collections are named in :mod:`acsq_mongo.db.collections` and
-indexed by :mod:`acsq_mongo.db.indexes`. Everything here keeps to a subset of
-MongoDB that behaves the same on MongoDB 7, FerretDB v1 and mongomock.
+indexed by :mod:`acsq_mongo.db.indexes`. The same code runs on MongoDB 7 and
+later, on the local SecantusDB server and (for fast unit tests) on mongomock.
 """
 
 from __future__ import annotations
@@ -110,6 +110,4 @@ def server_description(db: Database) -> str:
     version = info.get("version", "?")
     if "secantusVersion" in info:
         return f"SecantusDB {info['secantusVersion']} (MongoDB {version} wire protocol)"
-    if "ferretdb" in info or "ferretdbVersion" in info or "ferretdbFeatures" in info:
-        return f"FerretDB (MongoDB {version} wire protocol)"
     return f"MongoDB {version}"
