@@ -81,6 +81,10 @@ class Settings:
     code_url: str | None = _setting(
         None, str, "where the web app's Code link points; default: its docs page's Code section"
     )
+    test_hold: Path | None = _setting(
+        None, Path, "tests and the chaos script only: a folder of hold files that stop an ingest "
+        "at a known step (acsq_mongo.ingest.hold); never set in production"
+    )
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with some settings changed (values are validated)."""

@@ -48,6 +48,7 @@ from acsq_mongo.db.generation import utcnow
 from acsq_mongo.fields import IMAGE_FILETYPES
 from acsq_mongo.ingest.document import build_document, promoted_fields, set_doc_bytes
 from acsq_mongo.ingest.headers import HeaderReadError, read_headers
+from acsq_mongo.ingest.hold import hold
 from acsq_mongo.ingest.proposal_types import load_proposal_types
 from acsq_mongo.ingest.store import DocumentTooLarge, record_errors, touch_rootname, upsert_rootname
 
@@ -169,6 +170,7 @@ def ingest_rootname(
     """
     folder = _as_folder(folder, settings)
     rootname, _id = folder.rootname, folder.id
+    hold(settings, "begin", rootname)
     result = RootnameResult(rootname)
     now = utcnow()
     stored = db[CATALOG].find_one(
@@ -281,6 +283,7 @@ def ingest_rootname(
     if not headers and non_acs and not previous:
         log.error("%s: no ACS file; rootname not ingested", rootname)
         record_errors(db, new_errors)
+        hold(settings, "stored", rootname)
         result.errors = new_errors
         result.status = "failed"
         log.info("%s: End ingestion", rootname)
@@ -307,6 +310,7 @@ def ingest_rootname(
         first_ingest_date=(stored or {}).get("first_ingest_date"), quicklook=paths,
         proposal_types=load_proposal_types(settings.proposal_types), header_comments=comments,
     )
+    hold(settings, "images", rootname)
 
     try:
         result.doc_bytes = upsert_rootname(db, document)
@@ -317,6 +321,7 @@ def ingest_rootname(
     except DocumentTooLarge as exc:
         log.error("%s: %s", rootname, exc)
         new_errors.append(_error(rootname, folder.relpath, None, "store", str(exc), now))
+    hold(settings, "stored", rootname)
     record_errors(db, new_errors)
     result.errors = new_errors
     result.status = "failed" if new_errors else "ingested"

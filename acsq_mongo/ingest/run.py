@@ -33,6 +33,7 @@ from acsq_mongo.db.indexes import ensure_indexes
 from acsq_mongo.errors import AcsqError, DatabaseUnavailable
 from acsq_mongo.ingest.batch import InProcessRunner
 from acsq_mongo.ingest.changes import compare_with_catalog
+from acsq_mongo.ingest.hold import hold
 from acsq_mongo.ingest.rootname import RootnameResult
 from acsq_mongo.ingest.run_log import start_run_log
 from acsq_mongo.ingest.summaries import refresh_summaries
@@ -203,6 +204,7 @@ def ingest_folders(
         log.warning("Interrupted after %d of %d rootnames; what was written is kept; "
                     "run again to finish", done, total)
         raise
+    hold(settings, "summaries")
     counts = refresh_summaries(db)
     log.info("Updated proposals: %d proposals, %d written, %d removed; galleries: %d, "
              "%d written", counts["proposals"], counts["written"], counts["removed"],
