@@ -312,6 +312,11 @@ def ingest_rootname(
     )
     hold(settings, "images", rootname)
 
+    # The errors before the document: a run killed between the two writes has its
+    # errors recorded, and its rerun finds no catalog entry and ingests the rootname
+    # again. The other way round, the rerun would find the rootname unchanged and
+    # the errors of its bad files would never be recorded.
+    record_errors(db, new_errors)
     try:
         result.doc_bytes = upsert_rootname(db, document)
         result.stored = True
@@ -320,9 +325,10 @@ def ingest_rootname(
                  rootname, len(folder.files), read, result.doc_bytes / 1000)
     except DocumentTooLarge as exc:
         log.error("%s: %s", rootname, exc)
-        new_errors.append(_error(rootname, folder.relpath, None, "store", str(exc), now))
+        too_large = _error(rootname, folder.relpath, None, "store", str(exc), now)
+        new_errors.append(too_large)
+        record_errors(db, [too_large])
     hold(settings, "stored", rootname)
-    record_errors(db, new_errors)
     result.errors = new_errors
     result.status = "failed" if new_errors else "ingested"
     log.info("%s: End ingestion", rootname)
@@ -369,8 +375,8 @@ def _add_errors(db, folder, paths, errors, result, now) -> RootnameResult:
     document["quicklook"] = paths
     document["last_ingest_date"] = now
     set_doc_bytes(document)
+    record_errors(db, errors)   # first, as in ingest_rootname: a rerun will not see them again
     result.doc_bytes = upsert_rootname(db, document)
-    record_errors(db, errors)
     result.errors, result.status = errors, "failed"
     log.info("%s: Updated rootnames and catalog: quicklook errors (files unchanged)",
              folder.rootname)
