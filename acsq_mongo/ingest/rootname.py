@@ -122,6 +122,12 @@ def _as_folder(folder: RootnameFolder | str | os.PathLike, settings: Settings
     return scan_rootname_folder(folder, settings.archive)
 
 
+def _same_version(before: Mapping[str, Any] | None, info) -> bool:
+    """Whether a stored file entry (name, size, mtime) is the file on disk now."""
+    return (before is not None and before.get("name") == info.name
+            and before.get("size") == info.size and before.get("mtime_ns") == info.mtime_ns)
+
+
 def _stored_errors(db: Database, _id: str) -> list[dict[str, Any]]:
     doc = db[ROOTNAMES].find_one({"_id": _id}, {"errors": 1})
     return list((doc or {}).get("errors") or [])
@@ -209,10 +215,7 @@ def ingest_rootname(
     for filetype, info in folder.files.items():
         relpath = f"{folder.relpath}/{info.name}"
         before = prev_files.get(filetype)
-        unchanged = (
-            not force and before is not None and before.get("name") == info.name
-            and before.get("size") == info.size and before.get("mtime_ns") == info.mtime_ns
-        )
+        unchanged = not force and _same_version(before, info)
         if unchanged:
             kept.add(filetype)
             result.files_kept += 1
@@ -263,8 +266,13 @@ def ingest_rootname(
             n_hdus[filetype] = file_headers.n_hdus
         else:
             n_hdus[filetype] = 0
+        # The same bytes failed the same way before (a --force rerun): what was stored
+        # came from this very read, so there is nothing older to keep, and the document
+        # is the one a first ingest writes.
+        bad_before = _same_version(before, info) and any(
+            e.get("filetype") == filetype and e.get("stage") == "header" for e in prev_errors)
         if message is not None:
-            if filetype in prev_headers:
+            if filetype in prev_headers and not bad_before:
                 # Keep what was read before from this file: nothing stored is lost.
                 headers[filetype] = prev_headers[filetype]
                 if prev_nulls.get(filetype):
