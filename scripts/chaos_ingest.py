@@ -404,6 +404,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, help="keep everything in this folder")
     args = parser.parse_args(argv)
 
+    # A SIGTERM (timeout, kill) stops the script through its clean-up, like Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = args.work or Path(tempfile.mkdtemp(prefix="acsq-chaos-"))
     work.mkdir(parents=True, exist_ok=True)
     chaos = Chaos(args, work)
