@@ -47,11 +47,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+from chaos_processes import DaskCluster, children, cmdline, kill_group, wait_gone
 
 from acsq_mongo.db.connection import connect
-from acsq_mongo.db.localserver import LocalServer, free_port
+from acsq_mongo.db.localserver import LocalServer
 from acsq_mongo.ingest.consistency import FILE_STAGES, compare_with_reference
-from acsq_mongo.ingest.rootname import run_ingest
+from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.sample import make_sample_archive
 from acsq_mongo.sample.damage import add_bad_files
 from acsq_mongo.settings import load_settings
@@ -76,100 +77,6 @@ class Kill:
         verdict = "survived" if not self.problems else f"FAILED ({len(self.problems)} problems)"
         return (f"kill {self.number:3d}  round {self.round:3d} {self.mode:5s} "
                 f"{self.target:9s} at {self.at:5.1f} s  {verdict}  {self.note}").rstrip()
-
-
-class DaskCluster:
-    """A Dask scheduler and ``dask worker`` processes of our own (``--scheduler``)."""
-
-    def __init__(self, folder: Path, workers: int):
-        self.folder = folder
-        self.n_workers = workers
-        self.port = free_port()
-        self.address = f"tcp://127.0.0.1:{self.port}"
-        self.scheduler: subprocess.Popen | None = None
-        self.workers: list[subprocess.Popen] = []
-
-    def _spawn(self, name: str, args: list[str]) -> subprocess.Popen:
-        log = open(self.folder / f"{name}.log", "ab")  # noqa: SIM115 - kept by the process
-        return subprocess.Popen([sys.executable, "-m", *args], stdout=log, stderr=log,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-
-    def start_scheduler(self) -> None:
-        self.scheduler = self._spawn("scheduler", [
-            "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(self.port),
-            "--dashboard-address", ":0"])
-        _wait_port(self.port)
-
-    def start_workers(self) -> None:
-        for i, proc in enumerate(self.workers):
-            if proc.poll() is None:
-                continue
-            self.workers[i] = self._worker(i)
-        while len(self.workers) < self.n_workers:
-            self.workers.append(self._worker(len(self.workers)))
-
-    def _worker(self, i: int) -> subprocess.Popen:
-        return self._spawn(f"worker{i}", [
-            "distributed.cli.dask_worker", self.address, "--nworkers", "1", "--nthreads", "1",
-            "--dashboard-address", ":0", "--preload", "acsq_mongo.ingest.dask_runner",
-            "--death-timeout", "60"])
-
-    def restart(self, timeout: float = 180.0) -> None:
-        """Start whatever of the cluster died, and wait until it has all its workers.
-
-        Workers that lost their scheduler give up on it after a while and exit;
-        they are started again as they go.
-        """
-        from distributed import Client
-
-        if self.scheduler is None or self.scheduler.poll() is not None:
-            self.start_scheduler()
-        deadline = time.monotonic() + timeout
-        with Client(self.address, timeout="30s") as client:
-            while time.monotonic() < deadline:
-                self.start_workers()
-                if len(client.scheduler_info(n_workers=-1)["workers"]) >= self.n_workers:
-                    return
-                time.sleep(0.5)
-        raise RuntimeError(f"the Dask cluster did not get its {self.n_workers} workers back")
-
-    def worker_processes(self) -> list[psutil.Process]:
-        """The worker processes (children of the nannies)."""
-        found = []
-        for proc in self.workers:
-            if proc.poll() is None:
-                found += psutil.Process(proc.pid).children(recursive=True)
-        return [p for p in found if "spawn_main" in " ".join(_cmdline(p))]
-
-    def stop(self) -> None:
-        for proc in [*self.workers, self.scheduler]:
-            if proc is not None and proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in [*self.workers, self.scheduler]:
-            if proc is not None:
-                try:
-                    proc.wait(20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-
-
-def _cmdline(proc: psutil.Process) -> list[str]:
-    try:
-        return proc.cmdline()
-    except psutil.Error:
-        return []
-
-
-def _wait_port(port: int, timeout: float = 60.0) -> None:
-    import socket
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on port {port} after {timeout:.0f} s")
 
 
 class Chaos:
@@ -243,7 +150,7 @@ class Chaos:
         try:
             return proc.wait(self.args.timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(proc)
+            kill_group(proc)
             return None
 
     # -- the kill
@@ -253,7 +160,7 @@ class Chaos:
         if target == "cli":
             proc.kill()
             proc.wait(30)
-            orphans = _wait_gone(_children(proc.pid, cached=self._children), 30)
+            orphans = wait_gone(children(proc.pid, cached=self._children), 30)
             if orphans:
                 for p in orphans:
                     p.kill()
@@ -262,7 +169,7 @@ class Chaos:
         if target == "worker":
             workers = (self.cluster.worker_processes() if self.cluster
                        else [p for p in self._children if "spawn_main" in
-                             " ".join(_cmdline(p)) and p.is_running()])
+                             " ".join(cmdline(p)) and p.is_running()])
             if not workers:
                 return "no worker running yet"
             victim = self.rng.choice(workers)
@@ -278,6 +185,9 @@ class Chaos:
         if target == "scheduler":
             self.cluster.scheduler.kill()
             self.cluster.scheduler.wait(30)
+            # Its workers are lost with it (they would give up on it after a while):
+            # they are started again with the new scheduler.
+            self.cluster.stop_workers()
             return "scheduler"
         raise ValueError(target)
 
@@ -305,11 +215,11 @@ class Chaos:
                     break
                 continue
             target = self.rng.choice(self.targets())
-            at = self.rng.uniform(0.0, self.run_seconds)
+            at = self.rng.uniform(0.0, 0.9 * self.run_seconds)
             began = time.monotonic()
             self._children: list[psutil.Process] = []
             while time.monotonic() - began < at and proc.poll() is None:
-                self._children = _children(proc.pid) or self._children
+                self._children = children(proc.pid) or self._children
                 time.sleep(0.05)
             if proc.poll() is not None:   # over before the kill: not a kill, a clean run
                 self.missed += 1
@@ -367,33 +277,13 @@ class Chaos:
             self.server.stop()
 
 
-def _children(pid: int, cached=None) -> list[psutil.Process]:
-    try:
-        return psutil.Process(pid).children(recursive=True)
-    except psutil.Error:
-        return list(cached or [])
-
-
-def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
-    _, alive = psutil.wait_procs(procs, timeout=timeout)
-    return [p for p in alive if p.status() != psutil.STATUS_ZOMBIE]
-
-
-def _kill_group(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    proc.wait(30)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=10, help="how many kills (default 10)")
     parser.add_argument("--seed", type=int, default=0, help="the same seed, the same kills")
     parser.add_argument("--scheduler", action="store_true",
                         help="run on a scheduler and workers of our own, and kill them too")
-    parser.add_argument("--rootnames", type=int, default=16, help="sample size (default 16)")
+    parser.add_argument("--rootnames", type=int, default=12, help="sample size (default 12)")
     parser.add_argument("--workers", type=int, default=2, help="Dask workers (default 2)")
     parser.add_argument("--batch-size", type=int, default=2, help="rootnames per task")
     parser.add_argument("--timeout", type=float, default=300.0,

@@ -21,12 +21,13 @@ from pathlib import Path
 import psutil
 import pytest
 
-from acsq_mongo.db.connection import CATALOG, INGEST_ERRORS, PROPOSALS, connect
+from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, PROPOSALS
+from acsq_mongo.db.connection import connect
 from acsq_mongo.db.localserver import LocalServer, free_port
 from acsq_mongo.images.scratch import remove_leftovers, scratch_dir, scratch_path
 from acsq_mongo.ingest.consistency import FILE_STAGES, compare_with_reference
 from acsq_mongo.ingest.hold import reached_path
-from acsq_mongo.ingest.rootname import run_ingest
+from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.sample import make_sample_archive
 from acsq_mongo.sample.damage import add_bad_files
 from acsq_mongo.settings import load_settings

@@ -16,7 +16,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.db.connection import CATALOG, GALLERIES, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
+from acsq_mongo.db.collections import CATALOG, GALLERIES, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
 from acsq_mongo.images.scratch import scratch_dir
 from acsq_mongo.ingest.store import catalog_entry
 from acsq_mongo.ingest.summaries import gallery_rows, summarise_proposals

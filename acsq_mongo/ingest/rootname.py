@@ -46,6 +46,7 @@ from acsq_mongo.archive.discover import RootnameFolder, scan_rootname_folder
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.generation import utcnow
 from acsq_mongo.fields import IMAGE_FILETYPES
+from acsq_mongo.ingest.changes import same_file
 from acsq_mongo.ingest.document import build_document, promoted_fields, set_doc_bytes
 from acsq_mongo.ingest.headers import HeaderReadError, read_headers
 from acsq_mongo.ingest.hold import hold
@@ -120,12 +121,6 @@ def _as_folder(folder: RootnameFolder | str | os.PathLike, settings: Settings
     if isinstance(folder, RootnameFolder):
         return folder
     return scan_rootname_folder(folder, settings.archive)
-
-
-def _same_version(before: Mapping[str, Any] | None, info) -> bool:
-    """Whether a stored file entry (name, size, mtime) is the file on disk now."""
-    return (before is not None and before.get("name") == info.name
-            and before.get("size") == info.size and before.get("mtime_ns") == info.mtime_ns)
 
 
 def _stored_errors(db: Database, _id: str) -> list[dict[str, Any]]:
@@ -215,7 +210,7 @@ def ingest_rootname(
     for filetype, info in folder.files.items():
         relpath = f"{folder.relpath}/{info.name}"
         before = prev_files.get(filetype)
-        unchanged = not force and _same_version(before, info)
+        unchanged = not force and same_file(before, info)
         if unchanged:
             kept.add(filetype)
             result.files_kept += 1
@@ -266,10 +261,9 @@ def ingest_rootname(
             n_hdus[filetype] = file_headers.n_hdus
         else:
             n_hdus[filetype] = 0
-        # The same bytes failed the same way before (a --force rerun): what was stored
-        # came from this very read, so there is nothing older to keep, and the document
-        # is the one a first ingest writes.
-        bad_before = _same_version(before, info) and any(
+        # The same bytes failed before (a --force rerun): what is stored came from this
+        # very read, nothing older to keep; the document is what a first ingest writes.
+        bad_before = same_file(before, info) and any(
             e.get("filetype") == filetype and e.get("stage") == "header" for e in prev_errors)
         if message is not None:
             if filetype in prev_headers and not bad_before:
@@ -320,10 +314,8 @@ def ingest_rootname(
     )
     hold(settings, "images", rootname)
 
-    # The errors before the document: a run killed between the two writes has its
-    # errors recorded, and its rerun finds no catalog entry and ingests the rootname
-    # again. The other way round, the rerun would find the rootname unchanged and
-    # the errors of its bad files would never be recorded.
+    # Errors first: killed between the two writes, the rerun ingests the rootname again;
+    # the other way round, it would find it unchanged and never record its errors.
     record_errors(db, new_errors)
     try:
         result.doc_bytes = upsert_rootname(db, document)
