@@ -234,6 +234,16 @@ def test_a_worker_killed_mid_rootname_costs_only_time(real_settings, real_db, sa
     _no_stray_images(real_settings)
 
 
+def _sigint_as_in_a_terminal() -> None:
+    """SIGINT's default action in the child, as for a command run in a terminal.
+
+    A process started in the background by a non-interactive shell (``make test &``, some
+    CI runners) ignores SIGINT, and so would the CLI it starts: Python keeps an ignored
+    SIGINT ignored, and the Ctrl-C would never arrive.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_cleanly_and_a_rerun_converges(real_settings, real_db, sample_archive,
                                                     reference, tmp_path):
     held = sorted(r.rootname for r in sample_archive.rootnames)[12]
@@ -241,17 +251,21 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_converges(real_settings, real_db, samp
     hold.mkdir()
     (hold / f"begin.{held}").touch()
     env = _env(real_settings, sample_archive.root, hold)
-    proc = subprocess.Popen(_acsq("ingest", "--workers", "2", "--batch-size", "1"), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    try:
-        _held(hold, "begin", held, proc)       # the run cannot end before the Ctrl-C
-        workers = _workers(proc.pid)
-        os.killpg(proc.pid, signal.SIGINT)   # what Ctrl-C in a terminal does: the whole group
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+    # Files, not pipes: the CLI's exit is what is awaited, not that of every process that
+    # inherited its output.
+    with open(tmp_path / "out", "w+") as out_file, open(tmp_path / "err", "w+") as err_file:
+        proc = subprocess.Popen(_acsq("ingest", "--workers", "2", "--batch-size", "1"),
+                                env=env, stdout=out_file, stderr=err_file, text=True,
+                                start_new_session=True, preexec_fn=_sigint_as_in_a_terminal)
+        try:
+            _held(hold, "begin", held, proc)       # the run cannot end before the Ctrl-C
+            workers = _workers(proc.pid)
+            os.killpg(proc.pid, signal.SIGINT)   # what Ctrl-C in a terminal does: the group
+            proc.wait(timeout=120)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    out, err = (tmp_path / "out").read_text(), (tmp_path / "err").read_text()
     assert proc.returncode == 130, err
     assert "interrupted" in err and "run again to finish" in err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
