@@ -61,14 +61,14 @@ from typing import TYPE_CHECKING, Any
 
 from acsq_mongo.errors import AcsqError, ClusterUnavailable, ConfigError
 from acsq_mongo.ingest import dask_worker
-from acsq_mongo.ingest.batch import InProcessRunner
+from acsq_mongo.ingest.batch import InProcessRunner, failed_result
 from acsq_mongo.ingest.dask_worker import (
     THREADS_PER_WORKER,
     check_worker,
     ingest_batch,
     replay_records,
 )
-from acsq_mongo.ingest.rootname import RootnameResult, failed_result
+from acsq_mongo.ingest.rootname import RootnameResult
 from acsq_mongo.ingest.store import record_errors
 
 if TYPE_CHECKING:

@@ -59,10 +59,10 @@ if TYPE_CHECKING:
     from acsq_mongo.settings import Settings
 
 __all__ = [
+    "error_entry",
     "ACS",
     "RootnameResult",
     "ingest_rootname",
-    "failed_result",
 ]
 
 log = logging.getLogger(__name__)
@@ -110,8 +110,9 @@ class RootnameResult:
     quicklooks_fresh: int = 0
 
 
-def _error(rootname: str, path: str, filetype: str | None, stage: str, message: str,
-           now) -> dict[str, Any]:
+def error_entry(rootname: str, path: str, filetype: str | None, stage: str, message: str,
+                now) -> dict[str, Any]:
+    """One error, as the document's ``errors`` and ``ingest_errors`` hold it."""
     return {"rootname": rootname, "path": path, "filetype": filetype, "stage": stage,
             "error": message, "time": now}
 
@@ -247,7 +248,7 @@ def ingest_rootname(
                 non_acs += 1
                 text = f"not an ACS file: INSTRUME = {instrume.strip()!r}; headers not stored"
                 log.error("%s: %s: %s (%s)", rootname, filetype, text, relpath)
-                err = _error(rootname, relpath, filetype, "instrument", text, now)
+                err = error_entry(rootname, relpath, filetype, "instrument", text, now)
                 errors.append(err)
                 new_errors.append(err)
                 n_hdus[filetype] = file_headers.n_hdus
@@ -276,7 +277,7 @@ def ingest_rootname(
                 n_hdus[filetype] = len(prev_headers[filetype])
                 message += "; headers from the previous ingest kept"
             log.error("%s: %s: %s (%s)", rootname, filetype, message, relpath)
-            err = _error(rootname, relpath, filetype, "header", message, now)
+            err = error_entry(rootname, relpath, filetype, "header", message, now)
             errors.append(err)
             new_errors.append(err)
         else:
@@ -325,7 +326,7 @@ def ingest_rootname(
                  rootname, len(folder.files), read, result.doc_bytes / 1000)
     except DocumentTooLarge as exc:
         log.error("%s: %s", rootname, exc)
-        too_large = _error(rootname, folder.relpath, None, "store", str(exc), now)
+        too_large = error_entry(rootname, folder.relpath, None, "store", str(exc), now)
         new_errors.append(too_large)
         record_errors(db, [too_large])
     hold(settings, "stored", rootname)
@@ -381,25 +382,3 @@ def _add_errors(db, folder, paths, errors, result, now) -> RootnameResult:
     log.info("%s: Updated rootnames and catalog: quicklook errors (files unchanged)",
              folder.rootname)
     return result
-
-
-def failed_result(folder: RootnameFolder, message: str, stage: str = "ingest") -> RootnameResult:
-    """Return the result of a rootname whose ingest did not finish.
-
-    For a bug in :func:`ingest_rootname`, or a Dask task that failed on the
-    cluster even after its retry. The error is not recorded here: pass
-    ``result.errors`` to :func:`acsq_mongo.ingest.store.record_errors`.
-
-    Parameters
-    ----------
-    folder : RootnameFolder
-    message : str
-        What went wrong, e.g. ``"KeyError: 'files'"``.
-    stage : str
-        The error's stage.
-    """
-    result = RootnameResult(folder.rootname, status="failed")
-    result.errors = [_error(folder.rootname, folder.relpath, None, stage, message, utcnow())]
-    return result
-
-
