@@ -155,6 +155,13 @@ class Chaos:
 
     # -- the kill
 
+    def _workers(self) -> list[psutil.Process]:
+        """The Dask worker processes running now."""
+        if self.cluster:
+            return self.cluster.worker_processes()
+        return [p for p in self._children
+                if "spawn_main" in " ".join(cmdline(p)) and p.is_running()]
+
     def strike(self, proc: subprocess.Popen, target: str) -> str:
         """Kill ``target`` now; restart it if it is the server or the cluster; say what."""
         if target == "cli":
@@ -167,12 +174,7 @@ class Chaos:
                 return f"ORPHANS: {len(orphans)} processes outlived the killed CLI"
             return "the ingest process"
         if target == "worker":
-            workers = (self.cluster.worker_processes() if self.cluster
-                       else [p for p in self._children if "spawn_main" in
-                             " ".join(cmdline(p)) and p.is_running()])
-            if not workers:
-                return "no worker running yet"
-            victim = self.rng.choice(workers)
+            victim = self.rng.choice(self._workers())
             victim.kill()
             return f"worker pid {victim.pid}"
         if target == "db":
@@ -218,7 +220,9 @@ class Chaos:
             at = self.rng.uniform(0.0, 0.9 * self.run_seconds)
             began = time.monotonic()
             self._children: list[psutil.Process] = []
-            while time.monotonic() - began < at and proc.poll() is None:
+            # A worker kill waits for a worker to kill (a LocalCluster starts after ~2 s).
+            while proc.poll() is None and (time.monotonic() - began < at or (
+                    target == "worker" and not self._workers())):
                 self._children = children(proc.pid) or self._children
                 time.sleep(0.05)
             if proc.poll() is not None:   # over before the kill: not a kill, a clean run
