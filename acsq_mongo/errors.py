@@ -4,7 +4,8 @@ The CLI prints ``str(exc)`` of any :class:`AcsqError` on one line and exits
 non-zero; the web app turns them into error pages.
 """
 
-__all__ = ["AcsqError", "ConfigError", "DatabaseUnavailable", "LocalServerError"]
+__all__ = ["AcsqError", "ClusterUnavailable", "ConfigError", "DatabaseUnavailable",
+           "LocalServerError"]
 
 
 class AcsqError(Exception):
@@ -23,6 +24,12 @@ class DatabaseUnavailable(AcsqError):
     """The database server cannot be reached."""
 
     exit_code = 3
+
+
+class ClusterUnavailable(AcsqError):
+    """The Dask scheduler cannot be reached, or was lost during a run."""
+
+    exit_code = 4
 
 
 class LocalServerError(AcsqError):

@@ -84,6 +84,10 @@ class Settings:
     docs_url: str | None = _setting(
         None, str, "URL of the full guide (the Sphinx site of make docs); /docs links to it"
     )
+    test_hold: Path | None = _setting(
+        None, Path, "tests and the chaos script only: a folder of hold files that stop an ingest "
+        "at a known step (acsq_mongo.ingest.hold); never set in production"
+    )
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with some settings changed (values are validated)."""

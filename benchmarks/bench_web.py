@@ -35,21 +35,16 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
-from _common import sample_archive
+from _common import WebServer, fetch, percentile, sample_archive
 
 from acsq_mongo.db import localserver as localdb
 from acsq_mongo.db.collections import CATALOG, PROPOSALS
@@ -61,23 +56,6 @@ from acsq_mongo.settings import load_settings
 TARGET_P95 = 0.300
 PAGES = ("home", "archive", "gallery", "image view", "header view", "query HTML",
          "query JSON", "query CSV")
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def _fetch(url: str) -> tuple[float, int, int]:
-    start = time.perf_counter()
-    try:
-        with urllib.request.urlopen(url, timeout=120) as response:
-            body = response.read()
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        body, status = exc.read(), exc.code
-    return time.perf_counter() - start, status, len(body)
 
 
 def _urls(db, n: int, rng: random.Random) -> dict[str, list[str]]:
@@ -121,65 +99,13 @@ def _urls(db, n: int, rng: random.Random) -> dict[str, list[str]]:
     }
 
 
-class _Server:
-    """The web app under gunicorn (a subprocess) or werkzeug (a thread), on 127.0.0.1."""
-
-    def __init__(self, kind: str, settings, workers: int, threads: int, log: Path) -> None:
-        self.kind = kind
-        self.port = localdb.free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        if kind == "gunicorn":
-            env = {**os.environ, "ACSQ_MONGO_URI": settings.mongo_uri, "ACSQ_DB": settings.db,
-                   "ACSQ_DATA": str(settings.data), "ACSQ_ARCHIVE": str(settings.archive),
-                   "ACSQ_SERVER_TIMEOUT": "30"}
-            env.pop("ACSQ_CONFIG", None)
-            self._log = open(log, "wb")
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}",
-                 "--workers", str(workers), "--worker-class", "gthread",
-                 "--threads", str(threads),
-                 "--timeout", "120", "webapp.wsgi:app_from_environment()"],
-                env=env, stdout=self._log, stderr=subprocess.STDOUT,
-            )
-        else:
-            from werkzeug.serving import make_server
-
-            from webapp import create_app
-
-            self.server = make_server("127.0.0.1", self.port, create_app(settings),
-                                      threaded=True)
-            threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if _fetch(self.base + "/static/style.css")[1] == 200:
-                    return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"the web app did not start; see {log}")
-            time.sleep(0.2)
-
-    def stop(self) -> None:
-        if self.kind == "gunicorn":
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-            self._log.close()
-        else:
-            self.server.shutdown()
-
-
 def _run(base: str, jobs: list[tuple[str, str]], clients: int) -> dict[str, list[float]]:
     times: dict[str, list[float]] = {page: [] for page in PAGES}
     failures = []
 
     def one(job):
         page, url = job
-        seconds, status, _ = _fetch(base + url)
+        seconds, status, _ = fetch(base + url)
         if status != 200:
             failures.append((status, url))
         return page, seconds
@@ -200,7 +126,7 @@ def _report(title: str, times: dict[str, list[float]]) -> bool:
         values = times[page]
         if not values:
             continue
-        p95 = _percentile(values, 95)
+        p95 = percentile(values, 95)
         ok &= p95 < TARGET_P95
         print(f"  {page:<12} {len(values):>4} {statistics.median(values) * 1000:>8.1f} "
               f"{p95 * 1000:>8.1f}{'' if p95 < TARGET_P95 else '  over target'}")
@@ -239,7 +165,7 @@ def _bench(args: argparse.Namespace, work: Path, uri: str) -> int:
 
     rng = random.Random(args.seed)
     urls = _urls(db, args.requests, rng)
-    web = _Server(args.server, settings, args.workers, args.threads, work / "web.log")
+    web = WebServer(args.server, settings, args.workers, args.threads, work / "web.log")
     print(f"web app: {args.server} on {web.base}"
           + (f" ({args.workers} worker(s) of {args.threads} threads)"
              if args.server == "gunicorn" else ""), flush=True)
@@ -249,7 +175,7 @@ def _bench(args: argparse.Namespace, work: Path, uri: str) -> int:
         for page in PAGES:
             for url in urls[page][: args.cold_requests]:
                 bump_generation(db)
-                seconds, status, _ = _fetch(web.base + url)
+                seconds, status, _ = fetch(web.base + url)
                 if status != 200:
                     raise RuntimeError(f"{url}: status {status}")
                 cold[page].append(seconds)
@@ -257,8 +183,8 @@ def _bench(args: argparse.Namespace, work: Path, uri: str) -> int:
         alone: dict[str, list[float]] = {page: [] for page in PAGES}
         for page in PAGES:
             for url in urls[page][: args.cold_requests]:
-                _fetch(web.base + url)                     # (fills the cache)
-                seconds, status, _ = _fetch(web.base + url)
+                fetch(web.base + url)                     # (fills the cache)
+                seconds, status, _ = fetch(web.base + url)
                 alone[page].append(seconds)
         _report("2. warm, one client (the same pages, their results cached)", alone)
 
@@ -275,7 +201,7 @@ def _bench(args: argparse.Namespace, work: Path, uri: str) -> int:
     finally:
         web.stop()
     every = [t for times in first.values() for t in times]
-    print(f"\nall first visits: p95 {_percentile(every, 95) * 1000:.0f} ms; target p95 < "
+    print(f"\nall first visits: p95 {percentile(every, 95) * 1000:.0f} ms; target p95 < "
           f"{TARGET_P95 * 1000:.0f} ms per page: first visits "
           f"{'met' if ok_first else 'not met'}, warm {'met' if ok_warm else 'not met'}")
     print("Timings depend on the load of the machine: compare runs made on a quiet one.")

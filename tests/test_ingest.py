@@ -522,3 +522,26 @@ def test_a_changed_file_gets_new_images_even_if_its_mtime_went_back(settings, db
     again = run_ingest(settings, sample_archive_copy.root, rootnames=[r.rootname])
     assert again.ok and again.ingested == 1
     assert jpeg.read_bytes() != before
+
+
+def test_a_forced_rerun_over_unchanged_bad_files_writes_what_a_first_ingest_writes(
+        settings, db, sample_archive_copy):
+    """A --force rerun killed half-way leaves some rootnames forced and some not: both the same.
+
+    The chaos script found them different: the forced read of an unchanged truncated file
+    said "headers from the previous ingest kept", the first one did not.
+    """
+    archive = sample_archive_copy
+    r = next(r for r in archive.rootnames if "flt" in r.filetypes)
+    flt = _file(archive, r, "flt")
+    flt.write_bytes(flt.read_bytes()[:-20000])
+    run_ingest(settings, archive.root, rootnames=[r.rootname], quicklook=False)
+    first = _doc(db, r.rootname)
+    run_ingest(settings, archive.root, rootnames=[r.rootname], quicklook=False, force=True)
+    forced = _doc(db, r.rootname)
+    assert "truncated" in forced["errors"][0]["error"]
+    for doc in (first, forced):
+        del doc["last_ingest_date"]
+        for error in doc["errors"]:
+            del error["time"]
+    assert forced == first

@@ -30,6 +30,7 @@ from acsq_mongo.fields import IMAGE_FILETYPES
 from acsq_mongo.ingest.batch import InProcessRunner
 from acsq_mongo.ingest.dask_runner import DaskRunner, make_runner
 from acsq_mongo.ingest.dask_worker import capture_logs, replay_records
+from acsq_mongo.ingest.hold import reached_path
 from acsq_mongo.ingest.run import run_ingest
 
 #: Fields that differ between two ingests of the same files.
@@ -154,10 +155,12 @@ def test_a_task_that_raises_is_retried_once_and_the_run_carries_on(
 # The command line in a subprocess: kill -9 a worker, Ctrl-C
 
 
-def _env(settings, archive) -> dict[str, str]:
+def _env(settings, archive, hold: Path | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("ACSQ_")}
     env.update(ACSQ_MONGO_URI=settings.mongo_uri, ACSQ_DB=settings.db,
                ACSQ_DATA=str(settings.data), ACSQ_ARCHIVE=str(archive))
+    if hold is not None:
+        env["ACSQ_TEST_HOLD"] = str(hold)
     return env
 
 
@@ -172,36 +175,53 @@ def _workers(pid: int) -> list[psutil.Process]:
             " ".join(p.cmdline())]
 
 
-def _wait_for_progress(db, proc, at_least: int, timeout: float = 60.0) -> int:
+def _held(folder: Path, step: str, rootname: str, proc, timeout: float = 120.0) -> int:
+    """Hold the run at ``step`` of ``rootname``: wait until a process is there; its pid."""
+    reached = reached_path(folder, step, rootname)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        n = db[CATALOG].count_documents({})
-        if n >= at_least:
-            return n
+        if reached.exists() and reached.read_text().endswith("\n"):
+            return int(reached.read_text())
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.02)
-    raise AssertionError("the ingest made no progress")
+    raise AssertionError(f"the ingest never reached {step} of {rootname}")
 
 
-def test_a_worker_killed_mid_run_costs_only_time(real_settings, real_db, sample_archive,
-                                                 reference):
+def _no_stray_images(settings) -> None:
+    """Every image belongs to a stored document, and no temporary file is left."""
+    on_disk = {p.relative_to(settings.data).as_posix()
+               for folder in ("jpegs", "thumbnails") if (settings.data / folder).is_dir()
+               for p in (settings.data / folder).rglob("*") if p.is_file()}
+    db = connect(settings)
+    recorded = {path for doc in db[CATALOG].find({}, {"quicklook": 1})
+                for path in _image_paths(doc.get("quicklook") or {})}
+    db.client.close()
+    assert on_disk == recorded
+
+
+def test_a_worker_killed_mid_rootname_costs_only_time(real_settings, real_db, sample_archive,
+                                                      reference, tmp_path):
+    """kill -9 of the worker that has drawn a rootname's images but not stored it yet."""
+    victim = sorted(r.rootname for r in sample_archive.rootnames)[5]
+    hold = tmp_path / "hold"
+    hold.mkdir()
+    (hold / f"images.{victim}").touch()
     proc = subprocess.Popen(
         _acsq("ingest", "--workers", "2", "--batch-size", "1"),
-        env=_env(real_settings, sample_archive.root), stdout=subprocess.PIPE,
+        env=_env(real_settings, sample_archive.root, hold), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        done_at_kill = _wait_for_progress(real_db, proc, 1)
-        victims = _workers(proc.pid)
-        assert len(victims) == 2
-        victims[0].kill()                               # kill -9
-        victims[0].wait(10)
+        pid = _held(hold, "images", victim, proc)
+        assert pid in [w.pid for w in _workers(proc.pid)]
+        assert real_db[CATALOG].find_one({"rootname": victim}) is None
+        os.kill(pid, signal.SIGKILL)
         out, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert done_at_kill < 32
     assert proc.returncode == 0, err
-    # A batch cut short may have stored a rootname already: its second run finds it unchanged.
+    # The killed worker's batch ran again elsewhere; a rootname it had stored is found
+    # unchanged on its second run.
     counts = re.search(r"32 rootnames in .* s: (\d+) ingested, (\d+) unchanged, 0 failed", out)
     assert counts and int(counts[1]) + int(counts[2]) == 32, out
     # The killed worker's lines are lost with it; each rootname ingested in the end has its
@@ -209,41 +229,63 @@ def test_a_worker_killed_mid_run_costs_only_time(real_settings, real_db, sample_
     log_text = Path(out.split("log: ")[1].strip()).read_text()
     ended = [r.rootname for r in sample_archive.rootnames
              if f"{r.rootname}: End ingestion" in log_text]
-    assert len(ended) == int(counts[1])
+    assert len(ended) == int(counts[1]) and victim in ended
     _assert_same_as(reference, real_db)
+    _no_stray_images(real_settings)
+
+
+def _sigint_as_in_a_terminal() -> None:
+    """SIGINT's default action in the child, as for a command run in a terminal.
+
+    A process started in the background by a non-interactive shell (``make test &``, some
+    CI runners) ignores SIGINT, and so would the CLI it starts: Python keeps an ignored
+    SIGINT ignored, and the Ctrl-C would never arrive.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_ctrl_c_stops_cleanly_and_a_rerun_converges(real_settings, real_db, sample_archive,
-                                                    reference):
-    env = _env(real_settings, sample_archive.root)
-    proc = subprocess.Popen(_acsq("ingest", "--workers", "2", "--batch-size", "1"), env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
-    try:
-        _wait_for_progress(real_db, proc, 1)
-        workers = _workers(proc.pid)
-        os.killpg(proc.pid, signal.SIGINT)   # what Ctrl-C in a terminal does: the whole group
-        out, err = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
+                                                    reference, tmp_path):
+    held = sorted(r.rootname for r in sample_archive.rootnames)[12]
+    hold = tmp_path / "hold"
+    hold.mkdir()
+    (hold / f"begin.{held}").touch()
+    env = _env(real_settings, sample_archive.root, hold)
+    # Files, not pipes: the CLI's exit is what is awaited, not that of every process that
+    # inherited its output.
+    with open(tmp_path / "out", "w+") as out_file, open(tmp_path / "err", "w+") as err_file:
+        proc = subprocess.Popen(_acsq("ingest", "--workers", "2", "--batch-size", "1"),
+                                env=env, stdout=out_file, stderr=err_file, text=True,
+                                start_new_session=True, preexec_fn=_sigint_as_in_a_terminal)
+        try:
+            _held(hold, "begin", held, proc)       # the run cannot end before the Ctrl-C
+            workers = _workers(proc.pid)
+            os.killpg(proc.pid, signal.SIGINT)   # what Ctrl-C in a terminal does: the group
+            proc.wait(timeout=120)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    out, err = (tmp_path / "out").read_text(), (tmp_path / "err").read_text()
     assert proc.returncode == 130, err
     assert "interrupted" in err and "run again to finish" in err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err
     assert "Summary" not in out
-    # The cluster went with it.
-    time.sleep(0.5)
+    # The cluster went with it, the held worker too.
+    assert len(workers) == 2
+    psutil.wait_procs(workers, timeout=10)
     assert not [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
     interrupted_at = real_db[CATALOG].count_documents({})
-    assert interrupted_at < 32
+    assert real_db[CATALOG].find_one({"rootname": held}) is None and interrupted_at < 32
     logs = sorted(real_settings.logs_dir.glob("ingest_*.log"))
     assert "Interrupted after" in logs[-1].read_text()
     # Run again: the rest is ingested, what was there is not duplicated.
+    (hold / f"begin.{held}").unlink()
     rerun = subprocess.run(_acsq("ingest", "--workers", "2"), env=env, capture_output=True,
                            text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
-    assert f"{32 - interrupted_at} ingested" in rerun.stdout or interrupted_at == 0
+    assert f"{32 - interrupted_at} ingested, {interrupted_at} unchanged" in rerun.stdout
     _assert_same_as(reference, real_db)
+    _no_stray_images(real_settings)
 
 
 # ----------------------------------------------------------------------------

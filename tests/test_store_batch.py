@@ -107,8 +107,32 @@ def test_a_refused_write_fails_its_rootname_only(db):
     assert [key for key, _ in failures] == [docs[1]["_id"]]
     assert "duplicate key" in str(failures[0][1]).lower()
     assert sorted(d["_id"] for d in db[CATALOG].find()) == [docs[0]["_id"], docs[2]["_id"]]
-    assert sorted(d["rootname"] for d in db[INGEST_ERRORS].find()) == [
-        docs[0]["rootname"], docs[2]["rootname"]]
+    # Errors go in before the documents (so that a kill between the two leaves the
+    # rootname to be ingested again): the refused rootname's file errors are in too.
+    assert sorted(d["rootname"] for d in db[INGEST_ERRORS].find()) == sorted(
+        d["rootname"] for d in docs)
+
+
+def test_errors_are_recorded_before_the_documents(db, monkeypatch):
+    """Killed between the writes of a batch, the errors are in and the document is not."""
+    docs = _docs(2)
+    batch = StoreBatch(db)
+    for doc in docs:
+        batch.upsert(doc["_id"], doc)
+        batch.add_errors(doc["_id"], [{"rootname": doc["rootname"], "path": doc["path"],
+                                       "stage": "header", "error": "e"}])
+
+    class Killed(BaseException):
+        pass
+
+    def killed(*args, **kwargs):
+        raise Killed
+
+    monkeypatch.setattr(batch, "_write", killed)
+    with pytest.raises(Killed):
+        batch.flush()
+    assert db[INGEST_ERRORS].count_documents({}) == 2
+    assert db[ROOTNAMES].count_documents({}) == 0 and db[CATALOG].count_documents({}) == 0
 
 
 def test_writes_are_sent_when_the_batch_is_full(db):

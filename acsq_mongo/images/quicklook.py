@@ -21,16 +21,17 @@ call. For each raw, flt and flc file of a rootname it writes, under
 
 A filetype's images are skipped while they are all at least as new as its
 FITS file (modification times); ``force`` makes them again. Every image is
-written to a temporary name in the same folder and renamed into place, so a
+written to a temporary file in ``$ACSQ_DATA/tmp`` and renamed into place, so a
 reader never sees half a JPEG, and a file that cannot be read leaves nothing
-behind. Nothing here raises for bad input: failures come back as errors.
+behind (a writer killed mid-write leaves its temporary file, which the next
+ingest removes: :mod:`acsq_mongo.images.scratch`). Nothing here raises for bad
+input: failures come back as errors.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ from PIL import Image, ImageOps
 
 from acsq_mongo.fields import IMAGE_FILETYPES
 from acsq_mongo.images.imaging import read_mosaic
+from acsq_mongo.images.scratch import scratch_dir, scratch_path
 from acsq_mongo.images.stretch import to_uint8
 
 if TYPE_CHECKING:
@@ -170,11 +172,24 @@ def thumbnail_image(image: Image.Image, size: int = THUMBNAIL_SIZE) -> Image.Ima
     )
 
 
-def write_jpeg(image: Image.Image, dest: str | os.PathLike, quality: int = JPEG_QUALITY) -> None:
-    """Write ``image`` as JPEG to ``dest`` atomically (temporary name, then rename)."""
+def write_jpeg(image: Image.Image, dest: str | os.PathLike, quality: int = JPEG_QUALITY,
+               scratch: str | os.PathLike | None = None) -> None:
+    """Write ``image`` as JPEG to ``dest`` atomically (temporary name, then rename).
+
+    Parameters
+    ----------
+    image : PIL.Image.Image
+    dest : path-like
+    quality : int
+    scratch : path-like, optional
+        Folder of the temporary file, on the file system of ``dest``
+        (:mod:`acsq_mongo.images.scratch`); default: ``dest``'s folder.
+    """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    folder = Path(scratch) if scratch is not None else dest.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = scratch_path(folder, dest)
     try:
         image.save(tmp, format="JPEG", quality=quality)
         os.replace(tmp, dest)
@@ -259,7 +274,7 @@ def _make_one(
         images["thumbnail"] = thumbnail_image(preview)
     # Everything is rendered before anything is written.
     for kind, picture in images.items():
-        write_jpeg(picture, settings.data / targets[kind])
+        write_jpeg(picture, settings.data / targets[kind], scratch=scratch_dir(settings.data))
     return "made"
 
 

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 import pymongo.errors
 
 from acsq_mongo.archive.discover import RootnameFolder
-from acsq_mongo.ingest.rootname import RootnameResult, failed_result, ingest_rootname
+from acsq_mongo.db.generation import utcnow
+from acsq_mongo.ingest.rootname import RootnameResult, error_entry, ingest_rootname
 from acsq_mongo.ingest.store import record_errors
 from acsq_mongo.ingest.store_batch import StoreBatch
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CHUNK",
     "REPORT_SECONDS",
+    "failed_result",
     "ingest_many",
     "InProcessRunner",
 ]
@@ -44,6 +46,26 @@ CHUNK = 100
 
 #: Seconds at most between two sends of the writes held (and reports of results).
 REPORT_SECONDS = 1.0
+
+
+def failed_result(folder: RootnameFolder, message: str, stage: str = "ingest") -> RootnameResult:
+    """Return the result of a rootname whose ingest did not finish.
+
+    For a bug in :func:`~acsq_mongo.ingest.rootname.ingest_rootname`, or a
+    Dask task that failed on the cluster even after its retry. The error is not recorded here: pass
+    ``result.errors`` to :func:`acsq_mongo.ingest.store.record_errors`.
+
+    Parameters
+    ----------
+    folder : RootnameFolder
+    message : str
+        What went wrong, e.g. ``"KeyError: 'files'"``.
+    stage : str
+        The error's stage.
+    """
+    result = RootnameResult(folder.rootname, status="failed")
+    result.errors = [error_entry(folder.rootname, folder.relpath, None, stage, message, utcnow())]
+    return result
 
 
 def _ingest_one(db, settings, folder, force, quicklook, batch) -> RootnameResult:

@@ -9,15 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.archive.discover import RootnameFolder
+from acsq_mongo.archive.discover import FileInfo, RootnameFolder
 from acsq_mongo.db.collections import CATALOG
 
 if TYPE_CHECKING:
     from pymongo.database import Database
 
-__all__ = ["Changes", "compare_with_catalog", "stored_signatures"]
+__all__ = ["Changes", "compare_with_catalog", "stored_signatures", "same_file"]
+
+
+def same_file(before: Mapping[str, Any] | None, info: FileInfo) -> bool:
+    """Whether a file as stored in a document (name, size, mtime) is the file on disk now."""
+    return before is not None and (before.get("name"), before.get("size"),
+                                   before.get("mtime_ns")) == (info.name, info.size, info.mtime_ns)
 
 
 @dataclass

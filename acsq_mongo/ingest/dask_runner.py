@@ -27,6 +27,10 @@ How a run goes:
   mid-task (``kill -9``) costs nothing but time: the scheduler runs its
   tasks again elsewhere, and since every rootname is one upsert by ``_id``
   the documents come out the same.
+- A lost scheduler (killed, or its machine gone) ends the run with
+  :class:`~acsq_mongo.errors.ClusterUnavailable` once the client gives up
+  reconnecting (~10 s): the tasks in flight were cancelled, not failed, so
+  their rootnames are not recorded as failed, and a rerun finishes them.
 - Ctrl-C cancels the tasks and shuts the cluster down. LocalCluster workers
   ignore SIGINT (:func:`~acsq_mongo.ingest.dask_worker.dask_setup`, run in every worker process as a
   preload), so a Ctrl-C in the terminal stops the client only and no
@@ -52,18 +56,19 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.errors import AcsqError, ConfigError
+from acsq_mongo.errors import AcsqError, ClusterUnavailable, ConfigError
 from acsq_mongo.ingest import dask_worker
-from acsq_mongo.ingest.batch import InProcessRunner
+from acsq_mongo.ingest.batch import InProcessRunner, failed_result
 from acsq_mongo.ingest.dask_worker import (
     THREADS_PER_WORKER,
     check_worker,
     ingest_batch,
     replay_records,
 )
-from acsq_mongo.ingest.rootname import RootnameResult, failed_result
+from acsq_mongo.ingest.rootname import RootnameResult
 from acsq_mongo.ingest.store import record_errors
 
 if TYPE_CHECKING:
@@ -168,8 +173,8 @@ class DaskRunner:
                 self._client = Client(self.scheduler, timeout=f"{self.timeout:g}s")
             except (OSError, TimeoutError, ValueError) as exc:
                 reason = " ".join(str(exc).split()) or type(exc).__name__
-                raise AcsqError(f"cannot reach the Dask scheduler at {self.scheduler}: "
-                                f"{reason}") from None
+                raise ClusterUnavailable(f"cannot reach the Dask scheduler at "
+                                         f"{self.scheduler}: {reason}") from None
             where = f"scheduler {self.scheduler}"
         else:
             self._cluster = self._local_cluster()
@@ -209,7 +214,8 @@ class DaskRunner:
             return
         try:
             if client is not None:
-                client.close(timeout=10)
+                with _quiet_reconnects():   # a lost scheduler: the run said so already
+                    client.close(timeout=10)
         finally:
             if cluster is not None:
                 cluster.close(timeout=10)
@@ -249,6 +255,9 @@ class DaskRunner:
         AcsqError
             If the scheduler cannot be reached, or a worker cannot reach the
             database or the archive.
+        ClusterUnavailable
+            If the scheduler goes away during the run (its tasks are cancelled,
+            not failed: their rootnames are not recorded as failed).
         KeyboardInterrupt
             On Ctrl-C, after cancelling the tasks.
         """
@@ -277,20 +286,25 @@ class DaskRunner:
                 completed.add(future)
 
         try:
-            submit_more()
-            for future in completed:
-                batch = in_flight.pop(future)
-                if future.status == "finished":
-                    outcome = future.result()
-                    replay_records(outcome.records)
-                    log.debug("Batch %s (%d rootnames) done on %s in %.1f s", future.key,
-                              len(batch), outcome.worker, outcome.seconds)
-                    for result in outcome.results:
-                        on_result(result)
-                else:
-                    self._batch_failed(db, future, batch, on_result)
-                future.release()
+            with _quiet_reconnects():
                 submit_more()
+                for future in completed:
+                    batch = in_flight.pop(future)
+                    if future.status == "finished":
+                        outcome = future.result()
+                        replay_records(outcome.records)
+                        log.debug("Batch %s (%d rootnames) done on %s in %.1f s", future.key,
+                                  len(batch), outcome.worker, outcome.seconds)
+                        for result in outcome.results:
+                            on_result(result)
+                    elif future.status == "error":
+                        self._batch_failed(db, future, batch, on_result)
+                    else:
+                        # Cancelled or lost, not failed: the scheduler went away. Its
+                        # rootnames are not bad; say so, and let a rerun finish them.
+                        raise self._cluster_lost(client, future)
+                    future.release()
+                    submit_more()
         except BaseException:
             if in_flight:
                 try:
@@ -298,6 +312,14 @@ class DaskRunner:
                 except Exception:  # the cluster is going down anyway
                     log.debug("could not cancel the tasks in flight", exc_info=True)
             raise
+
+    def _cluster_lost(self, client: Any, future: Any) -> ClusterUnavailable:
+        where = f"scheduler {self.scheduler}" if self.scheduler else "LocalCluster"
+        log.error("Lost the Dask cluster (%s): task %s is %s, the client %s", where,
+                  future.key, future.status, client.status)
+        return ClusterUnavailable(
+            f"lost the Dask cluster ({where}) during the ingest; what was written is kept; "
+            f"run again to finish")
 
     @staticmethod
     def _batch_failed(db, future, batch, on_result) -> None:
@@ -312,6 +334,24 @@ class DaskRunner:
             result = failed_result(folder, message)
             record_errors(db, result.errors)
             on_result(result)
+
+
+@contextmanager
+def _quiet_reconnects():
+    """Keep the Dask client's reconnect tracebacks off the terminal during a run.
+
+    When the scheduler goes away the client logs each failed reconnect with a
+    traceback; the run then stops with one clear line
+    (:class:`~acsq_mongo.errors.ClusterUnavailable`), and the run log has the
+    details.
+    """
+    logger = logging.getLogger("distributed.client")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _check_address(address: str) -> None:

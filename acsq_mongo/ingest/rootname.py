@@ -46,8 +46,10 @@ from acsq_mongo.archive.discover import RootnameFolder, scan_rootname_folder
 from acsq_mongo.db.collections import ROOTNAMES
 from acsq_mongo.db.generation import utcnow
 from acsq_mongo.fields import IMAGE_FILETYPES
+from acsq_mongo.ingest.changes import same_file
 from acsq_mongo.ingest.document import build_document_bson, encode_document, promoted_fields
 from acsq_mongo.ingest.headers import HeaderReadError, read_headers
+from acsq_mongo.ingest.hold import hold
 from acsq_mongo.ingest.proposal_types import load_proposal_types
 from acsq_mongo.ingest.store import DocumentTooLarge
 from acsq_mongo.ingest.store_batch import StoreBatch
@@ -58,10 +60,10 @@ if TYPE_CHECKING:
     from acsq_mongo.settings import Settings
 
 __all__ = [
+    "error_entry",
     "ACS",
     "RootnameResult",
     "ingest_rootname",
-    "failed_result",
 ]
 
 log = logging.getLogger(__name__)
@@ -109,8 +111,9 @@ class RootnameResult:
     quicklooks_fresh: int = 0
 
 
-def _error(rootname: str, path: str, filetype: str | None, stage: str, message: str,
-           now) -> dict[str, Any]:
+def error_entry(rootname: str, path: str, filetype: str | None, stage: str, message: str,
+                now) -> dict[str, Any]:
+    """One error, as the document's ``errors`` and ``ingest_errors`` hold it."""
     return {"rootname": rootname, "path": path, "filetype": filetype, "stage": stage,
             "error": message, "time": now}
 
@@ -178,6 +181,7 @@ def ingest_rootname(
 def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: bool,
             quicklook: bool, batch: StoreBatch) -> RootnameResult:
     rootname, _id = folder.rootname, folder.id
+    hold(settings, "begin", rootname)
     result = RootnameResult(rootname)
     now = utcnow()
     stored = batch.state(_id)
@@ -212,10 +216,7 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
     for filetype, info in folder.files.items():
         relpath = f"{folder.relpath}/{info.name}"
         before = prev_files.get(filetype)
-        unchanged = (
-            not force and before is not None and before.get("name") == info.name
-            and before.get("size") == info.size and before.get("mtime_ns") == info.mtime_ns
-        )
+        unchanged = not force and same_file(before, info)
         if unchanged:
             kept.add(filetype)
             result.files_kept += 1
@@ -252,7 +253,7 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
                 non_acs += 1
                 text = f"not an ACS file: INSTRUME = {instrume.strip()!r}; headers not stored"
                 log.error("%s: %s: %s (%s)", rootname, filetype, text, relpath)
-                err = _error(rootname, relpath, filetype, "instrument", text, now)
+                err = error_entry(rootname, relpath, filetype, "instrument", text, now)
                 errors.append(err)
                 new_errors.append(err)
                 n_hdus[filetype] = file_headers.n_hdus
@@ -266,8 +267,12 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
             n_hdus[filetype] = file_headers.n_hdus
         else:
             n_hdus[filetype] = 0
+        # The same bytes failed before (a --force rerun): what is stored came from this
+        # very read, nothing older to keep; the document is what a first ingest writes.
+        bad_before = same_file(before, info) and any(
+            e.get("filetype") == filetype and e.get("stage") == "header" for e in prev_errors)
         if message is not None:
-            if filetype in prev_headers:
+            if filetype in prev_headers and not bad_before:
                 # Keep what was read before from this file: nothing stored is lost.
                 headers[filetype] = prev_headers[filetype]
                 if prev_nulls.get(filetype):
@@ -277,7 +282,7 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
                 n_hdus[filetype] = len(prev_headers[filetype])
                 message += "; headers from the previous ingest kept"
             log.error("%s: %s: %s (%s)", rootname, filetype, message, relpath)
-            err = _error(rootname, relpath, filetype, "header", message, now)
+            err = error_entry(rootname, relpath, filetype, "header", message, now)
             errors.append(err)
             new_errors.append(err)
         else:
@@ -286,6 +291,7 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
     if not headers and non_acs and not previous:
         log.error("%s: no ACS file; rootname not ingested", rootname)
         batch.add_errors(result, new_errors)
+        hold(settings, "stored", rootname)
         result.errors = new_errors
         result.status = "failed"
         log.info("%s: End ingestion", rootname)
@@ -312,6 +318,7 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
         first_ingest_date=(stored or {}).get("first_ingest_date"), quicklook=paths,
         proposal_types=load_proposal_types(settings.proposal_types), header_comments=comments,
     )
+    hold(settings, "images", rootname)
 
     try:
         result.doc_bytes = batch.upsert(result, document, raw=raw)
@@ -321,8 +328,9 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
                  rootname, len(folder.files), read, result.doc_bytes / 1000)
     except DocumentTooLarge as exc:
         log.error("%s: %s", rootname, exc)
-        new_errors.append(_error(rootname, folder.relpath, None, "store", str(exc), now))
+        new_errors.append(error_entry(rootname, folder.relpath, None, "store", str(exc), now))
     batch.add_errors(result, new_errors)
+    hold(settings, "stored", rootname)
     result.errors = new_errors
     result.status = "failed" if new_errors else "ingested"
     log.info("%s: End ingestion", rootname)
@@ -375,25 +383,3 @@ def _add_errors(db, folder, paths, errors, result, now, batch) -> RootnameResult
     log.info("%s: Updated rootnames and catalog: quicklook errors (files unchanged)",
              folder.rootname)
     return result
-
-
-def failed_result(folder: RootnameFolder, message: str, stage: str = "ingest") -> RootnameResult:
-    """Return the result of a rootname whose ingest did not finish.
-
-    For a bug in :func:`ingest_rootname`, or a Dask task that failed on the
-    cluster even after its retry. The error is not recorded here: pass
-    ``result.errors`` to :func:`acsq_mongo.ingest.store.record_errors`.
-
-    Parameters
-    ----------
-    folder : RootnameFolder
-    message : str
-        What went wrong, e.g. ``"KeyError: 'files'"``.
-    stage : str
-        The error's stage.
-    """
-    result = RootnameResult(folder.rootname, status="failed")
-    result.errors = [_error(folder.rootname, folder.relpath, None, stage, message, utcnow())]
-    return result
-
-

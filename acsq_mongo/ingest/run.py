@@ -31,8 +31,10 @@ from acsq_mongo.db.connection import connect
 from acsq_mongo.db.generation import utcnow
 from acsq_mongo.db.indexes import ensure_indexes
 from acsq_mongo.errors import AcsqError, DatabaseUnavailable
+from acsq_mongo.images.scratch import remove_leftovers
 from acsq_mongo.ingest.batch import InProcessRunner
 from acsq_mongo.ingest.changes import compare_with_catalog
+from acsq_mongo.ingest.hold import hold
 from acsq_mongo.ingest.rootname import RootnameResult
 from acsq_mongo.ingest.run_log import start_run_log
 from acsq_mongo.ingest.summaries import refresh_summaries
@@ -156,7 +158,10 @@ def ingest_folders(
     The client side of a run, once per run: it hands the folders to the
     runner (in this process, or batches on Dask), adds each result to
     ``summary`` as it comes, and at the end rebuilds the proposal summaries
-    and records ``meta.last_ingest``. With no folders it does nothing.
+    and records ``meta.last_ingest``. Before and after the work it removes
+    the temporary images of writers killed mid-write
+    (:func:`acsq_mongo.images.scratch.remove_leftovers`). With no folders it
+    does nothing.
 
     Parameters
     ----------
@@ -194,6 +199,7 @@ def ingest_folders(
         if progress is not None:
             progress(done, total, result)
 
+    remove_leftovers(settings.data)   # of a run killed before: no writer of this one yet
     try:
         runner.start()
         if progress is not None:
@@ -203,6 +209,8 @@ def ingest_folders(
         log.warning("Interrupted after %d of %d rootnames; what was written is kept; "
                     "run again to finish", done, total)
         raise
+    remove_leftovers(settings.data)   # of workers killed during this run
+    hold(settings, "summaries")
     counts = refresh_summaries(db)
     log.info("Updated proposals: %d proposals, %d written, %d removed; galleries: %d, "
              "%d written", counts["proposals"], counts["written"], counts["removed"],

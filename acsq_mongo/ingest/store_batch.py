@@ -66,7 +66,7 @@ class StoreBatch:
     writes of a rootname under a key (the caller's result for it), and
     :meth:`flush` sends them: one bulk write to ``rootnames``, then one to
     ``catalog`` (whole first, as :func:`acsq_mongo.ingest.store.upsert_rootname`), one generation
-    bump and one insert of the errors. The unchanged rootnames of a batch
+    bump, after one insert of the errors. The unchanged rootnames of a batch
     get one ``update_many`` with ``_id: {$in: [...]}``, and share one
     ``last_ingest_date``: the latest of theirs. Writes are also sent when
     ``max_rootnames`` rootnames or ``max_bytes`` of documents are held, and
@@ -81,8 +81,10 @@ class StoreBatch:
 
     If the server refuses a write of the batch, each rootname's writes are
     sent again alone, to find whose it was: :meth:`flush` returns the keys
-    of those rootnames with the exception, and their queued errors are not
-    recorded. A lost connection propagates; what was sent before is kept.
+    of those rootnames with the exception. Queued errors are recorded before the
+    documents, so a kill between the two writes leaves the rootname to be ingested
+    again rather than stored without its errors. A lost connection propagates;
+    what was sent before is kept.
     The methods may be called from several threads.
 
     Parameters
@@ -275,6 +277,10 @@ class StoreBatch:
             self._ids = +self._ids  # drop the ids no longer held
 
     def _send_queued(self, queued: list[_Queued]) -> None:
+        # Errors first: killed between the two writes, a rerun finds the rootname
+        # missing or changed and ingests it again; the other way round, it would find
+        # the document stored, unchanged, and never record its errors.
+        record_errors(self.db, [e for one in queued for e in one.errors])
         try:
             self._write(queued)
         except pymongo.errors.ConnectionFailure:
@@ -293,11 +299,8 @@ class StoreBatch:
                         raise
                     except Exception as one_exc:
                         failed.append((one, _one_error(one_exc)))
-            for one, _ in failed:
-                one.errors = []
             with self._lock:
                 self._failures.extend((one.key, one_exc) for one, one_exc in failed)
-        record_errors(self.db, [e for one in queued for e in one.errors])
 
     def _write(self, queued: list[_Queued]) -> None:
         rootnames = [op for one in queued for op in one.rootnames]
