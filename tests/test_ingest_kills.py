@@ -274,3 +274,30 @@ def test_the_scheduler_killed_mid_run_stops_the_run_and_blames_no_rootname(
                 p.wait(30)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
+
+
+def test_a_scheduler_lost_while_a_result_is_fetched_is_a_lost_cluster_too(
+        real_settings, real_db, damaged, monkeypatch):
+    """The scheduler killed during the client's fetch of a finished task's result.
+
+    The 5th clean-clone run of the suite caught it: the kill fell during that fetch and a
+    CommClosedError traceback ended the run with exit 1. The moment cannot be staged with a
+    real kill, so the fetch fails as it did then, on a threaded cluster in this process.
+    """
+    from distributed import Client, Future, LocalCluster
+    from distributed.comm.core import CommClosedError
+
+    from acsq_mongo.errors import ClusterUnavailable
+    from acsq_mongo.ingest.dask_runner import DaskRunner
+
+    def lost(self, timeout=None):
+        raise CommClosedError("in <TCP (closed) ConnectionPool.gather>: ConnectionResetError")
+
+    archive, _ = damaged
+    monkeypatch.setattr(Future, "result", lost)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
+        with DaskRunner(real_settings, client=client) as runner:
+            with pytest.raises(ClusterUnavailable, match="lost the Dask cluster.*run again"):
+                run_ingest(real_settings, archive.root, quicklook=False, runner=runner)
+    assert real_db[INGEST_ERRORS].count_documents({"stage": "ingest"}) == 0

@@ -262,6 +262,7 @@ class DaskRunner:
             On Ctrl-C, after cancelling the tasks.
         """
         from distributed import as_completed
+        from distributed.comm.core import CommClosedError
 
         client = self.start()
         self._check_workers(client, settings)
@@ -287,24 +288,16 @@ class DaskRunner:
 
         try:
             with _quiet_reconnects():
-                submit_more()
-                for future in completed:
-                    batch = in_flight.pop(future)
-                    if future.status == "finished":
-                        outcome = future.result()
-                        replay_records(outcome.records)
-                        log.debug("Batch %s (%d rootnames) done on %s in %.1f s", future.key,
-                                  len(batch), outcome.worker, outcome.seconds)
-                        for result in outcome.results:
-                            on_result(result)
-                    elif future.status == "error":
-                        self._batch_failed(db, future, batch, on_result)
-                    else:
-                        # Cancelled or lost, not failed: the scheduler went away. Its
-                        # rootnames are not bad; say so, and let a rerun finish them.
-                        raise self._cluster_lost(client, future)
-                    future.release()
+                try:
                     submit_more()
+                    for future in completed:
+                        self._collect(db, client, future, in_flight.pop(future), on_result)
+                        future.release()
+                        submit_more()
+                except CommClosedError as exc:
+                    # The scheduler went away while a result (or the cluster's size) was
+                    # being fetched: the same lost cluster, caught mid-call.
+                    raise self._cluster_lost(client, f"a call to it failed: {exc}") from None
         except BaseException:
             if in_flight:
                 try:
@@ -313,10 +306,26 @@ class DaskRunner:
                     log.debug("could not cancel the tasks in flight", exc_info=True)
             raise
 
-    def _cluster_lost(self, client: Any, future: Any) -> ClusterUnavailable:
+    def _collect(self, db, client, future, batch, on_result) -> None:
+        """Hand a finished task's results to ``on_result``, or deal with its failure."""
+        if future.status == "finished":
+            outcome = future.result()
+            replay_records(outcome.records)
+            log.debug("Batch %s (%d rootnames) done on %s in %.1f s", future.key,
+                      len(batch), outcome.worker, outcome.seconds)
+            for result in outcome.results:
+                on_result(result)
+        elif future.status == "error":
+            self._batch_failed(db, future, batch, on_result)
+        else:
+            # Cancelled or lost, not failed: the scheduler went away. Its rootnames are
+            # not bad; say so, and let a rerun finish them.
+            raise self._cluster_lost(client, f"task {future.key} is {future.status}")
+
+    def _cluster_lost(self, client: Any, what: str) -> ClusterUnavailable:
         where = f"scheduler {self.scheduler}" if self.scheduler else "LocalCluster"
-        log.error("Lost the Dask cluster (%s): task %s is %s, the client %s", where,
-                  future.key, future.status, client.status)
+        log.error("Lost the Dask cluster (%s): %s; the client is %s", where, what,
+                  client.status)
         return ClusterUnavailable(
             f"lost the Dask cluster ({where}) during the ingest; what was written is kept; "
             f"run again to finish")
