@@ -20,6 +20,7 @@ from pathlib import Path
 import psutil
 import pymongo.errors
 import pytest
+from held_run import wait_until_held
 
 import acsq_mongo.ingest.batch
 from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, PROPOSALS, ROOTNAMES
@@ -30,7 +31,6 @@ from acsq_mongo.fields import IMAGE_FILETYPES
 from acsq_mongo.ingest.batch import InProcessRunner
 from acsq_mongo.ingest.dask_runner import DaskRunner, make_runner
 from acsq_mongo.ingest.dask_worker import capture_logs, replay_records
-from acsq_mongo.ingest.hold import reached_path
 from acsq_mongo.ingest.run import run_ingest
 
 #: Fields that differ between two ingests of the same files.
@@ -175,18 +175,6 @@ def _workers(pid: int) -> list[psutil.Process]:
             " ".join(p.cmdline())]
 
 
-def _held(folder: Path, step: str, rootname: str, proc, timeout: float = 120.0) -> int:
-    """Hold the run at ``step`` of ``rootname``: wait until a process is there; its pid."""
-    reached = reached_path(folder, step, rootname)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if reached.exists() and reached.read_text().endswith("\n"):
-            return int(reached.read_text())
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.02)
-    raise AssertionError(f"the ingest never reached {step} of {rootname}")
-
-
 def _no_stray_images(settings) -> None:
     """Every image belongs to a stored document, and no temporary file is left."""
     on_disk = {p.relative_to(settings.data).as_posix()
@@ -211,7 +199,7 @@ def test_a_worker_killed_mid_rootname_costs_only_time(real_settings, real_db, sa
         env=_env(real_settings, sample_archive.root, hold), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        pid = _held(hold, "images", victim, proc)
+        pid = wait_until_held(hold, "images", victim, proc)
         assert pid in [w.pid for w in _workers(proc.pid)]
         assert real_db[CATALOG].find_one({"rootname": victim}) is None
         os.kill(pid, signal.SIGKILL)
@@ -258,7 +246,7 @@ def test_ctrl_c_stops_cleanly_and_a_rerun_converges(real_settings, real_db, samp
                                 env=env, stdout=out_file, stderr=err_file, text=True,
                                 start_new_session=True, preexec_fn=_sigint_as_in_a_terminal)
         try:
-            _held(hold, "begin", held, proc)       # the run cannot end before the Ctrl-C
+            wait_until_held(hold, "begin", held, proc)       # the run cannot end before the Ctrl-C
             workers = _workers(proc.pid)
             os.killpg(proc.pid, signal.SIGINT)   # what Ctrl-C in a terminal does: the group
             proc.wait(timeout=120)

@@ -15,18 +15,17 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import psutil
 import pytest
+from held_run import wait_until_held
 
 from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, PROPOSALS
 from acsq_mongo.db.connection import connect
 from acsq_mongo.db.localserver import LocalServer, free_port
 from acsq_mongo.images.scratch import remove_leftovers, scratch_dir, scratch_path
 from acsq_mongo.ingest.consistency import FILE_STAGES, compare_with_reference
-from acsq_mongo.ingest.hold import reached_path
 from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.sample import make_sample_archive
 from acsq_mongo.sample.damage import add_bad_files
@@ -80,18 +79,6 @@ def _hold(tmp_path: Path, step: str, rootname: str | None = None) -> Path:
     return folder
 
 
-def _held(folder: Path, step: str, rootname: str | None, proc, timeout: float = 120.0) -> int:
-    """Wait until the run is held at ``step``; return the pid of the process held there."""
-    reached = reached_path(folder, step, rootname)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if reached.exists() and reached.read_text().endswith("\n"):
-            return int(reached.read_text())
-        assert proc.poll() is None, proc.communicate()
-        time.sleep(0.02)
-    raise AssertionError(f"the ingest never reached {step} of {rootname}")
-
-
 def _finish(proc, timeout: float = 300.0) -> tuple[int, str, str]:
     try:
         out, err = proc.communicate(timeout=timeout)
@@ -129,7 +116,7 @@ def test_a_worker_killed_after_storing_a_bad_rootname_loses_none_of_its_errors(
     hold = _hold(tmp_path, "stored", victim)
     env = _env(real_settings, archive.root, hold)
     proc = _ingest(env, "--workers", "2", "--batch-size", "1")
-    pid = _held(hold, "stored", victim, proc)
+    pid = wait_until_held(hold, "stored", victim, proc)
     assert pid in _worker_pids(proc.pid)
     os.kill(pid, signal.SIGKILL)
     status, out, err = _finish(proc)
@@ -144,7 +131,7 @@ def test_the_ingest_killed_before_its_summaries_leaves_them_to_the_rerun(
     hold = _hold(tmp_path, "summaries")
     env = _env(real_settings, archive.root, hold)
     proc = _ingest(env, "--workers", "2", "--batch-size", "2")
-    pid = _held(hold, "summaries", None, proc)
+    pid = wait_until_held(hold, "summaries", None, proc)
     assert pid == proc.pid            # the client, with every document stored
     workers = [psutil.Process(p) for p in _worker_pids(proc.pid)]
     assert real_db[CATALOG].count_documents({}) == 8 and real_db[PROPOSALS].count_documents({}) == 0
@@ -165,7 +152,7 @@ def test_the_ingest_killed_mid_rootname_then_a_forced_rerun(real_settings, damag
     hold = _hold(tmp_path, "images", victim)
     env = _env(real_settings, archive.root, hold)
     proc = _ingest(env, "--workers", "1", "--batch-size", "1")
-    _held(hold, "images", victim, proc)
+    wait_until_held(hold, "images", victim, proc)
     proc.kill()                       # its images are drawn, its document is not stored
     _finish(proc)
     _rerun(env, "--workers", "1", "--force")
@@ -204,7 +191,7 @@ def test_the_database_server_killed_mid_run_restarts_on_its_data_and_the_rerun_c
         hold = _hold(tmp_path, "images", victim)
         env = _env(settings, archive.root, hold, ACSQ_SERVER_TIMEOUT="20")
         proc = _ingest(env, "--workers", "1", "--batch-size", "1")
-        _held(hold, "images", victim, proc)
+        wait_until_held(hold, "images", victim, proc)
         server.kill()
         again = LocalServer(server.binary, server.host, server.port, server.data_dir,
                             server.log_path)
@@ -249,7 +236,7 @@ def test_the_scheduler_killed_mid_run_stops_the_run_and_blames_no_rootname(
         hold = _hold(tmp_path, "begin", victim)
         env = _env(real_settings, archive.root, hold)
         proc = _ingest(env, "--scheduler", address, "--batch-size", "1")
-        _held(hold, "begin", victim, proc)
+        wait_until_held(hold, "begin", victim, proc)
         processes[0].kill()
         processes[0].wait(10)
         status, out, err = _finish(proc)
