@@ -126,10 +126,21 @@ def list_proposals(
 
 def get_proposal(db: Database, proposid: int, cache: ResultCache | None = None
                  ) -> dict[str, Any] | None:
-    """Return one proposal's summary (an ``_id`` lookup), or None."""
-    if cache is not None:
-        for doc in _all_proposals(db, cache):
-            if doc["proposid"] == proposid:
-                return dict(doc)
-        return None
-    return db[PROPOSALS].find_one({"_id": proposal_id(proposid)})
+    """Return one proposal's summary (an ``_id`` lookup), or None.
+
+    With a cache, an already cached list of every proposal answers it; otherwise
+    the one summary is read by ``_id`` and cached on its own, so a gallery's first
+    visit never reads the whole ``proposals`` collection.
+    """
+    if cache is None:
+        return db[PROPOSALS].find_one({"_id": proposal_id(proposid)})
+    gen = generation(db)
+    every = cache.get(("proposals", db.name, id(db.client), gen))
+    if every is not None:
+        found = [doc for doc in every if doc["proposid"] == proposid]
+        return dict(found[0]) if found else None
+    key = ("proposal", db.name, id(db.client), gen, proposid)
+    if key not in cache:
+        cache.put(key, db[PROPOSALS].find_one({"_id": proposal_id(proposid)}))
+    doc = cache.get(key)
+    return dict(doc) if doc is not None else None
