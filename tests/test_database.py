@@ -62,7 +62,7 @@ def test_ensure_indexes_is_idempotent(db):
     second = ensure_indexes(db)
     assert first == second
     names = set(db[CATALOG].index_information())
-    assert {"detector_1", "date_obs_1__id_1", "dec_targ_1_ra_targ_1", "_id_"} <= names
+    assert {"detector_1__id_1", "date_obs_1__id_1", "dec_targ_1_ra_targ_1", "_id_"} <= names
     assert "detector_1" in db[ROOTNAMES].index_information()
 
 

@@ -79,7 +79,8 @@ def test_the_facet_aggregation_of_no_match_is_empty(loaded):
 
 
 def _python_order(docs, sort):
-    ordered = sorted(docs, key=lambda d: d["_id"])
+    # _id breaks ties in the direction of the last key (served by a (field, _id) index).
+    ordered = sorted(docs, key=lambda d: d["_id"], reverse=sort[-1][1] < 0)
     for name, direction in reversed(sort):
         ordered.sort(key=lambda d, n=name: (d[n] is not None, d[n] if d[n] is not None else 0),
                      reverse=direction < 0)

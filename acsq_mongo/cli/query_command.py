@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="filetypes for --format paths (default: every one present)")
     parser.add_argument("--sort", metavar="[-]FIELD[,...]",
                         help="sort order, '-' for descending, e.g. --sort=-exptime "
-                        "(default: date_obs); _id breaks ties")
+                        "(default: date_obs); _id breaks ties, in the last key's direction")
     parser.add_argument("--limit", type=int, metavar="N",
                         help="rows to show (default: page_size for table and json; all for csv "
                         "and paths)")

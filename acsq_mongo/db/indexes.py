@@ -35,8 +35,10 @@ _IN_A_COMPOUND = ("date_obs", "dec_targ")
 
 
 def _catalog_indexes() -> list[IndexModel]:
-    # A form query on each promoted field: its $facet aggregation and its page's find.
-    models = [_index((f.name, ASCENDING)) for f in PROMOTED_FIELDS
+    # A form query on each promoted field (its $facet aggregation and its page's find),
+    # and a result sorted by it: _id breaks the sort's ties in the same direction
+    # (query.core._sort), so the index is read forward or backward with no in-memory sort.
+    models = [_index((f.name, ASCENDING), ("_id", ASCENDING)) for f in PROMOTED_FIELDS
               if f.name not in _IN_A_COMPOUND]
     models += [
         # The default order of every result page (and a filter on date_obs); _id breaks ties.
@@ -88,7 +90,9 @@ def ensure_indexes(db: Database) -> list[str]:
 RETIRED: dict[str, tuple[str, ...]] = {
     CATALOG: ("date_obs_1", "dec_targ_1", "year_1", "proposid_1_date_obs_1",
               "proposid_1_exptime_-1", "detector_1_date_obs_1", "detector_1_year_1",
-              "last_ingest_date_-1"),
+              "last_ingest_date_-1",
+              # One field each, before _id joined them to serve sorts as well.
+              *(f"{f.name}_1" for f in PROMOTED_FIELDS if f.name not in _IN_A_COMPOUND)),
     ROOTNAMES: ("rootname_1",),
     INGEST_ERRORS: ("rootname_1", "time_-1"),
     PROPOSALS: ("n_rootnames_-1",),

@@ -113,7 +113,10 @@ def _facets(cached: CallCache, spec: QuerySpec) -> tuple[int, dict[str, list[tup
 
 
 def _sort(spec: QuerySpec) -> list[tuple[str, int]]:
-    return [*spec.sort_paths, ("_id", 1)]
+    # _id breaks ties in the direction of the last key, so that a sort on one promoted
+    # field is served by its (field, _id) index read forward or backward, not sorted in memory.
+    paths = spec.sort_paths
+    return [*paths, ("_id", paths[-1][1] if paths else 1)]
 
 
 def _page_collection(spec: QuerySpec, selection: Selection) -> str:
