@@ -247,3 +247,14 @@ def test_a_gallery_reads_its_proposal_by_id_not_the_whole_list(site):
     on_proposals = [one for one in log.seen if one.collection == PROPOSALS]
     assert on_proposals, "the gallery read no proposal summary"
     assert all(one.filter == {"_id": proposal_id(pid)} for one in on_proposals), on_proposals
+
+
+def test_a_page_sorted_by_a_promoted_field_reads_an_index_not_an_in_memory_sort(explained):
+    """``/query?sort=-exptime`` (no filter) walks the (exptime, _id) index backward."""
+    sorted_pages = [(one, stages, names) for one, stages, names in explained.plans
+                    if one.collection == CATALOG and one.name == "find" and not one.filter
+                    and "exptime" in (one.command.get("sort") or {})]
+    assert sorted_pages, "no page sorted by exptime was sent"
+    for one, stages, names in sorted_pages:
+        assert "SORT" not in stages and "COLLSCAN" not in stages, (one.command, stages)
+        assert names == {"exptime_1__id_1"}, names
