@@ -9,7 +9,7 @@ from synthetic_images import truncate, write_single, write_wfc
 from acsq_mongo.cli import main
 from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, ROOTNAMES
 from acsq_mongo.db.connection import connect
-from acsq_mongo.db.generation import generation
+from acsq_mongo.db.generation import bump_generation, generation
 from acsq_mongo.errors import AcsqError, ConfigError
 from acsq_mongo.fields import PROMOTED_FIELDS
 from acsq_mongo.ingest.quicklook_batch import locate_files, normalize_rootnames, run_quicklooks
@@ -140,3 +140,34 @@ def test_files_are_located_without_regard_to_case(tmp_path):
     assert locate_files(tmp_path / "nowhere", "j94f05bgq", ["flt"]) == {
         "flt": tmp_path / "nowhere" / "j94f05bgq_flt.fits"
     }
+
+
+def test_a_run_bumps_the_data_generation_once_per_batch_not_per_rootname(
+        settings, archive, monkeypatch):
+    from acsq_mongo.ingest import quicklook_batch, store
+
+    db = connect(settings)
+    settings = settings.replace(archive=archive)
+    bumps = []
+
+    def counted(where):
+        def bump(database):
+            bumps.append(where)
+            return bump_generation(database)
+        return bump
+
+    monkeypatch.setattr(quicklook_batch, "bump_generation", counted("batch"))
+    monkeypatch.setattr(store, "bump_generation", counted("store"))
+    monkeypatch.setattr(quicklook_batch, "BUMP_EVERY", 1)
+    before = generation(db)
+    run = run_quicklooks(db, settings)
+    assert run.recorded == 2 and bumps == ["batch", "batch"]  # one per batch of one
+    assert generation(db) != before  # readers see the new images
+
+    bumps.clear()
+    monkeypatch.setattr(quicklook_batch, "BUMP_EVERY", 100)
+    again = run_quicklooks(db, settings, force=True)
+    assert again.recorded == 0 and bumps == []  # same paths: nothing recorded, no bump
+    db[store.CATALOG].update_many({}, {"$unset": {"quicklook": ""}})
+    third = run_quicklooks(db, settings)
+    assert third.recorded == 2 and bumps == ["batch"]  # both in one batch

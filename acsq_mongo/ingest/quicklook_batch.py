@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from acsq_mongo.db.collections import CATALOG
+from acsq_mongo.db.generation import bump_generation
 from acsq_mongo.errors import AcsqError, ConfigError
 from acsq_mongo.fields import IMAGE_FILETYPES
 from acsq_mongo.images.quicklook import make_quicklooks
@@ -36,6 +37,9 @@ __all__ = ["QuicklookRun", "run_quicklooks", "locate_files", "normalize_rootname
 log = logging.getLogger(__name__)
 
 _ROOTNAME = re.compile(r"^[a-z0-9]{8,9}$")
+#: Rootnames recorded between two bumps of the data generation (readers' caches):
+#: new images show within this many, and a long run does not bump once per rootname.
+BUMP_EVERY = 100
 _PROJECTION = {"_id": 1, "rootname": 1, "proposid": 1, "path": 1, "filetypes": 1, "quicklook": 1}
 
 
@@ -135,6 +139,7 @@ def run_quicklooks(
             "setting 'archive' is not set (ACSQ_ARCHIVE): quicklooks are made from its FITS files"
         )
     run = QuicklookRun()
+    unbumped = 0
     for entry in _catalog_entries(db, rootnames, run):
         filetypes = [ft for ft in IMAGE_FILETYPES if ft in (entry.get("filetypes") or [])]
         if not filetypes:
@@ -150,8 +155,14 @@ def run_quicklooks(
             record_errors(db, [{"rootname": rootname, **error} for error in result.errors])
             run.failures += [f"{rootname} {e['filetype']}: {e['error']}" for e in result.errors]
         if result.paths != (entry.get("quicklook") or {}):
-            set_quicklook(db, entry["_id"], result.paths)
+            set_quicklook(db, entry["_id"], result.paths, bump=False)
             run.recorded += 1
+            unbumped += 1
+            if unbumped >= BUMP_EVERY:
+                bump_generation(db)
+                unbumped = 0
+    if unbumped:
+        bump_generation(db)
     if run.recorded:
         # Thumbnails appear in the proposal summaries and galleries.
         refresh_summaries(db)

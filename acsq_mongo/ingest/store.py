@@ -121,16 +121,19 @@ def upsert_rootname(db: Database, document: Mapping[str, Any]) -> int:
     return size
 
 
-def set_quicklook(db: Database, _id: str, quicklook: Mapping[str, Any]) -> None:
+def set_quicklook(db: Database, _id: str, quicklook: Mapping[str, Any],
+                  bump: bool = True) -> None:
     """Record a rootname's quicklook paths in both collections.
 
     ``quicklook`` replaces the whole ``quicklook`` field. Paths are relative
-    to ACSQ_DATA.
+    to ACSQ_DATA. With ``bump=False`` the caller bumps the data generation
+    itself, once for many rootnames.
     """
     update = {"$set": {"quicklook": dict(quicklook)}}
     db[ROOTNAMES].update_one({"_id": _id}, update)
     db[CATALOG].update_one({"_id": _id}, update)
-    bump_generation(db)
+    if bump:
+        bump_generation(db)
 
 
 def touch_rootname(
