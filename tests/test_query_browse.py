@@ -24,6 +24,7 @@ from acsq_mongo.query import QueryError, QuerySpec, ResultCache, run
 from acsq_mongo.query.proposal_rows import (
     MAX_PROPOSAL_ROWS,
     answerable,
+    gallery_summary,
     proposal_filter,
     proposal_page,
     proposal_rows,
@@ -162,6 +163,24 @@ def test_proposals_are_listed_and_sorted_with_missing_values_last(db, docs):
     cache = ResultCache()
     assert get_proposal(db, 10368, cache)["n_rootnames"] == get_proposal(db, 10368)["n_rootnames"]
     assert get_proposal(db, 4, cache) is None and get_proposal(db, 4) is None
+
+
+def test_a_gallery_takes_its_count_and_rows_from_one_document(db, docs):
+    """A refresh writes ``proposals`` then ``galleries``: a page between the two writes
+    still shows a count and rows of the same run, both from the gallery document."""
+    pid = 10368
+    summary = gallery_summary(db, pid)
+    assert summary["n_rootnames"] == len(proposal_rows(db, pid)) > 0
+    stored = {k: v for k, v in get_proposal(db, pid).items() if k != "updated"}
+    assert {k: v for k, v in summary.items() if k != "updated"} == stored
+    # Half a refresh: the proposal summary of a newer run, the gallery of the last one.
+    db[PROPOSALS].update_one({"_id": str(pid)}, {"$inc": {"n_rootnames": 3}})
+    for cache in (None, ResultCache()):
+        assert gallery_summary(db, pid, cache)["n_rootnames"] == len(proposal_rows(db, pid, cache))
+    # A gallery written before summaries were kept in it: the proposals document.
+    db[GALLERIES].update_one({"_id": str(pid)}, {"$unset": {"summary": ""}})
+    assert gallery_summary(db, pid)["n_rootnames"] == stored["n_rootnames"] + 3
+    assert gallery_summary(db, None) is None
 
 
 @pytest.mark.parametrize("text", ["-date_max", "bogus", "$where"])

@@ -28,6 +28,7 @@ from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.files import file_path
 from acsq_mongo.query.proposal_rows import (
     answerable,
+    gallery_summary,
     proposal_filter,
     proposal_page,
     proposal_rows,
@@ -35,7 +36,6 @@ from acsq_mongo.query.proposal_rows import (
 from acsq_mongo.query.proposals import (
     PROPOSAL_COLUMNS,
     UNKNOWN_PROPOSAL,
-    get_proposal,
     list_proposals,
     parse_proposal_sort,
     parse_proposid,
@@ -130,7 +130,7 @@ def gallery(proposid: str, fmt: str | None = None):
     pid = _proposid(proposid)
     fmt = requested_format(fmt)
     st = state()
-    summary = get_proposal(st.db, pid, st.cache) if pid is not None else None
+    summary = gallery_summary(st.db, pid, st.cache)
     spec = _gallery_spec(pid, fmt)
     if summary is None:
         everything = QuerySpec.parse([proposal_filter(pid)])

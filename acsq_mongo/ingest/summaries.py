@@ -215,7 +215,12 @@ def refresh_summaries(db: Database) -> dict[str, int]:
     now = utcnow()
     proposals = summarise_proposals(rows)
     written, removed = _sync(db, PROPOSALS, {s["_id"]: s for s in proposals.values()}, now)
-    galleries = {key: {"_id": key, "n": len(members), "rows": members}
+    # Each gallery carries its proposal's summary: a gallery page reads both from one
+    # document, so it never shows a count from one run beside rows from another.
+    by_key = {gallery_id(pid): {k: v for k, v in s.items() if k != "_id"}
+              for pid, s in proposals.items()}
+    galleries = {key: {"_id": key, "n": len(members), "rows": members,
+                       **({"summary": by_key[key]} if key in by_key else {})}
                  for key, members in gallery_rows(rows).items()}
     galleries_written, galleries_removed = _sync(db, GALLERIES, galleries, now)
     summary = {"_id": "summary", "n_rootnames": len(rows), "n_proposals": len(proposals),

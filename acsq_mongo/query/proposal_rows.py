@@ -30,6 +30,7 @@ from acsq_mongo.db.summary_shapes import GALLERY_COLUMNS, MAX_GALLERY_ROWS, gall
 from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS, sort_counts
+from acsq_mongo.query.proposals import get_proposal
 from acsq_mongo.query.spec import DEFAULT_SORT, QuerySpec
 
 if TYPE_CHECKING:
@@ -44,6 +45,8 @@ __all__ = [
     "proposal_filter",
     "proposal_spec",
     "proposal_rows",
+    "stored_gallery",
+    "gallery_summary",
     "answerable",
     "proposal_page",
 ]
@@ -88,7 +91,7 @@ def proposal_rows(db: Database, proposid: int | None, cache: ResultCache | None 
     """
     def compute() -> tuple[dict[str, Any], ...]:
         if not live:
-            stored = db[GALLERIES].find_one({"_id": gallery_id(proposid)})
+            stored = stored_gallery(db, proposid, cache)
             if stored is not None:
                 return tuple(stored.get("rows") or ())
         return tuple(core.iter_rows(db, proposal_spec(proposid)))
@@ -101,6 +104,43 @@ def proposal_rows(db: Database, proposid: int | None, cache: ResultCache | None 
         rows = compute()
         cache.put(key, rows)
     return rows
+
+
+def stored_gallery(db: Database, proposid: int | None, cache: ResultCache | None = None
+                   ) -> dict[str, Any] | None:
+    """Return a proposal's gallery document as the last run wrote it, or None.
+
+    It holds the rows (``rows``, ``n``) and the proposal's summary (``summary``,
+    when the proposal has an ID), written together in one document: a page that
+    takes both from it shows a count and rows of the same run. The document is
+    shared when cached: do not change it.
+    """
+    def read() -> dict[str, Any] | None:
+        return db[GALLERIES].find_one({"_id": gallery_id(proposid)})
+
+    if cache is None:
+        return read()
+    key = ("gallery", db.name, id(db.client), generation(db), proposid)
+    if key not in cache:
+        cache.put(key, read())
+    return cache.get(key)
+
+
+def gallery_summary(db: Database, proposid: int | None, cache: ResultCache | None = None
+                    ) -> dict[str, Any] | None:
+    """Return the proposal's summary for its gallery page, or None.
+
+    From the gallery document when it has one (:func:`stored_gallery`): the
+    document the page's rows come from, written with them in one write, so the
+    page never shows a count and rows from two different runs. Otherwise from
+    ``proposals``.
+    """
+    if proposid is None:
+        return None
+    stored = stored_gallery(db, proposid, cache)
+    if stored is not None and "summary" in stored:
+        return {"_id": stored["_id"], **stored["summary"], "updated": stored.get("updated")}
+    return get_proposal(db, proposid, cache)
 
 
 def answerable(spec: QuerySpec, proposid: int | None, n_rootnames: int | None) -> bool:
