@@ -125,6 +125,24 @@ def test_a_worker_killed_after_storing_a_bad_rootname_loses_none_of_its_errors(
     _assert_whole(real_settings, reference)
 
 
+def test_a_worker_killed_once_its_batch_is_written_leaves_it_stored_for_the_rerun(
+        real_settings, real_db, damaged, reference, tmp_path):
+    archive, bad = damaged
+    victim = next(b.rootname for b in bad if b.kind == "truncated")
+    hold = _hold(tmp_path, "written", victim)
+    env = _env(real_settings, archive.root, hold)
+    proc = _ingest(env, "--workers", "2", "--batch-size", "1")
+    pid = wait_until_held(hold, "written", victim, proc)
+    assert pid in _worker_pids(proc.pid)
+    # Held after the write: the document and its errors are in the database.
+    assert real_db[CATALOG].count_documents({"_id": victim[:8]}) == 1
+    assert real_db[INGEST_ERRORS].count_documents({"rootname": victim}) >= 1
+    os.kill(pid, signal.SIGKILL)
+    _finish(proc)
+    _rerun(env, "--workers", "2")
+    _assert_whole(real_settings, reference)
+
+
 def test_the_ingest_killed_before_its_summaries_leaves_them_to_the_rerun(
         real_settings, real_db, damaged, reference, tmp_path):
     archive, _ = damaged

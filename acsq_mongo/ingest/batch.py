@@ -140,7 +140,7 @@ def ingest_many(
     if settings.mongo_uri.startswith("mongomock://"):
         threads = 1
     results: list[RootnameResult] = []
-    batch = StoreBatch(db, max_rootnames=CHUNK, background=True)
+    batch = StoreBatch(db, max_rootnames=CHUNK, background=True, settings=settings)
     refused: dict[int, Exception] = {}
     done: list[tuple[RootnameFolder, RootnameResult]] = []
     last_sent = time.monotonic()

@@ -43,7 +43,8 @@ log = logging.getLogger(__name__)
 STEPS: dict[str, str] = {
     "begin": "a worker is about to ingest the rootname; nothing of it is read yet",
     "images": "its quicklook images are written; its document is not stored yet",
-    "stored": "its document is stored (rootnames and catalog) and its errors recorded",
+    "stored": "its document and errors are queued for the store (sent in batches)",
+    "written": "its batch is written: document in rootnames and catalog, errors recorded",
     "summaries": "the client has every result; the proposals, galleries and summary are next",
 }
 

@@ -171,7 +171,7 @@ def ingest_rootname(
         Never raises for bad input files; database failures propagate.
     """
     own = batch is None
-    batch = StoreBatch(db) if own else batch
+    batch = StoreBatch(db, settings=settings) if own else batch
     result = _ingest(db, settings, _as_folder(folder, settings), force, quicklook, batch)
     for _, exc in batch.flush() if own else ():
         raise exc  # a write the server refused, as a lone write raises it

@@ -24,6 +24,7 @@ from pymongo import ReplaceOne, UpdateMany, UpdateOne
 
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.generation import bump_generation
+from acsq_mongo.ingest.hold import hold
 from acsq_mongo.ingest.store import (
     INGEST_STATE_FIELDS,
     MAX_DOCUMENT_BYTES,
@@ -34,6 +35,8 @@ from acsq_mongo.ingest.store import (
 
 if TYPE_CHECKING:
     from pymongo.database import Database
+
+    from acsq_mongo.settings import Settings
 
 __all__ = ["StoreBatch"]
 
@@ -96,11 +99,16 @@ class StoreBatch:
         BSON bytes of whole documents held at most.
     background : bool
         Send from a thread of its own.
+    settings : Settings, optional
+        For the ``written`` hold step (:mod:`acsq_mongo.ingest.hold`), taken
+        for each rootname once its batch is written.
     """
 
     def __init__(self, db: Database, max_rootnames: int = 100,
-                 max_bytes: int = MAX_DOCUMENT_BYTES, background: bool = False) -> None:
+                 max_bytes: int = MAX_DOCUMENT_BYTES, background: bool = False,
+                 settings: Settings | None = None) -> None:
         self.db = db
+        self.settings = settings
         self.max_rootnames = max_rootnames
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
@@ -269,6 +277,11 @@ class StoreBatch:
 
     def _send_now(self, queued: list[_Queued]) -> None:
         self._send_queued(queued)
+        if self.settings is not None:
+            for one in queued:
+                rootname = getattr(one.key, "rootname", None)
+                if rootname:
+                    hold(self.settings, "written", rootname)
         # Sent (or refused): no longer pending. After a lost connection they stay so.
         with self._lock:
             for one in queued:
