@@ -109,7 +109,7 @@ def _worker_pids(pid: int) -> list[int]:
             if "spawn_main" in " ".join(p.cmdline())]
 
 
-def test_a_worker_killed_after_storing_a_bad_rootname_loses_none_of_its_errors(
+def test_a_worker_killed_with_a_bad_rootname_queued_loses_none_of_its_errors(
         real_settings, damaged, reference, tmp_path):
     archive, bad = damaged
     victim = next(b.rootname for b in bad if b.kind == "truncated")
