@@ -142,15 +142,18 @@ def touch_rootname(
 ) -> None:
     """Record a re-ingest that found the rootname's files unchanged.
 
-    Sets ``last_ingest_date`` (and ``quicklook``, if given) in both
-    collections, without rewriting the whole document.
+    Sets ``last_ingest_date`` in the catalog. The whole document in
+    ``rootnames`` is left alone (the server would rewrite all of it, some
+    50 kB, for one date): its ``last_ingest_date`` is that of its last write,
+    and readers of whole documents take the catalog's
+    (:func:`acsq_mongo.query.rootname.whole_document`). With ``quicklook``,
+    both get the new paths (and the date).
     """
     fields: dict[str, Any] = {"last_ingest_date": last_ingest_date}
     if quicklook is not None:
         fields["quicklook"] = dict(quicklook)
-    update = {"$set": fields}
-    db[ROOTNAMES].update_one({"_id": _id}, update)
-    db[CATALOG].update_one({"_id": _id}, update)
+        db[ROOTNAMES].update_one({"_id": _id}, {"$set": fields})
+    db[CATALOG].update_one({"_id": _id}, {"$set": fields})
     bump_generation(db)
 
 

@@ -322,11 +322,12 @@ class StoreBatch:
         if touched:
             when = max(t for _, t in touched)
             ids = [_id for _id, _ in touched]
-            rootnames.append(("set_many", ids, {"last_ingest_date": when}))
+            # The catalog only, as store.touch_rootname: not 50 kB rewritten for a date.
             catalog.append(("set_many", ids, {"last_ingest_date": when}))
-        if not rootnames:
+        if not catalog:
             return
-        self._apply(self.db[ROOTNAMES], rootnames)
+        if rootnames:
+            self._apply(self.db[ROOTNAMES], rootnames)
         self._apply(self.db[CATALOG], catalog)
         bump_generation(self.db)
 

@@ -27,12 +27,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.db.collections import ROOTNAMES
 from acsq_mongo.db.connection import connect
 from acsq_mongo.query import core
 from acsq_mongo.query.cache import ResultCache
-from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.render import csv_lines, result_json, table_lines
+from acsq_mongo.query.rootname import whole_document
 from acsq_mongo.query.spec import QuerySpec, default_columns, param_pairs
 
 if TYPE_CHECKING:
@@ -111,10 +110,14 @@ class Archive:
         return Query(self, QuerySpec.parse(pairs))
 
     def document(self, rootname: str) -> dict[str, Any] | None:
-        """Return the whole stored document of a rootname (every header), or None."""
-        if not isinstance(rootname, str) or not rootname.isalnum():
-            raise QueryError(f"a rootname is letters and digits, got {rootname!r}")
-        return self.db[ROOTNAMES].find_one({"_id": rootname[:8].lower()})
+        """Return the whole stored document of a rootname (every header), or None.
+
+        Raises
+        ------
+        QueryError
+            If ``rootname`` is not 8 or 9 letters and digits.
+        """
+        return whole_document(self.db, rootname)
 
 
 class Query:

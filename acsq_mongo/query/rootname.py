@@ -150,8 +150,17 @@ def catalog_document(db: Database, rootname: str) -> dict[str, Any] | None:
 
 
 def whole_document(db: Database, rootname: str) -> dict[str, Any] | None:
-    """Return the whole document of a rootname (every header), or None."""
-    return _find(db, ROOTNAMES, rootname)
+    """Return the whole document of a rootname (every header), or None.
+
+    Its ``last_ingest_date`` is the catalog's: an ingest that finds the files
+    unchanged sets the date there only, not in the stored whole document.
+    """
+    doc = _find(db, ROOTNAMES, rootname)
+    if doc is not None:
+        seen = db[CATALOG].find_one({"_id": doc["_id"]}, {"last_ingest_date": 1})
+        if seen is not None and seen.get("last_ingest_date") is not None:
+            doc["last_ingest_date"] = seen["last_ingest_date"]
+    return doc
 
 
 def _card_type(value: Any, null_kind: str | None) -> str:
