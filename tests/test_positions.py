@@ -148,3 +148,23 @@ def test_the_python_api_resolves_names_and_raises_on_bad_positions(mock_settings
     with pytest.raises(QueryError, match="one search around a position"):
         archive.query(cone="NGC104,0.3").filter(contains="1,2")
 
+
+
+def test_the_web_form_takes_positions_and_answers_bad_ones_with_a_400_page(mock_settings):
+    from acsq_mongo.db.connection import connect
+    from webapp import create_app
+
+    db = connect(mock_settings)
+    load(db, make_documents(60))
+    client = create_app(mock_settings, db=db, config={"TESTING": True}).test_client()
+    page = client.get("/query", query_string={"cone": "NGC104,0.3", "sort": "distance"})
+    assert page.status_code == 200 and "NGC104" in page.get_data(as_text=True)
+    rows = client.get("/query.json", query_string={"cone": "00:24:05.7 -72:04:53,0.3"}).json
+    assert rows["count"] > 0
+    for params, message in ((({"contains": "10,95"}), "cannot read the position"),
+                            ({"overlaps": "NGC 104,1arcmin"}, "close names: NGC104"),
+                            ({"cone": "1,2,5 parsecs"}, "a radius is an angle")):
+        page = client.get("/query", query_string=params)
+        text = page.get_data(as_text=True)
+        assert page.status_code == 400 and message in text, params
+        assert "Traceback" not in text
