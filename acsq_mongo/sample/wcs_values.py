@@ -15,8 +15,8 @@ Sample images are usually small (a WFC chip of 128 x 256 pixels stands for
 astropy's test copy of ``j94f05bgq_flt.fits``, and the WCS is that of the
 real image, so the footprint is the real one. SIP coefficients are zero
 (``CTYPE`` ends in ``-SIP`` for flt and flc, as in real files). Internal
-exposures (bias, dark) point nowhere: their ``CRVAL`` is undefined, so they
-get no footprint.
+exposures (bias, dark) see no sky: their WCS is not celestial (``CTYPE1/2``
+``LINEAR``), so they get no footprint.
 """
 
 from __future__ import annotations
@@ -92,11 +92,10 @@ def wcs_values(r: SampleRootname, filetype: str, extver: int) -> dict[str, Any]:
     sip = filetype in ("flt", "flc")
     values: dict[str, Any] = {
         "WCSAXES": 2,
-        "CTYPE1": "RA---TAN-SIP" if sip else "RA---TAN",
-        "CTYPE2": "DEC--TAN-SIP" if sip else "DEC--TAN",
+        "CTYPE1": "LINEAR" if internal else "RA---TAN-SIP" if sip else "RA---TAN",
+        "CTYPE2": "LINEAR" if internal else "DEC--TAN-SIP" if sip else "DEC--TAN",
         "CUNIT1": "deg", "CUNIT2": "deg",
-        "CRVAL1": None if internal else p["ra_targ"],
-        "CRVAL2": None if internal else p["dec_targ"],
+        "CRVAL1": p["ra_targ"], "CRVAL2": p["dec_targ"],
         "CRPIX1": crpix[0], "CRPIX2": crpix[1],
         **_cd(scale, angle),
         "CDELT1": 1.0, "CDELT2": 1.0,
@@ -104,7 +103,7 @@ def wcs_values(r: SampleRootname, filetype: str, extver: int) -> dict[str, Any]:
         "LTV1": 0.0, "LTV2": 0.0, "LTM1_1": 1.0, "LTM2_2": 1.0,
         "ORIENTAT": angle,
         "RADESYS": "ICRS", "EQUINOX": 2000.0, "LONPOLE": 180.0,
-        "LATPOLE": 0.0 if internal else p["dec_targ"],
+        "LATPOLE": p["dec_targ"],
             "A_ORDER": 4, "B_ORDER": 4,
     }
     values.update(_SIP_ZERO)
