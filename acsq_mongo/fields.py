@@ -85,6 +85,9 @@ CATALOG_EXTRA_FIELDS: tuple[Field, ...] = (
     Field("n_errors", "int", None, "Ingest errors"),
     Field("first_ingest_date", "datetime", None, "First ingested", "UTC"),
     Field("last_ingest_date", "datetime", None, "Last ingested", "UTC"),
+    # The sky the image covers (acsq_mongo.sky.footprints), absent without a usable WCS.
+    Field("footprint", "dict", None, "Footprint (GeoJSON)", "deg"),
+    Field("s_region", "str", None, "Footprint (STC-S)", "deg"),
 )
 
 #: Every top-level field a query may name, by name.

@@ -32,6 +32,8 @@ from acsq_mongo.ingest.store import catalog_entry
 from acsq_mongo.ingest.summaries import refresh_summaries
 from acsq_mongo.sample import SampleRootname, load_reference
 from acsq_mongo.sample.synthetic import planned_headers, written_date
+from acsq_mongo.sample.wcs_values import wcs_values
+from acsq_mongo.sky.footprints import FOOTPRINT_FILETYPES, compute_footprints
 
 _EPOCH = datetime.datetime(1970, 1, 1)
 _PROMOTED_KEYWORDS = {f.keyword for f in PROMOTED_FIELDS if f.keyword} | {
@@ -96,10 +98,25 @@ def synthetic_document(r: SampleRootname, archive: Path, seed: int, reference: d
                    for ft, hdus in planned.items()}
     headers = {ft: {str(i): {escape_key(k): v for k, v in hdu.items()}
                     for i, hdu in enumerate(hdus)} for ft, hdus in planned.items()}
+    footprints = compute_footprints(headers if whole else _sci_headers(r, planned))
     n_hdus = {ft: shape[1] for ft, shape in shapes.items()}
     proposal_types = {r.promoted["proposid"]: r.promoted["proposal_type"]}
     return build_document(folder, headers, {}, n_hdus, [], now, quicklook=_quicklook(r),
-                          proposal_types=proposal_types)
+                          proposal_types=proposal_types, footprints=footprints)
+
+
+def _sci_headers(r: SampleRootname, filetypes) -> dict[str, dict[str, dict[str, Any]]]:
+    """The SCI extensions' WCS keywords alone, for the footprints of a slim document."""
+    height, width = r.shape
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for filetype in filetypes:
+        if filetype not in FOOTPRINT_FILETYPES:
+            continue
+        chips = r.n_chips if filetype not in ("drz", "drc") else 1
+        out[filetype] = {str(3 * (chip - 1) + 1): {
+            "EXTNAME": "SCI", "NAXIS1": width, "NAXIS2": height,
+            **wcs_values(r, filetype, chip)} for chip in range(1, chips + 1)}
+    return out
 
 
 @dataclass

@@ -127,6 +127,20 @@ def _form_filter(db, name: str) -> tuple[str, str]:
     return _form_value(doc, name)
 
 
+def _sky_urls(db) -> list[str]:
+    """Footprint searches around a rootname that has a footprint, and a target name."""
+    from acsq_mongo.sky.geometry import footprint_centre, from_geojson
+
+    doc = db[CATALOG].find_one({"footprint": {"$exists": True}, "targname": {"$ne": None}})
+    ra, dec = footprint_centre(from_geojson(doc["footprint"]))
+    return [
+        "/query?" + urlencode({"contains": f"{ra},{dec}"}),
+        "/query?" + urlencode({"overlaps": f"{ra},{dec},2arcmin", "sort": "distance"}),
+        "/query?" + urlencode({"overlaps": f"{doc['targname']},1arcmin", "detector": "WFC"}),
+        "/query?" + urlencode({"cone": f"{doc['targname']},0.1"}),
+    ]
+
+
 def _web_urls(db, sample) -> list[str]:
     r = next(r for r in sample.rootnames if "flt" in r.filetypes)
     doc = db[CATALOG].find_one({"_id": r.rootname[:8]})
@@ -149,6 +163,8 @@ def _web_urls(db, sample) -> list[str]:
         *(f"/query?headers.flt.0.CCDGAIN__gte=1&{urlencode([_form_filter(db, name)])}"
           for name in ROOTNAMES_INDEXED),
         "/query.csv?detector=WFC", "/query.json?proposid=" + str(pid),
+        # Footprint searches (the 2dsphere index), a target name, a sort by distance.
+        *_sky_urls(db),
     ]
     # A form query on each promoted field, alone.
     urls += ["/query?" + urlencode([_form_filter(db, field.name)]) for field in PROMOTED_FIELDS]
@@ -192,6 +208,8 @@ def sent(site, tmp_path_factory) -> list[Sent]:
             ["query", "detector=WFC", "exptime__gte=1", "--sort=-exptime"],
             ["query", f"proposid={pid}", "--format", "paths"],
             ["query", "filter1__in=F606W,F814W", "--format", "csv"],
+            ["query", f"overlaps={_sky_urls(db)[0].split('=', 1)[1].replace('%2C', ',')},0.1",
+             "--sort", "distance"],
             ["reingest", "--where", json.dumps({"detector": "HRC"}), "--dry-run"],
             ["reingest", "--where", json.dumps({"proposid": pid}), "--dry-run"],
             ["ingest", "--new", "--no-quicklook", "--workers", "1"],

@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("acsq_mongo.errors",),
     ("acsq_mongo.settings", "acsq_mongo.fields"),
-    ("acsq_mongo.archive", "acsq_mongo.images", "acsq_mongo.db", "acsq_mongo.sample"),
+    ("acsq_mongo.archive", "acsq_mongo.images", "acsq_mongo.db", "acsq_mongo.sample",
+     "acsq_mongo.sky"),
     ("acsq_mongo.ingest", "acsq_mongo.query"),
     ("webapp",),
     ("acsq_mongo.cli",),   # the outermost shell: `acsq serve` and `acsq demo` start the web app

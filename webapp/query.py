@@ -16,6 +16,7 @@ from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS
 from acsq_mongo.query.names import resolve
+from acsq_mongo.query.positions import TargetNames
 from acsq_mongo.query.render import result_dict
 from acsq_mongo.query.spec import QuerySpec
 from acsq_mongo.query.summary import archive_values
@@ -78,7 +79,8 @@ def query(fmt: str | None = None):
         if fmt not in WEB_FORMATS:
             raise QueryError(f"unknown format {fmt[:20]!r}; valid formats: "
                              + ", ".join(WEB_FORMATS))
-        spec = QuerySpec.parse(query_pairs(request.args), ignore=FORM_ONLY)
+        spec = QuerySpec.parse(query_pairs(request.args), ignore=FORM_ONLY,
+                               names=TargetNames(st.db).resolve)
         if fmt == "csv":
             return csv_response(spec.column_names, core.iter_rows(st.db, spec, st.cache),
                                 "acsq_query.csv")

@@ -9,6 +9,7 @@ from acsq_mongo.db.connection import connect
 from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS
+from acsq_mongo.query.positions import TargetNames
 from acsq_mongo.query.render import csv_lines, result_json, table_lines, text_value
 from acsq_mongo.query.spec import FORMATS, QuerySpec
 from acsq_mongo.settings import Settings
@@ -20,12 +21,19 @@ filters are FIELD=VALUE or FIELD__OP=VALUE, ANDed:
   ops: exact (default), not, in, notin, gt, gte, lt, lte, contains, startswith, regex, exists
   fields: the promoted fields (rootname, detector, proposid, filter1, exptime, date_obs, ...)
           or any header keyword as headers.<filetype>.<ext>.<KEY>
-  cone search: ra=DEG dec=DEG radius=DEG
+  cone search of target positions: ra=DEG dec=DEG radius=DEG, or cone=POSITION,RADIUS
+  footprints: contains=POSITION (images covering it), overlaps=POSITION,RADIUS
+    POSITION: 6.0236,-72.0813 | '00:24:05.7 -72:04:53' | '00h24m05.7s -72d04m53s' |
+              'galactic 305.9 -44.9' | a target name of this archive (NGC104)
+    RADIUS: 5arcsec, 2arcmin, 0.1deg; a bare number is degrees
+    --sort distance: nearest first (from the position)
 examples:
   acsq query detector=WFC filter1=F625W exptime__gte=1000
   acsq query targname='NGC*' date_obs__gte=2006-01-01 date_obs__lt=2007 --sort=-exptime
   acsq query headers.flt.0.CCDGAIN__gte=2 --columns rootname,date_obs,headers.flt.0.CCDGAIN
   acsq query ra=6.02 dec=-72.08 radius=0.2 --format paths --filetype flt
+  acsq query contains='00:24:05.7 -72:04:53' --sort distance
+  acsq query overlaps=NGC104,2arcmin exptime__gte=100
 """
 
 
@@ -53,7 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also print the counts per " + ", ".join(FACET_FIELDS))
 
 
-def _spec(args: argparse.Namespace) -> QuerySpec:
+def _spec(args: argparse.Namespace, names=None) -> QuerySpec:
     pairs = []
     for item in args.filters:
         name, sep, value = item.partition("=")
@@ -64,7 +72,7 @@ def _spec(args: argparse.Namespace) -> QuerySpec:
         value = getattr(args, option)
         if value is not None:
             pairs.append((option, str(value)))
-    return QuerySpec.parse(pairs)
+    return QuerySpec.parse(pairs, names=names)
 
 
 def _print_facets(facets: dict) -> None:
@@ -75,8 +83,8 @@ def _print_facets(facets: dict) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    spec = _spec(args)
     db = connect(settings)
+    spec = _spec(args, TargetNames(db).resolve)
     out = sys.stdout
     if args.format in ("csv", "paths"):
         for warning in core.warnings(db, spec):

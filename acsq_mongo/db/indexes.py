@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, GEOSPHERE, IndexModel
 
 from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, PROPOSALS, ROOTNAMES
 from acsq_mongo.fields import PROMOTED_FIELDS
@@ -48,6 +48,9 @@ def _catalog_indexes() -> list[IndexModel]:
         # The home page's links: rootnames with a filetype, rootnames with ingest errors.
         _index(("filetypes", ASCENDING)),
         _index(("n_errors", ASCENDING)),
+        # Footprint searches (contains, overlaps): $geoIntersects on the GeoJSON footprints.
+        # Documents without a footprint are left out of it (2dsphere indexes are sparse).
+        IndexModel([("footprint", GEOSPHERE)], name="footprint_2dsphere"),
     ]
     return models
 

@@ -25,10 +25,13 @@ import bson
 
 from acsq_mongo.archive.discover import RootnameFolder
 from acsq_mongo.fields import CASE_FOLDED_FIELDS, FILETYPES, PROMOTED_FIELDS
+from acsq_mongo.sky.footprints import Footprints, compute_footprints
+from acsq_mongo.sky.geometry import to_geojson, to_s_region
 
 __all__ = [
     "build_document",
     "build_document_bson",
+    "add_footprints",
     "encode_document",
     "promoted_fields",
     "parse_date_obs",
@@ -186,6 +189,7 @@ def build_document(
     quicklook: Mapping[str, Any] | None = None,
     proposal_types: Mapping[int, str] | None = None,
     header_comments: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
+    footprints: Footprints | None = None,
 ) -> dict[str, Any]:
     """Assemble the whole rootname document (docs/data-model.md).
 
@@ -213,6 +217,9 @@ def build_document(
     header_comments : mapping, optional
         ``{filetype: {"<ext>": {KEY: comment}}}``, only for cards with a comment;
         stored apart from the values, so a query on a value is unchanged.
+    footprints : Footprints, optional
+        The footprints, if the caller computed them (to log their warnings);
+        default: computed here from ``headers``.
 
     Returns
     -------
@@ -221,7 +228,7 @@ def build_document(
     """
     return build_document_bson(folder, headers, header_nulls, n_hdus, errors, now,
                                first_ingest_date, quicklook, proposal_types,
-                               header_comments)[0]
+                               header_comments, footprints)[0]
 
 
 def build_document_bson(
@@ -235,6 +242,7 @@ def build_document_bson(
     quicklook: Mapping[str, Any] | None = None,
     proposal_types: Mapping[int, str] | None = None,
     header_comments: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
+    footprints: Footprints | None = None,
 ) -> tuple[dict[str, Any], bytes]:
     """:func:`build_document`, and the document's BSON.
 
@@ -266,12 +274,31 @@ def build_document_bson(
     doc["header_comments"] = {ft: dict(comments[ft]) for ft in FILETYPES if comments.get(ft)}
     if quicklook is not None:
         doc["quicklook"] = dict(quicklook)
+    add_footprints(doc, footprints if footprints is not None else compute_footprints(headers))
     # The rootname is the document's own; ingest_errors rows carry it.
     doc["errors"] = [{k: v for k, v in e.items() if k != "rootname"} for e in errors]
     doc["n_errors"] = len(errors)
     doc["first_ingest_date"] = first_ingest_date or now
     doc["last_ingest_date"] = now
     return doc, encode_document(doc)
+
+
+def add_footprints(doc: dict[str, Any], footprints: Footprints) -> None:
+    """Set a document's sky fields: ``footprints``, ``footprint`` and ``s_region``.
+
+    ``footprints`` holds the rings of every filetype; ``footprint`` (GeoJSON,
+    for the 2dsphere index) and ``s_region`` (STC-S) those of the preferred
+    filetype (:data:`acsq_mongo.sky.footprints.PREFERRED`). Without a usable
+    WCS the three fields are left out (a 2dsphere index skips such documents).
+    """
+    for key in ("footprints", "footprint", "s_region"):
+        doc.pop(key, None)
+    preferred = footprints.preferred
+    if preferred is None:
+        return
+    doc["footprints"] = {ft: footprints.rings[ft] for ft in FILETYPES if ft in footprints.rings}
+    doc["footprint"] = to_geojson(preferred)
+    doc["s_region"] = to_s_region(preferred)
 
 
 def set_doc_bytes(doc: dict[str, Any]) -> int:

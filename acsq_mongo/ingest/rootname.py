@@ -53,6 +53,7 @@ from acsq_mongo.ingest.hold import hold
 from acsq_mongo.ingest.proposal_types import load_proposal_types
 from acsq_mongo.ingest.store import DocumentTooLarge
 from acsq_mongo.ingest.store_batch import StoreBatch
+from acsq_mongo.sky.footprints import compute_footprints
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -313,10 +314,14 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
         paths, ql_errors = _quicklook(rootname, proposid, images, settings, remake, result, now)
         errors += ql_errors
         new_errors += ql_errors
+    footprints = compute_footprints(headers)
+    for warning in footprints.warnings:  # no footprint is a warning, not an ingest error
+        log.warning("%s: %s", rootname, warning)
     document, raw = build_document_bson(
         folder, headers, nulls, n_hdus, errors, now,
         first_ingest_date=(stored or {}).get("first_ingest_date"), quicklook=paths,
         proposal_types=load_proposal_types(settings.proposal_types), header_comments=comments,
+        footprints=footprints,
     )
     hold(settings, "images", rootname)
 

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 from acsq_mongo.db.connection import connect
 from acsq_mongo.query import core
 from acsq_mongo.query.cache import ResultCache
+from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.positions import TargetNames
 from acsq_mongo.query.render import csv_lines, result_json, table_lines
 from acsq_mongo.query.rootname import whole_document
 from acsq_mongo.query.spec import QuerySpec, default_columns, param_pairs
@@ -93,7 +95,9 @@ class Archive:
             ``field__op=value`` filters (``detector="WFC"``,
             ``exptime__gte=1000``, ``date_obs__lt="2006"``,
             ``proposid__in=[10368, 9575]``), a cone (``ra=``, ``dec=``,
-            ``radius=`` in degrees) and options (``sort="-exptime"``,
+            ``radius=`` in degrees, or ``cone="NGC104,2arcmin"``), a footprint
+            search (``contains="00:24:05.7 -72:04:53"``,
+            ``overlaps="6.02,-72.08,2arcmin"``) and options (``sort="-exptime"``,
             ``columns=[...]``, ``limit=``, ``offset=``, ``filetype=``).
 
         Returns
@@ -107,7 +111,17 @@ class Archive:
             On an unknown field or op, or a value of the wrong type.
         """
         pairs = param_pairs(params) + list(filters.items())
-        return Query(self, QuerySpec.parse(pairs))
+        return Query(self, QuerySpec.parse(pairs, names=self.resolve_target))
+
+    def resolve_target(self, name: str):
+        """The mean position of a target name's pointings in this archive (a SkyCoord).
+
+        Raises
+        ------
+        QueryError
+            If no rootname has that target; the message lists close names.
+        """
+        return TargetNames(self.db).resolve(name)
 
     def document(self, rootname: str) -> dict[str, Any] | None:
         """Return the whole stored document of a rootname (every header), or None.
@@ -140,12 +154,15 @@ class Query:
 
     def filter(self, params: Any = None, /, **filters: Any) -> Query:
         """Return a query with more filters (ANDed)."""
-        more = QuerySpec.parse(param_pairs(params) + list(filters.items()))
+        more = QuerySpec.parse(param_pairs(params) + list(filters.items()),
+                               names=self.archive.resolve_target)
         changes: dict[str, Any] = {"filters": self.spec.filters + more.filters}
         if self.spec.columns == default_columns(self.spec.filters, self.spec.sort):
             changes["columns"] = default_columns(changes["filters"], self.spec.sort)
-        if more.cone is not None:
-            changes["cone"] = more.cone
+        if more.cone is not None or more.sky is not None:
+            if self.spec.cone is not None or self.spec.sky is not None:
+                raise QueryError("one search around a position per query; this one has one")
+            changes["cone"], changes["sky"] = more.cone, more.sky
         return self._with(self.spec.replace(**changes))
 
     def order_by(self, *fields: str) -> Query:

@@ -59,6 +59,19 @@ def angular_separation(ra1, dec1, ra2, dec2) -> np.ndarray:
     return np.degrees(np.arctan2(np.hypot(num1, num2), denominator))
 
 
+def _radius(value: Any) -> float:
+    """A radius in degrees: a number, or text with a unit (``2arcmin``)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    text = str(value).strip()
+    try:
+        return float(text)
+    except ValueError:
+        from acsq_mongo.query.positions import parse_radius
+
+        return float(parse_radius(text).deg)
+
+
 @dataclass(frozen=True)
 class Cone:
     """A cone on the sky: centre (``ra``, ``dec``) and ``radius``, in degrees."""
@@ -69,7 +82,8 @@ class Cone:
 
     @classmethod
     def parse(cls, ra: Any, dec: Any, radius: Any) -> Cone:
-        """Check and convert the three cone parameters (text or numbers, degrees).
+        """Check and convert the three cone parameters (text or numbers, degrees; the
+        radius may carry a unit: ``5arcsec``, ``2arcmin``).
 
         Raises
         ------
@@ -85,7 +99,7 @@ class Cone:
             )
         ra_ = values.to_float("ra", ra)
         dec_ = values.to_float("dec", dec)
-        radius_ = values.to_float("radius", radius)
+        radius_ = _radius(radius)
         if not 0.0 <= ra_ <= 360.0:
             raise QueryError(f"ra must be from 0 to 360 degrees, got {ra_:g}")
         if not -90.0 <= dec_ <= 90.0:

@@ -16,7 +16,10 @@ Which collection answers, and how a page is read:
   collection).
 - A cone search: the indexed bounding box on ``catalog``, the exact test in
   Python, then the same ``_id: {$in: [...]}``, so that the count, facets and
-  pages are those of the exact set.
+  pages are those of the exact set. A footprint search (``contains``,
+  ``overlaps``) likewise, from the ``footprint`` 2dsphere index
+  (:mod:`.sky_search`). Sorted by distance from the position, a page is a
+  slice of the ids in that order, read with one ``_id: {$in: [...]}``.
 - When nothing is cached yet and at most ``_ONE_SCAN_MAX`` rootnames match,
   the count, the facets and the page come from one ``find``: it asks for
   every match in page order (projected to the columns and the facet fields),
@@ -47,8 +50,12 @@ from acsq_mongo.query.facets import FACET_FIELDS, count_and_facets, sort_counts
 from acsq_mongo.query.files import file_path
 from acsq_mongo.query.keyword_check import cached_warnings
 from acsq_mongo.query.keyword_check import spec_warnings as warnings
-from acsq_mongo.query.names import FieldRef, resolve
+from acsq_mongo.query.names import resolve
 from acsq_mongo.query.result import Result, Selection
+from acsq_mongo.query.rows import distance_order as _distance_order
+from acsq_mongo.query.rows import projection as _projection
+from acsq_mongo.query.rows import rows as _rows
+from acsq_mongo.query.rows import rows_by_ids as _rows_by_ids
 from acsq_mongo.query.selection import cached_selection, select
 from acsq_mongo.query.spec import QuerySpec
 
@@ -124,51 +131,6 @@ def _page_collection(spec: QuerySpec, selection: Selection) -> str:
     return ROOTNAMES if spec.sorts_by_header else selection.collection
 
 
-def _projection(refs: tuple[FieldRef, ...], collection: str) -> dict[str, int]:
-    projection = {"_id": 1}
-    for ref in refs:
-        if ref.is_header and collection != ROOTNAMES:
-            continue
-        projection[ref.path] = 1
-    return projection
-
-
-def _value(doc: dict, ref: FieldRef) -> Any:
-    if not ref.is_header:
-        return doc.get(ref.name)
-    node: Any = doc
-    for part in ("headers", ref.filetype, ref.ext, ref.path.split(".", 3)[3]):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
-
-
-def _header_docs(db: Database, ids: list[str], refs: tuple[FieldRef, ...]) -> dict[str, dict]:
-    """Fetch the header columns of some rootnames from ``rootnames``, by ``_id``."""
-    if not ids or not refs:
-        return {}
-    projection = {"_id": 1, **{ref.path: 1 for ref in refs}}
-    with server_errors():
-        return {d["_id"]: d for d in db[ROOTNAMES].find({"_id": {"$in": ids}}, projection)}
-
-
-def _rows(db: Database, docs: list[dict], refs: tuple[FieldRef, ...], collection: str
-          ) -> list[dict[str, Any]]:
-    header_refs = tuple(r for r in refs if r.is_header)
-    headers: dict[str, dict] = {}
-    if header_refs and collection != ROOTNAMES:
-        headers = _header_docs(db, [d["_id"] for d in docs], header_refs)
-    rows = []
-    for doc in docs:
-        source = headers.get(doc["_id"], {})
-        rows.append({
-            ref.name: _value(source if ref.is_header and collection != ROOTNAMES else doc, ref)
-            for ref in refs
-        })
-    return rows
-
-
 def _page_limit(spec: QuerySpec, settings: Settings) -> int:
     limit = settings.page_size if spec.limit is None else spec.limit
     if limit > settings.max_rows:
@@ -221,6 +183,9 @@ def run(
     def page() -> list[dict[str, Any]]:
         if limit == 0:
             return []
+        ordered = _distance_order(spec, selection)
+        if ordered is not None:
+            return _rows_by_ids(db, spec, ordered[spec.offset:spec.offset + limit])
         coll = _page_collection(spec, selection)
         with server_errors():
             docs = list(db[coll].find(
@@ -232,7 +197,7 @@ def run(
     page_key = (spec.selection_key(), spec.sort, spec.column_names, limit, spec.offset)
     counts_key = ("facets" if with_facets else "count", *spec.selection_key())
     if (limit and spec.offset < _ONE_SCAN_MAX and _one_scan_applies(selection)
-            and not spec.sorts_by_header
+            and not spec.sorts_by_header and _distance_order(spec, selection) is None
             and not cached.has(counts_key) and not cached.has(("page", *page_key))):
         # Nothing cached: one find for every match (up to _ONE_SCAN_MAX) gives the
         # count, the facets and the page; past that, the aggregation counts after all.
@@ -317,6 +282,19 @@ def iter_rows(
             yield from (dict(r) for r in rows)
             return
     selection = cached_selection(cached, spec)
+    ordered = _distance_order(spec, selection)
+    if ordered is not None:
+        end = None if spec.limit is None else spec.offset + spec.limit
+        ordered = ordered[spec.offset:end]
+        kept_rows: list[dict[str, Any]] = []
+        for start in range(0, len(ordered), batch_size):
+            rows = _rows_by_ids(db, spec, ordered[start:start + batch_size])
+            if cache is not None and len(ordered) <= _CACHE_ROWS_MAX:
+                kept_rows.extend(dict(r) for r in rows)
+            yield from rows
+        if cache is not None and len(ordered) <= _CACHE_ROWS_MAX:
+            cache.put((*key[:1], *cached.prefix, *key[1:]), tuple(kept_rows))
+        return
     # Header columns for every row: one pass over the whole documents beats a lookup per
     # rootname (the same filter runs on either collection).
     coll = ROOTNAMES if spec.header_columns or spec.sorts_by_header else selection.collection

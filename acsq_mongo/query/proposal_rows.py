@@ -156,6 +156,7 @@ def answerable(spec: QuerySpec, proposid: int | None, n_rootnames: int | None) -
     return (
         [f.key() for f in spec.filters] == [f.key() for f in wanted]
         and spec.cone is None
+        and spec.sky is None
         and spec.sort == DEFAULT_SORT
         and set(spec.column_names) <= set(ROW_COLUMNS)
     )

@@ -30,12 +30,16 @@ class Selection:
     match : dict
         The MongoDB filter document.
     ids : tuple of str or None
-        The exact ``_id`` s, when a cone or header filter was resolved first.
+        The exact ``_id`` s, when a cone, footprint search or header filter was
+        resolved first.
+    by_distance : tuple of str or None
+        The same ids by distance from a search's position (then ``_id``).
     """
 
     collection: str
     match: dict
     ids: tuple[str, ...] | None = None
+    by_distance: tuple[str, ...] | None = None
 
 
 @dataclass

@@ -1,8 +1,10 @@
 """Which rootnames a query selects: a filter on one collection, or the exact ids.
 
-Filters on promoted fields only select on ``catalog``; a header-keyword filter
-or a cone is resolved first to the exact ``_id`` s (at most :data:`MAX_IDS`),
-so that the count, facets and pages of the query are those of the exact set.
+Filters on promoted fields only select on ``catalog``; a header-keyword filter,
+a cone or a footprint search is resolved first to the exact ``_id`` s (at most
+:data:`MAX_IDS`), so that the count, facets and pages of the query are those
+of the exact set. A search around a position also keeps the ids in order of
+distance from it, for ``sort=distance``.
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ import numpy as np
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.call_cache import CallCache, server_errors
+from acsq_mongo.query.cone import angular_separation
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.filters import combine
 from acsq_mongo.query.result import Selection
+from acsq_mongo.query.sky_search import find_footprints
 from acsq_mongo.query.spec import QuerySpec
 
 if TYPE_CHECKING:
@@ -61,25 +65,48 @@ def cached_selection(cached: CallCache, spec: QuerySpec) -> Selection:
     )[0]
 
 
+def _is_mock(db: Database) -> bool:
+    return type(db).__module__.startswith("mongomock")
+
+
+def _by_distance(found: list[tuple[str, float]]) -> tuple[str, ...]:
+    """The ids by distance from the search's position, then by ``_id``."""
+    return tuple(_id for _id, _ in sorted(found, key=lambda pair: (pair[1], pair[0])))
+
+
 def _select(db: Database, spec: QuerySpec) -> Selection:
     field_filters, header_filters = spec.field_filters, spec.header_filters
-    if spec.cone is None and not header_filters:
+    if spec.cone is None and spec.sky is None and not header_filters:
         return Selection(CATALOG, combine(field_filters))
     ids: list[str] | None = None
+    by_distance: tuple[str, ...] | None = None
     with server_errors():
         if spec.cone is not None:
             query = combine(field_filters, [spec.cone.box_filter()])
             docs = list(db[CATALOG].find(query, {"_id": 1, "ra_targ": 1, "dec_targ": 1}))
+            found: list[tuple[str, float]] = []
             if docs:
                 ra = np.array([d["ra_targ"] for d in docs], dtype=float)
                 dec = np.array([d["dec_targ"] for d in docs], dtype=float)
-                inside = spec.cone.contains(ra, dec)
-                ids = sorted(d["_id"] for d, ok in zip(docs, inside, strict=True) if ok)
-            else:
-                ids = []
+                separation = angular_separation(spec.cone.ra, spec.cone.dec, ra, dec)
+                found = [(d["_id"], float(sep)) for d, sep in zip(docs, separation, strict=True)
+                         if sep <= spec.cone.radius]
+            ids = sorted(_id for _id, _ in found)
+            by_distance = _by_distance(found)
             if len(ids) > MAX_IDS:
                 raise QueryError(
                     f"the cone holds {len(ids)} rootnames, more than {MAX_IDS}; make it smaller "
+                    "or add filters"
+                )
+        if spec.sky is not None:
+            geo = not _is_mock(db)
+            query = combine(field_filters, [spec.sky.server_filter(geo)])
+            found = find_footprints(db, spec.sky, query, geo)
+            ids = sorted(_id for _id, _ in found)
+            by_distance = _by_distance(found)
+            if len(ids) > MAX_IDS:
+                raise QueryError(
+                    f"{len(ids)} footprints match, more than {MAX_IDS}; make the search smaller "
                     "or add filters"
                 )
         if header_filters and ids != []:  # (an empty cone needs no pass over rootnames)
@@ -90,5 +117,8 @@ def _select(db: Database, spec: QuerySpec) -> Selection:
                 # Too many to hand over as a list: answer the whole query from rootnames.
                 return Selection(ROOTNAMES, query)
             ids = found
+            if by_distance is not None:
+                kept = set(found)
+                by_distance = tuple(_id for _id in by_distance if _id in kept)
     assert ids is not None
-    return Selection(CATALOG, {"_id": {"$in": ids}}, tuple(ids))
+    return Selection(CATALOG, {"_id": {"$in": ids}}, tuple(ids), by_distance)

@@ -5,9 +5,15 @@ the command line (``acsq query detector=HRC exptime__gte=1000``) or Python
 (``Archive.query(detector="HRC", exptime__gte=1000)``). Besides filters
 (:mod:`acsq_mongo.query.filters`), these names are reserved:
 
-- ``ra``, ``dec``, ``radius``: a cone search, in degrees;
+- ``ra``, ``dec``, ``radius``: a cone search of target positions, in degrees (the
+  radius also with a unit: ``2arcmin``); or ``cone=POSITION,RADIUS``, the same as
+  one string (:mod:`.positions`: ``00:42:44.3 +41:16:09,2arcmin``, ``NGC104,0.1``);
+- ``contains=POSITION``, ``overlaps=POSITION,RADIUS``: footprint searches
+  (:mod:`.sky_search`). One of the cone and these per query;
 - ``sort``: comma-separated fields or header paths, ``-`` for descending:
-  ``-exptime,rootname``, ``headers.flt.0.CCDGAIN``;
+  ``-exptime,rootname``, ``headers.flt.0.CCDGAIN``; with a position, ``distance``
+  (from the position: to the target for the cone, to the footprint's centre for
+  ``contains`` and ``overlaps``);
 - ``columns``: comma-separated output columns, fields or header paths (default:
   :data:`DEFAULT_COLUMNS`, then every header keyword the filters or the sort name);
 - ``limit``, ``offset``: the page;
@@ -29,6 +35,8 @@ from acsq_mongo.query.cone import CONE_PARAMS, Cone
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.filters import Filter, parse_filter
 from acsq_mongo.query.names import FieldRef, resolve
+from acsq_mongo.query.positions import parse_position, parse_radius
+from acsq_mongo.query.sky_search import SKY_PARAMS, SkySearch
 
 __all__ = [
     "QuerySpec",
@@ -36,6 +44,7 @@ __all__ = [
     "RESERVED",
     "SORTABLE",
     "DEFAULT_SORT",
+    "DISTANCE",
     "DEFAULT_COLUMNS",
     "MAX_COLUMNS",
     "MAX_OFFSET",
@@ -46,8 +55,10 @@ __all__ = [
 #: Output formats every face of the query core offers.
 FORMATS: tuple[str, ...] = ("table", "csv", "json", "paths")
 #: Parameter names that are not filters.
-RESERVED: tuple[str, ...] = CONE_PARAMS + ("sort", "columns", "limit", "offset", "format",
-                                           "filetype")
+RESERVED: tuple[str, ...] = CONE_PARAMS + ("cone",) + SKY_PARAMS + (
+    "sort", "columns", "limit", "offset", "format", "filetype")
+#: The sort key of a search around a position: the distance from it.
+DISTANCE = "distance"
 #: Fields results can be sorted by (every scalar top-level field).
 SORTABLE: tuple[str, ...] = tuple(n for n, f in FIELDS.items() if f.type not in ("list", "dict"))
 #: The order when none is asked for (``_id`` always breaks ties).
@@ -119,6 +130,7 @@ class QuerySpec:
 
     filters: tuple[Filter, ...] = ()
     cone: Cone | None = None
+    sky: SkySearch | None = None
     sort: tuple[tuple[str, int], ...] = DEFAULT_SORT
     columns: tuple[FieldRef, ...] = tuple(resolve(n) for n in DEFAULT_COLUMNS)
     limit: int | None = None
@@ -133,6 +145,7 @@ class QuerySpec:
         *,
         ignore: Iterable[str] = (),
         formats: Iterable[str] = FORMATS,
+        names: Any = None,
     ) -> QuerySpec:
         """Parse ``name=value`` pairs into a spec.
 
@@ -146,6 +159,10 @@ class QuerySpec:
             Other names the caller handles itself (e.g. a web view's ``page``).
         formats : iterable of str
             The formats ``format`` may name.
+        names : callable, optional
+            Resolves a target name to a position
+            (:meth:`~acsq_mongo.query.positions.TargetNames.resolve`); without
+            it, positions must be coordinates.
 
         Returns
         -------
@@ -180,10 +197,23 @@ class QuerySpec:
         spec = cls(filters=tuple(filters))
         changes: dict[str, Any] = {"columns": default_columns(spec.filters)}
         cone_values = [reserved.get(n) for n in CONE_PARAMS]
+        searches = [n for n in ("cone", *SKY_PARAMS) if n in reserved]
         if any(v is not None for v in cone_values):
+            searches.insert(0, "ra, dec, radius")
             changes["cone"] = Cone.parse(*cone_values)
+        if len(searches) > 1:
+            raise QueryError("one search around a position per query; got " + " and ".join(
+                searches))
+        if "cone" in reserved:
+            changes["cone"] = _parse_cone(reserved["cone"], names)
+        for kind in SKY_PARAMS:
+            if kind in reserved:
+                changes["sky"] = SkySearch.parse(kind, reserved[kind], names)
         if "sort" in reserved:
             changes["sort"] = _parse_sort(reserved["sort"])
+            if any(n == DISTANCE for n, _ in changes["sort"]) and not searches:
+                raise QueryError("sort=distance needs a position: contains=, overlaps=, "
+                                 "cone= or ra, dec, radius")
         if "columns" in reserved:
             changes["columns"] = _parse_columns(reserved["columns"])
         elif "sort" in changes:
@@ -223,7 +253,13 @@ class QuerySpec:
     @property
     def sort_paths(self) -> list[tuple[str, int]]:
         """The sort as MongoDB takes it: document paths (header keywords escaped)."""
-        return [(resolve(name).path, direction) for name, direction in self.sort]
+        return [(resolve(name).path, direction) for name, direction in self.sort
+                if name != DISTANCE]
+
+    @property
+    def sorts_by_distance(self) -> bool:
+        """Whether the first sort key is the distance from the search's position."""
+        return bool(self.sort) and self.sort[0][0] == DISTANCE
 
     @property
     def sorts_by_header(self) -> bool:
@@ -236,10 +272,11 @@ class QuerySpec:
         return tuple(ref for ref in self.columns if ref.is_header)
 
     def selection_key(self) -> tuple:
-        """What decides which rootnames match (for caches): filters and cone."""
+        """What decides which rootnames match (for caches): filters, cone and sky search."""
         return (
             tuple(sorted(f.key() for f in self.filters)),
             self.cone.key() if self.cone else None,
+            self.sky.key() if self.sky else None,
         )
 
     def to_params(self) -> list[tuple[str, str]]:
@@ -248,6 +285,8 @@ class QuerySpec:
         if self.cone is not None:
             pairs += [("ra", f"{self.cone.ra:g}"), ("dec", f"{self.cone.dec:g}"),
                       ("radius", f"{self.cone.radius:g}")]
+        if self.sky is not None:
+            pairs.append((self.sky.kind, self.sky.text))
         if self.sort != DEFAULT_SORT:
             pairs.append(("sort", ",".join(("-" if d < 0 else "") + n for n, d in self.sort)))
         if self.columns != default_columns(self.filters, self.sort):
@@ -268,7 +307,8 @@ def default_columns(filters: Iterable[Filter] = (),
     """The columns when none are asked for: :data:`DEFAULT_COLUMNS`, then each header
     keyword the filters or the sort name, so that what was asked about is shown."""
     refs = [resolve(n) for n in DEFAULT_COLUMNS]
-    for ref in [f.field for f in filters] + [resolve(name) for name, _ in sort]:
+    for ref in [f.field for f in filters] + [resolve(name) for name, _ in sort
+                                             if name != DISTANCE]:
         if ref.is_header and ref not in refs and len(refs) < MAX_COLUMNS:
             refs.append(ref)
     return tuple(refs)
@@ -283,15 +323,26 @@ def _parse_sort(value: Any) -> tuple[tuple[str, int], ...]:
             name = resolve(name).name
         else:
             name = name.lower()
-        if not name.startswith("headers.") and name not in SORTABLE:
+        if not name.startswith("headers.") and name not in SORTABLE and name != DISTANCE:
             raise QueryError(f"cannot sort by {part[:60]!r}; valid sort fields: "
-                             + ", ".join(SORTABLE) + ", or a header keyword as "
-                             "headers.<filetype>.<ext>.<KEY>")
+                             + ", ".join(SORTABLE) + ", distance (from a search's "
+                             "position), or a header keyword as headers.<filetype>.<ext>.<KEY>")
         if name not in (k for k, _ in keys):
             keys.append((name, direction))
     if not keys:
         raise QueryError("sort needs a field name, e.g. sort=-exptime")
     return tuple(keys)
+
+
+def _parse_cone(value: Any, names: Any) -> Cone:
+    """``cone=POSITION,RADIUS``: the cone search of target positions as one string."""
+    text = str(value).strip()
+    position, sep, radius = text.rpartition(",")
+    if not sep or not position.strip():
+        raise QueryError(f"cone takes POSITION,RADIUS (e.g. 00:42:44.3 +41:16:09,2arcmin), "
+                         f"got {text[:60]!r}")
+    coord = parse_position(position, names)
+    return Cone(float(coord.ra.deg) % 360.0, float(coord.dec.deg), float(parse_radius(radius).deg))
 
 
 def _parse_columns(value: Any) -> tuple[FieldRef, ...]:

@@ -10,6 +10,7 @@ from typing import Any
 
 from acsq_mongo.sample.acs import load_reference
 from acsq_mongo.sample.plan import SampleRootname
+from acsq_mongo.sample.wcs_values import wcs_values
 
 __all__ = [
 ]
@@ -113,9 +114,8 @@ def extension_header_values(r: SampleRootname, filetype: str, extname: str, extv
     bunit = {"raw": "COUNTS", "drz": "ELECTRONS/S", "drc": "ELECTRONS/S"}.get(filetype,
                                                                              "ELECTRONS")
     return {
+        **wcs_values(r, filetype, extver),
         "EXTNAME": extname, "EXTVER": extver, "EXPNAME": r.rootname, "BUNIT": bunit,
-        "CRVAL1": p["ra_targ"], "CRVAL2": p["dec_targ"],
-        "ORIENTAT": round((p["expstart"] * 0.9856 + 45.0) % 360.0 - 180.0, 6),
         "CCDCHIP": 2 if extver == 1 and r.n_chips == 2 else 1,
         "PHOTFLAM": 1.5e-19 if p["filter1"].startswith("F6") else 7.0e-20,
     }

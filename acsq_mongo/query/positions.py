@@ -1,0 +1,198 @@
+"""Sky positions and radii as astronomers write them, parsed with ``astropy.coordinates``.
+
+A position is one string:
+
+- decimal degrees, ``RA,DEC`` or ``RA DEC``: ``10.6847,41.2690``;
+- sexagesimal, RA in hours: ``00:42:44.3 +41:16:09``, ``00h42m44.3s +41d16m09s``,
+  ``00 42 44.3 +41 16 09``;
+- another frame, by a prefix: ``galactic 121.17 -21.57`` (also ``fk5``, ``fk4``,
+  ``icrs``; their coordinates in degrees or sexagesimal as above);
+- a target name of this archive (its ``TARGNAME``): the mean position of that
+  target's pointings (:class:`TargetNames`). There is no network name resolver.
+
+A radius is an angle with a unit, ``5arcsec``, ``2arcmin``, ``0.1deg``; a bare
+number is degrees.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from acsq_mongo.db.collections import CATALOG
+from acsq_mongo.query.call_cache import server_errors
+from acsq_mongo.query.errors import QueryError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from astropy.coordinates import Angle, SkyCoord
+    from pymongo.database import Database
+
+__all__ = ["POSITION_HELP", "parse_position", "parse_radius", "TargetNames"]
+
+#: What a position may look like, for error messages.
+POSITION_HELP = ("RA,DEC in degrees (10.6847,41.2690), sexagesimal (00:42:44.3 +41:16:09 or "
+                 "00h42m44.3s +41d16m09s), a frame prefix (galactic 121.17 -21.57), or a "
+                 "target name of this archive")
+
+_FRAMES = {"icrs": "icrs", "fk5": "fk5", "fk4": "fk4", "galactic": "galactic", "gal": "galactic"}
+_FRAME_PREFIX = re.compile(r"^\s*(icrs|fk5|fk4|galactic|gal)\b[\s:]*(.*)$", re.IGNORECASE)
+_DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+_MAX_TEXT = 200
+
+
+def _split(text: str) -> tuple[str, str] | None:
+    """The RA and Dec parts of a coordinate string, or None if it has no such shape."""
+    parts = [p.strip() for p in text.split(",")] if "," in text else text.split()
+    if len(parts) == 2 and all(parts):
+        return parts[0], parts[1]
+    if len(parts) == 6:  # "00 42 44.3 +41 16 09"
+        return ":".join(parts[:3]), ":".join(parts[3:])
+    return None
+
+
+def _coordinates(text: str) -> SkyCoord | None:
+    """The ICRS position of a coordinate string; None if it is not one (maybe a name).
+
+    Raises
+    ------
+    QueryError
+        If it looks like coordinates but astropy rejects them (Dec beyond 90, say).
+    """
+    import astropy.units as u
+    from astropy.coordinates import SkyCoord
+
+    frame = "icrs"
+    match = _FRAME_PREFIX.match(text)
+    if match:
+        frame, text = _FRAMES[match.group(1).lower()], match.group(2)
+    parts = _split(text)
+    if parts is None:
+        if match:
+            raise QueryError(f"{frame} position {text!r} needs two coordinates, "
+                             "e.g. galactic 121.17 -21.57")
+        return None
+    lon, lat = parts
+    if not re.search(r"\d", lon) or not re.search(r"\d", lat):
+        return None
+    # RA in degrees when written as a decimal number, else in hours (00:42:44.3); a
+    # letter (h, d, m, s) gives its own unit. Galactic longitudes are always degrees.
+    lon_unit = u.deg if _DECIMAL.match(lon) or frame == "galactic" else u.hourangle
+    try:
+        coord = SkyCoord(f"{lon} {lat}", unit=(lon_unit, u.deg), frame=frame)
+    except (ValueError, TypeError, u.UnitsError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if match or any(c.isdigit() for c in lon[:1] + lat[:2]):
+            raise QueryError(f"cannot read the position {text!r}: {reason}; write "
+                             + POSITION_HELP) from None
+        return None
+    return coord.icrs
+
+
+def parse_position(text: str, names: Callable[[str], SkyCoord] | None = None) -> SkyCoord:
+    """Parse a position string into an ICRS :class:`~astropy.coordinates.SkyCoord`.
+
+    Parameters
+    ----------
+    text : str
+        Coordinates in any notation of this module, or a target name.
+    names : callable, optional
+        Resolves a target name (e.g. :meth:`TargetNames.resolve`); without it a
+        name is an error.
+
+    Raises
+    ------
+    QueryError
+        One line: what was wrong, and what a position may be.
+    """
+    text = str(text).strip()
+    if not text:
+        raise QueryError("a position is empty; write " + POSITION_HELP)
+    if len(text) > _MAX_TEXT:
+        raise QueryError(f"a position is at most {_MAX_TEXT} characters, got {len(text)}")
+    coord = _coordinates(text)
+    if coord is not None:
+        return coord
+    if names is None:
+        raise QueryError(f"cannot read the position {text!r}; write " + POSITION_HELP)
+    return names(text)
+
+
+def parse_radius(text) -> Angle:
+    """Parse a radius: ``5arcsec``, ``2arcmin``, ``0.1deg``; a bare number is degrees.
+
+    Raises
+    ------
+    QueryError
+        If it is not an angle, or not above 0 and at most 180 degrees.
+    """
+    import astropy.units as u
+    from astropy.coordinates import Angle
+
+    raw = str(text).strip()
+    if isinstance(text, bool) or not raw or len(raw) > 40:
+        raise QueryError(f"a radius is an angle such as 5arcsec, 2arcmin or 0.1deg "
+                         f"(a bare number is degrees), got {raw[:40]!r}")
+    try:
+        quantity = u.Quantity(raw)
+        if quantity.unit == u.dimensionless_unscaled:
+            quantity = quantity.value * u.deg
+        angle = Angle(quantity).to(u.deg)
+    except (ValueError, TypeError, u.UnitsError):
+        raise QueryError(f"a radius is an angle such as 5arcsec, 2arcmin or 0.1deg "
+                         f"(a bare number is degrees), got {raw!r}") from None
+    if not np.isfinite(angle.value) or not 0.0 < angle.value <= 180.0:
+        raise QueryError(f"a radius must be above 0 and at most 180 degrees, got {raw!r}")
+    return angle
+
+
+class TargetNames:
+    """Target names of this archive, resolved to the mean position of their pointings.
+
+    The mean is the direction of the summed unit vectors of every rootname's
+    ``ra_targ``/``dec_targ`` with that ``targname`` (correct across RA 0 and near
+    the poles). Names are matched without regard to case, as ``targname`` is
+    stored upper case. Internal targets (no position) do not resolve.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def resolve(self, name: str):
+        """The ICRS position of a target name.
+
+        Raises
+        ------
+        QueryError
+            If no rootname has that target with a position; the message lists close names.
+        """
+        import astropy.units as u
+        from astropy.coordinates import SkyCoord
+
+        from acsq_mongo.sky.geometry import to_radec, unit_vectors
+
+        key = name.strip().upper()
+        with server_errors():
+            docs = list(self.db[CATALOG].find(
+                {"targname": key, "ra_targ": {"$ne": None}}, {"ra_targ": 1, "dec_targ": 1}))
+        points = [(d["ra_targ"], d["dec_targ"]) for d in docs
+                  if isinstance(d.get("ra_targ"), (int, float))
+                  and isinstance(d.get("dec_targ"), (int, float))]
+        if not points:
+            close = difflib.get_close_matches(key, self.names(), n=5, cutoff=0.5)
+            hint = ("; close names: " + ", ".join(close)) if close else ""
+            raise QueryError(f"{name!r} is neither a position nor a target name of this archive "
+                             f"(there is no network name resolver){hint}; a position is "
+                             + POSITION_HELP)
+        ra, dec = to_radec(unit_vectors(*np.array(points).T).sum(axis=0))
+        return SkyCoord(float(ra) * u.deg, float(dec) * u.deg, frame="icrs")
+
+    def names(self) -> list[str]:
+        """Every target name of the archive."""
+        with server_errors():
+            rows = self.db[CATALOG].aggregate([{"$group": {"_id": "$targname"}}])
+            return sorted(r["_id"] for r in rows if isinstance(r.get("_id"), str))

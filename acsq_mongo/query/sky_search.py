@@ -1,0 +1,163 @@
+"""Footprint searches: which images cover a position, which meet a cone.
+
+``contains=POSITION``
+    the rootnames whose footprint (catalog ``footprint``, GeoJSON) contains
+    the position;
+``overlaps=POSITION,RADIUS``
+    the rootnames whose footprint shares a point with the cone.
+
+Two steps, like the cone search of target positions (:mod:`.cone`):
+
+1. The server narrows: ``$geoIntersects`` on the ``footprint`` 2dsphere index,
+   with the point, or with a polygon circumscribing the cone (every point of
+   the cone is inside it: :func:`~acsq_mongo.sky.geometry.cone_polygon`). The
+   query names the index (``hint``): SecantusDB's planner does not choose a
+   2dsphere index by itself. MongoDB 7 takes the same command.
+2. The exact test in Python (:mod:`acsq_mongo.sky.geometry`), on the stored
+   rings: point in spherical polygon, or distance from the centre to the
+   footprint within the radius.
+
+mongomock has no geo operators: there, step 1 is ``footprint: {$exists: true}``
+(tests with mongomock are small; the real server is tested with the index).
+
+A cone's radius is at most :data:`MAX_OVERLAP_RADIUS`: the polygon around it must
+stay smaller than a hemisphere, which GeoJSON on a sphere needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.positions import parse_position, parse_radius
+from acsq_mongo.sky.geometry import (
+    cone_polygon,
+    footprint_centre,
+    footprint_contains,
+    footprint_distance,
+    from_geojson,
+    to_geojson,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from pymongo.database import Database
+
+__all__ = ["SkySearch", "SKY_PARAMS", "FOOTPRINT_INDEX", "MAX_OVERLAP_RADIUS"]
+
+#: The query parameters of a footprint search.
+SKY_PARAMS = ("contains", "overlaps")
+#: The name of the catalog's 2dsphere index on ``footprint`` (acsq_mongo.db.indexes).
+FOOTPRINT_INDEX = "footprint_2dsphere"
+#: Largest radius of ``overlaps``, degrees.
+MAX_OVERLAP_RADIUS = 80.0
+# Widen the server's polygon a little, so that rounding never drops a footprint on its edge.
+_MARGIN = 1e-9
+
+
+@dataclass(frozen=True)
+class SkySearch:
+    """A footprint search: ``kind`` ``contains`` or ``overlaps``, a centre and a radius.
+
+    Attributes
+    ----------
+    kind : str
+    ra, dec : float
+        The position, ICRS degrees.
+    radius : float
+        Degrees; 0 for ``contains``.
+    text : str
+        The value as given (links keep a target name, not its numbers).
+    """
+
+    kind: str
+    ra: float
+    dec: float
+    radius: float = 0.0
+    text: str = ""
+
+    @classmethod
+    def parse(cls, kind: str, value: Any, names: Callable | None = None) -> SkySearch:
+        """Parse ``contains=POSITION`` or ``overlaps=POSITION,RADIUS``.
+
+        Raises
+        ------
+        QueryError
+            On a position or radius that cannot be read, or a radius over
+            :data:`MAX_OVERLAP_RADIUS`.
+        """
+        text = str(value).strip()
+        radius = 0.0
+        position = text
+        if kind == "overlaps":
+            position, sep, radius_text = text.rpartition(",")
+            if not sep or not position.strip():
+                raise QueryError(f"overlaps takes POSITION,RADIUS (e.g. 10.68,41.27,2arcmin), "
+                                 f"got {text[:60]!r}")
+            radius = float(parse_radius(radius_text).deg)
+            if radius > MAX_OVERLAP_RADIUS:
+                raise QueryError(f"overlaps takes a radius of at most {MAX_OVERLAP_RADIUS:g} "
+                                 f"degrees, got {radius_text.strip()!r}")
+        elif kind != "contains":
+            raise QueryError(f"unknown sky search {kind!r}; valid: " + ", ".join(SKY_PARAMS))
+        coord = parse_position(position, names)
+        return cls(kind, float(coord.ra.deg) % 360.0, float(coord.dec.deg), radius, text)
+
+    def key(self) -> tuple:
+        """A hashable form, for caches."""
+        return (self.kind, self.ra, self.dec, self.radius)
+
+    def geometry(self) -> dict:
+        """The GeoJSON the server's ``$geoIntersects`` takes: the point, or the cone's polygon."""
+        if self.kind == "contains":
+            lon = self.ra - 360.0 if self.ra > 180.0 else self.ra
+            return {"type": "Point", "coordinates": [lon, self.dec]}
+        return to_geojson([cone_polygon(self.ra, self.dec, self.radius * (1 + _MARGIN) + 1e-12)])
+
+    def server_filter(self, geo: bool = True) -> dict:
+        """The filter of step 1 (``geo=False``: without geo operators, for mongomock)."""
+        if not geo:
+            return {"footprint": {"$exists": True}}
+        return {"footprint": {"$geoIntersects": {"$geometry": self.geometry()}}}
+
+    def matches(self, footprint: dict) -> bool:
+        """The exact test of one stored GeoJSON footprint."""
+        rings = from_geojson(footprint)
+        if self.kind == "contains":
+            return footprint_contains(rings, self.ra, self.dec)
+        return footprint_distance(rings, self.ra, self.dec) <= self.radius
+
+    def distance(self, footprint: dict) -> float:
+        """Distance (degrees) from the position to the footprint's centre, for sorting."""
+        from acsq_mongo.query.cone import angular_separation
+
+        ra, dec = footprint_centre(from_geojson(footprint))
+        return float(angular_separation(self.ra, self.dec, ra, dec))
+
+    def describe(self) -> str:
+        """The search in words (for a page that shows no match)."""
+        where = f"RA {self.ra:.6f}, Dec {self.dec:+.6f}"
+        if self.kind == "contains":
+            return f"footprint contains {where}"
+        return f"footprint within {self.radius * 3600:g}\" of {where}"
+
+
+def find_footprints(db: Database, search: SkySearch, query: dict, geo: bool
+                    ) -> list[tuple[str, float]]:
+    """Step 1 and 2: the ``(_id, distance)`` of every catalog entry the search matches.
+
+    ``query`` is the search's server filter ANDed with the query's other field filters.
+    """
+    from acsq_mongo.db.collections import CATALOG
+
+    cursor = db[CATALOG].find(query, {"_id": 1, "footprint": 1})
+    if geo:
+        cursor = cursor.hint(FOOTPRINT_INDEX)
+    out = []
+    for doc in cursor:
+        footprint = doc.get("footprint")
+        if isinstance(footprint, dict) and search.matches(footprint):
+            out.append((doc["_id"], search.distance(footprint)))
+    return out
