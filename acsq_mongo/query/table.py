@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
     from acsq_mongo.query.cache import ResultCache
 
-__all__ = ["UNITS", "UCDS", "rows_to_table", "column_kind", "query_table"]
+__all__ = ["UNITS", "UCDS", "rows_to_table", "column_kind", "typed_column", "query_table"]
 
 #: Units of the promoted fields, by the unit text of :class:`acsq_mongo.fields.Field`.
 UNITS: dict[str, u.UnitBase] = {"deg": u.deg, "s": u.s, "MJD": u.d}
@@ -109,7 +109,8 @@ def column_kind(ref: FieldRef, values: Sequence[Any]) -> str:
     return _values_kind(values)
 
 
-def _column(name: str, kind: str, values: list[Any]) -> Column | MaskedColumn | Time:
+def typed_column(name: str, kind: str, values: list[Any]) -> Column | MaskedColumn | Time:
+    """Return one column of ``kind`` (bool, int, float, str, datetime, ...), None masked."""
     mask = np.array([v is None for v in values], dtype=bool)
     if kind == "datetime":
         fill = "2000-01-01T00:00:00"
@@ -171,7 +172,7 @@ def rows_to_table(
     table = Table(meta=dict(meta or {}))
     for ref in refs:
         values = [row.get(ref.name) for row in rows]
-        column = _column(ref.name, column_kind(ref, values), values)
+        column = typed_column(ref.name, column_kind(ref, values), values)
         table[ref.name] = column
         _describe(table[ref.name], ref)
     return table

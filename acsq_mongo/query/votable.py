@@ -71,6 +71,10 @@ def _votable(table: Table, version: str) -> VOTableFile:
         data, mask, datatype, extra = _cell_array(column)
         unit = getattr(column, "unit", None)
         meta = column.info.meta or {}
+        if meta.get("xtype"):
+            extra["xtype"] = meta["xtype"]
+        if version in ("1.0", "1.1"):
+            extra.pop("xtype", None)  # an attribute of VOTable 1.2 and later
         field = Field(
             votable, name=name, ID=name, datatype=datatype,
             arraysize="*" if datatype == "char" else None,
