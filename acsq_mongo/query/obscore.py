@@ -2,23 +2,19 @@
 
 The columns SIA v2 answers with (IVOA ObsCore 1.1 names, units and UCDs):
 
-==================  ============================================================
-``obs_id``          the rootname
-``obs_collection``  ``HST``; ``facility_name`` ``HST``
-``instrument_name`` ``ACS/WFC``, ``ACS/HRC`` or ``ACS/SBC``
-``dataproduct_type`` ``image``
-``calib_level``     raw 1; flt, flc, crj, crc 2; drz, drc 3
-``target_name``     TARGNAME
-``s_ra, s_dec``     the target position, RA_TARG and DEC_TARG (deg)
-``s_fov``           the diagonal of the detector's full field (deg): WFC 202x202,
-                    HRC 29x26, SBC 34.6x30.5 arcsec (ACS Instrument Handbook)
-``s_region``        the footprint as STC-S, where the catalog has one
-``t_min, t_max``    EXPSTART and EXPSTART + EXPTIME (MJD, d)
-``t_exptime``       EXPTIME (s)
-``em_min, em_max``  the spectral filter's band (m, :mod:`.passbands`)
-``access_url``      the file's download URL; ``access_format`` ``application/fits``
-``preview``         the quicklook JPEG's URL (its ~1024-px preview), where there is one
-==================  ============================================================
+- ``obs_id``: the rootname; ``filetype``: which product;
+- ``obs_collection`` and ``facility_name``: ``HST``; ``dataproduct_type``: ``image``;
+- ``instrument_name``: ``ACS/WFC``, ``ACS/HRC`` or ``ACS/SBC``;
+- ``calib_level``: raw 1; flt, flc, crj, crc 2; drz, drc 3;
+- ``target_name``: TARGNAME;
+- ``s_ra``, ``s_dec``: the target position, RA_TARG and DEC_TARG (deg);
+- ``s_fov``: the diagonal of the detector's full field (deg): WFC 202x202, HRC 29x26,
+  SBC 34.6x30.5 arcsec (ACS Instrument Handbook);
+- ``s_region``: the footprint as STC-S, where the catalog has one;
+- ``t_min``, ``t_max``: EXPSTART and EXPSTART + EXPTIME (MJD, d); ``t_exptime``: EXPTIME (s);
+- ``em_min``, ``em_max``: the spectral filter's band (m, :mod:`.passbands`);
+- ``access_url``: the file's download URL; ``access_format``: ``application/fits``;
+- ``preview``: the quicklook JPEG's URL (its ~1024-px preview), where there is one.
 
 The URLs are the web app's: the caller passes the functions that make them.
 """
