@@ -141,8 +141,8 @@ def _describe(column: Any, ref: FieldRef) -> None:
         return
     field = FIELDS[ref.name]
     column.info.description = field.label + (" (MJD)" if field.unit == "MJD" else "")
-    if field.unit in UNITS and not isinstance(column, Time):
-        column.unit = UNITS[field.unit]
+    if field.unit in UNITS and not isinstance(column, Time) and column.dtype.kind in "fiu":
+        column.unit = UNITS[field.unit]  # numbers only: a footprint's JSON text has no unit
     if ref.name in UCDS:
         column.info.meta = {"ucd": UCDS[ref.name]}
 
