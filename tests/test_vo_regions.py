@@ -74,3 +74,19 @@ def test_an_images_band_is_its_spectral_filters():
     names = filters_in_band(6.55e-7, 6.6e-7)
     assert {"F658N", "F660N", "F606W", "FR656N", "POL0V"} <= set(names)
     assert "F435W" not in names and "F122M" not in names
+
+
+@pytest.mark.parametrize("region", [
+    Range(10.0, 12.0, 30.0, 31.0), Range(0.0, 360.0, 80.0, 90.0), Range(350.0, 360.0, -5.0, 5.0),
+    Circle(359.9, 0.0, 0.5), Polygon(((359.0, -1.0), (1.5, -1.0), (1.0, 1.2))),
+])
+def test_a_regions_bounding_cone_holds_every_point_of_it(region):
+    cone = region.bounding_cone()
+    rng = np.random.default_rng(2)
+    ra, dec = rng.uniform(0, 360, 200_000), np.degrees(np.arcsin(rng.uniform(-1, 1, 200_000)))
+    inside = region.contains(ra, dec)
+    assert inside.any() and cone.contains(ra[inside], dec[inside]).all()
+
+
+def test_an_open_range_has_no_bounding_cone():
+    assert Range(10.0, 20.0, None, 5.0).bounding_cone() is None

@@ -37,6 +37,10 @@ class Region:
         """Return which positions (degrees, array-like) are inside, exactly."""
         raise NotImplementedError
 
+    def bounding_cone(self) -> Cone | None:
+        """Return a cone holding the whole region, or None if the region is unbounded."""
+        raise NotImplementedError
+
 
 @dataclass(frozen=True)
 class Circle(Region):
@@ -51,6 +55,9 @@ class Circle(Region):
 
     def contains(self, ra, dec) -> np.ndarray:
         return Cone(self.ra, self.dec, self.radius).contains(ra, dec)
+
+    def bounding_cone(self) -> Cone:
+        return Cone(self.ra, self.dec, self.radius)
 
 
 @dataclass(frozen=True)
@@ -83,6 +90,31 @@ class Range(Region):
             if high is not None:
                 inside &= values <= high
         return inside
+
+    def bounding_cone(self) -> Cone | None:
+        """A cone about the range's middle reaching its farthest boundary point.
+
+        The boundary is sampled (the parallels are not great circles), and the
+        radius widened by the largest gap between samples, so nothing is left out.
+        """
+        bounds = (self.ra_min, self.ra_max, self.dec_min, self.dec_max)
+        if any(b is None for b in bounds):
+            return None
+        ra_lo, ra_hi, dec_lo, dec_hi = bounds
+        steps = np.linspace(0.0, 1.0, 65)
+        ras = np.concatenate([ra_lo + (ra_hi - ra_lo) * steps, np.full(65, ra_hi),
+                              ra_hi - (ra_hi - ra_lo) * steps, np.full(65, ra_lo)])
+        decs = np.concatenate([np.full(65, dec_lo), dec_lo + (dec_hi - dec_lo) * steps,
+                               np.full(65, dec_hi), dec_hi - (dec_hi - dec_lo) * steps])
+        centre = _unit_vectors(ras, decs).sum(axis=0)
+        if np.linalg.norm(centre) < 1e-9:
+            return None
+        x, y, z = centre / np.linalg.norm(centre)
+        ra = math.degrees(math.atan2(y, x)) % 360.0
+        dec = math.degrees(math.asin(max(-1.0, min(1.0, z))))
+        reach = float(np.max(angular_separation(ra, dec, ras, decs)))
+        gap = float(np.max(angular_separation(ras, decs, np.roll(ras, 1), np.roll(decs, 1))))
+        return Cone(ra, dec, min(180.0, reach + gap + 1e-9))
 
 
 def _unit_vectors(ra, dec) -> np.ndarray:
