@@ -108,6 +108,8 @@ def test_column_kind_falls_back_to_the_values():
     assert column_kind(ccdgain, [1.0, "two"]) == "str"
     assert column_kind(resolve("headers.flt.0.NOSUCHKEY"), [1, 2]) == "int"
     assert column_kind(resolve("headers.flt.0.NOSUCHKEY"), [True, 2]) == "str"
+    # With no value at all (a keyword no matching file has), the inventory's type stands.
+    assert column_kind(ccdgain, [None, None]) == "float"
 
 
 def test_to_pandas_gives_a_dataframe(archive):

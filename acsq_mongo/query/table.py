@@ -81,7 +81,9 @@ def _values_kind(values: Sequence[Any]) -> str:
 
 
 def _fits(kind: str, values: Sequence[Any]) -> bool:
-    """Whether every non-missing value is of ``kind`` (ints count as floats)."""
+    """Whether every non-missing value is of ``kind`` (ints count as floats; none at all fit)."""
+    if all(v is None for v in values):
+        return True
     found = _values_kind(values)
     return found == kind or (kind == "float" and found == "int")
 
