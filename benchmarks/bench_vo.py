@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import logging
 import statistics
 import sys
 import tempfile
@@ -85,6 +86,7 @@ def _bench(args: argparse.Namespace, work: Path, uri: str) -> int:
     print(f"  written as VOTable: {t_vot:.2f} s, {len(vot) / 1e6:.1f} MB; as ECSV: "
           f"{t_ecsv:.2f} s, {len(ecsv) / 1e6:.1f} MB")
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)   # no line per request
     app = create_app(settings, db=db)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
