@@ -90,3 +90,4 @@ def test_a_regions_bounding_cone_holds_every_point_of_it(region):
 
 def test_an_open_range_has_no_bounding_cone():
     assert Range(10.0, 20.0, None, 5.0).bounding_cone() is None
+

@@ -34,7 +34,9 @@ from acsq_mongo.db.connection import connect
 from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.query.obscore import OBSCORE_COLUMNS
 from acsq_mongo.query.passbands import PASSBANDS_PATH
+from acsq_mongo.query.regions import Polygon, Range
 from acsq_mongo.settings import load_settings
+from acsq_mongo.sky.geometry import from_geojson, ring_contains
 from webapp import create_app
 
 _names = itertools.count()
@@ -184,15 +186,6 @@ def _found(table):
     return sorted(zip(table["obs_id"], table["filetype"], strict=True))
 
 
-def test_sia_circle_finds_every_image_product_of_the_core_cone(service):
-    sia = _sia(service)
-    for ra, dec, radius in _cones(service):
-        table = strictly(sia.search, pos=(ra, dec, radius)).to_table()
-        rows = service.archive.query(ra=ra, dec=dec, radius=radius).select(
-            "rootname", "filetypes").rows()
-        assert _found(table) == _products(service, rows), (ra, dec, radius)
-
-
 def test_sia_rows_are_obscore_with_units_urls_and_calibration_levels(service):
     rootname, ra, dec = next(t for t in _targets(service)
                              if "flt" in service.archive.document(t[0])["filetypes"])
@@ -271,30 +264,66 @@ def test_sia_time_instrument_calib_and_collection(service):
     assert len(strictly(sia.search, collection="JWST")) == 0
 
 
-def test_sia_range_and_polygon_hold_the_target_positions(service):
-    rows = [r for r in service.archive.query().select("rootname", "filetypes", "ra_targ",
-                                                       "dec_targ").rows()
-            if r["ra_targ"] is not None]
+def _arc_points(a, b, n=400):
+    """Points along the great-circle arc between two positions (degrees), as (ra, dec)."""
+    va, vb = (SkyCoord(p[0] * u.deg, p[1] * u.deg).cartesian.xyz.value for p in (a, b))
+    t = np.linspace(0.0, 1.0, n)[:, None]
+    v = (1 - t) * va + t * vb
+    v /= np.linalg.norm(v, axis=1, keepdims=True)
+    return np.degrees(np.arctan2(v[:, 1], v[:, 0])) % 360, np.degrees(np.arcsin(v[:, 2]))
+
+
+def _outline(vertices, n=400):
+    """Dense points along a closed polygon's great-circle edges."""
+    parts = [_arc_points(vertices[i], vertices[(i + 1) % len(vertices)], n)
+             for i in range(len(vertices))]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
+def _range_outline(ra1, ra2, dec1, dec2, n=2000):
+    t = np.linspace(0.0, 1.0, n)
+    ras = np.concatenate([ra1 + (ra2 - ra1) * t, np.full(n, ra2), ra1 + (ra2 - ra1) * t,
+                          np.full(n, ra1)])
+    decs = np.concatenate([np.full(n, dec1), dec1 + (dec2 - dec1) * t, np.full(n, dec2),
+                           dec1 + (dec2 - dec1) * t])
+    return ras, decs
+
+
+def _brute_force(service, inside_region, region_outline):
+    """The rootnames a region meets, by dense sampling: a footprint's outline point in the
+    region, or a point of the region's outline in the footprint; without a footprint, the
+    target in the region."""
+    found = set()
+    rows = service.archive.query().select("rootname", "filetypes", "footprint", "ra_targ",
+                                          "dec_targ").rows()
+    for row in rows:
+        if row["footprint"] is None:
+            if row["ra_targ"] is not None and inside_region(row["ra_targ"], row["dec_targ"]):
+                found.add(row["rootname"])
+            continue
+        for ring in from_geojson(row["footprint"]):
+            if inside_region(*_outline(ring)).any() or ring_contains(ring, *region_outline).any():
+                found.add(row["rootname"])
+    return sorted(p for p in _products(service, rows) if p[0] in found)
+
+
+def test_sia_range_and_polygon_agree_with_a_brute_force_sampling(service):
     sia = _sia(service)
     for _, ra, dec in _targets(service)[::6]:
         if abs(dec) > 80:
             continue
-        ra1, ra2, dec1, dec2 = max(0, ra - 1), min(360, ra + 1), dec - 1, dec + 1
+        ra1, ra2, dec1, dec2 = max(0, ra - 0.5), min(360, ra + 0.5), dec - 0.3, dec + 0.3
         table = strictly(sia.search, pos=(ra1, ra2, dec1, dec2)).to_table()
-        inside = [r for r in rows if ra1 <= r["ra_targ"] <= ra2 and dec1 <= r["dec_targ"] <= dec2]
-        assert _found(table) == _products(service, inside) and inside
-        # A triangle around the target, checked against astropy's own separations: a point
-        # within 0.2 deg of the target is inside, one over 3 deg away is outside.
-        triangle = [(ra - 1.0, dec - 0.8), (ra + 1.0, dec - 0.8), (ra, dec + 1.2)]
-        triangle = [((a + 360) % 360, d) for a, d in triangle]
+        box = Range(ra1, ra2, dec1, dec2)
+        expected = _brute_force(service, box.contains, _range_outline(ra1, ra2, dec1, dec2))
+        assert _found(table) == expected and expected
+        triangle = [((ra - 0.4) % 360, dec - 0.3), ((ra + 0.4) % 360, dec - 0.3),
+                    (ra, dec + 0.4)]
         polygon = tuple(x for vertex in triangle for x in vertex)
-        found = set(strictly(sia.search, pos=[polygon]).to_table()["obs_id"])
-        near = SkyCoord(ra * u.deg, dec * u.deg).separation(
-            SkyCoord([r["ra_targ"] for r in rows] * u.deg, [r["dec_targ"] for r in rows] * u.deg))
-        with_images = {r["rootname"] for r in rows if _products(service, [r])}
-        assert {r["rootname"] for r, d in zip(rows, near.deg, strict=True)
-                if d < 0.2} & with_images <= found
-        assert not {r["rootname"] for r, d in zip(rows, near.deg, strict=True) if d > 3} & found
+        table = strictly(sia.search, pos=[polygon]).to_table()
+        shape = Polygon(tuple(triangle))
+        expected = _brute_force(service, shape.contains, _outline(triangle))
+        assert _found(table) == expected and expected
 
 
 def test_sia_maxrec_cuts_with_an_overflow_status(service):
@@ -355,9 +384,13 @@ def test_vosi_availability_says_no_while_the_database_is_down(service, tmp_path)
 def test_sia_answers_every_obscore_column_and_masks_what_is_unknown(service):
     table = service.votable("/vo/sia?COLLECTION=HST").get_first_table().to_table()
     assert table.colnames == list(OBSCORE_COLUMNS)
-    # The sample's catalog has no footprints: s_region is empty (a VOTable's null text),
-    # never made up.
-    assert all(not _text(v) for v in table["s_region"])
+    # s_region is the catalog's footprint as STC-S; empty (a VOTable's null text) where the
+    # rootname has none, never made up.
+    regions = {r["rootname"]: r["s_region"] for r in service.archive.query().select(
+        "rootname", "s_region").rows()}
+    assert any(regions.values())
+    for row in table:
+        assert _text(row["s_region"]) == (regions[row["obs_id"]] or "")
     docs = {r["rootname"]: r for r in service.archive.query().select(
         "rootname", "quicklook").rows()}
     for row in table:
@@ -367,3 +400,58 @@ def test_sia_answers_every_obscore_column_and_masks_what_is_unknown(service):
 
 def _text(value) -> str:
     return "" if np.ma.is_masked(value) or value is None else str(value)
+
+
+def _footprinted(service):
+    """Rootnames with a footprint and image products: (rootname, rings, ra_targ, dec_targ)."""
+    rows = service.archive.query(footprint__exists=True).select(
+        "rootname", "footprint", "ra_targ", "dec_targ", "filetypes").rows()
+    return [(r["rootname"], from_geojson(r["footprint"]), r["ra_targ"], r["dec_targ"])
+            for r in rows if _products(service, [r])]
+
+
+def _inner_point(ring, towards: float = 0.8):
+    """A point well inside a convex ring: a vertex moved most of the way to the centre."""
+    vectors = SkyCoord([p[0] for p in ring] * u.deg, [p[1] for p in ring] * u.deg).cartesian
+    centre = SkyCoord(vectors.mean(), representation_type="cartesian").spherical
+    vertex = SkyCoord(ring[0][0] * u.deg, ring[0][1] * u.deg)
+    middle = SkyCoord(centre.lon, centre.lat)
+    point = vertex.directional_offset_by(vertex.position_angle(middle),
+                                         vertex.separation(middle) * towards)
+    return point.ra.deg, point.dec.deg
+
+
+def test_sia_pos_finds_images_by_footprint_not_just_target(service):
+    sia = _sia(service)
+    checked = 0
+    for rootname, rings, ra_t, dec_t in _footprinted(service)[::4]:
+        ra, dec = _inner_point(rings[0])
+        far = SkyCoord(ra * u.deg, dec * u.deg).separation(SkyCoord(ra_t * u.deg, dec_t * u.deg))
+        if far.arcsec < 20:
+            continue
+        checked += 1
+        circle = set(strictly(sia.search, pos=(ra, dec, 5 / 3600)).to_table()["obs_id"])
+        assert rootname in circle
+        # The target lies farther than the radius: a target cone would not find it.
+        assert rootname not in {r["rootname"] for r in service.archive.query(
+            ra=ra, dec=dec, radius=5 / 3600).select("rootname").rows()}
+        d = 2 / 3600
+        polygon = (ra - d, dec - d, ra + d, dec - d, ra, dec + d)
+        assert rootname in set(strictly(sia.search, pos=[polygon]).to_table()["obs_id"])
+        box = (ra - d, ra + d, dec - d, dec + d)
+        assert rootname in set(strictly(sia.search, pos=box).to_table()["obs_id"])
+    assert checked >= 2
+
+
+def test_sia_circle_agrees_with_the_core_footprint_search(service):
+    sia = _sia(service)
+    for ra, dec, radius in _cones(service):
+        if radius > 80:
+            continue
+        table = strictly(sia.search, pos=(ra, dec, radius)).to_table()
+        overlapping = service.archive.query(overlaps=f"{ra},{dec},{radius}").select(
+            "rootname", "filetypes").rows()
+        without = service.archive.query(ra=ra, dec=dec, radius=radius,
+                                        footprint__exists=False).select(
+            "rootname", "filetypes").rows()
+        assert _found(table) == _products(service, overlapping + without), (ra, dec, radius)

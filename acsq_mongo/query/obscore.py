@@ -40,7 +40,7 @@ CALIB_LEVELS: dict[str, int] = {"raw": 1, "flt": 2, "flc": 2, "crj": 2, "crc": 2
 #: The catalog columns the rows are made from.
 SOURCE_COLUMNS: tuple[str, ...] = (
     "rootname", "ra_targ", "dec_targ", "detector", "filter1", "filter2", "expstart",
-    "exptime", "targname", "filetypes", "quicklook", "date_obs",
+    "exptime", "targname", "filetypes", "quicklook", "date_obs", "footprint", "s_region",
 )
 ACCESS_FORMAT = "application/fits"
 COLLECTION = "HST"

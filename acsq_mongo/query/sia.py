@@ -3,8 +3,9 @@
 Parameters (names in any case; a parameter given more than once is ORed, as
 the standard says; different parameters are ANDed):
 
-- ``POS``: ``CIRCLE``, ``RANGE`` or ``POLYGON`` (:mod:`.regions`), on the
-  target position (RA_TARG, DEC_TARG);
+- ``POS``: ``CIRCLE``, ``RANGE`` or ``POLYGON`` (:mod:`.regions`): the images
+  whose footprint meets the region (:mod:`.region_overlap`); an image without
+  a footprint (no usable WCS) by its target position (RA_TARG, DEC_TARG);
 - ``BAND``: ``low high`` wavelengths in metres (or one value), met by the
   image's filter band (:mod:`.passbands`);
 - ``TIME``: ``low high`` MJD, met by the exposure, EXPSTART to EXPSTART + EXPTIME;
@@ -16,8 +17,9 @@ the standard says; different parameters are ANDed):
   the columns only. More matches than that answer ``QUERY_STATUS`` ``OVERFLOW``.
 
 Each combination of the ORed choices that the core can select by index (a
-cone or RA/Dec ranges, the detector, target names, exposure times, filter
-names, a window of EXPSTART) is one core spec; the rows of all are merged by
+footprint search ``overlaps`` of the region's bounding cone, or for rootnames
+without a footprint a cone or RA/Dec ranges; the detector, target names,
+exposure times, filter names, a window of EXPSTART) is one core spec; the rows of all are merged by
 rootname and tested exactly here. Other standard parameters (``POL``,
 ``FOV``, ``SPATRES``, ``SPECRP``, ``TIMERES``, ``ID``) are refused with a
 message; parameters of no standard are ignored (DALI 1.1).
@@ -44,8 +46,11 @@ from acsq_mongo.query.obscore import (
     product_rows,
 )
 from acsq_mongo.query.passbands import filters_in_band, image_passband
+from acsq_mongo.query.region_overlap import footprint_meets
 from acsq_mongo.query.regions import Region, parse_pos
+from acsq_mongo.query.sky_search import MAX_OVERLAP_RADIUS
 from acsq_mongo.query.spec import QuerySpec
+from acsq_mongo.sky.geometry import from_geojson
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -155,7 +160,7 @@ def _core_choices(query: SiaQuery) -> list[list[tuple[str, Any]]]:
     """The ORed choices of core parameters, one list per ORed SIA parameter."""
     groups: list[list[list[tuple[str, Any]]]] = []
     if query.regions:
-        groups.append([region.core_params() for region in query.regions])
+        groups.append([choice for region in query.regions for choice in _region_choices(region)])
     if query.bands:
         names = sorted({n for low, high in query.bands for n in filters_in_band(low, high)})
         if not names:
@@ -178,6 +183,26 @@ def _core_choices(query: SiaQuery) -> list[list[tuple[str, Any]]]:
     return [fixed + [pair for choice in combo for pair in choice] for combo in combinations]
 
 
+def _region_choices(region: Region) -> list[list[tuple[str, Any]]]:
+    """A region's two core queries: footprints that meet its bounding cone (indexed), and
+    rootnames without a footprint whose target position is inside."""
+    cone = region.bounding_cone()
+    if cone is not None and cone.radius <= MAX_OVERLAP_RADIUS:
+        by_footprint = [("overlaps", f"{cone.ra!r},{cone.dec!r},{cone.radius!r}")]
+    else:
+        by_footprint = [("footprint__exists", True)]   # too wide for one polygon: every one
+    return [by_footprint, [*region.core_params(), ("footprint__exists", False)]]
+
+
+def _in_region(region: Region, row: dict[str, Any]) -> bool:
+    """The exact test: the footprint meets the region; without one, the target is inside."""
+    footprint = row.get("footprint")
+    if isinstance(footprint, dict):
+        return footprint_meets(region, from_geojson(footprint))
+    ra, dec = row.get("ra_targ"), row.get("dec_targ")
+    return ra is not None and dec is not None and bool(np.all(region.contains(ra, dec)))
+
+
 def _window(name: str, low: float, high: float) -> list[tuple[str, Any]]:
     pairs: list[tuple[str, Any]] = []
     if math.isfinite(low):
@@ -189,9 +214,7 @@ def _window(name: str, low: float, high: float) -> list[tuple[str, Any]]:
 
 def _meets(row: dict[str, Any], query: SiaQuery) -> bool:
     """The exact test of one rootname's row against every ORed choice."""
-    ra, dec = row.get("ra_targ"), row.get("dec_targ")
-    if query.regions and (ra is None or dec is None or not any(
-            bool(np.all(region.contains(ra, dec))) for region in query.regions)):
+    if query.regions and not any(_in_region(region, row) for region in query.regions):
         return False
     if query.bands:
         band = image_passband(row.get("detector"), row.get("filter1"), row.get("filter2"))
