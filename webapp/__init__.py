@@ -11,7 +11,8 @@ Build it with :func:`create_app`; nothing is read at import time::
 Blueprints, one per area: :mod:`webapp.home` (``/``), :mod:`webapp.archive`
 (proposals, galleries, image and header views), :mod:`webapp.query` (the
 form and its results), :mod:`webapp.images` (quicklook JPEGs and thumbnails
-from ``ACSQ_DATA``), :mod:`webapp.docs` (the query guide). Every list page
+from ``ACSQ_DATA``), :mod:`webapp.docs` (the query guide), :mod:`webapp.vo` (the IVOA
+cone search and image access services, ``/vo/scs`` and ``/vo/sia``). Every list page
 answers HTML, JSON and CSV (:mod:`webapp.formats`). All data comes through
 :mod:`acsq_mongo.query`; no view touches the database directly.
 """
@@ -25,7 +26,7 @@ from flask import Flask
 
 from acsq_mongo import __version__
 from acsq_mongo.query.cache import ResultCache
-from webapp import archive, display, docs, errors, home, images, query, security
+from webapp import archive, display, docs, errors, home, images, query, security, vo
 from webapp.archive import proposal_segment
 from webapp.formats import page_url
 from webapp.images import image_url
@@ -78,7 +79,7 @@ def create_app(
     if config:
         app.config.update(config)
     app.extensions["acsq"] = WebState(settings, db, cache)
-    for module in (home, archive, query, images, docs):
+    for module in (home, archive, query, images, docs, vo):
         app.register_blueprint(module.bp)
     errors.register(app)
     security.register(app)

@@ -8,8 +8,9 @@
 - Anything else: a plain 500 page; the traceback goes to the server's log only.
 
 A request that asked for JSON gets the error as JSON, ``{"error": ..., "status": ...}``;
-one that asked for CSV gets it as ``text/plain`` (one line), so a script that saves
-the answer as a .csv file gets the message, not an HTML page.
+one that asked for CSV or ECSV gets it as ``text/plain`` (one line), so a script that saves
+the answer as a .csv file gets the message, not an HTML page; one that asked for a VOTable
+gets a VOTable with ``INFO name="QUERY_STATUS" value="ERROR"``, which TOPCAT shows.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from werkzeug.exceptions import HTTPException
 
 from acsq_mongo.errors import DatabaseUnavailable
 from acsq_mongo.query.errors import QueryError
-from webapp.formats import json_response, wants_csv, wants_json
+from acsq_mongo.query.votable import VOTABLE_MIME, error_votable
+from webapp.formats import json_response, wants_csv, wants_json, wants_votable
 
 __all__ = ["register", "error_page"]
 
@@ -37,6 +39,8 @@ def error_page(status: int, message: str):
     """Return the error page (or JSON) for ``status`` with a one-line ``message``."""
     if wants_json():
         return json_response({"error": message, "status": status}, status=status)
+    if wants_votable():
+        return Response(error_votable(message), status=status, mimetype=VOTABLE_MIME)
     if wants_csv():
         return Response(f"error {status}: {message}\n", status=status, mimetype="text/plain")
     title = _TITLES.get(status, "Error")

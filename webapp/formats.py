@@ -1,9 +1,11 @@
-"""One list, three answers: HTML, JSON and CSV, in the way of Datasette's renderers.
+"""One list, many answers: HTML, JSON and CSV, in the way of Datasette's renderers.
 
 A list page is served at its own URL (``/query``, ``/archive/``) and with a
 suffix (``/query.json``, ``/archive.csv``), or with ``?format=json|csv``;
 the suffix wins. JSON is one page (with the count and paging), CSV streams
-every row. The writing itself is the query core's (:mod:`acsq_mongo.query.render`):
+every row. Query results also come as a VOTable (``.vot``) and as ECSV
+(``.ecsv``), every row typed with units (:mod:`acsq_mongo.query.votable`).
+The writing itself is the query core's (:mod:`acsq_mongo.query.render`):
 the same value formatting, and CSV cells neutralised against spreadsheet
 formulas.
 """
@@ -28,6 +30,8 @@ __all__ = [
     "requested_format",
     "wants_json",
     "wants_csv",
+    "wants_votable",
+    "TABLE_SUFFIXES",
     "json_response",
     "csv_response",
     "format_urls",
@@ -38,12 +42,13 @@ __all__ = [
 LIST_FORMATS: tuple[str, ...] = ("html", "json", "csv")
 #: The URL converter of a format suffix, for ``@bp.route("/x.<SUFFIX>")``.
 SUFFIX = "fmt"
-_SUFFIX_RULE = "<any(json,csv):fmt>"
+#: The suffixes of the typed-table answers -> their ``format`` name.
+TABLE_SUFFIXES: dict[str, str] = {"vot": "votable", "ecsv": "ecsv"}
 
 
-def suffix_rule(path: str) -> str:
-    """Return ``path`` with a ``.json``/``.csv`` suffix rule: ``/archive`` -> ``/archive.<...>``."""
-    return path.rstrip("/") + "." + _SUFFIX_RULE
+def suffix_rule(path: str, formats: Sequence[str] = ("json", "csv")) -> str:
+    """Return ``path`` with a format suffix rule: ``/archive`` -> ``/archive.<any(json,csv)>``."""
+    return path.rstrip("/") + f".<any({','.join(formats)}):{SUFFIX}>"
 
 
 def requested_format(fmt: str | None = None, allowed: Sequence[str] = LIST_FORMATS) -> str:
@@ -73,9 +78,17 @@ def wants_json() -> bool:
 
 
 def wants_csv() -> bool:
-    """Whether this request asked for CSV (so an error should be plain text, not a page)."""
+    """Whether this request asked for CSV or ECSV (so an error is plain text, not a page)."""
     view_args = request.view_args or {}
-    return view_args.get(SUFFIX) == "csv" or request.args.get("format", "").lower() == "csv"
+    return (view_args.get(SUFFIX) in ("csv", "ecsv")
+            or request.args.get("format", "").lower() in ("csv", "ecsv"))
+
+
+def wants_votable() -> bool:
+    """Whether this request asked for a VOTable (so an error should be a VOTable too)."""
+    view_args = request.view_args or {}
+    return (view_args.get(SUFFIX) == "vot"
+            or request.args.get("format", "").lower() in ("vot", "votable"))
 
 
 def json_response(data: Any, status: int = 200) -> Response:
@@ -116,13 +129,13 @@ def _query_string(drop: Iterable[str] = (), replace: Mapping[str, Any] | None = 
 def format_urls(formats: Sequence[str] = ("json", "csv")) -> dict[str, str]:
     """Return the URLs of this list page in other formats (``.json``, ``.csv``).
 
-    The JSON link keeps the page (``offset``); CSV is every row, so it drops
-    ``offset`` and ``limit``.
+    The JSON link keeps the page (``offset``); CSV, VOTable and ECSV are every
+    row, so they drop ``offset`` and ``limit``.
     """
     view_args = {k: v for k, v in (request.view_args or {}).items() if k != SUFFIX}
     urls = {}
     for fmt in formats:
-        drop = ("format", "offset", "limit") if fmt == "csv" else ("format",)
+        drop = ("format",) if fmt == "json" else ("format", "offset", "limit")
         urls[fmt] = url_for(request.endpoint, **view_args, **{SUFFIX: fmt}) + _query_string(drop)
     return urls
 

@@ -1,4 +1,5 @@
-"""``/query``: the query form, and its results as an HTML table, thumbnails, CSV or JSON.
+"""``/query``: the query form, and its results as an HTML table, thumbnails, CSV, JSON,
+VOTable or ECSV.
 
 The form uses GET, so every result has a URL that can be bookmarked and
 shared. Results come one page at a time, with the total count and the facet
@@ -10,7 +11,7 @@ A bad value shows the form again with the core's message.
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, Response, render_template, request
 
 from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
@@ -20,7 +21,15 @@ from acsq_mongo.query.positions import TargetNames
 from acsq_mongo.query.render import result_dict
 from acsq_mongo.query.spec import QuerySpec
 from acsq_mongo.query.summary import archive_values
-from webapp.formats import csv_response, format_urls, json_response, suffix_rule
+from acsq_mongo.query.table import query_table
+from acsq_mongo.query.votable import ECSV_MIME, VOTABLE_MIME, ecsv_text, votable_bytes
+from webapp.formats import (
+    TABLE_SUFFIXES,
+    csv_response,
+    format_urls,
+    json_response,
+    suffix_rule,
+)
 from webapp.query_form import FORM_ONLY, WEB_FORMATS, QueryForm, query_pairs
 from webapp.state import state
 
@@ -63,13 +72,26 @@ def _with_columns(spec: QuerySpec, names: tuple[str, ...]) -> QuerySpec:
     return spec.replace(columns=spec.columns + missing) if missing else spec
 
 
+_SUFFIXES = ("json", "csv", *TABLE_SUFFIXES)
+
+
+def _table_response(spec: QuerySpec, fmt: str) -> Response:
+    """Every row of a query as a VOTable or ECSV download (built whole, then sent)."""
+    st = state()
+    table = query_table(st.db, spec, st.cache)
+    if fmt == "votable":
+        return Response(votable_bytes(table), mimetype=VOTABLE_MIME, headers={
+            "Content-Disposition": 'attachment; filename="acsq_query.vot"'})
+    return Response(ecsv_text(table), mimetype=ECSV_MIME, headers={
+        "Content-Disposition": 'attachment; filename="acsq_query.ecsv"'})
+
+
 @bp.route("/query")
-@bp.route(suffix_rule("/query"))
+@bp.route(suffix_rule("/query", _SUFFIXES))
 def query(fmt: str | None = None):
     """The query form; with parameters, also the results."""
-    fmt = fmt or (request.args.get("format") or "html").strip().lower()
-    if fmt == "table":
-        fmt = "html"
+    fmt = TABLE_SUFFIXES.get(fmt, fmt) or (request.args.get("format") or "html").strip().lower()
+    fmt = {"table": "html", "vot": "votable"}.get(fmt, fmt)
     st = state()
     form = QueryForm(request.args)
     if not request.args:
@@ -84,13 +106,15 @@ def query(fmt: str | None = None):
         if fmt == "csv":
             return csv_response(spec.column_names, core.iter_rows(st.db, spec, st.cache),
                                 "acsq_query.csv")
+        if fmt in ("votable", "ecsv"):
+            return _table_response(spec, fmt)
         if fmt == "json":
             return json_response(result_dict(core.run(st.db, spec, st.settings, cache=st.cache)))
         shown = spec.column_names
         extra = LINK_COLUMNS + (_THUMBNAIL_COLUMNS if fmt == "thumbnails" else ())
         result = core.run(st.db, _with_columns(spec, extra), st.settings, cache=st.cache)
     except QueryError as exc:
-        if fmt in ("json", "csv"):
+        if fmt in ("json", "csv", "votable", "ecsv"):
             raise
         form.suggestions = _suggestions()
         return render_template("query.html", form=form, result=None, error=str(exc)), 400
@@ -98,5 +122,5 @@ def query(fmt: str | None = None):
     return render_template(
         "query.html", form=form, result=result, error=None, shown=shown, fmt=fmt,
         facet_fields=FACET_FIELDS, facets_shown=FACET_VALUES_SHOWN, spec=spec,
-        command=command_line(spec), formats=format_urls(),
+        command=command_line(spec), formats=format_urls(_SUFFIXES),
     )

@@ -12,9 +12,12 @@ from acsq_mongo.query.facets import FACET_FIELDS
 from acsq_mongo.query.positions import TargetNames
 from acsq_mongo.query.render import csv_lines, result_json, table_lines, text_value
 from acsq_mongo.query.spec import FORMATS, QuerySpec
+from acsq_mongo.query.table import query_table
+from acsq_mongo.query.votable import ecsv_text, votable_bytes
 from acsq_mongo.settings import Settings
 
-HELP = "find rootnames by key metadata or any header keyword; table, CSV, JSON or file paths"
+HELP = ("find rootnames by key metadata or any header keyword; table, CSV, JSON, VOTable, "
+        "ECSV or file paths")
 
 _EPILOG = """\
 filters are FIELD=VALUE or FIELD__OP=VALUE, ANDed:
@@ -46,16 +49,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="output columns: fields or header paths (default: the standard "
                         "columns, and any header keyword filtered or sorted by)")
     parser.add_argument("--format", choices=FORMATS, default="table",
-                        help="table (default), csv (all rows, streamed), json (one page) or "
-                        "paths (absolute file paths, all rows)")
+                        help="table (default), csv (all rows, streamed), json (one page), "
+                        "paths (absolute file paths, all rows), votable or ecsv (all rows, "
+                        "typed, with units: for TOPCAT and astropy)")
     parser.add_argument("--filetype", metavar="FT[,FT]",
                         help="filetypes for --format paths (default: every one present)")
     parser.add_argument("--sort", metavar="[-]FIELD[,...]",
                         help="sort order, '-' for descending, e.g. --sort=-exptime "
                         "(default: date_obs); _id breaks ties, in the last key's direction")
     parser.add_argument("--limit", type=int, metavar="N",
-                        help="rows to show (default: page_size for table and json; all for csv "
-                        "and paths)")
+                        help="rows to show (default: page_size for table and json; all for csv, "
+                        "paths, votable and ecsv)")
     parser.add_argument("--offset", type=int, metavar="M", help="rows to skip")
     parser.add_argument("--facets", action="store_true",
                         help="also print the counts per " + ", ".join(FACET_FIELDS))
@@ -86,12 +90,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     db = connect(settings)
     spec = _spec(args, TargetNames(db).resolve)
     out = sys.stdout
-    if args.format in ("csv", "paths"):
+    if args.format in ("csv", "paths", "votable", "ecsv"):
         for warning in core.warnings(db, spec):
             print(f"warning: {warning}", file=sys.stderr)
     if args.format == "csv":
         for line in csv_lines(spec.column_names, core.iter_rows(db, spec)):
             out.write(line)
+        return 0
+    if args.format == "votable":
+        sys.stdout.buffer.write(votable_bytes(query_table(db, spec)))
+        sys.stdout.flush()
+        return 0
+    if args.format == "ecsv":
+        out.write(ecsv_text(query_table(db, spec)))
         return 0
     if args.format == "paths":
         for path in core.iter_paths(db, spec, settings):

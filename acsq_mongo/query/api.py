@@ -35,8 +35,11 @@ from acsq_mongo.query.positions import TargetNames
 from acsq_mongo.query.render import csv_lines, result_json, table_lines
 from acsq_mongo.query.rootname import whole_document
 from acsq_mongo.query.spec import QuerySpec, default_columns, param_pairs
+from acsq_mongo.query.table import query_table
+from acsq_mongo.query.votable import ecsv_text, votable_bytes
 
 if TYPE_CHECKING:
+    from astropy.table import Table
     from pymongo.database import Database
 
     from acsq_mongo.settings import Settings
@@ -228,6 +231,41 @@ class Query:
                 out.write(line)
                 lines += 1
         return lines - 1
+
+    def to_table(self) -> Table:
+        """Return every matching row as an :class:`astropy.table.Table` (not one page).
+
+        Promoted fields are typed, with units: ``ra_targ``/``dec_targ`` in
+        deg, ``exptime`` in s, ``expstart`` (MJD) in d; ``date_obs`` is an
+        :class:`astropy.time.Time` column (UTC). Header keyword columns take
+        their type from the ACS keyword inventory. Missing values are masked.
+        ``table.meta["query"]`` holds the query's parameters. See
+        :mod:`acsq_mongo.query.table`.
+        """
+        return query_table(self.archive.db, self.spec, self.archive.cache)
+
+    def to_pandas(self) -> Any:
+        """Return :meth:`to_table` as a :class:`pandas.DataFrame` (needs pandas).
+
+        Raises
+        ------
+        ImportError
+            If pandas is not installed; acsq-mongo does not depend on it.
+        """
+        try:
+            import pandas  # noqa: F401
+        except ImportError:
+            raise ImportError("Query.to_pandas() needs pandas, which acsq-mongo does not "
+                              "install: pip install pandas (or use Query.to_table())") from None
+        return self.to_table().to_pandas()
+
+    def votable(self) -> bytes:
+        """Return every matching row as a VOTable document (for TOPCAT; see :mod:`.votable`)."""
+        return votable_bytes(self.to_table())
+
+    def ecsv(self) -> str:
+        """Return every matching row as ECSV text (units, masks and times kept)."""
+        return ecsv_text(self.to_table())
 
     def json(self, limit: int | None = None, offset: int | None = None) -> str:
         """Return one page as JSON: count, paging, rows and facets."""

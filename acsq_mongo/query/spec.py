@@ -17,7 +17,7 @@ the command line (``acsq query detector=HRC exptime__gte=1000``) or Python
 - ``columns``: comma-separated output columns, fields or header paths (default:
   :data:`DEFAULT_COLUMNS`, then every header keyword the filters or the sort name);
 - ``limit``, ``offset``: the page;
-- ``format``: ``table``, ``csv``, ``json`` or ``paths``;
+- ``format``: ``table``, ``csv``, ``json``, ``paths``, ``votable`` or ``ecsv``;
 - ``filetype``: comma-separated filetypes for ``paths`` (default: all present).
 
 An empty value (an empty form field) means "not given".
@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 #: Output formats every face of the query core offers.
-FORMATS: tuple[str, ...] = ("table", "csv", "json", "paths")
+FORMATS: tuple[str, ...] = ("table", "csv", "json", "paths", "votable", "ecsv")
 #: Parameter names that are not filters.
 RESERVED: tuple[str, ...] = CONE_PARAMS + ("cone",) + SKY_PARAMS + (
     "sort", "columns", "limit", "offset", "format", "filetype")
