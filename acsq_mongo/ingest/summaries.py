@@ -47,13 +47,14 @@ from acsq_mongo.db.summary_shapes import (
     gallery_id,
     proposal_id,
 )
-from acsq_mongo.fields import FACET_FIELDS
+from acsq_mongo.fields import FACET_FIELDS, LIST_FACET_FIELDS
 
 if TYPE_CHECKING:
     from pymongo.database import Database
 
 __all__ = [
     "refresh_summaries",
+    "refresh_gallery",
     "summarise_proposals",
     "gallery_rows",
     "summary_groups",
@@ -174,8 +175,8 @@ def facet_values(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Any]]:
     for row in rows:
         for name, counter in counters.items():
             value = row.get(name)
-            if value is not None:
-                counter[value] += 1
+            values = value if name in LIST_FACET_FIELDS and isinstance(value, list) else [value]
+            counter.update(v for v in values if v is not None)
     return {
         name: [v for v, _ in sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0])))]
         for name, c in counters.items()
@@ -230,6 +231,27 @@ def refresh_summaries(db: Database) -> dict[str, int]:
         bump_generation(db)
     return {"proposals": len(proposals), "written": written, "removed": removed,
             "galleries": len(galleries), "galleries_written": galleries_written}
+
+
+def refresh_gallery(db: Database, proposid: int | None) -> bool:
+    """Rebuild one proposal's gallery from the catalog (after a change of its anomaly flags).
+
+    One projected, indexed ``find`` of the proposal's rootnames; the gallery
+    document is written only if it exists and changed, as
+    :func:`refresh_summaries` would write it. Returns whether it was written.
+    """
+    key = gallery_id(proposid)
+    stored = db[GALLERIES].find_one({"_id": key}, {"n": 1})
+    if stored is None:
+        return False  # none yet (the next run writes it) or too big for one: read live
+    match = {"proposid": proposid} if proposid is not None else {"proposid": None}
+    members = gallery_rows(db[CATALOG].find(match, _PROJECTION)).get(key)
+    if members is None:
+        db[GALLERIES].delete_one({"_id": key})
+        return True
+    db[GALLERIES].replace_one({"_id": key}, {"_id": key, "n": len(members), "rows": members,
+                                             "updated": utcnow()})
+    return True
 
 
 def _sync_one(db: Database, document: dict[str, Any], now: datetime.datetime) -> tuple[int, int]:

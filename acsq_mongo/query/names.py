@@ -63,6 +63,10 @@ class FieldRef:
         return self.type == "header"
 
 
+#: Other names of fields: ``anomaly=ghost`` reads better than ``anomalies=ghost``.
+ALIASES: dict[str, str] = {"anomaly": "anomalies"}
+
+
 def field_choices() -> str:
     """Return the valid field names, for error messages."""
     return ", ".join(FIELDS) + f", or a header keyword as {HEADER_PATH_HELP}"
@@ -87,10 +91,11 @@ def resolve(name: str) -> FieldRef:
     """
     if not isinstance(name, str):
         raise QueryError(f"a field name must be text, got {name!r}")
+    name = ALIASES.get(name, name)
     if name in FIELDS:
         return FieldRef(name=name, path=name, type=FIELDS[name].type)
-    if name.lower() in FIELDS:
-        lowered = name.lower()
+    if ALIASES.get(name.lower(), name.lower()) in FIELDS:
+        lowered = ALIASES.get(name.lower(), name.lower())
         return FieldRef(name=lowered, path=lowered, type=FIELDS[lowered].type)
     if name.startswith("headers.") or name.lower().startswith("headers."):
         return _header_ref("headers." + name[len("headers."):])
