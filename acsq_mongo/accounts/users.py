@@ -12,6 +12,9 @@ public fields, so no page, JSON, CSV or log can show it. A password is never
 stored or logged; it only passes through :func:`add_user`,
 :func:`set_password` and :func:`check_password`.
 
+pymongo's own command log (logger ``pymongo.command``, DEBUG) would quote
+the hash; a filter drops those lines before any handler sees them.
+
 ``session_version`` grows with every password change and every disable, and
 sessions carry it (:attr:`User.session_id`), so a changed password or a
 disabled account ends every session signed in before.
@@ -19,6 +22,7 @@ disabled account ends every session signed in before.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -163,6 +167,7 @@ def add_user(db: Database, name: str, role: str, password: str) -> User:
 
     name, role = check_name(name), _check_role(role)
     check_new_password(password)
+    _guard_driver_log()
     now = utcnow()
     doc = {"_id": name, "role": role, "password_hash": generate_password_hash(
         password, method=_HASH_METHOD), "disabled": False, "created": now,
@@ -195,6 +200,7 @@ def set_password(db: Database, name: str, password: str) -> User:
         On a bad password or an unknown account.
     """
     check_new_password(password)
+    _guard_driver_log()
     return _update(db, name, {
         "$set": {"password_hash": generate_password_hash(password, method=_HASH_METHOD),
                  "password_changed": utcnow()},
@@ -233,6 +239,24 @@ def list_users(db: Database) -> list[User]:
 _DUMMY: list[str] = []
 
 
+class _NoHashes(logging.Filter):
+    """Drops the driver's DEBUG command log lines that quote a password hash."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "password_hash" not in record.getMessage()
+
+
+def _guard_driver_log() -> None:
+    """Keep hashes out of pymongo's command log, should its DEBUG level be switched on.
+
+    pymongo logs every command and reply at DEBUG (logger ``pymongo.command``),
+    documents included; the commands of this module carry the hash.
+    """
+    logger = logging.getLogger("pymongo.command")
+    if not any(isinstance(f, _NoHashes) for f in logger.filters):
+        logger.addFilter(_NoHashes())
+
+
 def check_password(db: Database, name: str, password: str) -> User | None:
     """Return the account if ``password`` is its password and it is enabled, else None.
 
@@ -243,6 +267,7 @@ def check_password(db: Database, name: str, password: str) -> User | None:
         name = check_name(name)
     except AccountError:
         name = ""
+    _guard_driver_log()
     doc = db[USERS].find_one({"_id": name}) if name else None
     if not isinstance(password, str) or len(password) > MAX_PASSWORD_LENGTH:
         password = ""
