@@ -21,7 +21,8 @@ from acsq_mongo.db.keys import escape_key
 from acsq_mongo.fields import FIELDS, FILETYPES
 from acsq_mongo.query.errors import QueryError
 
-__all__ = ["FieldRef", "resolve", "field_choices", "HEADER_PATH_HELP", "MAX_KEY_LENGTH"]
+__all__ = ["FieldRef", "resolve", "field_choices", "HEADER_PATH_HELP", "MAX_KEY_LENGTH",
+           "ALIASES", "FILTER_NAMES"]
 
 #: How a header keyword is named in a query.
 HEADER_PATH_HELP = "headers.<filetype>.<ext>.<KEY>, e.g. headers.flt.0.CCDGAIN"
@@ -65,6 +66,8 @@ class FieldRef:
 
 #: Other names of fields: ``anomaly=ghost`` reads better than ``anomalies=ghost``.
 ALIASES: dict[str, str] = {"anomaly": "anomalies"}
+#: The name a filter on a field is written with (links, command lines): the alias if any.
+FILTER_NAMES: dict[str, str] = {field: alias for alias, field in ALIASES.items()}
 
 
 def field_choices() -> str:
