@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "refresh_summaries",
-    "refresh_gallery",
+    "set_gallery_flags",
     "summarise_proposals",
     "gallery_rows",
     "summary_groups",
@@ -233,25 +233,19 @@ def refresh_summaries(db: Database) -> dict[str, int]:
             "galleries": len(galleries), "galleries_written": galleries_written}
 
 
-def refresh_gallery(db: Database, proposid: int | None) -> bool:
-    """Rebuild one proposal's gallery from the catalog (after a change of its anomaly flags).
+def set_gallery_flags(db: Database, proposid: int | None, rootname: str,
+                      flags: list[str]) -> bool:
+    """Set one row's anomaly flags in its proposal's gallery (after a tag), in place.
 
-    One projected, indexed ``find`` of the proposal's rootnames; the gallery
-    document is written only if it exists and changed, as
-    :func:`refresh_summaries` would write it. Returns whether it was written.
+    One atomic positional update: the rest of the gallery (rows, counts, the
+    proposal's summary) stays as of the last run, and two tags at once on one
+    proposal cannot undo each other. Returns whether a row was updated (False
+    when the proposal has no gallery document, or not this row yet: the next
+    run writes it).
     """
-    key = gallery_id(proposid)
-    stored = db[GALLERIES].find_one({"_id": key}, {"n": 1})
-    if stored is None:
-        return False  # none yet (the next run writes it) or too big for one: read live
-    match = {"proposid": proposid} if proposid is not None else {"proposid": None}
-    members = gallery_rows(db[CATALOG].find(match, _PROJECTION)).get(key)
-    if members is None:
-        db[GALLERIES].delete_one({"_id": key})
-        return True
-    db[GALLERIES].replace_one({"_id": key}, {"_id": key, "n": len(members), "rows": members,
-                                             "updated": utcnow()})
-    return True
+    result = db[GALLERIES].update_one({"_id": gallery_id(proposid), "rows.rootname": rootname},
+                                      {"$set": {"rows.$.anomalies": flags or None}})
+    return bool(result.matched_count)
 
 
 def _sync_one(db: Database, document: dict[str, Any], now: datetime.datetime) -> tuple[int, int]:

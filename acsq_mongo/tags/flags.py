@@ -14,8 +14,8 @@ none, so ``anomaly__exists=false`` finds the unflagged) and ``anomaly_seq``
 the stored flags come from fewer events than these: two changes at once can
 land in either order, and the catalog ends with the flags of every event. No
 ingest writes these fields (:func:`acsq_mongo.ingest.store.catalog_update`).
-The proposal's gallery is then rebuilt, so its cards show the flags, and the
-data generation changes, so no cached query result survives the change.
+The rootname's row in its proposal's gallery gets the flags too, so its card
+shows them at once, and the data generation changes, so no cached query result survives the change.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from acsq_mongo.db.collections import ANOMALY_EVENTS, CATALOG
 from acsq_mongo.db.generation import bump_generation, utcnow
 from acsq_mongo.errors import AcsqError
-from acsq_mongo.ingest.summaries import refresh_gallery
+from acsq_mongo.ingest.summaries import set_gallery_flags
 from acsq_mongo.tags.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
@@ -160,6 +160,9 @@ def change_flags(
         return []
     db[ANOMALY_EVENTS].insert_many(events)
     store_flags(db, doc["_id"])
-    refresh_gallery(db, doc.get("proposid"))
+    # The gallery gets what the catalog holds now (a later change may have won the race).
+    now_stored = db[CATALOG].find_one({"_id": doc["_id"]}, {"anomalies": 1}) or {}
+    set_gallery_flags(db, doc.get("proposid"), events[0]["rootname"],
+                      now_stored.get("anomalies") or [])
     bump_generation(db)
     return events
