@@ -9,12 +9,14 @@ store indexes them. Every other header keyword stays reachable by its path,
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 __all__ = [
     "Field",
     "PROMOTED_FIELDS",
     "CATALOG_EXTRA_FIELDS",
+    "TAG_FIELDS",
     "FIELDS",
     "FILETYPES",
     "IMAGE_FILETYPES",
@@ -23,6 +25,9 @@ __all__ = [
     "STANDARD_COLUMNS",
     "FACET_FIELDS",
     "CASE_FOLDED_FIELDS",
+    "LIST_FACET_FIELDS",
+    "ANOMALY_SLUG",
+    "anomaly_slug",
 ]
 
 
@@ -90,8 +95,16 @@ CATALOG_EXTRA_FIELDS: tuple[Field, ...] = (
     Field("s_region", "str", None, "Footprint (STC-S)", "deg"),
 )
 
+#: Fields of the catalog that no ingest writes: the current anomaly flags (vocabulary slugs),
+#: derived from the ``anomaly_events`` history by :mod:`acsq_mongo.tags`. Absent when none.
+TAG_FIELDS: tuple[Field, ...] = (
+    Field("anomalies", "list", None, "Anomaly flags"),
+)
+
 #: Every top-level field a query may name, by name.
-FIELDS: dict[str, Field] = {f.name: f for f in PROMOTED_FIELDS + CATALOG_EXTRA_FIELDS}
+FIELDS: dict[str, Field] = {
+    f.name: f for f in PROMOTED_FIELDS + CATALOG_EXTRA_FIELDS + TAG_FIELDS
+}
 
 #: The ACS filetypes, in the order ingest prefers them for the promoted fields.
 FILETYPES: tuple[str, ...] = (
@@ -120,8 +133,19 @@ STANDARD_COLUMNS: tuple[str, ...] = (
 
 #: The fields the query core counts per value (facets), and the query form suggests.
 FACET_FIELDS: tuple[str, ...] = (
-    "detector", "filter1", "filter2", "aperture", "proposid", "obstype",
+    "detector", "filter1", "filter2", "aperture", "proposid", "obstype", "anomalies",
 )
+#: Facet fields that hold lists: each element counts once (a rootname without one: None).
+LIST_FACET_FIELDS: frozenset[str] = frozenset({"anomalies"})
+
+#: What an anomaly flag is stored and queried as: a slug of its label.
+ANOMALY_SLUG = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*", re.ASCII)
+
+
+def anomaly_slug(label: str) -> str:
+    """Return the slug of an anomaly label: ``"dragon's breath"`` -> ``dragons_breath``."""
+    text = label.strip().lower().replace("'", "").replace("’", "")
+    return "_".join(re.findall(r"[a-z0-9]+", text, re.ASCII))
 
 #: Text fields stored upper case (as FITS writes them) and matched without regard to case:
 #: the query core upper-cases what is typed, so ``detector=wfc`` finds WFC and the match

@@ -29,12 +29,24 @@ import yaml
 
 from acsq_mongo.errors import ConfigError
 
-__all__ = ["Settings", "load_settings", "redact_uri", "SETTING_NAMES"]
+__all__ = ["Settings", "load_settings", "redact_uri", "SETTING_NAMES",
+           "DEFAULT_ANOMALY_VOCABULARY", "SECRET_SETTINGS"]
 
 
 def redact_uri(uri: str) -> str:
     """Return ``uri`` with any password replaced by ``***``."""
     return re.sub(r"(://[^:/@]+:)[^@/]*@", r"\1***@", uri)
+
+
+#: The anomaly flags of the ACS team, as labels (their slugs are what is stored and queried).
+DEFAULT_ANOMALY_VOCABULARY: tuple[str, ...] = (
+    "satellite trail", "guide-star failure", "ghost", "dragon's breath", "scattered light",
+    "crosstalk", "bias stripes", "cosmic-ray shower", "data transfer error",
+    "excessive saturation", "other",
+)
+
+#: Settings never shown (run logs, ``describe``): only whether they are set.
+SECRET_SETTINGS: frozenset[str] = frozenset({"secret_key"})
 
 
 def _setting(default: Any, kind: type, doc: str, choices: tuple | None = None) -> Any:
@@ -84,6 +96,18 @@ class Settings:
     docs_url: str | None = _setting(
         None, str, "URL of the full guide (the Sphinx site of make docs); /docs links to it"
     )
+    secret_key: str | None = _setting(
+        None, str, "the web app's session secret (a long random string, from the environment); "
+        "without it the app is read-only and nobody can sign in"
+    )
+    session_cookie_secure: bool = _setting(
+        False, bool, "send the session cookie over HTTPS only: set it when the app is served "
+        "over HTTPS"
+    )
+    anomaly_vocabulary: tuple = _setting(
+        DEFAULT_ANOMALY_VOCABULARY, tuple, "the anomaly flags taggers choose from (labels; "
+        "in YAML a list, in the environment comma-separated)"
+    )
     test_hold: Path | None = _setting(
         None, Path, "tests and the chaos script only: a folder of hold files that stop an ingest "
         "at a known step (acsq_mongo.ingest.hold); never set in production"
@@ -109,7 +133,12 @@ class Settings:
         out = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            out[f.name] = redact_uri(value) if f.name == "mongo_uri" else str(value)
+            if f.name in SECRET_SETTINGS:
+                out[f.name] = "(set)" if value else "(not set)"
+            elif f.name == "mongo_uri":
+                out[f.name] = redact_uri(value)
+            else:
+                out[f.name] = str(value)
         return out
 
 
@@ -150,14 +179,16 @@ def _convert(name: str, value: Any, source: str, base: Path | None = None) -> An
                 value = _TRUE_FALSE[value.lower()]
             elif not isinstance(value, bool):
                 raise TypeError
+        elif kind is tuple:
+            value = _to_tuple(value)
         elif kind is str:
             if not isinstance(value, (str, int, float)) or isinstance(value, bool):
                 raise TypeError
             value = str(value)
     except (TypeError, ValueError, KeyError):
-        raise ConfigError(
-            f"setting {name!r} in {source} must be {kind.__name__}, got {value!r}"
-        ) from None
+        shown = "a hidden value" if name in SECRET_SETTINGS else repr(value)
+        what = "a non-empty list of text" if kind is tuple else kind.__name__
+        raise ConfigError(f"setting {name!r} in {source} must be {what}, got {shown}") from None
     if choices is not None:
         if kind is str and name == "log_level":
             value = value.upper()
@@ -166,6 +197,22 @@ def _convert(name: str, value: Any, source: str, base: Path | None = None) -> An
                 f"setting {name!r} in {source} must be one of {', '.join(choices)}; got {value!r}"
             )
     return value
+
+
+def _to_tuple(value: Any) -> tuple[str, ...]:
+    """A list setting: a YAML list, or comma-separated text (the environment)."""
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise TypeError
+    if not all(isinstance(item, str) for item in items):
+        raise TypeError
+    out = tuple(dict.fromkeys(item.strip() for item in items if item.strip()))
+    if not out:
+        raise ValueError
+    return out
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

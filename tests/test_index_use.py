@@ -22,6 +22,8 @@ import pymongo
 import pytest
 from command_log import CommandLog, Sent
 
+from acsq_mongo.accounts.signin import sign_in
+from acsq_mongo.accounts.users import User
 from acsq_mongo.cli import main
 from acsq_mongo.db.collections import CATALOG, GALLERIES, PROPOSALS, ROOTNAMES
 from acsq_mongo.db.connection import connect
@@ -32,6 +34,7 @@ from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.query import core
 from acsq_mongo.query.proposal_rows import proposal_rows
 from acsq_mongo.settings import load_settings
+from acsq_mongo.tags import Vocabulary, change_flags
 from webapp import create_app
 
 pytestmark = pytest.mark.realdb
@@ -102,9 +105,19 @@ def site(real_server_uri, sample_archive, tmp_path_factory):
                              data=work / "var", page_size=5)
     assert run_ingest(settings, sample_archive.root, quicklook=False).ok
     db = connect(settings)
+    _tag(db, settings, sample_archive)
     yield settings, db, sample_archive
     db.client.drop_database(settings.db)
     db.client.close()
+
+
+def _tag(db, settings, sample) -> None:
+    """Anomaly flags on a few rootnames, so that the flag queries have something to find."""
+    vocabulary = Vocabulary.from_settings(settings)
+    names = sorted(r.rootname for r in sample.rootnames)
+    for i, name in enumerate(names[:6]):
+        change_flags(db, name, User(("ada", "bob")[i % 2], "tagger"), vocabulary,
+                     add=[("ghost", "crosstalk", "satellite_trail")[i % 3]], comment="seen")
 
 
 def _form_value(doc: dict, name: str) -> tuple[str, str]:
@@ -143,6 +156,7 @@ def _sky_urls(db) -> list[str]:
 
 def _web_urls(db, sample) -> list[str]:
     r = next(r for r in sample.rootnames if "flt" in r.filetypes)
+    tagged = db[CATALOG].find_one({"anomalies": "ghost"})["rootname"]
     doc = db[CATALOG].find_one({"_id": r.rootname[:8]})
     pid = doc["proposid"]
     urls = [
@@ -165,6 +179,13 @@ def _web_urls(db, sample) -> list[str]:
         "/query.csv?detector=WFC", "/query.json?proposid=" + str(pid),
         # Footprint searches (the 2dsphere index), a target name, a sort by distance.
         *_sky_urls(db),
+        # Anomaly flags: the query keys, the events of the /anomalies page, a tagged image.
+        "/query?anomaly=ghost", "/query?anomaly__in=ghost,crosstalk",
+        "/query?anomaly__exists=false", "/query?anomaly__exists=true",
+        "/query?detector=WFC&anomaly=ghost",
+        "/anomalies", "/anomalies?flag=ghost", "/anomalies?user=ada",
+        "/anomalies?flag=ghost&user=ada", "/anomalies.csv?user=bob", "/anomalies.json?flag=ghost",
+        f"/rootname/{tagged}",
     ]
     # A form query on each promoted field, alone.
     urls += ["/query?" + urlencode([_form_filter(db, field.name)]) for field in PROMOTED_FIELDS]
@@ -192,6 +213,13 @@ def sent(site, tmp_path_factory) -> list[Sent]:
         # The query core's live way to a proposal's rows (a gallery not written yet).
         pid = db[CATALOG].find_one({"proposid": {"$ne": None}})["proposid"]
         assert proposal_rows(watched, pid, live=True)
+        # A tag (its flags derived from its events, its gallery rebuilt) and a sign-in
+        # (the throttle's counts).
+        name = db[CATALOG].find_one({"anomalies": None})["rootname"]
+        assert change_flags(watched, name, User("ada", "tagger"), Vocabulary.from_settings(
+            settings), add=["ghost"], comment="again")
+        assert sign_in(watched, "ada", "not the password", "127.0.0.1").user is None
+        assert sign_in(watched, "ada", "not the password", "127.0.0.1").user is None
     finally:
         client.close()
     with pytest.MonkeyPatch.context() as patch:
@@ -210,6 +238,7 @@ def sent(site, tmp_path_factory) -> list[Sent]:
             ["query", "filter1__in=F606W,F814W", "--format", "csv"],
             ["query", f"overlaps={_sky_urls(db)[0].split('=', 1)[1].replace('%2C', ',')},0.1",
              "--sort", "distance"],
+            ["query", "anomaly=crosstalk", "--format", "json"],
             ["reingest", "--where", json.dumps({"detector": "HRC"}), "--dry-run"],
             ["reingest", "--where", json.dumps({"proposid": pid}), "--dry-run"],
             ["ingest", "--new", "--no-quicklook", "--workers", "1"],

@@ -24,7 +24,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("acsq_mongo.settings", "acsq_mongo.fields"),
     ("acsq_mongo.archive", "acsq_mongo.images", "acsq_mongo.db", "acsq_mongo.sample",
      "acsq_mongo.sky"),
-    ("acsq_mongo.ingest", "acsq_mongo.query"),
+    ("acsq_mongo.ingest", "acsq_mongo.query", "acsq_mongo.accounts"),
+    ("acsq_mongo.tags",),  # a tag writes the catalog and its gallery (ingest's summaries)
     ("webapp",),
     ("acsq_mongo.cli",),   # the outermost shell: `acsq serve` and `acsq demo` start the web app
 )

@@ -1,5 +1,6 @@
 """Settings: defaults, then YAML, then ACSQ_* variables, then overrides."""
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -95,3 +96,44 @@ def test_replace_validates():
     assert isinstance(s.replace(data="x").data, Path)
     with pytest.raises(ConfigError):
         s.replace(page_size="ten")
+
+
+def test_the_secret_key_is_never_shown(tmp_path):
+    from acsq_mongo.ingest.run_log import start_run_log
+
+    secret = "a-secret-key-that-must-not-leak-" + "z" * 20
+    s = load_settings(environ={"ACSQ_SECRET_KEY": secret}, data=tmp_path / "var")
+    assert s.secret_key == secret and s.describe()["secret_key"] == "(set)"
+    assert load_settings(environ={}).describe()["secret_key"] == "(not set)"
+    assert secret not in repr(s.describe())
+    path = start_run_log("secret_test", s, logger_name="acsq_secret_test")
+    assert "secret_key" in path.read_text() and secret not in path.read_text()
+    for handler in logging.getLogger("acsq_secret_test").handlers[:]:
+        logging.getLogger("acsq_secret_test").removeHandler(handler)
+        handler.close()
+    config = tmp_path / "bad.yaml"
+    config.write_text("secret_key: [one, two]\n")
+    with pytest.raises(ConfigError, match="hidden value") as exc:
+        load_settings(config, environ={})
+    assert "one" not in str(exc.value)
+
+
+def test_the_anomaly_vocabulary_from_yaml_or_the_environment(tmp_path):
+    from acsq_mongo.tags import Vocabulary
+
+    default = Vocabulary.from_settings(load_settings(environ={}))
+    assert "satellite_trail" in default.slugs and default.label("dragons_breath") == \
+        "dragon's breath"
+    assert len(default.slugs) == 11
+    config = tmp_path / "vocabulary.yaml"
+    config.write_text("anomaly_vocabulary:\n  - satellite trail\n  - Hot column\n")
+    s = load_settings(config, environ={})
+    assert Vocabulary.from_settings(s).flags == (("satellite_trail", "satellite trail"),
+                                                 ("hot_column", "Hot column"))
+    s = load_settings(environ={"ACSQ_ANOMALY_VOCABULARY": "ghost, glint ,ghost"})
+    assert s.anomaly_vocabulary == ("ghost", "glint")
+    with pytest.raises(ConfigError, match="non-empty list"):
+        load_settings(environ={"ACSQ_ANOMALY_VOCABULARY": " , "})
+    with pytest.raises(ConfigError, match="both 'hot_pixel'"):
+        Vocabulary.from_settings(load_settings(
+            environ={"ACSQ_ANOMALY_VOCABULARY": "hot pixel,Hot-Pixel"}))

@@ -196,3 +196,80 @@ def test_what_an_analyst_reads_fits_and_says_so(served, browser, tmp_path, sampl
         range.selectNodeContents(text); return range.getClientRects().length === 1; })""")
     assert names_whole
     assert visit.errors == [], visit.errors
+
+
+@pytest.fixture
+def served_with_accounts(real_settings, sample_archive):
+    from acsq_mongo.accounts.users import add_user
+    from acsq_mongo.db.connection import connect
+
+    settings = real_settings.replace(archive=sample_archive.root, page_size=12,
+                                     secret_key="browser-test-secret-" + "y" * 32)
+    assert run_ingest(settings, sample_archive.root, quicklook=True).ok
+    add_user(connect(settings), "ada", "tagger", "ada's long passphrase")
+    server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", settings
+    server.shutdown()
+    thread.join(10)
+
+
+def test_a_tagger_signs_in_flags_an_image_and_finds_it_with_the_query_form(
+        served_with_accounts, browser, tmp_path, sample_archive):
+    """Issue 17 in the browser: sign in, flag an image with a comment, find it by its flag."""
+    base, settings = served_with_accounts
+    visit = Visit(browser, tmp_path)
+    page = visit.page
+    comment = "<script>alert(1)</script> a trail across chip 2"
+
+    page.goto(base + "/")
+    page.click("header.menu .account >> text=Sign in")
+    visit.settle("sign_in", "Sign in")
+    page.fill("input[name=name]", "ada")
+    page.fill("input[name=password]", "ada's long passphrase")
+    page.click("form.signin-form button[type=submit]")
+    visit.settle("signed_in", "Home")
+    assert page.locator("header .account .who").inner_text() == "ada"
+    assert "Signed in as ada (tagger)" in page.locator(".flashes").inner_text()
+
+    r = next(r for r in sample_archive.rootnames if "flt" in r.filetypes)
+    proposid = r.promoted["proposid"]
+    page.goto(f"{base}/archive/{proposid}/")
+    visit.settle("gallery_before", f"Proposal {proposid}")
+    page.locator(f".gallery figure.thumb >> text={r.rootname}").click()
+    visit.settle("image_before", f"{r.rootname} flt")
+    assert "No anomaly flag." in page.locator("section.anomalies").inner_text()
+    page.check("form.tag-form input[value=satellite_trail]")
+    page.fill("form.tag-form textarea[name=comment]", comment)
+    page.click("form.tag-form button[type=submit]")
+    visit.settle("image_flagged", f"{r.rootname} flt")
+    assert page.url.endswith("#anomalies")
+    assert "satellite trail" in page.locator("section.anomalies ul.flags").inner_text()
+    history = page.locator("section.anomalies table.events tbody tr").first.inner_text()
+    assert "ada" in history and comment in history    # the comment shown as text
+    assert page.locator("form.tag-form input[value=satellite_trail]").is_checked()
+
+    page.goto(base + "/query")
+    visit.settle("query_form_flag", "Query")
+    page.select_option("select[name=anomaly]", "satellite_trail")
+    page.click("form.query-form button[type=submit]")
+    visit.settle("query_by_flag", "Query: 1 rootname")
+    assert "anomaly=satellite_trail" in page.url
+    row = page.locator("table.results-table tbody tr").first.inner_text()
+    assert r.rootname in row and "⚑ satellite trail" in row
+    assert "satellite trail" in page.locator(".facets").inner_text()
+
+    page.goto(f"{base}/archive/{proposid}/")
+    visit.settle("gallery_after", f"Proposal {proposid}")
+    card = page.locator(".gallery figure.thumb.tagged")
+    assert card.count() == 1 and "⚑ satellite trail" in card.inner_text()
+
+    page.click("header.menu >> text=Anomalies")
+    visit.settle("anomalies", "Anomalies")
+    assert comment in page.locator("table.events").inner_text()
+
+    page.click("header .account button:text('Sign out')")
+    visit.settle("signed_out", "Home")
+    assert page.locator("header .account .who").count() == 0
+    assert visit.errors == [], visit.errors        # no script error, no CSP violation

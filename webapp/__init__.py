@@ -12,7 +12,10 @@ Blueprints, one per area: :mod:`webapp.home` (``/``), :mod:`webapp.archive`
 (proposals, galleries, image and header views), :mod:`webapp.query` (the
 form and its results), :mod:`webapp.images` (quicklook JPEGs and thumbnails
 from ``ACSQ_DATA``), :mod:`webapp.docs` (the query guide), :mod:`webapp.vo` (the IVOA
-cone search and image access services, ``/vo/scs`` and ``/vo/sia``). Every list page
+cone search and image access services, ``/vo/scs`` and ``/vo/sia``), :mod:`webapp.tags`
+(anomaly flags: the image view's form and ``/anomalies``), :mod:`webapp.users`
+(accounts, for admins) and :mod:`webapp.auth` (``/login``, ``/logout``,
+sessions and CSRF; without the setting ``secret_key`` the app is read-only). Every list page
 answers HTML, JSON and CSV (:mod:`webapp.formats`). All data comes through
 :mod:`acsq_mongo.query`; no view touches the database directly.
 """
@@ -26,7 +29,20 @@ from flask import Flask
 
 from acsq_mongo import __version__
 from acsq_mongo.query.cache import ResultCache
-from webapp import archive, display, docs, errors, home, images, query, security, vo
+from webapp import (
+    archive,
+    auth,
+    display,
+    docs,
+    errors,
+    home,
+    images,
+    query,
+    security,
+    tags,
+    users,
+    vo,
+)
 from webapp.archive import proposal_segment
 from webapp.formats import page_url
 from webapp.images import image_url
@@ -41,7 +57,7 @@ __all__ = ["create_app", "DEFAULT_CONFIG"]
 
 #: Flask configuration of the app; ``create_app(config=...)`` overrides any of it.
 DEFAULT_CONFIG: dict[str, Any] = {
-    # The app only takes GET requests with short query strings; refuse large bodies.
+    # Only small forms are posted (sign-in, flags and a comment); refuse large bodies.
     "MAX_CONTENT_LENGTH": 64 * 1024,
 }
 
@@ -60,7 +76,8 @@ def create_app(
     settings : Settings
         ``mongo_uri``/``db`` (the database), ``data`` (the quicklook images),
         ``archive`` (file paths shown on image views), ``page_size`` and
-        ``max_rows``, ``server_timeout``.
+        ``max_rows``, ``server_timeout``; ``secret_key`` (sign-in and every
+        write), ``session_cookie_secure``, ``anomaly_vocabulary``.
     db : Database, optional
         An open database (tests). Default: connect on first use, in the
         process that serves the request; while the server is down, pages
@@ -79,13 +96,17 @@ def create_app(
     if config:
         app.config.update(config)
     app.extensions["acsq"] = WebState(settings, db, cache)
-    for module in (home, archive, query, images, docs, vo):
+    for module in (home, archive, query, images, docs, vo, tags, users):
         app.register_blueprint(module.bp)
+    auth.register(app, settings.secret_key, settings.session_cookie_secure)
     errors.register(app)
     security.register(app)
     display.register(app)
     app.jinja_env.globals.update(
         image_url=image_url, page_url=page_url, proposal_segment=proposal_segment,
         version=__version__, code_url=settings.code_url,
+        anomaly_label=app.extensions["acsq"].vocabulary.label,
+        anomaly_order=app.extensions["acsq"].vocabulary.order,
+        anomaly_vocabulary=app.extensions["acsq"].vocabulary.flags,
     )
     return app

@@ -9,7 +9,9 @@
     any of its filters work here too.
 ``/archive/<proposid>/<rootname>/`` and ``.../<filetype>/``
     The image view: the quicklook preview (linked to the full-size JPEG), the
-    key metadata, the rootname's files, and previous/next within the proposal.
+    key metadata, the rootname's files, previous/next within the proposal, and
+    its anomaly flags with their history (and, for a signed-in tagger, the
+    form that changes them: :mod:`webapp.tags`).
 ``/archive/<proposid>/<rootname>/headers/``
     Every header of every file, as keyword/value/comment/type tables;
     ``?q=CCD`` filters them (the filter box keeps the URL in step, to share).
@@ -52,6 +54,8 @@ from acsq_mongo.query.rootname import (
     whole_document,
 )
 from acsq_mongo.query.spec import QuerySpec, param_pairs
+from acsq_mongo.tags.flags import MAX_COMMENT
+from acsq_mongo.tags.history import rootname_history
 from webapp.formats import (
     csv_response,
     format_urls,
@@ -67,7 +71,8 @@ bp = Blueprint("archive", __name__)
 
 #: What a gallery lists (and its JSON and CSV carry, unless ``columns`` says otherwise).
 GALLERY_COLUMNS = ("rootname", "date_obs", "detector", "aperture", "filter1", "filter2",
-                   "targname", "exptime", "obstype", "expflag", "filetypes", "quicklook")
+                   "targname", "exptime", "obstype", "expflag", "filetypes", "anomalies",
+                   "quicklook")
 #: The gallery's sort choices: value -> label.
 GALLERY_SORTS = {
     "date_obs": "date, oldest first",
@@ -209,7 +214,23 @@ def image_view(proposid: str, rootname: str, filetype: str | None = None):
         key_values=key_header_values(st.db, doc["rootname"], filetype),
         neighbours=neighbours(st.db, doc, st.cache),
         association=association(st.db, doc, st.cache),
+        history=_history(doc), vocabulary=st.vocabulary.flags,
+        max_comment=MAX_COMMENT,
     )
+
+
+def _history(doc: dict) -> list[dict]:
+    """A rootname's anomaly events: none to read if it was never tagged, else kept per change."""
+    seq = doc.get("anomaly_seq")
+    if not seq:
+        return []
+    st = state()
+    key = ("anomaly_history", st.db.name, doc["_id"], seq)  # a new event, a new seq
+    history = st.cache.get(key)
+    if history is None:
+        history = rootname_history(st.db, doc["_id"])
+        st.cache.put(key, history)
+    return history
 
 
 # --- the header view --------------------------------------------------------------------------

@@ -37,8 +37,9 @@ __all__ = ["bp", "LINK_COLUMNS", "command_line"]
 
 bp = Blueprint("query", __name__)
 
-#: Columns the HTML answers always fetch (for links and thumbnails), shown only if asked for.
-LINK_COLUMNS = ("rootname", "proposid")
+#: Columns the HTML answers always fetch (for links, thumbnails and the flags marked beside a
+#: rootname), shown only if asked for.
+LINK_COLUMNS = ("rootname", "proposid", "anomalies")
 _THUMBNAIL_COLUMNS = ("date_obs", "detector", "filter1", "filter2", "exptime", "targname",
                       "expflag", "quicklook")
 # How many values of each facet the sidebar lists.

@@ -82,8 +82,8 @@ COLUMN_CHOICES: tuple[str, ...] = tuple(n for n in FIELDS if n in SORTABLE)
 KEYWORD_ROWS = 3
 # Every name the form has a field for.
 _FORM_FIELDS = frozenset(FORM_ONLY + tuple(n for n, _, _ in TEXT_FIELDS)
-                         + ("detector", "ra", "dec", "radius", "cone", "contains", "overlaps",
-                            "sort"))
+                         + ("detector", "anomaly", "ra", "dec", "radius", "cone", "contains",
+                            "overlaps", "sort"))
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from flask import current_app
 
 from acsq_mongo.db.connection import connect
 from acsq_mongo.query.cache import ResultCache
+from acsq_mongo.tags.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -28,7 +29,7 @@ __all__ = ["WebState", "state"]
 
 
 class WebState:
-    """Settings, database and result cache of one web app.
+    """Settings, database, result cache and anomaly vocabulary of one web app.
 
     Parameters
     ----------
@@ -43,6 +44,7 @@ class WebState:
     def __init__(self, settings: Settings, db: Database | None = None,
                  cache: ResultCache | None = None) -> None:
         self.settings = settings
+        self.vocabulary = Vocabulary.from_settings(settings)
         self.cache = cache if cache is not None else ResultCache(max_entries=512)
         self._db = db
         self._injected = db is not None

@@ -18,9 +18,16 @@ Beside them: ``ingest_errors`` (one document per failed file or image),
 ``proposals`` and ``galleries`` (per-proposal summaries and date-ordered
 rows, rebuilt after each ingest run by :mod:`acsq_mongo.ingest.summaries`) and
 ``meta`` (bookkeeping such as the data generation, and the archive summary).
+
+Written by people, not by an ingest: ``users`` (accounts, ``_id`` the user
+name; :mod:`acsq_mongo.accounts`), ``sign_in_failures`` (recent failed
+sign-ins, for throttling) and ``anomaly_events`` (the append-only history of
+anomaly flags set and cleared; :mod:`acsq_mongo.tags`). The current flags of a
+rootname are the catalog's ``anomalies`` field, which no ingest writes.
 """
 
-__all__ = ["ROOTNAMES", "CATALOG", "INGEST_ERRORS", "PROPOSALS", "GALLERIES", "META"]
+__all__ = ["ROOTNAMES", "CATALOG", "INGEST_ERRORS", "PROPOSALS", "GALLERIES", "META", "USERS",
+           "SIGN_IN_FAILURES", "ANOMALY_EVENTS"]
 
 ROOTNAMES = "rootnames"
 CATALOG = "catalog"
@@ -28,3 +35,6 @@ INGEST_ERRORS = "ingest_errors"
 PROPOSALS = "proposals"
 GALLERIES = "galleries"
 META = "meta"
+USERS = "users"
+SIGN_IN_FAILURES = "sign_in_failures"
+ANOMALY_EVENTS = "anomaly_events"

@@ -6,7 +6,8 @@ through ``explain`` on the real server: each filtering query must be served
 by an index, and each index here must win for at least one of them. The
 small collections (``meta``, ``proposals``, ``galleries``) are read by
 ``_id`` or listed whole, and ``ingest_errors`` is only appended to and
-counted whole, so they have no index but ``_id``. Header keywords get their
+counted whole, so they have no index but ``_id``; so has ``users`` (read by
+``_id``, listed whole). Header keywords get their
 indexes on demand (:mod:`acsq_mongo.db.header_indexes`).
 """
 
@@ -14,9 +15,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pymongo import ASCENDING, GEOSPHERE, IndexModel
+from pymongo import ASCENDING, DESCENDING, GEOSPHERE, IndexModel
 
-from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, PROPOSALS, ROOTNAMES
+from acsq_mongo.db.collections import (
+    ANOMALY_EVENTS,
+    CATALOG,
+    INGEST_ERRORS,
+    PROPOSALS,
+    ROOTNAMES,
+    SIGN_IN_FAILURES,
+)
 from acsq_mongo.fields import PROMOTED_FIELDS
 
 if TYPE_CHECKING:
@@ -51,8 +59,26 @@ def _catalog_indexes() -> list[IndexModel]:
         # Footprint searches (contains, overlaps): $geoIntersects on the GeoJSON footprints.
         # Documents without a footprint are left out of it (2dsphere indexes are sparse).
         IndexModel([("footprint", GEOSPHERE)], name="footprint_2dsphere"),
+        # Anomaly flags: anomaly=, anomaly__in= and anomaly__exists= (a multikey index).
+        _index(("anomalies", ASCENDING)),
     ]
     return models
+
+
+def _anomaly_event_indexes() -> list[IndexModel]:
+    return [
+        # The /anomalies page: the latest events, of one flag, or by one user.
+        _index(("time", DESCENDING)),
+        _index(("flag", ASCENDING), ("time", DESCENDING)),
+        _index(("user", ASCENDING), ("time", DESCENDING)),
+        # An image view's history, and the flags derived from it when one changes.
+        _index(("catalog_id", ASCENDING), ("time", ASCENDING)),
+    ]
+
+
+def _sign_in_failure_indexes() -> list[IndexModel]:
+    # Sign-in throttling counts the recent failures of an account or an address.
+    return [_index(("key", ASCENDING), ("time", ASCENDING))]
 
 
 #: The promoted fields a header-keyword query on ``rootnames`` is most often narrowed by.
@@ -76,6 +102,8 @@ def ensure_indexes(db: Database) -> list[str]:
     wanted = {
         CATALOG: _catalog_indexes(),
         ROOTNAMES: _rootnames_indexes(),
+        ANOMALY_EVENTS: _anomaly_event_indexes(),
+        SIGN_IN_FAILURES: _sign_in_failure_indexes(),
     }
     ensured = []
     for collection, models in wanted.items():

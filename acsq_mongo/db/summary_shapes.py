@@ -14,10 +14,12 @@ __all__ = ["GALLERY_COLUMNS", "MAX_GALLERY_ROWS", "MAX_TARGNAMES", "gallery_id",
 MAX_TARGNAMES = 10
 
 #: The columns of a gallery row: the gallery's, the facet fields, the quicklook paths and
-#: the association (an image view lists the other rootnames of its association).
+#: the association (an image view lists the other rootnames of its association), and the
+#: anomaly flags (marked on the gallery's cards; a tag refreshes its proposal's gallery).
 GALLERY_COLUMNS: tuple[str, ...] = (
     "rootname", "date_obs", "detector", "aperture", "filter1", "filter2", "targname",
     "exptime", "obstype", "filetypes", "quicklook", "proposid", "asn_id", "expflag",
+    "anomalies",
 )
 
 #: Proposals with more rootnames than this get no gallery document (paged by the server).

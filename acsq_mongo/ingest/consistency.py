@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from acsq_mongo.db.collections import CATALOG, GALLERIES, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
+from acsq_mongo.fields import TAG_FIELDS
 from acsq_mongo.images.scratch import scratch_dir
 from acsq_mongo.ingest.store import catalog_entry
 from acsq_mongo.ingest.summaries import gallery_rows, summarise_proposals
@@ -32,6 +33,9 @@ IMAGE_FOLDERS = ("jpegs", "thumbnails")
 
 #: Error stages that say a file is bad (``ingest`` says a run failed, ``store`` a document).
 FILE_STAGES = ("header", "instrument", "quicklook")
+
+# Catalog fields that no ingest writes (the anomaly flags and their bookkeeping).
+TAG_KEYS = frozenset(f.name for f in TAG_FIELDS) | {"anomaly_seq"}
 
 #: Fields that differ between two ingests of the same files.
 _VOLATILE = ("first_ingest_date", "last_ingest_date")
@@ -87,9 +91,11 @@ def check_consistency(db: Database, data: Path) -> list[str]:
     for _id in sorted(set(whole) & set(slim)):
         # An unchanged re-ingest dates the catalog only (store.touch_rootname): the whole
         # document's last_ingest_date is that of its last write, never later than the catalog's.
+        # The anomaly flags (TAG_KEYS) are the catalog's own: no ingest writes them.
         copy = catalog_entry(whole[_id])
         copy_date, slim_date = copy.pop("last_ingest_date", None), slim[_id].get("last_ingest_date")
-        same = copy == {k: v for k, v in slim[_id].items() if k != "last_ingest_date"}
+        same = copy == {k: v for k, v in slim[_id].items()
+                        if k != "last_ingest_date" and k not in TAG_KEYS}
         if not same or (copy_date is not None and (slim_date is None or slim_date < copy_date)):
             problems.append(f"{_id}: the catalog entry is not the copy of its document")
     rows = list(slim.values())

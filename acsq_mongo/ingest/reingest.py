@@ -45,7 +45,7 @@ from acsq_mongo.archive.discover import RootnameFolder, scan_rootname_folder
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.connection import connect
 from acsq_mongo.errors import AcsqError
-from acsq_mongo.fields import FIELDS
+from acsq_mongo.fields import FIELDS, TAG_FIELDS
 from acsq_mongo.ingest.rootname import RootnameResult
 from acsq_mongo.ingest.run import (
     IngestSummary,
@@ -212,7 +212,7 @@ def _top_fields(query: dict[str, Any]) -> set[str] | None:
 def filter_collection(query: dict[str, Any]) -> str:
     """``"catalog"`` if the filter names only catalog fields, else ``"rootnames"``."""
     names = _top_fields(query)
-    if names is not None and names <= set(CATALOG_KEYS):
+    if names is not None and names <= set(CATALOG_KEYS) | {f.name for f in TAG_FIELDS}:
         return CATALOG
     return ROOTNAMES
 

@@ -8,6 +8,13 @@ upsert by ``_id`` (a replacement, not a read-modify-write), so it is safe on
 servers whose updates are not atomic, and a rerun after any interruption
 converges to the same documents.
 
+The catalog copy is written as a ``$set`` of its keys and an ``$unset`` of
+the catalog keys it lacks (:func:`catalog_update`), upserted by ``_id``: the
+same document as a replacement, except that the fields no ingest owns (the
+anomaly flags, :data:`~acsq_mongo.fields.TAG_FIELDS`) are left as they are.
+So no ingest, re-ingest or ``--force`` re-ingest loses a tag, even one set
+while it runs.
+
 Every write also changes ``meta.generation``, which lets readers cache
 query results until the data changes.
 
@@ -36,6 +43,7 @@ __all__ = [
     "CATALOG_KEYS",
     "INGEST_STATE_FIELDS",
     "catalog_entry",
+    "catalog_update",
     "check_size",
     "upsert_rootname",
     "set_quicklook",
@@ -69,6 +77,21 @@ class DocumentTooLarge(ValueError):
 def catalog_entry(document: Mapping[str, Any]) -> dict[str, Any]:
     """Return the slim catalog copy of a whole rootname document."""
     return {key: document[key] for key in CATALOG_KEYS if key in document}
+
+
+def catalog_update(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the update that makes a catalog document ``entry``, keeping the tag fields.
+
+    ``$set`` of every key of ``entry`` but ``_id``, and ``$unset`` of the
+    :data:`CATALOG_KEYS` it lacks; upserted by ``_id``, this writes what a
+    replacement by ``entry`` would, and leaves the fields of
+    :data:`~acsq_mongo.fields.TAG_FIELDS` (never in ``entry``) untouched.
+    """
+    update: dict[str, Any] = {"$set": {k: v for k, v in entry.items() if k != "_id"}}
+    missing = {k: "" for k in CATALOG_KEYS if k != "_id" and k not in entry}
+    if missing:
+        update["$unset"] = missing
+    return update
 
 
 def document_size(document: Mapping[str, Any]) -> int:
@@ -116,7 +139,7 @@ def upsert_rootname(db: Database, document: Mapping[str, Any]) -> int:
     size = check_size(document, None)
     _id = document["_id"]
     upsert_by_id(db[ROOTNAMES], _id, dict(document))
-    upsert_by_id(db[CATALOG], _id, catalog_entry(document))
+    db[CATALOG].update_one({"_id": _id}, catalog_update(catalog_entry(document)), upsert=True)
     bump_generation(db)
     return size
 

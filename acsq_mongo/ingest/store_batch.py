@@ -29,6 +29,7 @@ from acsq_mongo.ingest.store import (
     INGEST_STATE_FIELDS,
     MAX_DOCUMENT_BYTES,
     catalog_entry,
+    catalog_update,
     check_size,
     record_errors,
 )
@@ -177,7 +178,7 @@ class StoreBatch:
         with self._lock:
             queued = self._entry(key)
             queued.rootnames.append(("replace", _id, whole))
-            queued.catalog.append(("replace", _id, catalog_entry(document)))
+            queued.catalog.append(("upsert", _id, catalog_update(catalog_entry(document))))
             self._hold(queued, _id)
             self._bytes += size
         self._send_if_full()
@@ -336,6 +337,8 @@ class StoreBatch:
             for kind, target, body in ops:
                 if kind == "replace":
                     collection.replace_one({"_id": target}, body, upsert=True)
+                elif kind == "upsert":
+                    collection.update_one({"_id": target}, body, upsert=True)
                 elif kind == "set":
                     collection.update_one({"_id": target}, {"$set": body})
                 else:
@@ -345,6 +348,8 @@ class StoreBatch:
         for kind, target, body in ops:
             if kind == "replace":
                 models.append(ReplaceOne({"_id": target}, body, upsert=True))
+            elif kind == "upsert":  # the catalog: an update that keeps the tag fields
+                models.append(UpdateOne({"_id": target}, body, upsert=True))
             elif kind == "set":
                 models.append(UpdateOne({"_id": target}, {"$set": body}))
             else:

@@ -47,13 +47,14 @@ from acsq_mongo.db.summary_shapes import (
     gallery_id,
     proposal_id,
 )
-from acsq_mongo.fields import FACET_FIELDS
+from acsq_mongo.fields import FACET_FIELDS, LIST_FACET_FIELDS
 
 if TYPE_CHECKING:
     from pymongo.database import Database
 
 __all__ = [
     "refresh_summaries",
+    "set_gallery_flags",
     "summarise_proposals",
     "gallery_rows",
     "summary_groups",
@@ -174,8 +175,8 @@ def facet_values(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[Any]]:
     for row in rows:
         for name, counter in counters.items():
             value = row.get(name)
-            if value is not None:
-                counter[value] += 1
+            values = value if name in LIST_FACET_FIELDS and isinstance(value, list) else [value]
+            counter.update(v for v in values if v is not None)
     return {
         name: [v for v, _ in sorted(c.items(), key=lambda kv: (-kv[1], str(kv[0])))]
         for name, c in counters.items()
@@ -230,6 +231,21 @@ def refresh_summaries(db: Database) -> dict[str, int]:
         bump_generation(db)
     return {"proposals": len(proposals), "written": written, "removed": removed,
             "galleries": len(galleries), "galleries_written": galleries_written}
+
+
+def set_gallery_flags(db: Database, proposid: int | None, rootname: str,
+                      flags: list[str]) -> bool:
+    """Set one row's anomaly flags in its proposal's gallery (after a tag), in place.
+
+    One atomic positional update: the rest of the gallery (rows, counts, the
+    proposal's summary) stays as of the last run, and two tags at once on one
+    proposal cannot undo each other. Returns whether a row was updated (False
+    when the proposal has no gallery document, or not this row yet: the next
+    run writes it).
+    """
+    result = db[GALLERIES].update_one({"_id": gallery_id(proposid), "rows.rootname": rootname},
+                                      {"$set": {"rows.$.anomalies": flags or None}})
+    return bool(result.matched_count)
 
 
 def _sync_one(db: Database, document: dict[str, Any], now: datetime.datetime) -> tuple[int, int]:

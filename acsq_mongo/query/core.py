@@ -36,7 +36,6 @@ Which collection answers, and how a page is read:
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -46,7 +45,7 @@ from acsq_mongo.fields import FILETYPES
 from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.call_cache import CallCache, server_errors
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.facets import FACET_FIELDS, count_and_facets, sort_counts
+from acsq_mongo.query.facets import FACET_FIELDS, count_and_facets, count_in_python
 from acsq_mongo.query.files import file_path
 from acsq_mongo.query.keyword_check import cached_warnings
 from acsq_mongo.query.keyword_check import spec_warnings as warnings
@@ -252,8 +251,7 @@ def _first_matches(db: Database, spec: QuerySpec, selection: Selection) -> list[
 
 def _count_in_python(docs: list[dict]) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
     """The total and the facets of some documents, as the ``$facet`` would count them."""
-    return len(docs), {name: sort_counts(Counter(doc.get(name) for doc in docs))
-                       for name in FACET_FIELDS}
+    return len(docs), count_in_python(docs, FACET_FIELDS)
 
 
 def _is_mock(db: Database) -> bool:

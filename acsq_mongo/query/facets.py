@@ -3,20 +3,25 @@
 One ``$match`` (served by the indexes of the filter), then one ``$facet``
 stage with a ``$count`` and a ``$group`` by each facet field: the server
 reads the matching documents once and returns the total and every facet in
-one reply. A document without a value for a field counts under None.
+one reply. A document without a value for a field counts under None. A list
+field (:data:`~acsq_mongo.fields.LIST_FACET_FIELDS`, the anomaly flags) is
+unwound first: each element counts once, and a document with none counts
+under None.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.fields import FACET_FIELDS
+from acsq_mongo.fields import FACET_FIELDS, LIST_FACET_FIELDS
 
 if TYPE_CHECKING:
     from pymongo.collection import Collection
 
-__all__ = ["FACET_FIELDS", "facet_pipeline", "read_facets", "count_and_facets", "sort_counts"]
+__all__ = ["FACET_FIELDS", "facet_pipeline", "read_facets", "count_and_facets", "sort_counts",
+           "count_in_python", "facet_keys"]
 
 # The $facet branch that counts every match (no facet field may take this name).
 _TOTAL = "_total"
@@ -30,7 +35,12 @@ def facet_pipeline(match: Mapping[str, Any], fields: Iterable[str] = FACET_FIELD
     """
     branches: dict[str, list[dict]] = {_TOTAL: [{"$count": "n"}]}
     for name in fields:
-        branches[name] = [{"$group": {"_id": f"${name}", "n": {"$sum": 1}}}]
+        group = {"$group": {"_id": f"${name}", "n": {"$sum": 1}}}
+        if name in LIST_FACET_FIELDS:
+            unwind = {"$unwind": {"path": f"${name}", "preserveNullAndEmptyArrays": True}}
+            branches[name] = [unwind, group]
+        else:
+            branches[name] = [group]
     pipeline: list[dict] = [{"$match": dict(match)}] if match else []
     pipeline.append({"$facet": branches})
     return pipeline
@@ -43,6 +53,24 @@ def sort_counts(counts: Mapping[Any, int]) -> list[tuple[Any, int]]:
         return (-n, value is None, type(value).__name__, value if value is not None else 0)
 
     return sorted(counts.items(), key=key)
+
+
+def facet_keys(doc: Mapping[str, Any], name: str) -> list[Any]:
+    """The values ``doc`` counts under in facet ``name``, as the ``$facet`` counts them."""
+    value = doc.get(name)
+    if name in LIST_FACET_FIELDS and isinstance(value, list):
+        return list(value) or [None]
+    return [value]
+
+
+def count_in_python(docs: Iterable[Mapping[str, Any]], fields: Iterable[str] = FACET_FIELDS
+                    ) -> dict[str, list[tuple[Any, int]]]:
+    """The facets of some documents (rows), counted as :func:`facet_pipeline` counts them."""
+    counters: dict[str, Counter] = {name: Counter() for name in fields}
+    for doc in docs:
+        for name, counter in counters.items():
+            counter.update(facet_keys(doc, name))
+    return {name: sort_counts(counter) for name, counter in counters.items()}
 
 
 def read_facets(

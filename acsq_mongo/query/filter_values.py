@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from acsq_mongo.fields import CASE_FOLDED_FIELDS, FILETYPES
+from acsq_mongo.fields import ANOMALY_SLUG, CASE_FOLDED_FIELDS, FILETYPES, anomaly_slug
 from acsq_mongo.query import values
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.keyword_types import keyword_types
@@ -96,6 +96,12 @@ def convert(ref: FieldRef, op: str, label: str, value: Any) -> Any:
                 f"{label}: unknown filetype {text!r}; valid filetypes: " + ", ".join(FILETYPES)
             )
         return text.lower()
+    if ref.name == "anomalies":
+        slug = anomaly_slug(text) if ANOMALY_SLUG.fullmatch(text) is None else text
+        if not slug or len(slug) > 64:
+            raise QueryError(f"{label}: {text[:40]!r} is not an anomaly flag; write its name "
+                             "as in the facets, e.g. satellite_trail")
+        return slug
     if ref.name == "rootname":
         text, folded = text.lower(), True  # stored lower case
     elif folded:

@@ -51,7 +51,7 @@ from acsq_mongo.query.filter_values import (
     convert,
     regex_escape,
 )
-from acsq_mongo.query.names import FieldRef, resolve
+from acsq_mongo.query.names import FILTER_NAMES, FieldRef, resolve
 from acsq_mongo.query.values import Period
 
 __all__ = [
@@ -132,7 +132,8 @@ class Filter:
     @property
     def param(self) -> str:
         """The parameter name, ``field`` or ``field__op``."""
-        return self.field.name if self.op == "exact" else f"{self.field.name}__{self.op}"
+        name = FILTER_NAMES.get(self.field.name, self.field.name)
+        return name if self.op == "exact" else f"{name}__{self.op}"
 
     def key(self) -> tuple:
         """A hashable, canonical form, for caches."""

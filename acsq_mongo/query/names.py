@@ -21,7 +21,8 @@ from acsq_mongo.db.keys import escape_key
 from acsq_mongo.fields import FIELDS, FILETYPES
 from acsq_mongo.query.errors import QueryError
 
-__all__ = ["FieldRef", "resolve", "field_choices", "HEADER_PATH_HELP", "MAX_KEY_LENGTH"]
+__all__ = ["FieldRef", "resolve", "field_choices", "HEADER_PATH_HELP", "MAX_KEY_LENGTH",
+           "ALIASES", "FILTER_NAMES"]
 
 #: How a header keyword is named in a query.
 HEADER_PATH_HELP = "headers.<filetype>.<ext>.<KEY>, e.g. headers.flt.0.CCDGAIN"
@@ -63,6 +64,12 @@ class FieldRef:
         return self.type == "header"
 
 
+#: Other names of fields: ``anomaly=ghost`` reads better than ``anomalies=ghost``.
+ALIASES: dict[str, str] = {"anomaly": "anomalies"}
+#: The name a filter on a field is written with (links, command lines): the alias if any.
+FILTER_NAMES: dict[str, str] = {field: alias for alias, field in ALIASES.items()}
+
+
 def field_choices() -> str:
     """Return the valid field names, for error messages."""
     return ", ".join(FIELDS) + f", or a header keyword as {HEADER_PATH_HELP}"
@@ -87,10 +94,11 @@ def resolve(name: str) -> FieldRef:
     """
     if not isinstance(name, str):
         raise QueryError(f"a field name must be text, got {name!r}")
+    name = ALIASES.get(name, name)
     if name in FIELDS:
         return FieldRef(name=name, path=name, type=FIELDS[name].type)
-    if name.lower() in FIELDS:
-        lowered = name.lower()
+    if ALIASES.get(name.lower(), name.lower()) in FIELDS:
+        lowered = ALIASES.get(name.lower(), name.lower())
         return FieldRef(name=lowered, path=lowered, type=FIELDS[lowered].type)
     if name.startswith("headers.") or name.lower().startswith("headers."):
         return _header_ref("headers." + name[len("headers."):])

@@ -21,7 +21,6 @@ Filtered or re-sorted galleries go through :func:`~acsq_mongo.query.core.run`.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from acsq_mongo.db.collections import CATALOG, GALLERIES
@@ -29,7 +28,7 @@ from acsq_mongo.db.generation import generation
 from acsq_mongo.db.summary_shapes import GALLERY_COLUMNS, MAX_GALLERY_ROWS, gallery_id
 from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.facets import FACET_FIELDS, sort_counts
+from acsq_mongo.query.facets import FACET_FIELDS, count_in_python
 from acsq_mongo.query.proposals import get_proposal
 from acsq_mongo.query.spec import DEFAULT_SORT, QuerySpec
 
@@ -207,7 +206,7 @@ def proposal_page(
             "(ACSQ_MAX_ROWS); page with offset, or stream CSV or paths"
         )
     rows = proposal_rows(db, proposid, cache)
-    facets = {name: sort_counts(Counter(row.get(name) for row in rows)) for name in FACET_FIELDS}
+    facets = count_in_python(rows, FACET_FIELDS)
     page = rows[spec.offset: spec.offset + limit] if limit else ()
     return core.Result(
         spec=spec, rows=[{c: row.get(c) for c in spec.column_names} for row in page],
