@@ -364,3 +364,27 @@ def test_workers_racing_to_create_the_generation_do_not_fail(real_db):
         assert real_db["meta"].count_documents({"_id": "generation"}) == 1
         assert real_db["catalog"].count_documents({"_id": "j8zh21xv"}) == 1
         assert generation(real_db) is not None
+
+
+def test_the_worker_preload_drops_only_the_closing_heartbeat_traceback(caplog):
+    """The Ctrl-C test saw, now and then, a worker's heartbeat traceback on the terminal:
+    the cluster closed while a heartbeat was in flight. The preload filters that one record."""
+    import logging
+
+    from acsq_mongo.ingest.dask_worker import HEARTBEAT_FILTER, dask_setup
+
+    logger = logging.getLogger("distributed.worker")
+    try:
+        dask_setup()
+        dask_setup()   # a restarted worker's preload: still one filter
+        assert logger.filters.count(HEARTBEAT_FILTER) == 1
+        with caplog.at_level(logging.WARNING, logger="distributed.worker"):
+            try:
+                raise OSError("Stream is closed")
+            except OSError:
+                logger.exception("Failed to communicate with scheduler during heartbeat.")
+            logger.error("Worker is at %d%% memory usage", 95)
+        assert [r.getMessage() for r in caplog.records] == ["Worker is at 95% memory usage"]
+    finally:
+        logger.removeFilter(HEARTBEAT_FILTER)
+        signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -217,16 +217,37 @@ def check_worker(settings: Settings) -> str | None:
     return None
 
 
+class _NoHeartbeatTraceback(logging.Filter):
+    """Drop the worker's "Failed to communicate with scheduler during heartbeat" record.
+
+    Its traceback (a closed comm) reached the terminal when a Ctrl-C closed the
+    cluster while a heartbeat was in flight. A scheduler really lost mid-run is
+    reported by the client, in one line (exit 4), so the record tells the user
+    nothing more.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Failed to communicate with scheduler during "
+                                              "heartbeat")
+
+
+HEARTBEAT_FILTER = _NoHeartbeatTraceback()
+
+
 def dask_setup(worker: Any = None) -> None:
-    """Worker preload: ignore SIGINT, and import what a task needs.
+    """Worker preload: ignore SIGINT, quiet a closing heartbeat, import what a task needs.
 
     A Ctrl-C in a terminal goes to every process of the foreground group,
     LocalCluster workers included; without this each would print a
-    traceback. The client then cancels their tasks and closes them.
+    traceback. The client then cancels their tasks and closes them; a
+    heartbeat caught by that close logs no traceback (:data:`HEARTBEAT_FILTER`).
 
     The imports (astropy, numpy, Pillow: ~1 s) are paid when the worker
     starts, not by its first batch.
     """
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    heartbeat = logging.getLogger("distributed.worker")
+    if HEARTBEAT_FILTER not in heartbeat.filters:
+        heartbeat.addFilter(HEARTBEAT_FILTER)
     import acsq_mongo.images.quicklook  # noqa: F401
