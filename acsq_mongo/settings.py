@@ -66,6 +66,12 @@ class Settings:
     quicklook_stretch: str = _setting(
         "percentile", str, "quicklook stretch", choices=("percentile", "zscale", "asinh")
     )
+    quicklook_stretch_by_imagetyp: tuple = _setting(
+        (("BIAS", "zscale"), ("DARK", "zscale")), dict,
+        "quicklook stretch per IMAGETYP, over quicklook_stretch: a YAML mapping or "
+        "IMAGETYP=STRETCH,... (DARK and BIAS frames show their structure under zscale)",
+        choices=("percentile", "zscale", "asinh"),
+    )
     scheduler: str | None = _setting(
         None, str, "Dask scheduler address, e.g. tcp://host:8786; default: a LocalCluster"
     )
@@ -109,7 +115,11 @@ class Settings:
         out = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            out[f.name] = redact_uri(value) if f.name == "mongo_uri" else str(value)
+            if f.name == "mongo_uri":
+                value = redact_uri(value)
+            elif f.metadata["kind"] is dict:
+                value = ",".join(f"{k}={v}" for k, v in value)
+            out[f.name] = str(value)
         return out
 
 
@@ -125,6 +135,8 @@ def _convert(name: str, value: Any, source: str, base: Path | None = None) -> An
         raise ConfigError(f"unknown setting {name!r} in {source}; valid settings: {valid}")
     meta = _FIELDS[name].metadata
     kind, choices = meta["kind"], meta["choices"]
+    if kind is dict and (value == "" or value == {} or value == ()):
+        return ()  # none: every image type gets quicklook_stretch
     if value is None or value == "":
         if _FIELDS[name].default is None:
             return None
@@ -154,10 +166,19 @@ def _convert(name: str, value: Any, source: str, base: Path | None = None) -> An
             if not isinstance(value, (str, int, float)) or isinstance(value, bool):
                 raise TypeError
             value = str(value)
+        elif kind is dict:
+            value = _pairs(value)
     except (TypeError, ValueError, KeyError):
         raise ConfigError(
-            f"setting {name!r} in {source} must be {kind.__name__}, got {value!r}"
+            f"setting {name!r} in {source} must be "
+            f"{'KEY=VALUE,...' if kind is dict else kind.__name__}, got {value!r}"
         ) from None
+    if kind is dict:
+        for key, item in value:
+            if choices is not None and item not in choices:
+                raise ConfigError(f"setting {name!r} in {source}: {key} must be one of "
+                                  f"{', '.join(choices)}; got {item!r}")
+        return value
     if choices is not None:
         if kind is str and name == "log_level":
             value = value.upper()
@@ -166,6 +187,32 @@ def _convert(name: str, value: Any, source: str, base: Path | None = None) -> An
                 f"setting {name!r} in {source} must be one of {', '.join(choices)}; got {value!r}"
             )
     return value
+
+
+def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
+    """A mapping setting as sorted ``(KEY, value)`` pairs (hashable, so Settings stays frozen).
+
+    From a mapping (YAML), pairs, or text ``KEY=VALUE,KEY=VALUE`` (environment);
+    keys are upper-cased, values lower-cased.
+    """
+    if isinstance(value, str):
+        items = []
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            key, sep, item = part.partition("=")
+            if not sep or not key.strip():
+                raise ValueError(part)
+            items.append((key, item))
+    elif isinstance(value, Mapping):
+        items = list(value.items())
+    elif isinstance(value, (tuple, list)):
+        items = [tuple(pair) for pair in value]
+        if any(len(pair) != 2 for pair in items):
+            raise ValueError(value)
+    else:
+        raise TypeError
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in items):
+        raise TypeError
+    return tuple(sorted({k.strip().upper(): v.strip().lower() for k, v in items}.items()))
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
