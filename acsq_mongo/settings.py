@@ -90,6 +90,20 @@ class Settings:
     docs_url: str | None = _setting(
         None, str, "URL of the full guide (the Sphinx site of make docs); /docs links to it"
     )
+    web_url: str = _setting(
+        "http://127.0.0.1:5000", str, "where the web app is served: the base of the file URLs "
+        "in a download script from `acsq query --format curl` (the web app uses its own)"
+    )
+    mast_dataset_url: str = _setting(
+        "https://archive.stsci.edu/hst/search.php?sci_data_set_name={ROOTNAME}&action=Search",
+        str, "link from an image view to the dataset in the MAST archive ({rootname}, "
+        "{ROOTNAME}, {proposid}); a plain link, nothing is fetched"
+    )
+    mast_proposal_url: str = _setting(
+        "https://www.stsci.edu/cgi-bin/get-proposal-info?id={proposid}&observatory=HST", str,
+        "link from a proposal's gallery and image views to the proposal at STScI/MAST "
+        "({proposid})"
+    )
     test_hold: Path | None = _setting(
         None, Path, "tests and the chaos script only: a folder of hold files that stop an ingest "
         "at a known step (acsq_mongo.ingest.hold); never set in production"

@@ -10,8 +10,9 @@ Build it with :func:`create_app`; nothing is read at import time::
 
 Blueprints, one per area: :mod:`webapp.home` (``/``), :mod:`webapp.archive`
 (proposals, galleries, image and header views), :mod:`webapp.query` (the
-form and its results), :mod:`webapp.images` (quicklook JPEGs and thumbnails
-from ``ACSQ_DATA``), :mod:`webapp.docs` (the query guide). Every list page
+form and its results, and their download script), :mod:`webapp.images`
+(quicklook JPEGs and thumbnails from ``ACSQ_DATA``), :mod:`webapp.files` (FITS
+files from ``ACSQ_ARCHIVE``), :mod:`webapp.docs` (the query guide). Every list page
 answers HTML, JSON and CSV (:mod:`webapp.formats`). All data comes through
 :mod:`acsq_mongo.query`; no view touches the database directly.
 """
@@ -25,8 +26,9 @@ from flask import Flask
 
 from acsq_mongo import __version__
 from acsq_mongo.query.cache import ResultCache
-from webapp import archive, display, docs, errors, home, images, query, security
+from webapp import archive, display, docs, errors, files, home, images, query, security
 from webapp.archive import proposal_segment
+from webapp.files import file_url
 from webapp.formats import page_url
 from webapp.images import image_url
 from webapp.state import WebState
@@ -78,13 +80,14 @@ def create_app(
     if config:
         app.config.update(config)
     app.extensions["acsq"] = WebState(settings, db, cache)
-    for module in (home, archive, query, images, docs):
+    for module in (home, archive, query, images, files, docs):
         app.register_blueprint(module.bp)
     errors.register(app)
     security.register(app)
     display.register(app)
     app.jinja_env.globals.update(
         image_url=image_url, page_url=page_url, proposal_segment=proposal_segment,
+        file_url=file_url,
         version=__version__, code_url=settings.code_url,
     )
     return app

@@ -73,9 +73,11 @@ def wants_json() -> bool:
 
 
 def wants_csv() -> bool:
-    """Whether this request asked for CSV (so an error should be plain text, not a page)."""
+    """Whether this request asked for CSV or a download script (so an error should be plain
+    text, not a page: a script saved from it must not be HTML)."""
     view_args = request.view_args or {}
-    return view_args.get(SUFFIX) == "csv" or request.args.get("format", "").lower() == "csv"
+    return (view_args.get(SUFFIX) == "csv" or request.endpoint == "query.script"
+            or request.args.get("format", "").lower() in ("csv", "curl"))
 
 
 def json_response(data: Any, status: int = 200) -> Response:

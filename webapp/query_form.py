@@ -74,7 +74,7 @@ KEYWORD_OPS: dict[str, str] = {
 #: The output formats of the query page: value -> label.
 WEB_FORMATS: dict[str, str] = {
     "html": "HTML table", "thumbnails": "thumbnails", "csv": "CSV (every row)",
-    "json": "JSON (this page)",
+    "json": "JSON (this page)", "curl": "download script (every file)",
 }
 #: Columns the form offers to tick: every scalar field.
 COLUMN_CHOICES: tuple[str, ...] = tuple(n for n in FIELDS if n in SORTABLE)
