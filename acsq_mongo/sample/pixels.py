@@ -25,6 +25,10 @@ class Scene:
         h, w = r.shape
         # Stars over the whole field of view (both WFC chips).
         n_stars = 0 if self.internal else int(self.rng.integers(15, 60)) * r.n_chips
+        if h * w < 512 * 512:
+            # A small image is a full frame scaled down, not a cut-out: as many stars would
+            # crowd it, their wings would hold the 99th percentile and the sky look black.
+            n_stars = max(3, n_stars // 4)
         self.stars = [
             (self.rng.uniform(0, h * r.n_chips), self.rng.uniform(0, w),
              10 ** self.rng.uniform(2.0, 4.5) * self.exptime / 100.0)
