@@ -108,8 +108,8 @@ def _drizzled(scene: Scene, r: SampleRootname, filetype: str) -> tuple[np.ndarra
     sci = np.vstack(chips) / np.float32(scene.exptime)
     h, w = sci.shape
     angle = np.deg2rad(8.0 + (sum(map(ord, r.rootname)) % 20))
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    yy, xx = yy - (h - 1) / 2, xx - (w - 1) / 2
+    yy = np.arange(h, dtype=np.float32)[:, None] - np.float32((h - 1) / 2)
+    xx = np.arange(w, dtype=np.float32)[None, :] - np.float32((w - 1) / 2)
     # Inside: the field rotated by ``angle``, shrunk to fit the frame.
     u = xx * np.cos(angle) + yy * np.sin(angle)
     v = -xx * np.sin(angle) + yy * np.cos(angle)
