@@ -8,6 +8,7 @@ matching file arrives, byte for byte, and running it again fetches nothing twice
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shlex
@@ -21,6 +22,7 @@ from werkzeug.serving import make_server
 
 from acsq_mongo.cli import main
 from acsq_mongo.ingest.run import run_ingest
+from acsq_mongo.query.downloads import download_url, script_lines
 from webapp import create_app
 
 _FETCH = re.compile(r"^fetch '([^']+)' '([^']+)' (\d+)$", re.MULTILINE)
@@ -266,3 +268,28 @@ def test_the_web_script_downloads_every_file_and_a_rerun_fetches_nothing_twice(
     assert second.count("get  ") == 2 and second.count("have ") == len(expected) - 2
     assert cut.read_bytes() == _file(archive, rootname, ft).read_bytes()
     assert shlex.quote(str(cut.relative_to(tmp_path))) in second
+
+
+def test_the_script_comments_out_files_missing_on_disk_or_leading_out_of_the_archive(tmp_path):
+    archive = tmp_path / "archive"
+    there = archive / "j94f" / "j94f05bgq" / "j94f05bgq_flt.fits"
+    there.parent.mkdir(parents=True)
+    there.write_bytes(b"x" * 2880)
+    outside = tmp_path / "elsewhere.fits"
+    outside.write_bytes(b"y" * 5760)
+    link = there.with_name("j94f05bgq_raw.fits")
+    link.symlink_to(outside)
+    files = [("j94f05bgq", "raw", link), ("j94f05bgq", "flt", there),
+             ("j94f05bgq", "flc", there.with_name("j94f05bgq_flc.fits"))]
+
+    script = "".join(script_lines(files, functools.partial(download_url, "http://h/q"),
+                                  command="acsq query x=1", archive=archive))
+
+    assert _FETCH.findall(script) == [
+        ("http://h/q/files/j94f05bgq/flt", "acsq_download/j94f05bgq/j94f05bgq_flt.fits", "2880")]
+    assert "# not served (it leads outside the archive): acsq_download/j94f05bgq/" \
+           "j94f05bgq_raw.fits" in script
+    assert "# missing from the archive on disk: acsq_download/j94f05bgq/j94f05bgq_flc.fits" \
+        in script
+    assert "# 1 file(s) of 1 rootname(s), 2880 bytes; 2 catalogued file(s) missing or not " \
+           "served" in script

@@ -94,7 +94,7 @@ def _script_response(spec: QuerySpec) -> Response:
     def url_of(rootname: str, filetype: str) -> str:
         return download_url(base, rootname, filetype)
 
-    lines = script_lines(files, url_of, command=command_line(spec))
+    lines = script_lines(files, url_of, command=command_line(spec), archive=st.settings.archive)
     return Response(stream_with_context(lines), mimetype="text/x-shellscript",
                     headers={"Content-Disposition": 'attachment; filename="acsq_download.sh"'})
 

@@ -111,7 +111,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         # Every match: the script is of the query, never of one page.
         files = core.iter_files(db, spec.replace(offset=0, limit=None), settings)
         for line in script_lines(files, functools.partial(download_url, settings.web_url),
-                                 command=command):
+                                 command=command, archive=settings.archive):
             out.write(line)
         return 0
     result = core.run(db, spec, settings, with_facets=args.facets or args.format == "json")

@@ -124,7 +124,7 @@ def catalogued_file(archive: Path | None, entry: dict[str, Any] | None, rootname
     root = Path(archive).resolve()
     try:
         real = path.resolve(strict=True)
-    except (FileNotFoundError, RuntimeError):
+    except (OSError, RuntimeError):                   # missing, or a loop of links
         raise FileMissing(f"File {name}_{filetype}.fits is catalogued but missing from the "
                           "archive on disk; it may have been moved or removed since the last "
                           "ingest") from None
@@ -192,6 +192,7 @@ def script_lines(
     command: str = "",
     script: str = "acsq_download.sh",
     now: datetime.datetime | None = None,
+    archive: Path | None = None,
 ) -> Iterator[str]:
     """Yield the lines of a download script for ``files`` (:func:`iter_files`).
 
@@ -208,6 +209,9 @@ def script_lines(
         The script's file name, for its usage comment.
     now : datetime, optional
         When it was made (default: now, UTC).
+    archive : Path, optional
+        The archive root: a file whose real path lies outside it (a symbolic link out),
+        which ``/files/`` would refuse, gets a comment line instead of a ``fetch`` line.
 
     Yields
     ------
@@ -215,6 +219,7 @@ def script_lines(
         Lines with ``\\n`` ends. A file missing on disk gets a comment line, not a
         ``fetch`` line; the comment at the end counts the files.
     """
+    root = Path(archive).resolve() if archive is not None else None
     now = now or datetime.datetime.now(datetime.UTC)
     made = now.strftime("%Y-%m-%d %H:%M UTC")
     command = " ".join(command.split())
@@ -226,15 +231,20 @@ def script_lines(
         local = f"{SCRIPT_FOLDER}/{rootname.lower()}/{rootname.lower()}_{filetype}.fits"
         try:
             size = path.stat().st_size
-        except OSError:
+            outside = root is not None and not path.resolve().is_relative_to(root)
+        except (OSError, RuntimeError):
             n_missing += 1
             yield f"# missing from the archive on disk: {local}\n"
+            continue
+        if outside:
+            n_missing += 1
+            yield f"# not served (it leads outside the archive): {local}\n"
             continue
         n_files += 1
         n_bytes += size
         rootnames.add(rootname)
         yield f"fetch {_quote(url_of(rootname, filetype))} {_quote(local)} {size}\n"
-    missing = f"; {n_missing} catalogued file(s) missing on disk" if n_missing else ""
+    missing = f"; {n_missing} catalogued file(s) missing or not served" if n_missing else ""
     yield (f"\n# {n_files} file(s) of {len(rootnames)} rootname(s), {n_bytes} bytes"
            f"{missing}\n")
     yield _EPILOGUE.format(folder=SCRIPT_FOLDER)
