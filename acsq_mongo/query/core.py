@@ -355,9 +355,8 @@ def iter_files(
     Parameters
     ----------
     filetypes : sequence of str, optional
-        Which filetypes, in this order; default: ``spec.filetypes``, else
-        every filetype a rootname has (in :data:`~acsq_mongo.fields.FILETYPES`
-        order).
+        Which filetypes, in this order; default: ``spec.filetypes``, else every
+        filetype a rootname has (in :data:`~acsq_mongo.fields.FILETYPES` order).
 
     Raises
     ------
