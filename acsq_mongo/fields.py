@@ -20,6 +20,7 @@ __all__ = [
     "FIELDS",
     "FILETYPES",
     "IMAGE_FILETYPES",
+    "THUMBNAIL_FILETYPES",
     "DETECTORS",
     "SEED_OUTPUT_COLUMNS",
     "STANDARD_COLUMNS",
@@ -111,8 +112,15 @@ FILETYPES: tuple[str, ...] = (
     "raw", "flt", "flc", "crj", "crc", "drz", "drc", "spt", "jif", "jit", "asn",
 )
 
-#: Filetypes with image data that get quicklook JPEGs.
-IMAGE_FILETYPES: tuple[str, ...] = ("raw", "flt", "flc")
+#: Filetypes with image data that get quicklook JPEGs, in the order the image view's tabs
+#: show them: the exposure as read out, calibrated, CTE-corrected; then the products,
+#: cosmic rays rejected (crj, crc) and drizzled (drz, drc).
+IMAGE_FILETYPES: tuple[str, ...] = ("raw", "flt", "flc", "crj", "crc", "drz", "drc")
+
+#: The filetype a rootname's gallery thumbnail (and first image view) is made from: the
+#: first of these it has. An exposure shows its flt; an association product, which has
+#: no flt, its drizzled image.
+THUMBNAIL_FILETYPES: tuple[str, ...] = ("flt", "drz", "drc")
 
 DETECTORS: tuple[str, ...] = ("WFC", "HRC", "SBC")
 

@@ -78,6 +78,12 @@ class Settings:
     quicklook_stretch: str = _setting(
         "percentile", str, "quicklook stretch", choices=("percentile", "zscale", "asinh")
     )
+    quicklook_stretch_by_imagetyp: tuple = _setting(
+        (("BIAS", "zscale"), ("DARK", "zscale")), dict,
+        "quicklook stretch per IMAGETYP, over quicklook_stretch: a YAML mapping or "
+        "IMAGETYP=STRETCH,... (DARK and BIAS frames show their structure under zscale)",
+        choices=("percentile", "zscale", "asinh"),
+    )
     scheduler: str | None = _setting(
         None, str, "Dask scheduler address, e.g. tcp://host:8786; default: a LocalCluster"
     )
@@ -108,6 +114,20 @@ class Settings:
         DEFAULT_ANOMALY_VOCABULARY, tuple, "the anomaly flags taggers choose from (labels; "
         "in YAML a list, in the environment comma-separated)"
     )
+    web_url: str = _setting(
+        "http://127.0.0.1:5000", str, "where the web app is served: the base of the file URLs "
+        "in a download script from `acsq query --format curl` (the web app uses its own)"
+    )
+    mast_dataset_url: str = _setting(
+        "https://archive.stsci.edu/hst/search.php?sci_data_set_name={ROOTNAME}&action=Search",
+        str, "link from an image view to the dataset in the MAST archive ({rootname}, "
+        "{ROOTNAME}, {proposid}); a plain link, nothing is fetched"
+    )
+    mast_proposal_url: str = _setting(
+        "https://www.stsci.edu/cgi-bin/get-proposal-info?id={proposid}&observatory=HST", str,
+        "link from a proposal's gallery and image views to the proposal at STScI/MAST "
+        "({proposid})"
+    )
     test_hold: Path | None = _setting(
         None, Path, "tests and the chaos script only: a folder of hold files that stop an ingest "
         "at a known step (acsq_mongo.ingest.hold); never set in production"
@@ -135,10 +155,12 @@ class Settings:
             value = getattr(self, f.name)
             if f.name in SECRET_SETTINGS:
                 out[f.name] = "(set)" if value else "(not set)"
-            elif f.name == "mongo_uri":
-                out[f.name] = redact_uri(value)
-            else:
-                out[f.name] = str(value)
+                continue
+            if f.name == "mongo_uri":
+                value = redact_uri(value)
+            elif f.metadata["kind"] is dict:
+                value = ",".join(f"{k}={v}" for k, v in value)
+            out[f.name] = str(value)
         return out
 
 
@@ -154,6 +176,8 @@ def _convert(name: str, value: Any, source: str, base: Path | None = None) -> An
         raise ConfigError(f"unknown setting {name!r} in {source}; valid settings: {valid}")
     meta = _FIELDS[name].metadata
     kind, choices = meta["kind"], meta["choices"]
+    if kind is dict and (value == "" or value == {} or value == ()):
+        return ()  # none: every image type gets quicklook_stretch
     if value is None or value == "":
         if _FIELDS[name].default is None:
             return None
@@ -185,10 +209,19 @@ def _convert(name: str, value: Any, source: str, base: Path | None = None) -> An
             if not isinstance(value, (str, int, float)) or isinstance(value, bool):
                 raise TypeError
             value = str(value)
+        elif kind is dict:
+            value = _pairs(value)
     except (TypeError, ValueError, KeyError):
         shown = "a hidden value" if name in SECRET_SETTINGS else repr(value)
-        what = "a non-empty list of text" if kind is tuple else kind.__name__
+        what = ("a non-empty list of text" if kind is tuple
+                else "KEY=VALUE,..." if kind is dict else kind.__name__)
         raise ConfigError(f"setting {name!r} in {source} must be {what}, got {shown}") from None
+    if kind is dict:
+        for key, item in value:
+            if choices is not None and item not in choices:
+                raise ConfigError(f"setting {name!r} in {source}: {key} must be one of "
+                                  f"{', '.join(choices)}; got {item!r}")
+        return value
     if choices is not None:
         if kind is str and name == "log_level":
             value = value.upper()
@@ -213,6 +246,32 @@ def _to_tuple(value: Any) -> tuple[str, ...]:
     if not out:
         raise ValueError
     return out
+
+
+def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
+    """A mapping setting as sorted ``(KEY, value)`` pairs (hashable, so Settings stays frozen).
+
+    From a mapping (YAML), pairs, or text ``KEY=VALUE,KEY=VALUE`` (environment);
+    keys are upper-cased, values lower-cased.
+    """
+    if isinstance(value, str):
+        items = []
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            key, sep, item = part.partition("=")
+            if not sep or not key.strip():
+                raise ValueError(part)
+            items.append((key, item))
+    elif isinstance(value, Mapping):
+        items = list(value.items())
+    elif isinstance(value, (tuple, list)):
+        items = [tuple(pair) for pair in value]
+        if any(len(pair) != 2 for pair in items):
+            raise ValueError(value)
+    else:
+        raise TypeError
+    if not all(isinstance(k, str) and isinstance(v, str) for k, v in items):
+        raise TypeError
+    return tuple(sorted({k.strip().upper(): v.strip().lower() for k, v in items}.items()))
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.generation import bump_generation, utcnow
 from acsq_mongo.db.keys import escape_key
 from acsq_mongo.fields import IMAGE_FILETYPES, PROMOTED_FIELDS
-from acsq_mongo.images.quicklook import quicklook_targets
+from acsq_mongo.images.quicklook import quicklook_targets, thumbnail_filetype
 from acsq_mongo.ingest.document import build_document
 from acsq_mongo.ingest.headers import BLOCK
 from acsq_mongo.ingest.store import catalog_entry
@@ -69,8 +69,10 @@ def _file_shape(r: SampleRootname, filetype: str, seed: int, reference: dict,
 def _quicklook(r: SampleRootname) -> dict[str, Any]:
     """The paths an ingest with quicklook images records (relative to ACSQ_DATA)."""
     paths: dict[str, Any] = {}
+    thumbnail = thumbnail_filetype(r.filetypes)
     for filetype in (ft for ft in IMAGE_FILETYPES if ft in r.filetypes):
-        targets = quicklook_targets(r.rootname, r.promoted["proposid"], filetype)
+        targets = quicklook_targets(r.rootname, r.promoted["proposid"], filetype,
+                                    filetype == thumbnail)
         paths[filetype] = targets["full"]
         paths.setdefault("preview", {})[filetype] = targets["preview"]
         if "thumbnail" in targets:

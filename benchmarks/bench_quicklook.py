@@ -1,35 +1,41 @@
-"""Quicklook speed on full-size WFC flt files: seconds per file, and the limit, on one core.
+"""Quicklook speed on full-size WFC flt and drz files: seconds per file, and the limit, on one core.
 
 For each file it times, on one core, with the file in the page cache:
 
 ``quicklook``
     :func:`acsq_mongo.images.quicklook.make_quicklooks` with ``force=True``: read
-    and stitch both SCI chips, stretch, and write the full JPEG, the preview
-    and the thumbnail (everything ingest pays per flt).
+    and stitch the SCI chips (for a drz: its one SCI and the WHT that masks its
+    zero-weight border), stretch, and write the full JPEG, the preview and the
+    thumbnail (everything ingest pays per file).
 ``limit``
-    The least any quicklook can cost: reading the two SCI arrays with astropy
-    into native ``float32`` arrays, plus encoding the final 8-bit image as a
-    JPEG (same size, content and quality) into memory. Nothing else.
+    The least any quicklook can cost: reading the SCI arrays with astropy into
+    native ``float32`` arrays, plus encoding the final 8-bit image as a JPEG
+    (same size, content and quality) into memory. Nothing else: a drz's WHT
+    (read to mask the border) counts against the quicklook.
 
 It prints seconds per file for both (median of ``--repeat`` runs per file,
-averaged over the files) and their ratio. Targets: quicklook <= 0.25 s per
-file, and <= 2.5 x the limit.
+averaged over the files) and their ratio, for the flt files and for the drz
+files, with the date, the machine and its load average. Targets: quicklook <=
+0.25 s per file, and <= 2.5 x the limit.
 
-The files are full-size WFC flt files as ``acsq sample --full-size`` writes
-them: pass ``--archive`` to use the full-frame WFC flt files of an existing
-sample archive, or let the benchmark write ``--files`` of them with the same
-generator (:mod:`acsq_mongo.sample`) into a temporary folder.
+The files are as ``acsq sample --full-size`` writes them: an flt of two 2048 x
+4096 float32 chips, a drz of one 4096 x 4096 float32 SCI in a tilted field with
+a zero-weight border. Pass ``--archive`` to take the flt files of an existing
+sample archive, or let the benchmark write ``--files`` flt and ``--drz`` drz
+files with the same generator (:mod:`acsq_mongo.sample`) into a temporary folder.
 
 Usage::
 
-    python benchmarks/bench_quicklook.py [--files 5] [--repeat 3] [--archive DIR]
+    python benchmarks/bench_quicklook.py [--files 5] [--drz 3] [--repeat 3] [--archive DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import io
 import os
+import platform
 import statistics
 import sys
 import tempfile
@@ -55,17 +61,17 @@ def _pin_to_one_core() -> str:
     return "not pinned (no sched_setaffinity)"
 
 
-def write_sample_flts(folder: Path, n_files: int) -> list[Path]:
-    """Write full-size WFC flt files with the ``acsq sample`` generator."""
+def write_sample_files(folder: Path, n_files: int, filetype: str = "flt") -> list[Path]:
+    """Write full-size WFC flt (or drz) files with the ``acsq sample`` generator."""
     from acsq_mongo.sample import plan_rootname, write_rootname
 
     paths = []
     for k in range(n_files):
-        rootname = f"jbench{k:02d}q"
-        planned = plan_rootname(rootname, detector="WFC", filetypes=["flt"], full_size=True,
+        rootname = f"jb{filetype}{k:02d}q" if filetype == "flt" else f"jb{filetype}{k:02d}0"
+        planned = plan_rootname(rootname, detector="WFC", filetypes=[filetype], full_size=True,
                                 seed=k)
         write_rootname(folder, planned, seed=k)
-        paths.append(folder / planned.path / f"{rootname}_flt.fits")
+        paths.append(folder / planned.path / f"{rootname}_{filetype}.fits")
     return paths
 
 
@@ -101,61 +107,87 @@ def _timed(func, *args) -> float:
     return time.perf_counter() - start
 
 
+def _measure(paths: list[Path], filetype: str, settings, repeat: int) -> dict:
+    """Time quicklook and limit on each file; return the means over files and the sizes."""
+    quicklook_times, limit_times, sizes = [], [], []
+    image = None
+    for k, path in enumerate(paths):
+        rootname = path.name[:9]
+        image = render(path, settings.quicklook_stretch)  # warm up: page cache, imports
+        make_quicklooks(rootname, 10000 + k, {filetype: path}, settings, force=True)
+        per_file_q, per_file_l = [], []
+        for _ in range(repeat):
+            # Alternate the two so that machine noise hits both alike.
+            start = time.perf_counter()
+            result = make_quicklooks(rootname, 10000 + k, {filetype: path}, settings,
+                                     force=True)
+            per_file_q.append(time.perf_counter() - start)
+            assert result.made == 1 and not result.errors, result.errors
+            per_file_l.append(_timed(read_sci_arrays, path) + _timed(encode_jpeg, image))
+        quicklook_times.append(statistics.median(per_file_q))
+        limit_times.append(statistics.median(per_file_l))
+        sizes.append((settings.data / result.paths[filetype]).stat().st_size)
+    return {"quicklook": statistics.fmean(quicklook_times),
+            "limit": statistics.fmean(limit_times), "size": statistics.fmean(sizes),
+            "image": image.size}
+
+
+def _report(name: str, shape: str, source: str, m: dict) -> None:
+    ratio = m["quicklook"] / m["limit"]
+    print(f"{name}: {shape}, {source}")
+    print(f"  image: {m['image'][0]} x {m['image'][1]} JPEG, quality {JPEG_QUALITY}, "
+          f"{m['size'] / 1e6:.1f} MB on average")
+    print(f"  quicklook (JPEG + preview + thumbnail): {m['quicklook']:.3f} s/file "
+          f"(target <= {TARGET_SECONDS} s): "
+          f"{'OK' if m['quicklook'] <= TARGET_SECONDS else 'MISSED'}")
+    print(f"  limit (read SCI + encode JPEG):         {m['limit']:.3f} s/file")
+    print(f"  ratio quicklook / limit:                {ratio:.2f} "
+          f"(target <= {TARGET_RATIO}): {'OK' if ratio <= TARGET_RATIO else 'MISSED'}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=5, help="how many flt files (default 5)")
+    parser.add_argument("--drz", type=int, default=3, help="how many drz files (default 3)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per file (default 3)")
     parser.add_argument("--archive", type=Path,
-                        help="an archive made by `acsq sample --full-size` to take files from")
+                        help="an archive made by `acsq sample --full-size` to take flt files from")
     args = parser.parse_args(argv)
 
     pinning = _pin_to_one_core()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench_quicklook_") as tmp:
         tmp = Path(tmp)
+        start = time.perf_counter()
         if args.archive:
             paths = find_sample_flts(args.archive, args.files)
             source = f"{args.archive} (acsq sample --full-size)"
         else:
-            start = time.perf_counter()
-            paths = write_sample_flts(tmp / "archive", args.files)
-            source = (f"written with acsq_mongo.sample (full size) in "
-                      f"{time.perf_counter() - start:.0f} s")
+            paths = write_sample_files(tmp / "archive", args.files, "flt")
+            source = "written with acsq_mongo.sample (full size)"
         if not paths:
             print("no full-frame WFC flt files found", file=sys.stderr)
             return 1
+        drz_paths = write_sample_files(tmp / "archive", args.drz, "drz") if args.drz else []
+        written = time.perf_counter() - start
         settings = load_settings(environ={}, data=tmp / "var", archive=tmp / "archive",
                                  mongo_uri="mongomock://bench")
+        flt = _measure(paths, "flt", settings, args.repeat)
+        drz = _measure(drz_paths, "drz", settings, args.repeat) if drz_paths else None
 
-        quicklook_times, limit_times, sizes = [], [], []
-        for k, path in enumerate(paths):
-            rootname = path.name[:9]
-            image = render(path, settings.quicklook_stretch)  # warm up: page cache, imports
-            make_quicklooks(rootname, 10000 + k, {"flt": path}, settings, force=True)
-            per_file_q, per_file_l = [], []
-            for _ in range(args.repeat):
-                # Alternate the two so that machine noise hits both alike.
-                start = time.perf_counter()
-                result = make_quicklooks(rootname, 10000 + k, {"flt": path}, settings,
-                                         force=True)
-                per_file_q.append(time.perf_counter() - start)
-                assert result.made == 1 and not result.errors, result.errors
-                per_file_l.append(_timed(read_sci_arrays, path) + _timed(encode_jpeg, image))
-            quicklook_times.append(statistics.median(per_file_q))
-            limit_times.append(statistics.median(per_file_l))
-            sizes.append((settings.data / result.paths["flt"]).stat().st_size)
-
-    quicklook = statistics.fmean(quicklook_times)
-    limit = statistics.fmean(limit_times)
-    ratio = quicklook / limit
-    print(f"files: {len(paths)} full-size WFC flt (2 x 2048 x 4096 float32), {source}")
-    print(f"cpu: {pinning}; repeat {args.repeat} per file, median per file, mean over files")
-    print(f"image: {image.size[0]} x {image.size[1]} JPEG, quality {JPEG_QUALITY}, "
-          f"{statistics.fmean(sizes) / 1e6:.1f} MB on average")
-    print(f"quicklook (JPEG + preview + thumbnail): {quicklook:.3f} s/file "
-          f"(target <= {TARGET_SECONDS} s): {'OK' if quicklook <= TARGET_SECONDS else 'MISSED'}")
-    print(f"limit (read SCI + encode JPEG):         {limit:.3f} s/file")
-    print(f"ratio quicklook / limit:                {ratio:.2f} "
-          f"(target <= {TARGET_RATIO}): {'OK' if ratio <= TARGET_RATIO else 'MISSED'}")
+    load_after = os.getloadavg()
+    print(f"{datetime.datetime.now():%Y-%m-%d %H:%M}; machine: {platform.node()}, "
+          f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+          f"Python {platform.python_version()}")
+    print(f"load average (1, 5, 15 min): before {', '.join(f'{x:.2f}' for x in load_before)}; "
+          f"after {', '.join(f'{x:.2f}' for x in load_after)}")
+    print(f"cpu: {pinning}; repeat {args.repeat} per file, median per file, mean over files; "
+          f"files written in {written:.0f} s")
+    _report(f"flt ({len(paths)} files)", "WFC, 2 x 2048 x 4096 float32", source, flt)
+    if drz is not None:
+        _report(f"drz ({len(drz_paths)} files)", "WFC, 4096 x 4096 float32 SCI + WHT, "
+                "tilted field with a zero-weight border", "written with acsq_mongo.sample "
+                "(full size)", drz)
     return 0
 
 

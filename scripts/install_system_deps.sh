@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the system packages the tests and the demo need, if they are missing:
 # Debian's chromium (browser tests) and docker-compose (validating
-# docker-compose.yml; no Docker engine is needed), npm and mongosh (the README's Mongo shell examples). Idempotent and quick when
+# docker-compose.yml; no Docker engine is needed), npm and mongosh (the README's Mongo shell examples),
+# curl (the download script's tests run it). Idempotent and quick when
 # everything is there.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v npm >/dev/null 2>&1 || missing+=(npm)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing Debian packages: ${missing[*]}"

@@ -12,9 +12,12 @@ REAL_WFC_FLT = Path(astropy.__file__).parent / "wcs" / "tests" / "data" / "j94f0
 REAL_STIS_RAW = Path(fits.__file__).parent / "tests" / "data" / "o4sp040b0_raw.fits"
 
 
-def _primary(detector: str, rootname: str, proposid: int | None) -> fits.PrimaryHDU:
+def _primary(detector: str, rootname: str, proposid: int | None,
+             imagetyp: str | None = None) -> fits.PrimaryHDU:
     primary = fits.PrimaryHDU()
     primary.header["INSTRUME"] = "ACS"
+    if imagetyp is not None:
+        primary.header["IMAGETYP"] = imagetyp
     primary.header["DETECTOR"] = detector
     primary.header["ROOTNAME"] = rootname
     if proposid is not None:
@@ -35,10 +38,10 @@ def _imset(sci: fits.ImageHDU, extver: int, ccdchip: int | None) -> list[fits.Im
 
 def write_wfc(
     path: Path, wfc2: np.ndarray, wfc1: np.ndarray, rootname: str = "j94f05bgq",
-    proposid: int | None = 10368,
+    proposid: int | None = 10368, imagetyp: str | None = None,
 ) -> Path:
     """Write a WFC full frame: ext 1 = SCI,1 = chip 2 (WFC2), ext 4 = SCI,2 = chip 1 (WFC1)."""
-    hdus = [_primary("WFC", rootname, proposid)]
+    hdus = [_primary("WFC", rootname, proposid, imagetyp)]
     hdus += _imset(fits.ImageHDU(wfc2), 1, 2)
     hdus += _imset(fits.ImageHDU(wfc1), 2, 1)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +56,20 @@ def write_single(
     """Write a one-chip image (HRC, SBC or a WFC subarray)."""
     hdus = [_primary(detector, rootname, proposid)]
     hdus += _imset(fits.ImageHDU(data), 1, ccdchip)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fits.HDUList(hdus).writeto(path, overwrite=True)
+    return path
+
+
+def write_drizzled(
+    path: Path, sci: np.ndarray, wht: np.ndarray, rootname: str = "j94f05010",
+    proposid: int | None = 10368,
+) -> Path:
+    """Write a drizzled product (drz, drc): SCI, WHT and CTX, one each, as AstroDrizzle does."""
+    hdus = [_primary("WFC", rootname, proposid, "EXT")]
+    hdus.append(fits.ImageHDU(sci.astype(np.float32), name="SCI", ver=1))
+    hdus.append(fits.ImageHDU(wht.astype(np.float32), name="WHT", ver=1))
+    hdus.append(fits.ImageHDU((wht > 0).astype(np.int32), name="CTX", ver=1))
     path.parent.mkdir(parents=True, exist_ok=True)
     fits.HDUList(hdus).writeto(path, overwrite=True)
     return path

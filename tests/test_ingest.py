@@ -17,7 +17,7 @@ from acsq_mongo.cli import main
 from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
 from acsq_mongo.db.keys import unescape_key
 from acsq_mongo.errors import AcsqError
-from acsq_mongo.fields import FILETYPES
+from acsq_mongo.fields import FILETYPES, IMAGE_FILETYPES
 from acsq_mongo.ingest.rootname import ingest_rootname
 from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.ingest.store import MAX_DOCUMENT_BYTES, catalog_entry
@@ -410,7 +410,7 @@ def test_quicklooks_are_made_and_recorded(real_settings, real_db, sample_archive
     # An unchanged archive, ingested again with quicklooks: the images are made and recorded.
     second = run_ingest(settings, sample_archive.root)
     assert second.unchanged == 32 and second.ok
-    images = {r.rootname: [ft for ft in ("raw", "flt", "flc") if ft in r.filetypes]
+    images = {r.rootname: [ft for ft in IMAGE_FILETYPES if ft in r.filetypes]
               for r in sample_archive.rootnames}
     assert second.quicklooks_made == sum(len(v) for v in images.values())
     for r in sample_archive.rootnames:
@@ -423,7 +423,7 @@ def test_quicklooks_are_made_and_recorded(real_settings, real_db, sample_archive
             assert jpeg.is_file() and jpeg.read_bytes()[:2] == b"\xff\xd8"
             assert doc["quicklook"][filetype] == (
                 f"jpegs/{r.promoted['proposid']}/{r.rootname}_{filetype}.jpg")
-        if "flt" in r.filetypes:
+        if {"flt", "drz", "drc"} & set(r.filetypes):
             assert (settings.data / doc["quicklook"]["thumbnail"]).is_file()
     # Fresh images are left alone; a deleted one is made again.
     r = next(r for r in sample_archive.rootnames if "flt" in r.filetypes)

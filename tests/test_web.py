@@ -24,7 +24,7 @@ from command_log import CommandLog
 from acsq_mongo.db.collections import CATALOG, GALLERIES, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
 from acsq_mongo.db.connection import connect
 from acsq_mongo.db.localserver import free_port
-from acsq_mongo.fields import FILETYPES
+from acsq_mongo.fields import FILETYPES, IMAGE_FILETYPES
 from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.query.spec import DEFAULT_COLUMNS
 from acsq_mongo.settings import load_settings
@@ -271,16 +271,35 @@ def test_an_association_links_its_product_and_its_members(site):
     assert "<h2>Association" not in html
 
 
-def test_the_image_view_of_a_rootname_without_images_and_of_other_filetypes(site):
-    product = next(r for r in site.sample.rootnames if not set(r.filetypes) & {"raw", "flt"})
+def test_a_product_s_image_view_shows_its_drz_and_has_a_page_per_image_filetype(site):
+    product = next(r for r in site.sample.rootnames if r.kind == "product")
     proposid = product.promoted["proposid"]
     html = site.html(f"/archive/{proposid}/{product.rootname}/")
-    assert '<img src="/static/placeholder.svg"' in html and "no raw, flt or flc file" in html
+    assert f"{product.rootname}_drz_preview.jpg" in html           # drz first, as the thumbnail
+    tabs = re.findall(r'class="tab(?: current)?"[^>]*>(\w+)<', html)
+    images = [ft for ft in IMAGE_FILETYPES if ft in product.filetypes]
+    assert tabs == images                                          # then "all headers"
+    for ft in images:
+        page = site.html(f"/archive/{proposid}/{product.rootname}/{ft}/")
+        assert f"{product.rootname}_{ft}_preview.jpg" in page
+        assert f'<span class="tab current">{ft}</span>' in page
     site.get(f"/archive/{proposid}/{product.rootname}/flt/", 404)
-    site.get(f"/archive/{proposid}/{product.rootname}/drz/", 404)
+    site.get(f"/archive/{proposid}/{product.rootname}/asn/", 404)   # a file, but no image
     raw_only = next(r for r in site.sample.rootnames if "raw" in r.filetypes)
     html = site.html(f"/archive/{raw_only.promoted['proposid']}/{raw_only.rootname}/raw/")
     assert f"{raw_only.rootname}_raw_preview.jpg" in html
+
+
+def test_a_rootname_without_image_files_shows_the_placeholder(site):
+    r = next(r for r in site.sample.rootnames if "flt" in r.filetypes)
+    kept = site.db[CATALOG].find_one({"_id": r.rootname[:8]})
+    site.db[CATALOG].update_one({"_id": r.rootname[:8]},
+                                {"$set": {"filetypes": ["spt"]}, "$unset": {"quicklook": ""}})
+    try:
+        html = site.html(f"/archive/{r.promoted['proposid']}/{r.rootname}/")
+    finally:
+        site.db[CATALOG].replace_one({"_id": kept["_id"]}, kept)
+    assert '<img src="/static/placeholder.svg"' in html and "has no image file" in html
 
 
 def test_rootname_urls_lead_to_the_rootnames_own_page(site):

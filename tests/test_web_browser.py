@@ -16,7 +16,9 @@ import shutil
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from werkzeug.serving import make_server
 
 from acsq_mongo.ingest.run import run_ingest
@@ -273,3 +275,55 @@ def test_a_tagger_signs_in_flags_an_image_and_finds_it_with_the_query_form(
     visit.settle("signed_out", "Home")
     assert page.locator("header .account .who").count() == 0
     assert visit.errors == [], visit.errors        # no script error, no CSP violation
+
+
+def test_a_product_s_image_view_and_a_dark_s_thumbnail_in_the_browser(served, browser, tmp_path,
+                                                                      sample_archive):
+    """Issue 15 in the browser: a product opens on its drizzled image, every image filetype
+    has a tab, its files are links; a DARK frame's thumbnail shows its structure."""
+    base, settings = served
+    visit = Visit(browser, tmp_path)
+    page = visit.page
+    product = next(r for r in sample_archive.rootnames
+                   if r.kind == "product" and {"crj", "drc"} <= set(r.filetypes))
+    proposid = product.promoted["proposid"]
+
+    page.goto(f"{base}/archive/{proposid}/")
+    visit.settle("gallery_with_product", f"Proposal {proposid}")
+    card = page.locator(".gallery figure.thumb", has_text=product.rootname)
+    assert card.locator("img").get_attribute("src").endswith(f"{product.rootname}_drz.thumb")
+
+    card.locator("img").click()
+    visit.settle("product_image_view", f"{product.rootname} drz")
+    tabs = page.locator("nav.tabs .tab").all_inner_texts()
+    assert tabs == [ft for ft in ("crj", "crc", "drz", "drc") if ft in product.filetypes] + [
+        "all headers"]
+    assert page.locator("figure.preview img").evaluate("img => img.naturalWidth") > 0
+    links = page.locator("ul.files a.ft")
+    assert links.count() == len(product.filetypes)
+    with page.expect_download() as download:
+        links.filter(has_text="drz").click()
+    saved = tmp_path / "downloaded_drz.fits"
+    download.value.save_as(saved)
+    assert saved.read_bytes() == (sample_archive.root / product.path
+                                  / f"{product.rootname}_drz.fits").read_bytes()
+    assert "MAST" in page.locator("aside.metadata").inner_text()
+
+    page.click("nav.tabs >> text=drc")
+    visit.settle("product_drc", f"{product.rootname} drc")
+
+    dark = next(r for r in sample_archive.rootnames if r.promoted["imagetyp"] == "DARK")
+    page.goto(f"{base}/archive/{dark.promoted['proposid']}/?imagetyp=DARK")
+    visit.settle("dark_thumbnails", f"Proposal {dark.promoted['proposid']}")
+    thumb = page.locator(".gallery figure.thumb", has_text=dark.rootname).locator("img")
+    shot = tmp_path / "dark_thumbnail.png"
+    thumb.screenshot(path=str(shot))
+    grey = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    # Structure, not a flat field nor pure salt and pepper: brighter corners (amp glow)
+    # than the middle.
+    h, w = grey.shape
+    corners = np.mean([grey[:h // 6, :w // 6].mean(), grey[:h // 6, -w // 6:].mean(),
+                       grey[-h // 6:, :w // 6].mean(), grey[-h // 6:, -w // 6:].mean()])
+    middle = grey[h // 3: 2 * h // 3, w // 3: 2 * w // 3].mean()
+    assert corners > middle + 20
+    assert visit.errors == [], visit.errors

@@ -10,8 +10,9 @@ Build it with :func:`create_app`; nothing is read at import time::
 
 Blueprints, one per area: :mod:`webapp.home` (``/``), :mod:`webapp.archive`
 (proposals, galleries, image and header views), :mod:`webapp.query` (the
-form and its results), :mod:`webapp.images` (quicklook JPEGs and thumbnails
-from ``ACSQ_DATA``), :mod:`webapp.docs` (the query guide), :mod:`webapp.vo` (the IVOA
+form and its results, and their download script), :mod:`webapp.images`
+(quicklook JPEGs and thumbnails from ``ACSQ_DATA``), :mod:`webapp.files` (FITS
+files from ``ACSQ_ARCHIVE``), :mod:`webapp.docs` (the query guide), :mod:`webapp.vo` (the IVOA
 cone search and image access services, ``/vo/scs`` and ``/vo/sia``), :mod:`webapp.tags`
 (anomaly flags: the image view's form and ``/anomalies``), :mod:`webapp.users`
 (accounts, for admins) and :mod:`webapp.auth` (``/login``, ``/logout``,
@@ -35,6 +36,7 @@ from webapp import (
     display,
     docs,
     errors,
+    files,
     home,
     images,
     query,
@@ -44,6 +46,7 @@ from webapp import (
     vo,
 )
 from webapp.archive import proposal_segment
+from webapp.files import file_url
 from webapp.formats import page_url
 from webapp.images import image_url
 from webapp.state import WebState
@@ -96,7 +99,7 @@ def create_app(
     if config:
         app.config.update(config)
     app.extensions["acsq"] = WebState(settings, db, cache)
-    for module in (home, archive, query, images, docs, vo, tags, users):
+    for module in (home, archive, query, images, files, docs, vo, tags, users):
         app.register_blueprint(module.bp)
     auth.register(app, settings.secret_key, settings.session_cookie_secure)
     errors.register(app)
@@ -104,6 +107,7 @@ def create_app(
     display.register(app)
     app.jinja_env.globals.update(
         image_url=image_url, page_url=page_url, proposal_segment=proposal_segment,
+        file_url=file_url,
         version=__version__, code_url=settings.code_url,
         anomaly_label=app.extensions["acsq"].vocabulary.label,
         anomaly_order=app.extensions["acsq"].vocabulary.order,

@@ -8,10 +8,13 @@
     query core's own parameters (``detector=WFC``, ``date_obs__gte=2005``), so
     any of its filters work here too.
 ``/archive/<proposid>/<rootname>/`` and ``.../<filetype>/``
-    The image view: the quicklook preview (linked to the full-size JPEG), the
-    key metadata, the rootname's files, previous/next within the proposal, and
-    its anomaly flags with their history (and, for a signed-in tagger, the
-    form that changes them: :mod:`webapp.tags`).
+    The image view: the quicklook preview (linked to the full-size JPEG) of
+    any image filetype (raw, flt, flc, crj, crc, drz, drc; by default the flt,
+    else the drz or drc), the key metadata, the rootname's files (each a
+    download link, :mod:`webapp.files`), links to the dataset and proposal in
+    MAST, previous/next within the proposal, and its anomaly flags with their
+    history (and, for a signed-in tagger, the form that changes them:
+    :mod:`webapp.tags`).
 ``/archive/<proposid>/<rootname>/headers/``
     Every header of every file, as keyword/value/comment/type tables;
     ``?q=CCD`` filters them (the filter box keeps the URL in step, to share).
@@ -24,7 +27,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from acsq_mongo.fields import FILETYPES, IMAGE_FILETYPES, SEED_OUTPUT_COLUMNS
+from acsq_mongo.fields import (
+    FILETYPES,
+    IMAGE_FILETYPES,
+    SEED_OUTPUT_COLUMNS,
+    THUMBNAIL_FILETYPES,
+)
 from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.files import file_path
@@ -65,7 +73,7 @@ from webapp.formats import (
 )
 from webapp.state import state
 
-__all__ = ["bp", "GALLERY_COLUMNS", "GALLERY_SORTS", "proposal_segment"]
+__all__ = ["bp", "GALLERY_COLUMNS", "GALLERY_SORTS", "proposal_segment", "mast_url"]
 
 bp = Blueprint("archive", __name__)
 
@@ -88,6 +96,22 @@ _METADATA = tuple(c for c in SEED_OUTPUT_COLUMNS if c != "rootname") + (
 def proposal_segment(proposid: int | None) -> str:
     """Return how a URL names a proposal: its ID, or ``unknown``."""
     return UNKNOWN_PROPOSAL if proposid is None else str(proposid)
+
+
+def mast_url(pattern: str, rootname: str | None = None, proposid: int | None = None
+             ) -> str | None:
+    """Return a MAST link from a URL pattern setting, or None if it cannot be filled.
+
+    ``{rootname}``, ``{ROOTNAME}`` (upper case, as MAST spells datasets) and
+    ``{proposid}`` are replaced; a pattern naming anything else, or a value the
+    rootname lacks, gives no link.
+    """
+    values = {"rootname": rootname, "ROOTNAME": rootname.upper() if rootname else None,
+              "proposid": proposid}
+    try:
+        return pattern.format_map({k: v for k, v in values.items() if v is not None})
+    except (KeyError, IndexError, ValueError):
+        return None
 
 
 def _proposid(text: str) -> int | None:
@@ -157,6 +181,7 @@ def gallery(proposid: str, fmt: str | None = None):
         return json_response({"proposal": summary, **result_dict(result)})
     return render_template(
         "gallery.html", proposid=pid, segment=proposal_segment(pid), summary=summary,
+        mast_proposal=mast_url(st.settings.mast_proposal_url, None, pid),
         result=result, sorts=GALLERY_SORTS, sort=request.args.get("sort") or "date_obs",
         formats=format_urls(),
     )
@@ -193,7 +218,8 @@ def image_view(proposid: str, rootname: str, filetype: str | None = None):
     available = quicklook_filetypes(doc)
     present = doc.get("filetypes") or []
     if filetype is None:
-        filetype = "flt" if "flt" in available else (available[0] if available else None)
+        preferred = [ft for ft in THUMBNAIL_FILETYPES if ft in available] + available
+        filetype = preferred[0] if preferred else None
     elif filetype not in IMAGE_FILETYPES or filetype not in present:
         abort(404, description=f"{doc['rootname']} has no {filetype[:10]} image; "
               f"its files: {', '.join(present) or 'none'}.")
@@ -206,11 +232,14 @@ def image_view(proposid: str, rootname: str, filetype: str | None = None):
         absolute = (str(file_path(st.settings.archive, doc["path"], doc["rootname"], ft))
                     if st.settings.archive is not None and doc.get("path") else None)
         files.append((ft, relative, absolute))
+    mast = {"dataset": mast_url(st.settings.mast_dataset_url, doc["rootname"],
+                                doc.get("proposid")),
+            "proposal": mast_url(st.settings.mast_proposal_url, None, doc.get("proposid"))}
     return render_template(
         "image.html", doc=doc, proposid=doc.get("proposid"),
         segment=proposal_segment(doc.get("proposid")), filetype=filetype,
         image_filetypes=[ft for ft in IMAGE_FILETYPES if ft in present], available=available,
-        full=full, preview=preview, metadata=_METADATA, files=files,
+        full=full, preview=preview, metadata=_METADATA, files=files, mast=mast,
         key_values=key_header_values(st.db, doc["rootname"], filetype),
         neighbours=neighbours(st.db, doc, st.cache),
         association=association(st.db, doc, st.cache),

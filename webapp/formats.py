@@ -78,10 +78,11 @@ def wants_json() -> bool:
 
 
 def wants_csv() -> bool:
-    """Whether this request asked for CSV or ECSV (so an error is plain text, not a page)."""
+    """Whether this request asked for CSV, ECSV or a download script (so an error is plain
+    text, not a page: a script saved from it must not be HTML)."""
     view_args = request.view_args or {}
-    return (view_args.get(SUFFIX) in ("csv", "ecsv")
-            or request.args.get("format", "").lower() in ("csv", "ecsv"))
+    return (view_args.get(SUFFIX) in ("csv", "ecsv") or request.endpoint == "query.script"
+            or request.args.get("format", "").lower() in ("csv", "ecsv", "curl"))
 
 
 def wants_votable() -> bool:

@@ -1,5 +1,5 @@
 """``/query``: the query form, and its results as an HTML table, thumbnails, CSV, JSON,
-VOTable or ECSV.
+VOTable, ECSV or a download script (``/query.curl``, :mod:`acsq_mongo.query.downloads`).
 
 The form uses GET, so every result has a URL that can be bookmarked and
 shared. Results come one page at a time, with the total count and the facet
@@ -11,9 +11,13 @@ A bad value shows the form again with the core's message.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+import itertools
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
 
 from acsq_mongo.query import core
+from acsq_mongo.query.downloads import download_url, script_lines
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS
 from acsq_mongo.query.names import resolve
@@ -33,7 +37,7 @@ from webapp.formats import (
 from webapp.query_form import FORM_ONLY, WEB_FORMATS, QueryForm, query_pairs
 from webapp.state import state
 
-__all__ = ["bp", "LINK_COLUMNS", "command_line"]
+__all__ = ["bp", "LINK_COLUMNS", "SCRIPT_FILETYPES", "command_line", "script_urls"]
 
 bp = Blueprint("query", __name__)
 
@@ -44,6 +48,8 @@ _THUMBNAIL_COLUMNS = ("date_obs", "detector", "filter1", "filter2", "exptime", "
                       "expflag", "quicklook")
 # How many values of each facet the sidebar lists.
 FACET_VALUES_SHOWN = 12
+#: The filetypes a result offers a download script of, one link each (and one for every file).
+SCRIPT_FILETYPES = ("flt", "flc", "raw", "drz", "drc")
 
 
 def command_line(spec: QuerySpec) -> str:
@@ -68,6 +74,40 @@ def _suggestions(compute: bool = True) -> dict[str, list]:
     return archive_values(st.db, st.cache, only_cached=not compute) or {}
 
 
+def script_urls() -> dict[str, str]:
+    """Return the download-script URLs of this query: ``{"all": ..., "flt": ..., ...}``."""
+    pairs = [(n, v) for n, v in request.args.items(multi=True)
+             if n not in ("format", "offset", "limit", "filetype")]
+    base = url_for("query.script")
+    urls = {"all": base + ("?" + urlencode(pairs) if pairs else "")}
+    for filetype in SCRIPT_FILETYPES:
+        urls[filetype] = base + "?" + urlencode(pairs + [("filetype", filetype)])
+    return urls
+
+
+def _script_response(spec: QuerySpec) -> Response:
+    """The download script of every matching file, streamed (``acsq_download.sh``).
+
+    Every match: a page's ``offset`` and ``limit`` are ignored. The first file is
+    looked up before the response starts, so that a query the
+    database refuses, or a missing archive setting, is an error page with its status.
+    """
+    st = state()
+    spec = spec.replace(offset=0, limit=None)         # every match, never one page
+    files = core.iter_files(st.db, spec, st.settings, cache=st.cache)
+    first = next(files, None)
+    if first is not None:
+        files = itertools.chain([first], files)
+    base = request.url_root
+
+    def url_of(rootname: str, filetype: str) -> str:
+        return download_url(base, rootname, filetype)
+
+    lines = script_lines(files, url_of, command=command_line(spec), archive=st.settings.archive)
+    return Response(stream_with_context(lines), mimetype="text/x-shellscript",
+                    headers={"Content-Disposition": 'attachment; filename="acsq_download.sh"'})
+
+
 def _with_columns(spec: QuerySpec, names: tuple[str, ...]) -> QuerySpec:
     missing = tuple(resolve(n) for n in names if n not in spec.column_names)
     return spec.replace(columns=spec.columns + missing) if missing else spec
@@ -87,6 +127,12 @@ def _table_response(spec: QuerySpec, fmt: str) -> Response:
         "Content-Disposition": 'attachment; filename="acsq_query.ecsv"'})
 
 
+@bp.route("/query.curl")
+def script():
+    """The download script of a query's files (``/query.curl?detector=WFC&filetype=flt``)."""
+    return query("curl")
+
+
 @bp.route("/query")
 @bp.route(suffix_rule("/query", _SUFFIXES))
 def query(fmt: str | None = None):
@@ -104,6 +150,8 @@ def query(fmt: str | None = None):
                              + ", ".join(WEB_FORMATS))
         spec = QuerySpec.parse(query_pairs(request.args), ignore=FORM_ONLY,
                                names=TargetNames(st.db).resolve)
+        if fmt == "curl":
+            return _script_response(spec)
         if fmt == "csv":
             return csv_response(spec.column_names, core.iter_rows(st.db, spec, st.cache),
                                 "acsq_query.csv")
@@ -115,7 +163,7 @@ def query(fmt: str | None = None):
         extra = LINK_COLUMNS + (_THUMBNAIL_COLUMNS if fmt == "thumbnails" else ())
         result = core.run(st.db, _with_columns(spec, extra), st.settings, cache=st.cache)
     except QueryError as exc:
-        if fmt in ("json", "csv", "votable", "ecsv"):
+        if fmt in ("json", "csv", "votable", "ecsv", "curl"):
             raise
         form.suggestions = _suggestions()
         return render_template("query.html", form=form, result=None, error=str(exc)), 400
@@ -123,5 +171,5 @@ def query(fmt: str | None = None):
     return render_template(
         "query.html", form=form, result=result, error=None, shown=shown, fmt=fmt,
         facet_fields=FACET_FIELDS, facets_shown=FACET_VALUES_SHOWN, spec=spec,
-        command=command_line(spec), formats=format_urls(_SUFFIXES),
+        command=command_line(spec), formats=format_urls(_SUFFIXES), script_urls=script_urls(),
     )

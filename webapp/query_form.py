@@ -75,6 +75,7 @@ KEYWORD_OPS: dict[str, str] = {
 WEB_FORMATS: dict[str, str] = {
     "html": "HTML table", "thumbnails": "thumbnails", "csv": "CSV (every row)",
     "json": "JSON (this page)", "votable": "VOTable (every row)", "ecsv": "ECSV (every row)",
+    "curl": "download script (every file)",
 }
 #: Columns the form offers to tick: every scalar field.
 COLUMN_CHOICES: tuple[str, ...] = tuple(n for n in FIELDS if n in SORTABLE)

@@ -1,12 +1,16 @@
-"""``acsq query``: find rootnames by any field or header keyword; print rows, CSV, JSON or paths."""
+"""``acsq query``: find rootnames by any field or header keyword; print rows, CSV, JSON, paths
+or a download script."""
 
 from __future__ import annotations
 
 import argparse
+import functools
+import shlex
 import sys
 
 from acsq_mongo.db.connection import connect
 from acsq_mongo.query import core
+from acsq_mongo.query.downloads import download_url, script_lines
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS
 from acsq_mongo.query.positions import TargetNames
@@ -17,7 +21,7 @@ from acsq_mongo.query.votable import ecsv_text, votable_bytes
 from acsq_mongo.settings import Settings
 
 HELP = ("find rootnames by key metadata or any header keyword; table, CSV, JSON, VOTable, "
-        "ECSV or file paths")
+        "ECSV, file paths or a download script")
 
 _EPILOG = """\
 filters are FIELD=VALUE or FIELD__OP=VALUE, ANDed:
@@ -37,6 +41,7 @@ examples:
   acsq query ra=6.02 dec=-72.08 radius=0.2 --format paths --filetype flt
   acsq query contains='00:24:05.7 -72:04:53' --sort distance
   acsq query overlaps=NGC104,2arcmin exptime__gte=100
+  acsq query proposid=10368 --format curl --filetype flt,drz > acsq_download.sh
 """
 
 
@@ -51,9 +56,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--format", choices=FORMATS, default="table",
                         help="table (default), csv (all rows, streamed), json (one page), "
                         "paths (absolute file paths, all rows), votable or ecsv (all rows, "
-                        "typed, with units: for TOPCAT and astropy)")
+                        "typed, with units: for TOPCAT and astropy) or curl (a download script "
+                        "of every matching file, --limit and --offset ignored, from the web app "
+                        "at the setting web_url)")
     parser.add_argument("--filetype", metavar="FT[,FT]",
-                        help="filetypes for --format paths (default: every one present)")
+                        help="filetypes for --format paths and curl (default: every one present)")
     parser.add_argument("--sort", metavar="[-]FIELD[,...]",
                         help="sort order, '-' for descending, e.g. --sort=-exptime "
                         "(default: date_obs); _id breaks ties, in the last key's direction")
@@ -90,7 +97,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     db = connect(settings)
     spec = _spec(args, TargetNames(db).resolve)
     out = sys.stdout
-    if args.format in ("csv", "paths", "votable", "ecsv"):
+    if args.format in ("csv", "paths", "votable", "ecsv", "curl"):
         for warning in core.warnings(db, spec):
             print(f"warning: {warning}", file=sys.stderr)
     if args.format == "csv":
@@ -107,6 +114,15 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if args.format == "paths":
         for path in core.iter_paths(db, spec, settings):
             out.write(path + "\n")
+        return 0
+    if args.format == "curl":
+        command = shlex.join(["acsq", "query", *args.filters] + (
+            [f"--filetype={args.filetype}"] if args.filetype else []))
+        # Every match: the script is of the query, never of one page.
+        files = core.iter_files(db, spec.replace(offset=0, limit=None), settings)
+        for line in script_lines(files, functools.partial(download_url, settings.web_url),
+                                 command=command, archive=settings.archive):
+            out.write(line)
         return 0
     result = core.run(db, spec, settings, with_facets=args.facets or args.format == "json")
     for warning in result.warnings:

@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rootnames", nargs="+", metavar="ROOTNAME",
         help="only these rootnames (spaces or commas); default: every rootname in the catalog "
-        "with a raw, flt or flc file",
+        "with an image file (raw, flt, flc, crj, crc, drz, drc)",
     )
     parser.add_argument(
         "--force", action="store_true",

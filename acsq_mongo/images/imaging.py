@@ -1,9 +1,17 @@
 """Reading the science pixels of an ACS image file, chips stitched into one mosaic.
 
-:func:`read_mosaic` reads every ``SCI`` extension of a raw, flt or flc file
-(astropy applies BZERO/BSCALE) and stacks them into one 2-D ``float32``
-array in **FITS orientation**: row 0 is the detector's ``y = 1`` row, so
-``plt.imshow(mosaic.data, origin="lower")`` and DS9 show the same picture.
+:func:`read_mosaic` reads every ``SCI`` extension of a raw, flt, flc, crj,
+crc, drz or drc file (astropy applies BZERO/BSCALE) and stacks them into one
+2-D ``float32`` array in **FITS orientation**: row 0 is the detector's
+``y = 1`` row, so ``plt.imshow(mosaic.data, origin="lower")`` and DS9 show
+the same picture.
+
+Drizzled products (drz, drc) have one SCI extension, and a ``WHT``
+extension of the same EXTVER and shape: pixels of zero (or non-finite)
+weight, the border around the drizzled field of view, are set to NaN
+whatever their SCI value (AstroDrizzle writes 0 or NaN there), so the
+stretch leaves them out of its limits and draws them black. crj and crc
+have the chips of an flt and are stitched the same way.
 
 Stitching convention
 --------------------
@@ -57,10 +65,17 @@ class Mosaic:
     extensions : tuple of int
         HDU indices of the SCI extensions, in the order they are stacked,
         bottom to top (``(1, 4)`` for a WFC full frame).
+    imagetyp : str or None
+        The primary header's ``IMAGETYP`` (``EXT``, ``DARK``, ``BIAS``...),
+        upper case, or None if it has none; the stretch may depend on it.
+    masked : int
+        Pixels set to NaN because their weight (``WHT``) is zero.
     """
 
     data: np.ndarray
     extensions: tuple[int, ...]
+    imagetyp: str | None = None
+    masked: int = 0
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,7 @@ class _Chip:
     ext: int
     ccdchip: int | None
     pixels: np.ndarray
+    weight: np.ndarray | None = None
 
 
 def read_mosaic(path: str | os.PathLike) -> Mosaic:
@@ -76,8 +92,8 @@ def read_mosaic(path: str | os.PathLike) -> Mosaic:
     Parameters
     ----------
     path : path-like
-        A raw, flt or flc FITS file (any FITS file with ``SCI`` image
-        extensions works).
+        A raw, flt, flc, crj, crc, drz or drc FITS file (any FITS file with
+        ``SCI`` image extensions works).
 
     Returns
     -------
@@ -115,7 +131,10 @@ def read_mosaic(path: str | os.PathLike) -> Mosaic:
             if not sci:
                 raise ImageReadError(f"no SCI image extension in {path.name}")
             chips = [_read_chip(i, hdu, file_size, path.name) for i, hdu in sci]
-            return _stitch(chips)
+            chips = [_with_weight(chip, hdulist, file_size) for chip in chips]
+            imagetyp = hdulist[0].header.get("IMAGETYP")
+            imagetyp = (imagetyp.strip().upper() or None) if isinstance(imagetyp, str) else None
+            return _stitch(chips, imagetyp)
 
 
 def _describe(exc: BaseException) -> str:
@@ -166,7 +185,23 @@ def _read_chip(ext: int, hdu: fits.ImageHDU, file_size: int, name: str) -> _Chip
     return _Chip(ext, ccdchip, pixels)
 
 
-def _stitch(chips: list[_Chip]) -> Mosaic:
+def _with_weight(chip: _Chip, hdulist: fits.HDUList, file_size: int) -> _Chip:
+    """Attach the chip's ``WHT`` array (same EXTVER and shape), if the file has one."""
+    extver = hdulist[chip.ext].header.get("EXTVER", 1)
+    for i, hdu in enumerate(hdulist):
+        if (isinstance(hdu, fits.ImageHDU) and hdu.name.upper() == "WHT"
+                and hdu.header.get("EXTVER", 1) == extver):
+            try:
+                weight = _read_chip(i, hdu, file_size, "").pixels
+            except ImageReadError:
+                return chip  # an unreadable weight map: the SCI pixels as they are
+            if weight.shape == chip.pixels.shape:
+                return _Chip(chip.ext, chip.ccdchip, chip.pixels, weight)
+            return chip
+    return chip
+
+
+def _stitch(chips: list[_Chip], imagetyp: str | None = None) -> Mosaic:
     """Stack chips bottom to top by decreasing CCDCHIP (else file order)."""
     numbers = [c.ccdchip for c in chips]
     if None not in numbers and len(set(numbers)) == len(numbers):
@@ -175,11 +210,19 @@ def _stitch(chips: list[_Chip]) -> Mosaic:
     width = max(c.pixels.shape[1] for c in chips)
     data = np.empty((height, width), dtype=np.float32)
     row = 0
+    masked = 0
     for chip in chips:
         h, w = chip.pixels.shape
         # One pass: byte swap, BZERO/BSCALE result and float32 conversion.
-        data[row:row + h, :w] = chip.pixels
+        block = data[row:row + h, :w]
+        block[...] = chip.pixels
+        if chip.weight is not None:
+            # ``not > 0`` is also true for a NaN weight.
+            empty = ~(chip.weight > 0)
+            masked += int(np.count_nonzero(empty))
+            block[empty] = np.nan
         if w < width:
             data[row:row + h, w:] = np.nan
         row += h
-    return Mosaic(data=data, extensions=tuple(c.ext for c in chips))
+    return Mosaic(data=data, extensions=tuple(c.ext for c in chips), imagetyp=imagetyp,
+                  masked=masked)

@@ -1,8 +1,8 @@
-"""Quicklook images of one rootname: full JPEGs, previews and the flt thumbnail.
+"""Quicklook images of one rootname: full JPEGs, previews and the thumbnail.
 
 :func:`make_quicklooks` is the entry point that ingest and ``acsq quicklook``
-call. For each raw, flt and flc file of a rootname it writes, under
-``ACSQ_DATA``:
+call. For each image file of a rootname (raw, flt, flc, crj, crc, drz, drc:
+:data:`~acsq_mongo.fields.IMAGE_FILETYPES`) it writes, under ``ACSQ_DATA``:
 
 ``jpegs/<proposid>/<rootname>_<filetype>.jpg``
     the full-resolution JPEG (one pixel per detector pixel, chips stitched
@@ -10,14 +10,21 @@ call. For each raw, flt and flc file of a rootname it writes, under
 ``jpegs/<proposid>/<rootname>_<filetype>_preview.jpg``
     a preview at most ``PREVIEW_SIZE`` (1024) pixels on its longest side,
     for the web image view (the image itself if it is no larger);
-``thumbnails/<proposid>/<rootname>_flt.thumb``
-    for flt only: a ``THUMBNAIL_SIZE`` x ``THUMBNAIL_SIZE`` (128 x 128) JPEG.
-    The whole image is shrunk to fit, keeping its aspect ratio, and **padded**
-    with black to a square, centred (never cropped: a gallery thumbnail must
-    show the whole field, and WFC, HRC and SBC frames are nearly square).
+``thumbnails/<proposid>/<rootname>_<filetype>.thumb``
+    for one filetype only, the first of :data:`~acsq_mongo.fields.THUMBNAIL_FILETYPES`
+    (flt, drz, drc) the rootname has, so an association product's gallery card
+    shows its drizzled image: a ``THUMBNAIL_SIZE`` x ``THUMBNAIL_SIZE``
+    (128 x 128) JPEG. The whole image is shrunk to fit, keeping its aspect
+    ratio, and **padded** with black to a square, centred (never cropped: a
+    gallery thumbnail must show the whole field, and WFC, HRC and SBC frames
+    are nearly square).
 
-``proposid`` None gives the folder ``unknown``. Pixels are stretched by
-:mod:`acsq_mongo.images.stretch` (setting ``quicklook_stretch``).
+``proposid`` None gives the folder ``unknown``. Pixels are read by
+:mod:`acsq_mongo.images.imaging` (chips stitched; a drizzled product's
+zero-weight border NaN, drawn black) and stretched by
+:mod:`acsq_mongo.images.stretch` (setting ``quicklook_stretch``, or
+``quicklook_stretch_by_imagetyp`` for the file's ``IMAGETYP``: zscale for
+DARK and BIAS frames by default).
 
 A filetype's images are skipped while they are all at least as new as its
 FITS file (modification times); ``force`` makes them again. Every image is
@@ -39,10 +46,10 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageOps
 
-from acsq_mongo.fields import IMAGE_FILETYPES
+from acsq_mongo.fields import IMAGE_FILETYPES, THUMBNAIL_FILETYPES
 from acsq_mongo.images.imaging import read_mosaic
 from acsq_mongo.images.scratch import scratch_dir, scratch_path
-from acsq_mongo.images.stretch import to_uint8
+from acsq_mongo.images.stretch import stretch_for, to_uint8
 
 if TYPE_CHECKING:
     from acsq_mongo.settings import Settings
@@ -58,7 +65,7 @@ __all__ = [
     "JPEG_QUALITY",
     "PREVIEW_SIZE",
     "THUMBNAIL_SIZE",
-    "THUMBNAIL_FILETYPE",
+    "thumbnail_filetype",
 ]
 
 log = logging.getLogger(__name__)
@@ -69,8 +76,6 @@ JPEG_QUALITY = 85
 PREVIEW_SIZE = 1024
 #: Side of a thumbnail, in pixels.
 THUMBNAIL_SIZE = 128
-#: The only filetype that gets a thumbnail, as in the seed.
-THUMBNAIL_FILETYPE = "flt"
 
 
 @dataclass
@@ -81,7 +86,7 @@ class QuicklookResult:
     ----------
     paths : dict
         The value of the document's ``quicklook`` field: ``{"raw": ...,
-        "flt": ..., "flc": ..., "preview": {filetype: ...}, "thumbnail":
+        "flt": ..., "drz": ..., "preview": {filetype: ...}, "thumbnail":
         ...}``, paths relative to ``ACSQ_DATA``, with keys only for images
         that exist (made now, still fresh, or kept from before when making
         them again failed).
@@ -101,13 +106,24 @@ class QuicklookResult:
     errors: list[dict[str, str]] = field(default_factory=list)
 
 
-def quicklook_targets(rootname: str, proposid: int | None, filetype: str) -> dict[str, str]:
+def thumbnail_filetype(filetypes) -> str | None:
+    """Return which of ``filetypes`` gives the rootname's thumbnail (flt, else drz, else drc)."""
+    return next((ft for ft in THUMBNAIL_FILETYPES if ft in filetypes), None)
+
+
+def quicklook_targets(rootname: str, proposid: int | None, filetype: str,
+                      thumbnail: bool | None = None) -> dict[str, str]:
     """Return the images of one file, relative to ``ACSQ_DATA``.
+
+    Parameters
+    ----------
+    thumbnail : bool, optional
+        Whether this file gives the thumbnail; default: if it is an flt.
 
     Returns
     -------
     targets : dict
-        ``{"full": ..., "preview": ...}``, plus ``"thumbnail"`` for flt.
+        ``{"full": ..., "preview": ...}``, plus ``"thumbnail"``.
     """
     folder = "unknown" if proposid is None else str(proposid)
     rootname = rootname.lower()
@@ -115,19 +131,25 @@ def quicklook_targets(rootname: str, proposid: int | None, filetype: str) -> dic
         "full": f"jpegs/{folder}/{rootname}_{filetype}.jpg",
         "preview": f"jpegs/{folder}/{rootname}_{filetype}_preview.jpg",
     }
-    if filetype == THUMBNAIL_FILETYPE:
+    if thumbnail is None:
+        thumbnail = filetype == THUMBNAIL_FILETYPES[0]
+    if thumbnail:
         targets["thumbnail"] = f"thumbnails/{folder}/{rootname}_{filetype}.thumb"
     return targets
 
 
-def render(path: str | os.PathLike, stretch: str = "percentile") -> Image.Image:
+def render(path: str | os.PathLike, stretch: str = "percentile",
+           by_imagetyp: tuple[tuple[str, str], ...] | dict[str, str] = ()) -> Image.Image:
     """Read a FITS file's science pixels and return them as an 8-bit image.
 
     Parameters
     ----------
     path : path-like
-        A raw, flt or flc file.
+        A raw, flt, flc, crj, crc, drz or drc file.
     stretch : {"percentile", "zscale", "asinh"}
+        The stretch of image types ``by_imagetyp`` does not name.
+    by_imagetyp : mapping or pairs
+        ``{IMAGETYP: stretch}``, for the file's primary ``IMAGETYP``.
 
     Returns
     -------
@@ -141,6 +163,7 @@ def render(path: str | os.PathLike, stretch: str = "percentile") -> Image.Image:
         If the file has no usable science pixels.
     """
     mosaic = read_mosaic(path)
+    stretch = stretch_for(mosaic.imagetyp, stretch, by_imagetyp)
     # The flipped view costs nothing: the final cast to uint8 lays it out.
     return Image.fromarray(to_uint8(mosaic.data[::-1], stretch))
 
@@ -214,11 +237,12 @@ def make_quicklooks(
     proposid : int or None
         Proposal ID: the images' folder (``unknown`` if None).
     files : mapping
-        ``{filetype: absolute path of the FITS file}``; only raw, flt and flc
-        are used, others are ignored.
+        ``{filetype: absolute path of the FITS file}``; only image filetypes
+        are used, others are ignored. The first of flt, drz, drc among them
+        gives the thumbnail.
     settings : Settings
         Uses ``data`` (where images go), ``archive`` (to report error paths
-        relative to it) and ``quicklook_stretch``.
+        relative to it), ``quicklook_stretch`` and ``quicklook_stretch_by_imagetyp``.
     force : bool
         Make images even when they are newer than their FITS file.
 
@@ -230,11 +254,12 @@ def make_quicklooks(
     """
     result = QuicklookResult()
     rootname = rootname.lower()
+    thumbnail = thumbnail_filetype(files)
     for filetype in IMAGE_FILETYPES:
         if filetype not in files:
             continue
         fits_path = Path(files[filetype])
-        targets = quicklook_targets(rootname, proposid, filetype)
+        targets = quicklook_targets(rootname, proposid, filetype, filetype == thumbnail)
         try:
             outcome = _make_one(fits_path, targets, settings, force)
         except Exception as exc:
@@ -267,7 +292,7 @@ def _make_one(
     fits_mtime = fits_path.stat().st_mtime_ns
     if not force and _all_fresh(targets, settings.data, fits_mtime):
         return "skipped"
-    image = render(fits_path, settings.quicklook_stretch)
+    image = render(fits_path, settings.quicklook_stretch, settings.quicklook_stretch_by_imagetyp)
     preview = preview_image(image)
     images = {"full": image, "preview": preview}
     if "thumbnail" in targets:

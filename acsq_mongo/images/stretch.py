@@ -21,6 +21,13 @@ astropy sees the values because ``PercentileInterval(n_samples=...)`` first
 filters the *whole* array for finite values and only then samples; handing it
 the strided sample keeps the limits at a fraction of a millisecond.
 
+The stretch may depend on the image type (``IMAGETYP``): internal frames
+(DARK, BIAS) have no sky, and under the 1-99 % limits their read noise fills
+the grey levels, so hot pixels and structure vanish in salt and pepper.
+:func:`stretch_for` picks the stretch of an image type from the setting
+``quicklook_stretch_by_imagetyp`` (default ``DARK=zscale,BIAS=zscale``),
+else ``quicklook_stretch``.
+
 NaN and inf are left out of the limits and drawn black. A constant image is
 drawn flat black; an image with no finite pixel at all, flat black too. If the
 two percentiles coincide (an image that is > 98 % one value, such as a sparse
@@ -38,7 +45,7 @@ from astropy.visualization import (
     ZScaleInterval,
 )
 
-__all__ = ["STRETCHES", "N_SAMPLES", "pixel_sample", "display_limits", "to_uint8"]
+__all__ = ["STRETCHES", "N_SAMPLES", "pixel_sample", "display_limits", "to_uint8", "stretch_for"]
 
 #: The stretches the ``quicklook_stretch`` setting may name.
 STRETCHES: tuple[str, ...] = ("percentile", "zscale", "asinh")
@@ -55,6 +62,31 @@ _MIN_FINITE = 1000
 # [0, 1] onto 256 equal-width grey levels with one multiply and a truncating
 # cast: 1.0 -> 255.999 -> 255, and 0.0 -> 0.
 _GREY_SCALE = 255.999
+
+
+def stretch_for(
+    imagetyp: str | None, default: str = "percentile",
+    by_imagetyp: tuple[tuple[str, str], ...] | dict[str, str] = (),
+) -> str:
+    """Return the stretch of an image of type ``imagetyp``.
+
+    Parameters
+    ----------
+    imagetyp : str or None
+        The file's ``IMAGETYP`` (``EXT``, ``DARK``, ``BIAS``, ...), any case.
+    default : str
+        The stretch of image types ``by_imagetyp`` does not name (setting
+        ``quicklook_stretch``).
+    by_imagetyp : mapping or pairs
+        ``{IMAGETYP: stretch}`` (setting ``quicklook_stretch_by_imagetyp``).
+
+    Returns
+    -------
+    stretch : str
+        One of :data:`STRETCHES`.
+    """
+    table = {str(k).upper(): v for k, v in dict(by_imagetyp).items()}
+    return table.get((imagetyp or "").strip().upper(), default)
 
 
 def pixel_sample(data: np.ndarray, n_samples: int = N_SAMPLES) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Quicklooks for rootnames already in the catalog (what ``acsq quicklook`` runs).
 
 For each catalog entry (``rootname``, ``proposid``, ``path``, ``filetypes``)
-with a raw, flt or flc file, the FITS files are found in the archive at
+with an image file (raw, flt, flc, crj, crc, drz, drc), the FITS files are found in the archive at
 ``<archive>/<path>/<rootname>_<filetype>.fits`` (names matched without regard
 to case, as ingest does), :func:`acsq_mongo.images.quicklook.make_quicklooks` makes
 the images, the paths are recorded with :func:`acsq_mongo.ingest.store.set_quicklook`
@@ -50,7 +50,7 @@ class QuicklookRun:
     Attributes
     ----------
     rootnames : int
-        Rootnames with at least one raw, flt or flc file that were processed.
+        Rootnames with at least one image file that were processed.
     made, skipped : int
         Filetypes whose images were made, or left alone because fresh.
     recorded : int
@@ -121,7 +121,7 @@ def run_quicklooks(
         Uses ``archive`` (required), ``data`` and ``quicklook_stretch``.
     rootnames : iterable of str, optional
         Only these (8 or 9 characters; matched by ``_id``, the first 8).
-        Default: every catalog entry with a raw, flt or flc file.
+        Default: every catalog entry with an image file (raw to drc).
     force : bool
         Make images again even if they are fresh.
 

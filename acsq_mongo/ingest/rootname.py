@@ -161,7 +161,7 @@ def ingest_rootname(
     force : bool
         Read every file and make every quicklook image again.
     quicklook : bool
-        Make quicklook JPEGs of raw, flt and flc files (skipping fresh ones).
+        Make quicklook JPEGs of the image files, raw to drc (skipping fresh ones).
     batch : StoreBatch, optional
         Read the stored state from it and queue the writes in it, for its
         ``flush`` to send (default: they are sent before this returns).

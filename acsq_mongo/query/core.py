@@ -59,6 +59,8 @@ from acsq_mongo.query.selection import cached_selection, select
 from acsq_mongo.query.spec import QuerySpec
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from pymongo.database import Database
 
     from acsq_mongo.settings import Settings
@@ -72,6 +74,7 @@ __all__ = [
     "facets",
     "iter_rows",
     "iter_paths",
+    "iter_files",
     "warnings",
 ]
 
@@ -334,14 +337,24 @@ def iter_paths(
     filetypes: tuple[str, ...] | list[str] | None = None,
     cache: ResultCache | None = None,
 ) -> Iterator[str]:
-    """Yield the absolute paths of the matching files, rootname by rootname.
+    """Yield the absolute paths of the matching files: :func:`iter_files`'s, as text."""
+    return (str(path) for _, _, path in iter_files(db, spec, settings, filetypes, cache))
+
+
+def iter_files(
+    db: Database,
+    spec: QuerySpec,
+    settings: Settings,
+    filetypes: tuple[str, ...] | list[str] | None = None,
+    cache: ResultCache | None = None,
+) -> Iterator[tuple[str, str, Path]]:
+    """Yield ``(rootname, filetype, absolute path)`` of every matching file (no row cap).
 
     Parameters
     ----------
     filetypes : sequence of str, optional
-        Which filetypes, in this order; default: ``spec.filetypes``, else
-        every filetype a rootname has (in :data:`~acsq_mongo.fields.FILETYPES`
-        order).
+        Which filetypes, in this order; default: ``spec.filetypes``, else every
+        filetype a rootname has (in :data:`~acsq_mongo.fields.FILETYPES` order).
 
     Raises
     ------
@@ -353,11 +366,11 @@ def iter_paths(
     wanted = tuple(filetypes) if filetypes else spec.filetypes
     for filetype in wanted:
         if filetype not in FILETYPES:
-            raise QueryError(
-                f"unknown filetype {filetype!r}; valid filetypes: " + ", ".join(FILETYPES)
-            )
+            raise QueryError(f"unknown filetype {filetype!r}; valid filetypes: "
+                             + ", ".join(FILETYPES))
     for row in iter_rows(db, spec.replace(columns=_PATH_COLUMNS), cache):
-        present = row.get("filetypes") or []
+        present, rootname = row.get("filetypes") or [], row.get("rootname")
         for filetype in wanted or FILETYPES:
-            if filetype in present and row.get("path") and row.get("rootname"):
-                yield str(file_path(settings.archive, row["path"], row["rootname"], filetype))
+            if filetype in present and row.get("path") and rootname:
+                yield rootname, filetype, file_path(settings.archive, row["path"], rootname,
+                                                    filetype)

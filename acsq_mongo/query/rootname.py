@@ -231,7 +231,8 @@ def key_header_values(db: Database, rootname: str, filetype: str | None
 
 
 def quicklook_filetypes(document: Mapping[str, Any]) -> list[str]:
-    """Return the filetypes (raw, flt, flc) that have a quicklook JPEG, in that order."""
+    """Return the image filetypes (raw, flt, flc, crj, crc, drz, drc) that have a quicklook JPEG,
+    in that order."""
     quicklook = document.get("quicklook") or {}
     return [ft for ft in IMAGE_FILETYPES if quicklook.get(ft)]
 

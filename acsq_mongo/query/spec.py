@@ -17,8 +17,8 @@ the command line (``acsq query detector=HRC exptime__gte=1000``) or Python
 - ``columns``: comma-separated output columns, fields or header paths (default:
   :data:`DEFAULT_COLUMNS`, then every header keyword the filters or the sort name);
 - ``limit``, ``offset``: the page;
-- ``format``: ``table``, ``csv``, ``json``, ``paths``, ``votable`` or ``ecsv``;
-- ``filetype``: comma-separated filetypes for ``paths`` (default: all present).
+- ``format``: ``table``, ``csv``, ``json``, ``paths``, ``votable``, ``ecsv`` or ``curl``;
+- ``filetype``: comma-separated filetypes for ``paths`` and ``curl`` (default: all present).
 
 An empty value (an empty form field) means "not given".
 """
@@ -52,8 +52,9 @@ __all__ = [
     "param_pairs",
 ]
 
-#: Output formats every face of the query core offers.
-FORMATS: tuple[str, ...] = ("table", "csv", "json", "paths", "votable", "ecsv")
+#: Output formats every face of the query core offers: ``curl`` is a download script of
+#: every matching file (:mod:`acsq_mongo.query.downloads`).
+FORMATS: tuple[str, ...] = ("table", "csv", "json", "paths", "votable", "ecsv", "curl")
 #: Parameter names that are not filters.
 RESERVED: tuple[str, ...] = CONE_PARAMS + ("cone",) + SKY_PARAMS + (
     "sort", "columns", "limit", "offset", "format", "filetype")

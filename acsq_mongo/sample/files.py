@@ -82,16 +82,41 @@ def _image_data(scene: Scene, r: SampleRootname, filetype: str, extname: str, ex
         dq[electrons > 15000] = 256
         return dq
     if filetype in ("drz", "drc"):
+        if ("drizzled", filetype) not in cache:
+            cache[("drizzled", filetype)] = _drizzled(scene, r, filetype)
+        sci, wht = cache[("drizzled", filetype)]
         if extname == "SCI":
-            return scene.chip(1, cosmic_rays=False) / np.float32(scene.exptime)
+            return sci
         if extname == "WHT":
-            return np.full((h, w), scene.exptime, np.float32)
-        return np.ones((h, w), np.int32)
+            return wht
+        return (wht > 0).astype(np.int32)
     if filetype == "spt":
         return (np.arange(160) % 97).astype(np.int16)
     if filetype == "jif":
         return (scene.rng.normal(100, 5, (16, 16))).astype(np.int16)
     return None
+
+
+def _drizzled(scene: Scene, r: SampleRootname, filetype: str) -> tuple[np.ndarray, np.ndarray]:
+    """SCI (e/s) and WHT of a drizzled product: every chip, in a tilted field with an empty border.
+
+    AstroDrizzle's output frame is north up, so the detector's field sits in it
+    tilted, with a border of zero weight. That border is 0 in the SCI of a drz
+    and NaN in that of a drc here, the two ways real files have it.
+    """
+    chips = [scene.chip(c, cosmic_rays=False) for c in range(r.n_chips, 0, -1)]
+    sci = np.vstack(chips) / np.float32(scene.exptime)
+    h, w = sci.shape
+    angle = np.deg2rad(8.0 + (sum(map(ord, r.rootname)) % 20))
+    yy = np.arange(h, dtype=np.float32)[:, None] - np.float32((h - 1) / 2)
+    xx = np.arange(w, dtype=np.float32)[None, :] - np.float32((w - 1) / 2)
+    # Inside: the field rotated by ``angle``, shrunk to fit the frame.
+    u = xx * np.cos(angle) + yy * np.sin(angle)
+    v = -xx * np.sin(angle) + yy * np.cos(angle)
+    inside = (np.abs(u) < 0.42 * w) & (np.abs(v) < 0.42 * h)
+    wht = np.where(inside, np.float32(scene.exptime), np.float32(0.0)).astype(np.float32)
+    sci[~inside] = np.nan if filetype == "drc" else 0.0
+    return sci.astype(np.float32), wht
 
 
 def _table_hdu(r: SampleRootname, filetype: str, combo: str, seed: int, reference: dict):

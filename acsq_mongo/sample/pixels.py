@@ -25,6 +25,10 @@ class Scene:
         h, w = r.shape
         # Stars over the whole field of view (both WFC chips).
         n_stars = 0 if self.internal else int(self.rng.integers(15, 60)) * r.n_chips
+        if h * w < 512 * 512:
+            # A small image is a full frame scaled down, not a cut-out: as many stars would
+            # crowd it, their wings would hold the 99th percentile and the sky look black.
+            n_stars = max(3, n_stars // 4)
         self.stars = [
             (self.rng.uniform(0, h * r.n_chips), self.rng.uniform(0, w),
              10 ** self.rng.uniform(2.0, 4.5) * self.exptime / 100.0)
@@ -38,8 +42,8 @@ class Scene:
         y = np.linspace(0.0, 1.0, h, dtype=np.float32)[:, None]
         x = np.linspace(0.0, 1.0, w, dtype=np.float32)[None, :]
         image = np.full((h, w), self.sky, np.float32) * (1.0 + 0.3 * x + 0.15 * y * chip)
-        if self.r.promoted["imagetyp"] == "DARK":
-            image += 0.01 * self.exptime
+        if self.internal:
+            image += self._internal_structure(chip)
         offset = (chip - 1) * h
         for sy, sx, flux in self.stars:
             sy -= offset
@@ -67,6 +71,32 @@ class Scene:
                     if 0 <= py < h and 0 <= px < w:
                         image[py, px] += float(rng.uniform(800, 6000))
         return image
+
+
+    def _internal_structure(self, chip: int) -> np.ndarray:
+        """What a DARK or BIAS frame shows under a stretch that looks past its noise.
+
+        A column pattern (bias structure), and for a DARK the dark current
+        (0.01 e/s), amplifier glow rising towards the chip's readout corners,
+        and a few warm columns; hot pixels are added with every chip.
+        """
+        h, w = self.r.shape
+        digest = hashlib.sha256(f"internal:{self.r.rootname}:{chip}".encode()).digest()
+        rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
+        structure = np.zeros((h, w), np.float32)
+        structure += rng.normal(0.0, 1.5, w).astype(np.float32)[None, :]
+        if self.r.promoted["imagetyp"] != "DARK":
+            return structure
+        structure += 0.01 * self.exptime
+        y = np.arange(h, dtype=np.float32)[:, None]
+        x = np.arange(w, dtype=np.float32)[None, :]
+        edge = y if chip % 2 else (h - 1 - y)  # WFC's amplifiers sit at the outer edges
+        for corner in (x, w - 1 - x):
+            distance = np.hypot(edge, corner)
+            structure += 0.1 * self.exptime * np.exp(-distance / (0.1 * max(h, w)))
+        for column in rng.integers(0, w, max(1, w // 64)):
+            structure[:, column] += 0.02 * self.exptime
+        return structure
 
 
 def raw_counts(electrons: np.ndarray, gain: float, rng: np.random.Generator) -> np.ndarray:

@@ -111,7 +111,8 @@ def _structure(r: SampleRootname, filetype: str, extname: str) -> dict[str, Any]
     elif filetype == "jif":
         shape, bitpix = (16, 16), 16
     else:
-        shape = (h, w)
+        # A drizzled product covers every chip (sample.files._drizzled).
+        shape = (h * r.n_chips, w) if filetype in ("drz", "drc") else (h, w)
         bitpix = 16 if extname == "DQ" or filetype == "raw" else 32 if extname == "CTX" else -32
     header: dict[str, Any] = {"XTENSION": "IMAGE", "BITPIX": bitpix, "NAXIS": len(shape)}
     header.update({f"NAXIS{k}": n for k, n in enumerate(reversed(shape), start=1)})
