@@ -209,6 +209,10 @@ def test_sia_rows_are_obscore_with_units_urls_and_calibration_levels(service):
     flt = mine[mine["filetype"] == "flt"][0]
     status, body, mimetype = service.get(flt["preview"].removeprefix(service.url))
     assert (status, mimetype) == (200, "image/jpeg") and body[:2] == b"\xff\xd8"
+    # The access_url is the download: the very bytes of the archive's file.
+    status, body, _ = service.get(flt["access_url"].removeprefix(service.url))
+    path = service.sample.root / doc["path"] / f"{rootname}_flt.fits"
+    assert status == 200 and body == path.read_bytes()
 
 
 def _shipped_bands():

@@ -23,6 +23,7 @@ from acsq_mongo.query.obscore import obscore_table
 from acsq_mongo.query.scs import parse_scs, scs_table, scs_votable
 from acsq_mongo.query.sia import parse_sia, run_sia
 from acsq_mongo.query.votable import VOTABLE_MIME, error_votable, votable_bytes
+from webapp import files
 from webapp.state import state
 from webapp.vosi import SCS_ID, SIA2_ID, VOSI_MIME, availability_xml, capabilities_xml
 
@@ -38,8 +39,8 @@ def _votable(body: bytes, status: int = 200) -> Response:
 
 
 def file_url(rootname: str, filetype: str) -> str:
-    """Return the absolute download URL of a file: ``<root>/files/<rootname>/<filetype>``."""
-    return f"{request.url_root.rstrip('/')}/files/{rootname}/{filetype}"
+    """Return the absolute download URL of a file: the ``/files`` route's own URL."""
+    return files.file_url(rootname, filetype, external=True)
 
 
 def _preview_url(relpath: str) -> str:
