@@ -11,6 +11,8 @@ A bad value shows the form again with the core's message.
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, Response, render_template, request
 
 from acsq_mongo.query import core
@@ -120,8 +122,13 @@ def query(fmt: str | None = None):
         form.suggestions = _suggestions()
         return render_template("query.html", form=form, result=None, error=str(exc)), 400
     form.suggestions = _suggestions(compute=False)
+    selection = [(n, v) for n, v in spec.to_params()
+                 if n not in ("sort", "columns", "limit", "offset", "format", "filetype")]
     return render_template(
         "query.html", form=form, result=result, error=None, shown=shown, fmt=fmt,
         facet_fields=FACET_FIELDS, facets_shown=FACET_VALUES_SHOWN, spec=spec,
         command=command_line(spec), formats=format_urls(_SUFFIXES),
+        sky_query=urlencode(selection), trend_query=urlencode([("y", "exptime"), *selection]),
+        map_max_points=st.settings.trend_max_points,
     )
+
