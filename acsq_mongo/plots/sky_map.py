@@ -143,11 +143,12 @@ def _zoom_panel(fig: Figure, rect: list[float], ra: np.ndarray, dec: np.ndarray,
         coord.set_ticklabel(fontsize=7)
     ax.coords[0].set_axislabel("RA", fontsize=8)
     ax.coords[1].set_axislabel("Dec", fontsize=8)
-    for ring in rings:
+    for i, ring in enumerate(rings):
         px, py = wcs.world_to_pixel_values(ring[:, 0], ring[:, 1])
+        # A faint fill, so that many images of one field stack up but their edges still show.
         ax.add_patch(Polygon(np.column_stack([px, py]), closed=True, fill=True,
-                             facecolor=_FOOTPRINT, alpha=0.12, edgecolor=_FOOTPRINT,
-                             linewidth=1.0))
+                             facecolor=(0.835, 0.369, 0.0, 0.05), edgecolor=_FOOTPRINT,
+                             linewidth=0.9, gid=f"footprint-{i}"))
     drawn = len(rings)
     px, py = wcs.world_to_pixel_values(ra, dec)
     ax.scatter(px, py, s=14, marker="+", color=_POINT, linewidths=1.0)

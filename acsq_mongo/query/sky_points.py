@@ -52,7 +52,7 @@ def _number(value: Any) -> bool:
 def _compute(db: Database, spec: QuerySpec, cached: CallCache) -> SkyPoints:
     selection = cached_selection(cached, spec)
     points = SkyPoints()
-    projection = {"_id": 1, "ra_targ": 1, "dec_targ": 1, "footprint": 1}
+    projection = {"_id": 1, "rootname": 1, "ra_targ": 1, "dec_targ": 1, "footprint": 1}
     with server_errors():
         # (the catalog holds the footprint; a selection on rootnames names the same _ids)
         match = selection.match if selection.collection == CATALOG else None
@@ -62,7 +62,7 @@ def _compute(db: Database, spec: QuerySpec, cached: CallCache) -> SkyPoints:
         for doc in db[CATALOG].find(match, projection, sort=[("_id", 1)]):
             ra, dec = doc.get("ra_targ"), doc.get("dec_targ")
             if _number(ra) and _number(dec):
-                points.rootnames.append(doc["_id"])
+                points.rootnames.append(doc.get("rootname") or doc["_id"])
                 points.ra.append(float(ra))
                 points.dec.append(float(dec))
                 points.footprints.append(doc.get("footprint"))

@@ -278,7 +278,7 @@ def _compute(db: Database, spec: TrendSpec, cached: CallCache) -> Trend:
     selection = cached_selection(cached, spec.query)
     collection = spec.collection_needed or selection.collection
     match = combine([], [selection.match, _value_filter(spec)])
-    projection = {"_id": 1, "proposid": 1, spec.x.path: 1, spec.y.path: 1}
+    projection = {"_id": 1, "rootname": 1, "proposid": 1, spec.x.path: 1, spec.y.path: 1}
     if spec.by:
         projection[spec.by] = 1
     with server_errors():
@@ -288,12 +288,13 @@ def _compute(db: Database, spec: TrendSpec, cached: CallCache) -> Trend:
 
     def order(doc: dict) -> tuple:
         x = _path_value(doc, spec.x.path)
-        return ((x - epoch).total_seconds() if isinstance(x, datetime.datetime) else x, doc["_id"])
+        return ((x - epoch).total_seconds() if isinstance(x, datetime.datetime) else x,
+                doc.get("rootname") or doc["_id"])
 
     docs.sort(key=order)
     trend = Trend(spec=spec)
     for doc in docs:
-        trend.rootnames.append(doc["_id"])
+        trend.rootnames.append(doc.get("rootname") or doc["_id"])  # (_id: its first 8)
         trend.proposids.append(doc.get("proposid"))
         trend.x.append(_path_value(doc, spec.x.path))
         trend.y.append(_path_value(doc, spec.y.path))
