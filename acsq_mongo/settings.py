@@ -93,6 +93,9 @@ class Settings:
     batch_size: int = _setting(25, int, "rootnames per Dask task")
     page_size: int = _setting(60, int, "rows or thumbnails per web page")
     max_rows: int = _setting(5000, int, "most rows one query page may return")
+    trend_max_points: int = _setting(
+        200_000, int, "most rootnames one trend or sky map may plot; more is refused"
+    )
     log_level: str = _setting(
         "INFO", str, "log level", choices=("DEBUG", "INFO", "WARNING", "ERROR")
     )

@@ -154,6 +154,10 @@ def _sky_urls(db) -> list[str]:
     ]
 
 
+#: Trend pages whose queries are checked one by one below.
+_TREND_URLS = ("/trend?y=exptime&detector=WFC", "/trend?y=headers.raw.0.CCDGAIN&detector=WFC")
+
+
 def _web_urls(db, sample) -> list[str]:
     r = next(r for r in sample.rootnames if "flt" in r.filetypes)
     tagged = db[CATALOG].find_one({"anomalies": "ghost"})["rootname"]
@@ -186,6 +190,10 @@ def _web_urls(db, sample) -> list[str]:
         "/anomalies", "/anomalies?flag=ghost", "/anomalies?user=ada",
         "/anomalies?flag=ghost&user=ada", "/anomalies.csv?user=bob", "/anomalies.json?flag=ghost",
         f"/rootname/{tagged}",
+        # Trends and sky maps of a query: a promoted field, a header keyword, a cone.
+        *_TREND_URLS, f"/trend.csv?y=headers.flt.1.MDRIZSKY&proposid={pid}",
+        "/sky.png?detector=WFC",
+        "/sky.png?" + urlencode({"ra": doc["ra_targ"], "dec": doc["dec_targ"], "radius": 1}),
     ]
     # A form query on each promoted field, alone.
     urls += ["/query?" + urlencode([_form_filter(db, field.name)]) for field in PROMOTED_FIELDS]
@@ -305,3 +313,14 @@ def test_a_page_sorted_by_a_promoted_field_reads_an_index_not_an_in_memory_sort(
     for one, stages, names in sorted_pages:
         assert "SORT" not in stages and "COLLSCAN" not in stages, (one.command, stages)
         assert names == {"exptime_1__id_1"}, names
+
+
+def test_a_trend_reads_its_points_and_groups_through_an_index(explained):
+    """The trend's find (``$type`` on x and y) and its ``$group`` each use an index."""
+    trend_finds = [names for one, _, names in explained.plans
+                   if one.name == "find" and "$type" in repr(one.filter)]
+    trend_groups = [names for one, _, names in explained.plans if one.name == "aggregate"
+                    and any("$group" in stage and "mean" in stage["$group"]
+                            for stage in one.command["pipeline"])]
+    assert trend_finds and trend_groups
+    assert all(trend_finds) and all(trend_groups)

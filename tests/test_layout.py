@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("acsq_mongo.errors",),
     ("acsq_mongo.settings", "acsq_mongo.fields"),
     ("acsq_mongo.archive", "acsq_mongo.images", "acsq_mongo.db", "acsq_mongo.sample",
-     "acsq_mongo.sky"),
+     "acsq_mongo.sky", "acsq_mongo.plots"),
     ("acsq_mongo.ingest", "acsq_mongo.query", "acsq_mongo.accounts"),
     ("acsq_mongo.tags",),  # a tag writes the catalog and its gallery (ingest's summaries)
     ("webapp",),

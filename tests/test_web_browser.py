@@ -274,6 +274,62 @@ def test_a_tagger_signs_in_flags_an_image_and_finds_it_with_the_query_form(
     page.click("header .account button:text('Sign out')")
     visit.settle("signed_out", "Home")
     assert page.locator("header .account .who").count() == 0
+
+
+def _wfc_footprint(ra: float, dec: float, half: float = 0.028) -> dict:
+    """A WFC-sized square (3.4') around a position, as the catalog's GeoJSON footprint."""
+    import math
+
+    lon = ra if ra <= 180 else ra - 360
+    h_ra = half / math.cos(math.radians(dec))
+    ring = [[lon - h_ra, dec - half], [lon + h_ra, dec - half], [lon + h_ra, dec + half],
+            [lon - h_ra, dec + half], [lon - h_ra, dec - half]]
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def test_trends_and_sky_maps_in_chromium(served, browser, tmp_path, sample_archive):
+    """Issues 15 and 16 in the browser: a trend with hover and click, a query's sky map with
+    its zoomed field and footprints, and the home page's coverage map, all within the CSP."""
+    from acsq_mongo.db.connection import connect
+
+    base, settings = served
+    db = connect(settings)
+    field = [d for d in db["catalog"].find({"detector": "WFC", "ra_targ": {"$gt": 300}})]
+    assert field
+    for doc in field:   # footprints as the sky branch stores them (CONTRACTS.md)
+        db["catalog"].update_one({"_id": doc["_id"]}, {"$set": {
+            "footprint": _wfc_footprint(doc["ra_targ"], doc["dec_targ"])}})
+    db.client.close()
+    visit = Visit(browser, tmp_path)
+    page = visit.page
+
+    page.goto(base + "/trend?y=headers.flt.1.MDRIZSKY&by=filter1")
+    visit.settle("trend", "Trend: headers.flt.1.MDRIZSKY")
+    img = page.locator(".trend-plot img")
+    assert img.evaluate("img => img.naturalWidth") == int(img.get_attribute("width"))
+    areas = page.locator("map#trend-points area")
+    assert areas.count() > 0
+    first = areas.first
+    rootname = first.get_attribute("alt")
+    assert first.get_attribute("title").startswith(f"{rootname}: headers.flt.1.MDRIZSKY = ")
+    # Hovering the point's pixel lands on its area; a click opens the rootname's image view.
+    box = img.bounding_box()
+    cx, cy, _ = (int(v) for v in first.get_attribute("coords").split(","))
+    page.mouse.move(box["x"] + cx, box["y"] + cy)
+    assert page.evaluate(f"document.elementFromPoint({box['x'] + cx}, {box['y'] + cy}).alt"
+                         ) == rootname
+    page.mouse.click(box["x"] + cx, box["y"] + cy)
+    page.wait_for_url(f"**/{rootname}/**")
+
+    ra, dec = field[0]["ra_targ"], field[0]["dec_targ"]
+    page.goto(f"{base}/query?ra={ra}&dec={dec}&radius=0.3")
+    visit.settle("query_sky_map", f"Query: {len(field)} rootnames")
+    sky = page.locator(".sky-map img")
+    assert sky.evaluate("img => img.naturalWidth") == 1000    # all-sky and the zoomed field
+
+    page.goto(base + "/")
+    visit.settle("home_coverage", "Home")
+    assert page.locator("figure.sky-map img").evaluate("img => img.naturalWidth") == 720
     assert visit.errors == [], visit.errors        # no script error, no CSP violation
 
 

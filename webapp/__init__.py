@@ -15,7 +15,8 @@ form and its results, and their download script), :mod:`webapp.images`
 files from ``ACSQ_ARCHIVE``), :mod:`webapp.docs` (the query guide), :mod:`webapp.vo` (the IVOA
 cone search and image access services, ``/vo/scs`` and ``/vo/sia``), :mod:`webapp.tags`
 (anomaly flags: the image view's form and ``/anomalies``), :mod:`webapp.users`
-(accounts, for admins) and :mod:`webapp.auth` (``/login``, ``/logout``,
+(accounts, for admins), :mod:`webapp.trend` (``/trend``), :mod:`webapp.sky`
+(``/sky.png``) and :mod:`webapp.auth` (``/login``, ``/logout``,
 sessions and CSRF; without the setting ``secret_key`` the app is read-only). Every list page
 answers HTML, JSON and CSV (:mod:`webapp.formats`). All data comes through
 :mod:`acsq_mongo.query`; no view touches the database directly.
@@ -41,7 +42,9 @@ from webapp import (
     images,
     query,
     security,
+    sky,
     tags,
+    trend,
     users,
     vo,
 )
@@ -99,7 +102,7 @@ def create_app(
     if config:
         app.config.update(config)
     app.extensions["acsq"] = WebState(settings, db, cache)
-    for module in (home, archive, query, images, files, docs, vo, tags, users):
+    for module in (home, archive, query, images, files, docs, vo, tags, users, trend, sky):
         app.register_blueprint(module.bp)
     auth.register(app, settings.secret_key, settings.session_cookie_secure)
     errors.register(app)

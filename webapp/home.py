@@ -1,9 +1,10 @@
 """``/``: what the archive holds, and the way in.
 
-Counts by detector and by filetype, the latest ingest, the number of errors,
+Counts by detector and by filetype, the latest ingest, the number of errors
 and the plot of observations per year by detector (seed Fig. 1), all from
 :func:`acsq_mongo.query.summary.archive_summary` (one scan of the slim
-catalog, cached until the data changes).
+catalog, cached until the data changes); and the archive's coverage of the
+sky, the image ``/sky.png`` (:mod:`webapp.sky`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ def index():
     """The home page."""
     st = state()
     summary = archive_summary(st.db, st.cache)
-    return render_template("home.html", summary=summary, plot=year_plot(summary.by_year))
+    return render_template("home.html", summary=summary, plot=year_plot(summary.by_year),
+                           map_max_points=st.settings.trend_max_points)
 
 
 @bp.route("/summary.json")

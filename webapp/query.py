@@ -168,8 +168,13 @@ def query(fmt: str | None = None):
         form.suggestions = _suggestions()
         return render_template("query.html", form=form, result=None, error=str(exc)), 400
     form.suggestions = _suggestions(compute=False)
+    selection = [(n, v) for n, v in spec.to_params()
+                 if n not in ("sort", "columns", "limit", "offset", "format", "filetype")]
     return render_template(
         "query.html", form=form, result=result, error=None, shown=shown, fmt=fmt,
         facet_fields=FACET_FIELDS, facets_shown=FACET_VALUES_SHOWN, spec=spec,
         command=command_line(spec), formats=format_urls(_SUFFIXES), script_urls=script_urls(),
+        sky_query=urlencode(selection), trend_query=urlencode([("y", "exptime"), *selection]),
+        map_max_points=st.settings.trend_max_points,
     )
+

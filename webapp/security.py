@@ -1,10 +1,13 @@
 """Response headers that keep pages to their own origin.
 
 Everything a page uses is served by the app itself (no CDN): styles and
-scripts from ``/static``, images from ``/static`` and ``/images``, the plot as
-inline SVG. So the Content-Security-Policy allows only ``'self'`` and no
-inline script or style at all: a header value holding ``<script>`` could not
-run even if it escaped the templates' autoescaping.
+scripts from ``/static``, images from ``/static`` and ``/images``, the year
+plot as inline SVG, trends and sky maps as PNG from ``/trend.png`` and
+``/sky.png`` (matplotlib, drawn on the server; BokehJS would need
+``style-src 'unsafe-inline'``, see docs/guide/plots.md). So the
+Content-Security-Policy allows only ``'self'`` and no inline script or style
+at all: a header value holding ``<script>`` could not run even if it escaped
+the templates' autoescaping.
 """
 
 from __future__ import annotations

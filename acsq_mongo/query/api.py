@@ -19,10 +19,18 @@ keyword argument cannot contain dots)::
 
     q = archive.query({"headers.flt.0.CCDGAIN__gte": 2}, detector="WFC")
     rows = q.select("rootname", "date_obs", "headers.flt.0.CCDGAIN").rows()
+
+A keyword over time, per detector, with its statistics and its picture::
+
+    t = archive.query(date_obs__gte="2010").trend("headers.flt.1.MDRIZSKY", by="detector")
+    for g in t.groups:
+        print(g.value, g.n, g.mean, g.min, g.max)
+    t.save("mdrizsky.png")
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +44,7 @@ from acsq_mongo.query.render import csv_lines, result_json, table_lines
 from acsq_mongo.query.rootname import whole_document
 from acsq_mongo.query.spec import QuerySpec, default_columns, param_pairs
 from acsq_mongo.query.table import query_table
+from acsq_mongo.query.trend import Trend, TrendSpec, trend
 from acsq_mongo.query.votable import ecsv_text, votable_bytes
 
 if TYPE_CHECKING:
@@ -200,6 +209,33 @@ class Query:
         spec = self.spec.replace(**changes) if changes else self.spec
         return core.run(self.archive.db, spec, self.archive.settings,
                         with_facets=with_facets, cache=self.archive.cache)
+
+    def trend(self, y: str, x: str = "date_obs", by: str | None = "detector") -> Trend:
+        """Return a trend of ``y`` against ``x`` for this query's rootnames, grouped by ``by``.
+
+        Parameters
+        ----------
+        y : str
+            A numeric field or header path: ``"exptime"``, ``"headers.raw.1.CCDTEMP"``.
+        x : str
+            ``"date_obs"`` (default) or another numeric field.
+        by : str or None
+            A facet field that colours the points (default detector); None for one group.
+
+        Returns
+        -------
+        trend : Trend
+            ``.rows()`` the points, ``.groups`` the count, mean, min and max per
+            group, ``.save("trend.png")`` (or ``.svg``, ``.csv``).
+
+        Raises
+        ------
+        TrendTooLarge
+            Past ``settings.trend_max_points`` rootnames.
+        """
+        own = TrendSpec.parse([("y", y), ("x", x), ("by", by or "")])
+        spec = dataclasses.replace(own, query=self.spec)
+        return trend(self.archive.db, spec, self.archive.settings, self.archive.cache)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         return core.iter_rows(self.archive.db, self.spec, self.archive.cache)
