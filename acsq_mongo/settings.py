@@ -93,6 +93,11 @@ class Settings:
     batch_size: int = _setting(25, int, "rootnames per Dask task")
     page_size: int = _setting(60, int, "rows or thumbnails per web page")
     max_rows: int = _setting(5000, int, "most rows one query page may return")
+    count_time_limit_ms: int = _setting(
+        250, int, "a web page's budget for counting a query's matches and facets (ms); past it "
+        "the page says how many it has seen so far ('at least 2,001') and links to counting "
+        "them all; 0 always counts them all"
+    )
     trend_max_points: int = _setting(
         200_000, int, "most rootnames one trend or sky map may plot; more is refused"
     )

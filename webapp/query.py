@@ -157,11 +157,15 @@ def query(fmt: str | None = None):
                                 "acsq_query.csv")
         if fmt in ("votable", "ecsv"):
             return _table_response(spec, fmt)
+        # ?count=all counts every match, however long that takes.
+        budget = 0 if request.args.get("count") == "all" else st.settings.count_time_limit_ms
         if fmt == "json":
-            return json_response(result_dict(core.run(st.db, spec, st.settings, cache=st.cache)))
+            return json_response(result_dict(core.run(
+                st.db, spec, st.settings, cache=st.cache, count_time_limit_ms=budget)))
         shown = spec.column_names
         extra = LINK_COLUMNS + (_THUMBNAIL_COLUMNS if fmt == "thumbnails" else ())
-        result = core.run(st.db, _with_columns(spec, extra), st.settings, cache=st.cache)
+        result = core.run(st.db, _with_columns(spec, extra), st.settings, cache=st.cache,
+                          count_time_limit_ms=budget)
     except QueryError as exc:
         if fmt in ("json", "csv", "votable", "ecsv", "curl"):
             raise
@@ -176,5 +180,6 @@ def query(fmt: str | None = None):
         command=command_line(spec), formats=format_urls(_SUFFIXES), script_urls=script_urls(),
         sky_query=urlencode(selection), trend_query=urlencode([("y", "exptime"), *selection]),
         map_max_points=st.settings.trend_max_points,
+        count_time_limit=f"{st.settings.count_time_limit_ms / 1000:g} s",
     )
 

@@ -46,6 +46,7 @@ __all__ = [
 FORM_ONLY: tuple[str, ...] = (
     "date_op", "date_from", "date_to", "exptime_op", "exptime_from", "exptime_to",
     "kw_filetype", "kw_ext", "kw_key", "kw_op", "kw_value", "col", "extra_columns", "format",
+    "count",
 )
 #: The seed's text fields, as (name, label, hint); ``*`` is a wildcard in each.
 TEXT_FIELDS: tuple[tuple[str, str, str], ...] = (

@@ -34,6 +34,8 @@ def server_errors():
     """Turn the server's refusals into QueryError (e.g. a regex Go's RE2 rejects)."""
     try:
         yield
+    except pymongo.errors.ExecutionTimeout:
+        raise  # a budget (maxTimeMS) ran out: the caller asked for one and handles it
     except pymongo.errors.OperationFailure as exc:
         reason = (exc.details or {}).get("errmsg") or str(exc)
         raise QueryError(f"the database refused this query: {reason.split(', full error')[0]}"

@@ -44,8 +44,9 @@ from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.fields import FILETYPES
 from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.call_cache import CallCache, server_errors
+from acsq_mongo.query.counting import count, counts_within, facets
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.facets import FACET_FIELDS, count_and_facets, count_in_python
+from acsq_mongo.query.facets import FACET_FIELDS, count_in_python
 from acsq_mongo.query.files import file_path
 from acsq_mongo.query.keyword_check import cached_warnings
 from acsq_mongo.query.keyword_check import spec_warnings as warnings
@@ -86,41 +87,6 @@ _ONE_SCAN_MAX = 2_000
 _PATH_COLUMNS = tuple(resolve(n) for n in ("rootname", "path", "filetypes"))
 
 
-def count(db: Database, spec: QuerySpec, cache: ResultCache | None = None) -> int:
-    """Return how many rootnames match ``spec``."""
-    return _count(CallCache(db, cache), spec)
-
-
-def _count(cached: CallCache, spec: QuerySpec) -> int:
-    selection = cached_selection(cached, spec)
-    if selection.ids is not None:
-        return len(selection.ids)
-
-    def compute() -> int:
-        with server_errors():
-            return cached.db[selection.collection].count_documents(selection.match)
-
-    return cached.get("count", spec.selection_key(), compute)[0]
-
-
-def facets(
-    db: Database, spec: QuerySpec, cache: ResultCache | None = None
-) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
-    """Return the total count and the facets of ``spec`` (one ``$facet`` aggregation)."""
-    return _facets(CallCache(db, cache), spec)
-
-
-def _facets(cached: CallCache, spec: QuerySpec) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
-    selection = cached_selection(cached, spec)
-
-    def compute():
-        with server_errors():
-            return count_and_facets(cached.db[selection.collection], selection.match,
-                                    FACET_FIELDS)
-
-    return cached.get("facets", spec.selection_key(), compute)[0]
-
-
 def _sort(spec: QuerySpec) -> list[tuple[str, int]]:
     # _id breaks ties in the direction of the last key, so that a sort on one promoted
     # field is served by its (field, _id) index read forward or backward, not sorted in memory.
@@ -150,6 +116,7 @@ def run(
     *,
     with_facets: bool = True,
     cache: ResultCache | None = None,
+    count_time_limit_ms: int = 0,
 ) -> Result:
     """Run a query and return one page, with the total count and the facets.
 
@@ -163,6 +130,12 @@ def run(
         Compute the facets (they come with the count, from the same aggregation).
     cache : ResultCache, optional
         Keep and reuse results until the data changes.
+    count_time_limit_ms : int
+        The server's budget for the count and facets (the web pages pass the
+        setting ``count_time_limit_ms``); 0, the default, counts every match.
+        Past it the result holds how many matches were seen (``count_exact``
+        False), with the facets of the first matches read or none
+        (:mod:`.counting`).
 
     Returns
     -------
@@ -177,10 +150,8 @@ def run(
     cached = CallCache(db, cache)
     selection = cached_selection(cached, spec)
 
-    def counts() -> tuple[int, dict | None]:
-        if with_facets:
-            return _facets(cached, spec)
-        return _count(cached, spec), None
+    def counts() -> tuple[int, dict | None] | None:
+        return counts_within(cached, spec, count_time_limit_ms, with_facets=with_facets)
 
     def page() -> list[dict[str, Any]]:
         if limit == 0:
@@ -204,37 +175,58 @@ def run(
         # Nothing cached: one find for every match (up to _ONE_SCAN_MAX) gives the
         # count, the facets and the page; past that, the aggregation counts after all.
         docs = _first_matches(db, spec, selection)
+        counted = None
         if len(docs) <= _ONE_SCAN_MAX:
-            total, facet_counts = _count_in_python(docs)
-            cached.put("facets", spec.selection_key(), (total, facet_counts))
-            cached.put("count", spec.selection_key(), total)
+            counted = _count_in_python(docs)
+            cached.put("facets", spec.selection_key(), counted)
+            cached.put("count", spec.selection_key(), counted[0])
         else:
-            total, facet_counts = counts()
+            counted = counts()
         if len(docs) <= _ONE_SCAN_MAX or spec.offset + limit <= len(docs):
             page_docs = docs[spec.offset:spec.offset + limit]
             rows = cached.put("page", page_key,
                               _rows(db, page_docs, spec.columns, selection.collection))
         else:
             rows = cached.get("page", page_key, page)[0]
-        return Result(
-            spec=spec, rows=[dict(r) for r in rows], count=total,
-            facets=facet_counts if with_facets else None, offset=spec.offset, limit=limit,
-            collection=selection.collection, from_cache=False,
-            warnings=cached_warnings(cached, spec, total),
-        )
+        if counted is None:
+            # Out of time: what the first scan saw, its facets those of the matches read.
+            return _result(cached, spec, rows, len(docs), _count_in_python(docs)[1],
+                           limit, selection, False, exact=False, facets_of=len(docs),
+                           with_facets=with_facets)
+        return _result(cached, spec, rows, *counted, limit, selection, False,
+                       with_facets=with_facets)
     if _is_mock(db):
-        (total, facet_counts), (rows, hit) = counts(), cached.get("page", page_key, page)
+        counted, (rows, hit) = counts(), cached.get("page", page_key, page)
     else:
         # The count-and-facets aggregation and the page's find are independent: send
         # them side by side, so a first page costs the time of the slower one.
         with ThreadPoolExecutor(max_workers=2) as pool:
-            counted = pool.submit(counts)
+            future = pool.submit(counts)
             rows, hit = cached.get("page", page_key, page)
-            total, facet_counts = counted.result()
+            counted = future.result()
+    if counted is None:
+        # Out of time, with no first scan: an id set's size is exact, else the rows
+        # up to this page's end are known to match (and one more, if the page is full).
+        if selection.ids is not None:
+            return _result(cached, spec, rows, len(selection.ids), None, limit, selection,
+                           hit, with_facets=with_facets)
+        seen = spec.offset + len(rows) + (1 if limit and len(rows) == limit else 0)
+        return _result(cached, spec, rows, seen, None, limit, selection, hit, exact=False,
+                       with_facets=with_facets)
+    return _result(cached, spec, rows, *counted, limit, selection, hit,
+                   with_facets=with_facets)
+
+
+def _result(cached: CallCache, spec: QuerySpec, rows: list[dict], total: int,
+            facet_counts: dict | None, limit: int, selection: Selection, from_cache: bool,
+            *, exact: bool = True, facets_of: int | None = None,
+            with_facets: bool = True) -> Result:
     return Result(
-        spec=spec, rows=[dict(r) for r in rows], count=total, facets=facet_counts,
-        offset=spec.offset, limit=limit, collection=selection.collection, from_cache=hit,
-        warnings=cached_warnings(cached, spec, total),
+        spec=spec, rows=[dict(r) for r in rows], count=total,
+        facets=facet_counts if with_facets else None, offset=spec.offset, limit=limit,
+        collection=selection.collection, from_cache=from_cache,
+        warnings=cached_warnings(cached, spec, total), count_exact=exact,
+        facets_of=facets_of if with_facets else None,
     )
 
 

@@ -95,9 +95,15 @@ def read_facets(
 
 
 def count_and_facets(
-    collection: Collection, match: Mapping[str, Any], fields: Iterable[str] = FACET_FIELDS
+    collection: Collection, match: Mapping[str, Any], fields: Iterable[str] = FACET_FIELDS,
+    max_time_ms: int = 0,
 ) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
-    """Run the one ``$facet`` aggregation on ``collection``; return the total and the facets."""
+    """Run the one ``$facet`` aggregation on ``collection``; return the total and the facets.
+
+    ``max_time_ms`` > 0 is the server's budget (``maxTimeMS``): past it, pymongo
+    raises :class:`~pymongo.errors.ExecutionTimeout`.
+    """
     fields = tuple(fields)
-    result = next(iter(collection.aggregate(facet_pipeline(match, fields))), {})
+    options = {"maxTimeMS": max_time_ms} if max_time_ms else {}
+    result = next(iter(collection.aggregate(facet_pipeline(match, fields), **options)), {})
     return read_facets(result, fields)

@@ -166,12 +166,14 @@ def result_dict(result: Result) -> dict[str, Any]:
         }
     return {
         "count": result.count,
+        "count_exact": result.count_exact,
         "offset": result.offset,
         "limit": result.limit,
         "next_offset": result.next_offset,
         "columns": list(result.columns),
         "rows": [to_jsonable(row) for row in result.rows],
         "facets": facets,
+        "facets_of": result.facets_of,
         "query": [list(pair) for pair in result.spec.to_params()],
         "warnings": list(result.warnings),
     }

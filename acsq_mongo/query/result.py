@@ -52,10 +52,12 @@ class Result:
     rows : list of dict
         Column name -> value, in ``spec.columns`` order.
     count : int
-        How many rootnames match in all.
+        How many rootnames match in all; with ``count_exact`` False, how many
+        are known to match (more may).
     facets : dict or None
         Field -> list of ``(value, count)``, most frequent first
-        (:data:`~acsq_mongo.query.facets.FACET_FIELDS`); None if not asked for.
+        (:data:`~acsq_mongo.query.facets.FACET_FIELDS`); None if not asked for,
+        or not counted within the time budget.
     offset, limit : int
         The page: rows ``offset`` to ``offset + limit``.
     collection : str
@@ -66,6 +68,12 @@ class Result:
     warnings : tuple of str
         Header keyword paths that cannot match
         (:func:`~acsq_mongo.query.keyword_check.spec_warnings`).
+    count_exact : bool
+        False when counting every match ran out of the time budget
+        (``count_time_limit_ms``): ``count`` is then a lower bound.
+    facets_of : int or None
+        When set, the facets count only the first ``facets_of`` matches (in
+        page order), not all of them.
     """
 
     spec: QuerySpec
@@ -77,6 +85,8 @@ class Result:
     collection: str = CATALOG
     from_cache: bool = False
     warnings: tuple[str, ...] = ()
+    count_exact: bool = True
+    facets_of: int | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
@@ -87,7 +97,10 @@ class Result:
     def next_offset(self) -> int | None:
         """Offset of the next page, or None on the last page."""
         end = self.offset + self.limit
-        return end if self.limit and end < self.count else None
+        if not self.limit:
+            return None
+        more = end < self.count or (not self.count_exact and len(self.rows) == self.limit)
+        return end if more else None
 
     @property
     def prev_offset(self) -> int | None:

@@ -1,0 +1,107 @@
+"""Counting within a time budget (``count_time_limit_ms``), on the real server.
+
+mongomock has no ``maxTimeMS``: these tests run on the real server only. A
+budget of 1 ms cannot count 5,000 matches with their facets on any server (the
+local one takes ~0.3 s, MongoDB several ms), so the page must fall back to
+what it has seen; a budget of 0 counts them all.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from query_documents import make_documents
+
+from acsq_mongo.db.collections import CATALOG
+from acsq_mongo.db.indexes import ensure_indexes
+from acsq_mongo.ingest.store import catalog_entry
+from acsq_mongo.query import FACET_FIELDS, QuerySpec, core, run
+from acsq_mongo.query.render import result_dict
+
+N = 5_000
+SPEC = QuerySpec.parse({"sort": "date_obs"})
+
+
+@pytest.fixture(scope="module")
+def many(real_server_uri, tmp_path_factory):
+    """5,000 catalog entries, written in bulk (only the catalog answers these queries)."""
+    import pymongo
+
+    client = pymongo.MongoClient(real_server_uri)
+    db = client[f"counting_{tmp_path_factory.mktemp('c').name}"]
+    ensure_indexes(db)
+    docs = make_documents(N, seed=3)
+    for i, doc in enumerate(docs):  # the generator's names repeat past a few thousand
+        doc["_id"], doc["rootname"] = f"jc{i:06d}", f"jc{i:06d}q"
+    db[CATALOG].insert_many([catalog_entry(d) for d in docs])
+    yield db
+    client.drop_database(db.name)
+    client.close()
+
+
+def _first(db, spec: QuerySpec, n: int) -> list[dict]:
+    """The first ``n`` catalog documents in the page's order, by a plain find."""
+    return list(db[CATALOG].find({}, sort=core._sort(spec), limit=n))
+
+
+def test_out_of_time_a_first_page_says_how_many_it_saw(many, real_settings):
+    result = run(many, SPEC, real_settings, count_time_limit_ms=1)
+    seen = core._ONE_SCAN_MAX + 1
+    assert not result.count_exact
+    assert result.count == seen
+    assert result.facets_of == seen
+    first = _first(many, SPEC, seen)
+    assert [r["rootname"] for r in result.rows] == [d["rootname"] for d in first[:60]]
+    for name in FACET_FIELDS:
+        assert dict(result.facets[name]) == Counter(d.get(name) for d in first), name
+    assert result.next_offset == 60
+    reply = result_dict(result)
+    assert reply["count_exact"] is False and reply["facets_of"] == seen
+
+
+def test_out_of_time_past_the_first_scan_the_page_is_a_lower_bound(many, real_settings):
+    spec = SPEC.replace(offset=3_000)
+    result = run(many, spec, real_settings, count_time_limit_ms=1)
+    assert not result.count_exact
+    assert result.count == 3_000 + 60 + 1  # a full page: at least one more may follow
+    assert result.facets is None and result.facets_of is None
+    assert [r["rootname"] for r in result.rows] == [
+        d["rootname"] for d in _first(many, spec, 3_060)[3_000:]]
+    assert result.next_offset == 3_060
+
+
+def test_without_a_budget_every_match_is_counted(many, real_settings):
+    result = run(many, SPEC, real_settings)
+    assert result.count_exact and result.count == N and result.facets_of is None
+    assert sum(n for _, n in result.facets["detector"]) == N
+    last = run(many, SPEC.replace(offset=N - 60), real_settings)
+    assert last.next_offset is None
+
+
+def test_a_count_that_finishes_in_time_is_exact(many, real_settings):
+    spec = QuerySpec.parse({"detector": "SBC", "exptime__lt": "1"})
+    expected = many[CATALOG].count_documents({"detector": "SBC", "exptime": {"$lt": 1}})
+    result = run(many, spec, real_settings, count_time_limit_ms=60_000)
+    assert result.count_exact and result.count == expected > 0
+
+
+def test_the_page_says_at_least_and_links_to_counting_them_all(many, real_settings):
+    from webapp import create_app
+
+    app = create_app(real_settings.replace(count_time_limit_ms=1), db=many,
+                     config={"TESTING": True})
+    client = app.test_client()
+    page = client.get("/query?sort=date_obs").get_data(as_text=True)
+    assert "At least 2,001 rootnames match." in page
+    assert "1–60 of at least 2,001" in page
+    assert "Counts in the first 2,001 matches only." in page
+    assert 'href="/query?sort=date_obs&amp;count=all"' in page
+    reply = client.get("/query.json?sort=date_obs").get_json()
+    assert reply["count"] == 2_001 and reply["count_exact"] is False
+    whole = client.get("/query?sort=date_obs&count=all").get_data(as_text=True)
+    assert "1–60 of 5,000" in whole and "At least" not in whole
+    reply = client.get("/query.json?sort=date_obs&count=all").get_json()
+    assert reply["count"] == N and reply["count_exact"] is True
+    # Once counted, the count is kept until the data change: the plain page is exact too.
+    assert "1–60 of 5,000" in client.get("/query?sort=date_obs").get_data(as_text=True)
