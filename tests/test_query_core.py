@@ -134,6 +134,17 @@ def test_a_header_query_matching_very_many_runs_whole_on_rootnames(loaded, setti
     assert all(r["headers.flt.0.CCDGAIN"] >= 2 for r in big.rows)
 
 
+def test_a_cone_holding_more_than_max_ids_asks_for_a_smaller_search(loaded, settings,
+                                                                      monkeypatch):
+    spec = QuerySpec.parse({"ra": "0", "dec": "1", "radius": "5"})
+    n = run(loaded, spec, settings).count
+    assert n > 3
+    monkeypatch.setattr(selection, "MAX_IDS", 3)
+    with pytest.raises(QueryError, match=f"the cone holds {n} rootnames, more than 3; make the "
+                                         "search smaller"):
+        run(loaded, spec, settings, cache=ResultCache())
+
+
 def test_a_page_is_capped_by_max_rows_and_past_the_end_is_empty(loaded, settings):
     with pytest.raises(QueryError, match="limit 61 is over the 60 rows one page may return"):
         run(loaded, QuerySpec.parse({"limit": "61"}), settings.replace(max_rows=60))

@@ -74,6 +74,15 @@ def _by_distance(found: list[tuple[str, float]]) -> tuple[str, ...]:
     return tuple(_id for _id, _ in sorted(found, key=lambda pair: (pair[1], pair[0])))
 
 
+def _capped(found: list[tuple[str, float]], what: str
+            ) -> tuple[list[str], tuple[str, ...]]:
+    """The ids a search found, sorted and by distance; a QueryError past :data:`MAX_IDS`."""
+    if len(found) > MAX_IDS:
+        raise QueryError(f"{what.format(n=len(found))}, more than {MAX_IDS}; make the search "
+                         "smaller or add filters")
+    return sorted(_id for _id, _ in found), _by_distance(found)
+
+
 def _select(db: Database, spec: QuerySpec) -> Selection:
     field_filters, header_filters = spec.field_filters, spec.header_filters
     if spec.cone is None and spec.sky is None and not header_filters:
@@ -91,24 +100,12 @@ def _select(db: Database, spec: QuerySpec) -> Selection:
                 separation = angular_separation(spec.cone.ra, spec.cone.dec, ra, dec)
                 found = [(d["_id"], float(sep)) for d, sep in zip(docs, separation, strict=True)
                          if sep <= spec.cone.radius]
-            ids = sorted(_id for _id, _ in found)
-            by_distance = _by_distance(found)
-            if len(ids) > MAX_IDS:
-                raise QueryError(
-                    f"the cone holds {len(ids)} rootnames, more than {MAX_IDS}; make it smaller "
-                    "or add filters"
-                )
+            ids, by_distance = _capped(found, "the cone holds {n} rootnames")
         if spec.sky is not None:
             geo = not _is_mock(db)
             query = combine(field_filters, [spec.sky.server_filter(geo)])
             found = find_footprints(db, spec.sky, query, geo)
-            ids = sorted(_id for _id, _ in found)
-            by_distance = _by_distance(found)
-            if len(ids) > MAX_IDS:
-                raise QueryError(
-                    f"{len(ids)} footprints match, more than {MAX_IDS}; make the search smaller "
-                    "or add filters"
-                )
+            ids, by_distance = _capped(found, "{n} footprints match")
         if header_filters and ids != []:  # (an empty cone needs no pass over rootnames)
             extra = [{"_id": {"$in": ids}}] if ids is not None else []
             query = combine(spec.filters, extra)
