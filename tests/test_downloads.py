@@ -14,11 +14,10 @@ import re
 import shlex
 import shutil
 import subprocess
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from web_server import serving
 
 from acsq_mongo.cli import main
 from acsq_mongo.ingest.run import run_ingest
@@ -219,12 +218,8 @@ def test_the_script_covers_every_match_not_one_page(site, capsys):
 @pytest.fixture
 def served(site):
     _, settings, archive = site
-    server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", archive
-    server.shutdown()
-    thread.join(10)
+    with serving(create_app(settings)) as url:
+        yield url, archive
 
 
 def _run_script(script: Path, folder: Path) -> str:

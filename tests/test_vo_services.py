@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import itertools
 import os
-import threading
 import urllib.error
 import urllib.request
 import warnings
@@ -27,7 +26,7 @@ from astropy.io.votable import parse
 from astropy.io.votable.exceptions import VOWarning
 from astropy.time import Time
 from pyvo.io.vosi import parse_availability, parse_capabilities
-from werkzeug.serving import make_server
+from web_server import serving
 
 from acsq_mongo import Archive
 from acsq_mongo.db.connection import connect
@@ -71,12 +70,8 @@ def service(sample_archive, real_server_uri, tmp_path_factory):
                              archive=sample_archive.root)
     assert run_ingest(settings, sample_archive.root, quicklook=True).ok
     db = connect(settings)
-    server = make_server("127.0.0.1", 0, create_app(settings, db=db), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield Service(settings, db, sample_archive, f"http://127.0.0.1:{server.server_port}")
-    server.shutdown()
-    thread.join()
+    with serving(create_app(settings, db=db)) as url:
+        yield Service(settings, db, sample_archive, url)
     db.client.drop_database(settings.db)
     db.client.close()
 

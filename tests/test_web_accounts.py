@@ -15,11 +15,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-import threading
 
 import pytest
 import requests
-from werkzeug.serving import make_server
+from web_server import serving
 
 from acsq_mongo.accounts import throttle
 from acsq_mongo.accounts.signin import FAILED
@@ -39,13 +38,6 @@ HOSTILE = ['<script>alert(1)</script>', '"><svg onload=alert(2)>',
            '=HYPERLINK("http://evil.example","click")']
 
 
-def _serve(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    return server, thread, f"http://127.0.0.1:{server.server_port}"
-
-
 @pytest.fixture(scope="module")
 def site(real_server_uri, sample_archive, tmp_path_factory):
     from acsq_mongo.settings import load_settings
@@ -60,11 +52,9 @@ def site(real_server_uri, sample_archive, tmp_path_factory):
     add_user(db, "root", "admin", PASSWORDS["root"])
     add_user(db, "eve", "tagger", PASSWORDS["eve"])
     set_disabled(db, "eve")
-    server, thread, url = _serve(create_app(settings))
     rootname = next(r.rootname for r in sample_archive.rootnames if "flt" in r.filetypes)
-    yield settings, db, url, rootname
-    server.shutdown()
-    thread.join(10)
+    with serving(create_app(settings)) as url:
+        yield settings, db, url, rootname
     db.client.drop_database(settings.db)
     db.client.close()
 
@@ -140,8 +130,7 @@ def test_the_session_cookie_is_httponly_samesite_lax_and_secure_when_set(site):
     attributes = {a.strip().split("=")[0].lower(): a for a in cookie.split(";")[1:]}
     assert "httponly" in attributes and attributes["samesite"].strip() == "SameSite=Lax"
     assert "secure" not in attributes
-    server, thread, secure_url = _serve(create_app(settings.replace(session_cookie_secure=True)))
-    try:
+    with serving(create_app(settings.replace(session_cookie_secure=True))) as secure_url:
         # Over plain HTTP a client keeps no Secure cookie: the one the sign-in page sets
         # (its CSRF token) shows the flags, and the sign-in fails its CSRF check.
         client = Client(secure_url)
@@ -150,9 +139,6 @@ def test_the_session_cookie_is_httponly_samesite_lax_and_secure_when_set(site):
         assert {"httponly", "secure", "samesite"} <= attributes
         assert client.post("/login", {"name": "ada", "password": PASSWORDS["ada"]}
                            ).status_code == 400
-    finally:
-        server.shutdown()
-        thread.join(10)
 
 
 @pytest.mark.parametrize("name, password", [
@@ -310,8 +296,7 @@ def test_no_answer_holds_a_password_or_its_hash(site):
 
 def test_without_a_secret_key_the_app_is_read_only(site):
     settings, db, _, rootname = site
-    server, thread, url = _serve(create_app(settings.replace(secret_key=None)))
-    try:
+    with serving(create_app(settings.replace(secret_key=None))) as url:
         client = Client(url)
         page = client.get("/login").text
         assert "accounts need a secret key" in page and 'type="password"' not in page
@@ -324,9 +309,6 @@ def test_without_a_secret_key_the_app_is_read_only(site):
             assert response.status_code == 403, target
             assert "Set-Cookie" not in response.headers
         assert _state(db, rootname) == before
-    finally:
-        server.shutdown()
-        thread.join(10)
 
 
 def test_a_short_secret_key_is_refused():

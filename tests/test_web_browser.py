@@ -13,13 +13,12 @@ temporary folder.
 from __future__ import annotations
 
 import shutil
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
-from werkzeug.serving import make_server
+from web_server import serving
 
 from acsq_mongo.ingest.run import run_ingest
 from webapp import create_app
@@ -34,12 +33,8 @@ _ALL_IMAGES_LOADED = """() => Array.from(document.images).every(
 def served(real_settings, sample_archive):
     settings = real_settings.replace(archive=sample_archive.root, page_size=12)
     assert run_ingest(settings, sample_archive.root, quicklook=True).ok
-    server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", settings
-    server.shutdown()
-    thread.join(10)
+    with serving(create_app(settings)) as url:
+        yield url, settings
 
 
 @pytest.fixture
@@ -209,12 +204,8 @@ def served_with_accounts(real_settings, sample_archive):
                                      secret_key="browser-test-secret-" + "y" * 32)
     assert run_ingest(settings, sample_archive.root, quicklook=True).ok
     add_user(connect(settings), "ada", "tagger", "ada's long passphrase")
-    server = make_server("127.0.0.1", 0, create_app(settings), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", settings
-    server.shutdown()
-    thread.join(10)
+    with serving(create_app(settings)) as url:
+        yield url, settings
 
 
 def test_a_tagger_signs_in_flags_an_image_and_finds_it_with_the_query_form(
