@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from acsq_mongo.db.collections import CATALOG, GALLERIES, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
+from acsq_mongo.db.header_indexes import header_indexes
 from acsq_mongo.fields import TAG_FIELDS
 from acsq_mongo.images.scratch import scratch_dir
 from acsq_mongo.ingest.store import catalog_entry
@@ -79,6 +80,7 @@ def check_consistency(db: Database, data: Path) -> list[str]:
 
     problems: list[str] = []
     whole = {d["_id"]: d for d in db[ROOTNAMES].find()}
+    paths = header_indexes(db)
     slim = {d["_id"]: d for d in db[CATALOG].find()}
     if sorted(whole) != sorted(slim):
         problems.append(f"rootnames and catalog differ: only in rootnames "
@@ -92,7 +94,7 @@ def check_consistency(db: Database, data: Path) -> list[str]:
         # An unchanged re-ingest dates the catalog only (store.touch_rootname): the whole
         # document's last_ingest_date is that of its last write, never later than the catalog's.
         # The anomaly flags (TAG_KEYS) are the catalog's own: no ingest writes them.
-        copy = catalog_entry(whole[_id])
+        copy = catalog_entry(whole[_id], paths)
         copy_date, slim_date = copy.pop("last_ingest_date", None), slim[_id].get("last_ingest_date")
         same = copy == {k: v for k, v in slim[_id].items()
                         if k != "last_ingest_date" and k not in TAG_KEYS}

@@ -32,6 +32,7 @@ import bson
 
 from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, ROOTNAMES
 from acsq_mongo.db.generation import bump_generation, upsert_by_id, utcnow
+from acsq_mongo.db.header_indexes import header_indexes, header_value
 from acsq_mongo.fields import CATALOG_EXTRA_FIELDS, PROMOTED_FIELDS
 
 if TYPE_CHECKING:
@@ -41,6 +42,7 @@ __all__ = [
     "MAX_DOCUMENT_BYTES",
     "DocumentTooLarge",
     "CATALOG_KEYS",
+    "HEADERS",
     "INGEST_STATE_FIELDS",
     "catalog_entry",
     "catalog_update",
@@ -63,6 +65,11 @@ CATALOG_KEYS: tuple[str, ...] = (
 )
 
 
+_ABSENT = object()
+
+#: Where a catalog entry holds its copies of the indexed header keywords.
+HEADERS = "headers"
+
 #: The catalog fields an ingest reads of a stored rootname (its state).
 INGEST_STATE_FIELDS: dict[str, int] = {
     name: 1 for name in ("files_sig", "rootname", "proposid", "quicklook", "n_errors",
@@ -74,21 +81,40 @@ class DocumentTooLarge(ValueError):
     """A rootname document is over MongoDB's 16 MB limit."""
 
 
-def catalog_entry(document: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the slim catalog copy of a whole rootname document."""
-    return {key: document[key] for key in CATALOG_KEYS if key in document}
+def catalog_entry(document: Mapping[str, Any], header_paths: Iterable[str] = ()
+                  ) -> dict[str, Any]:
+    """Return the slim catalog copy of a whole rootname document.
+
+    Parameters
+    ----------
+    document : mapping
+    header_paths : iterable of str
+        The indexed header keywords (:func:`~acsq_mongo.db.header_indexes.header_indexes`):
+        their values are copied under ``headers``, at the same paths.
+    """
+    entry = {key: document[key] for key in CATALOG_KEYS if key in document}
+    copied: dict[str, Any] = {}
+    for path in header_paths:
+        value = header_value(document, path, _ABSENT)
+        if value is not _ABSENT:  # (a null value is copied: $exists sees it)
+            _, filetype, ext, keyword = path.split(".", 3)
+            copied.setdefault(filetype, {}).setdefault(ext, {})[keyword] = value
+    if copied:
+        entry[HEADERS] = copied
+    return entry
 
 
 def catalog_update(entry: Mapping[str, Any]) -> dict[str, Any]:
     """Return the update that makes a catalog document ``entry``, keeping the tag fields.
 
     ``$set`` of every key of ``entry`` but ``_id``, and ``$unset`` of the
-    :data:`CATALOG_KEYS` it lacks; upserted by ``_id``, this writes what a
-    replacement by ``entry`` would, and leaves the fields of
+    :data:`CATALOG_KEYS` it lacks (and of the header copies, if it has none);
+    upserted by ``_id``, this writes what a replacement by ``entry`` would, and
+    leaves the fields of
     :data:`~acsq_mongo.fields.TAG_FIELDS` (never in ``entry``) untouched.
     """
     update: dict[str, Any] = {"$set": {k: v for k, v in entry.items() if k != "_id"}}
-    missing = {k: "" for k in CATALOG_KEYS if k != "_id" and k not in entry}
+    missing = {k: "" for k in (*CATALOG_KEYS, HEADERS) if k != "_id" and k not in entry}
     if missing:
         update["$unset"] = missing
     return update
@@ -139,7 +165,8 @@ def upsert_rootname(db: Database, document: Mapping[str, Any]) -> int:
     size = check_size(document, None)
     _id = document["_id"]
     upsert_by_id(db[ROOTNAMES], _id, dict(document))
-    db[CATALOG].update_one({"_id": _id}, catalog_update(catalog_entry(document)), upsert=True)
+    entry = catalog_entry(document, header_indexes(db))
+    db[CATALOG].update_one({"_id": _id}, catalog_update(entry), upsert=True)
     bump_generation(db)
     return size
 

@@ -24,6 +24,7 @@ from pymongo import ReplaceOne, UpdateMany, UpdateOne
 
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.generation import bump_generation
+from acsq_mongo.db.header_indexes import header_indexes
 from acsq_mongo.ingest.hold import hold
 from acsq_mongo.ingest.store import (
     INGEST_STATE_FIELDS,
@@ -123,6 +124,8 @@ class StoreBatch:
         self._sending: list[Future] = []
         # mongomock's bulk_write does not take the write models of pymongo >= 4.11.
         self._mock = type(db).__module__.startswith("mongomock")
+        # The indexed header keywords, copied into catalog entries (read again per batch).
+        self._header_paths = tuple(header_indexes(db))
         self._sender = None
         if background and not self._mock:
             self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="acsq-store")
@@ -178,7 +181,8 @@ class StoreBatch:
         with self._lock:
             queued = self._entry(key)
             queued.rootnames.append(("replace", _id, whole))
-            queued.catalog.append(("upsert", _id, catalog_update(catalog_entry(document))))
+            entry = catalog_entry(document, self._header_paths)
+            queued.catalog.append(("upsert", _id, catalog_update(entry)))
             self._hold(queued, _id)
             self._bytes += size
         self._send_if_full()
@@ -265,6 +269,8 @@ class StoreBatch:
             with self._lock:
                 queued = list(self._queued.values())
                 self._queued, self._bytes = {}, 0
+            if queued:
+                self._header_paths = tuple(header_indexes(self.db))
             if queued and self._sender is None:
                 self._send_now(queued)
             elif queued:

@@ -1,7 +1,9 @@
 """Which rootnames a query selects: a filter on one collection, or the exact ids.
 
-Filters on promoted fields only select on ``catalog``; a header-keyword filter,
-a cone or a footprint search is resolved first to the exact ``_id`` s (at most
+Filters on promoted fields only select on ``catalog``, and so do filters on
+header keywords that have an index (their values are copied into the catalog:
+:mod:`acsq_mongo.db.header_indexes`); another header-keyword filter, a cone or
+a footprint search is resolved first to the exact ``_id`` s (at most
 :data:`MAX_IDS`), so that the count, facets and pages of the query are those
 of the exact set. A search around a position also keeps the ids in order of
 distance from it, for ``sort=distance``.
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
+from acsq_mongo.db.header_indexes import copied_paths
 from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.call_cache import CallCache, server_errors
 from acsq_mongo.query.cone import angular_separation
@@ -85,8 +88,11 @@ def _capped(found: list[tuple[str, float]], what: str
 
 def _select(db: Database, spec: QuerySpec) -> Selection:
     field_filters, header_filters = spec.field_filters, spec.header_filters
-    if spec.cone is None and spec.sky is None and not header_filters:
-        return Selection(CATALOG, combine(field_filters))
+    # Header keywords with an index are copied into the catalog (db.header_indexes):
+    # filters on those alone run there, and never read a whole document.
+    copied = bool(header_filters) and {f.field.path for f in header_filters} <= copied_paths(db)
+    if spec.cone is None and spec.sky is None and (not header_filters or copied):
+        return Selection(CATALOG, combine(spec.filters))
     ids: list[str] | None = None
     by_distance: tuple[str, ...] | None = None
     with server_errors():
@@ -109,7 +115,8 @@ def _select(db: Database, spec: QuerySpec) -> Selection:
         if header_filters and ids != []:  # (an empty cone needs no pass over rootnames)
             extra = [{"_id": {"$in": ids}}] if ids is not None else []
             query = combine(spec.filters, extra)
-            found = sorted(d["_id"] for d in db[ROOTNAMES].find(query, {"_id": 1}))
+            found = sorted(d["_id"] for d in db[CATALOG if copied else ROOTNAMES].find(
+                query, {"_id": 1}))
             if len(found) > MAX_IDS:
                 # Too many to hand over as a list: answer the whole query from rootnames.
                 return Selection(ROOTNAMES, query)
