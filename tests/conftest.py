@@ -36,6 +36,9 @@ def real_server_uri(tmp_path_factory: pytest.TempPathFactory):
 
 def _settings_for(uri: str, tmp_path: Path, **extra) -> Settings:
     name = f"acsq_test_{os.getpid()}_{next(_counter)}"
+    # Pages count every match (no time budget), so that what a test reads never depends on
+    # how busy the machine is; tests/test_query_counting.py tests the budget.
+    extra.setdefault("count_time_limit_ms", 0)
     return load_settings(environ={}, mongo_uri=uri, db=name, data=tmp_path / "var", **extra)
 
 

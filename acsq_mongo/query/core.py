@@ -29,6 +29,11 @@ Which collection answers, and how a page is read:
   Rust server at 2,000 rootnames, the one ``find`` takes ~30 ms where the
   aggregation and the ``find`` take ~50-170 ms: its planner tries every
   candidate index of an unsorted ``$match`` on each call.
+- With a time budget (``count_time_limit_ms``, which the web pages pass), the
+  first find reads its matches in batches and asks for no more once the budget
+  is spent, and the aggregation gets what is left of it (:mod:`.counting`):
+  past it, the result says how many matches it has seen (``count_exact``
+  False), with the facets of those.
 - With a :class:`~acsq_mongo.query.cache.ResultCache`, the id sets, counts,
   facets and pages are kept until the data generation changes, so the next
   page of a query costs one ``find`` and a repeated page none.
@@ -36,6 +41,7 @@ Which collection answers, and how a page is read:
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
@@ -84,6 +90,10 @@ _STREAM_BATCH = 500
 _CACHE_ROWS_MAX = 5_000
 # Up to this many matches, a page's count and facets come from its own find.
 _ONE_SCAN_MAX = 2_000
+# That find reads its matches in batches of this many (a time budget is checked between).
+_SCAN_BATCH = 250
+# The aggregation after a first scan is sent only with at least this much budget left (ms).
+_MIN_BUDGET_MS = 50
 _PATH_COLUMNS = tuple(resolve(n) for n in ("rootname", "path", "filetypes"))
 
 
@@ -150,8 +160,8 @@ def run(
     cached = CallCache(db, cache)
     selection = cached_selection(cached, spec)
 
-    def counts() -> tuple[int, dict | None] | None:
-        return counts_within(cached, spec, count_time_limit_ms, with_facets=with_facets)
+    def counts(budget_ms: int = count_time_limit_ms) -> tuple[int, dict | None] | None:
+        return counts_within(cached, spec, budget_ms, with_facets=with_facets)
 
     def page() -> list[dict[str, Any]]:
         if limit == 0:
@@ -174,15 +184,22 @@ def run(
             and not cached.has(counts_key) and not cached.has(("page", *page_key))):
         # Nothing cached: one find for every match (up to _ONE_SCAN_MAX) gives the
         # count, the facets and the page; past that, the aggregation counts after all.
-        docs = _first_matches(db, spec, selection)
+        # With a budget, the find stops when it runs out (and the count is "at least").
+        start = time.monotonic()
+        deadline = start + count_time_limit_ms / 1000 if count_time_limit_ms else None
+        docs, complete = _first_matches(db, spec, selection, deadline, spec.offset + limit)
         counted = None
-        if len(docs) <= _ONE_SCAN_MAX:
+        if complete and len(docs) <= _ONE_SCAN_MAX:
             counted = _count_in_python(docs)
             cached.put("facets", spec.selection_key(), counted)
             cached.put("count", spec.selection_key(), counted[0])
-        else:
-            counted = counts()
-        if len(docs) <= _ONE_SCAN_MAX or spec.offset + limit <= len(docs):
+        elif complete and deadline is None:
+            counted = counts(0)
+        elif complete:
+            left_ms = int((deadline - time.monotonic()) * 1000)
+            if left_ms >= _MIN_BUDGET_MS:
+                counted = counts(left_ms)
+        if (complete and len(docs) <= _ONE_SCAN_MAX) or spec.offset + limit <= len(docs):
             page_docs = docs[spec.offset:spec.offset + limit]
             rows = cached.put("page", page_key,
                               _rows(db, page_docs, spec.columns, selection.collection))
@@ -236,12 +253,28 @@ def _one_scan_applies(selection: Selection) -> bool:
         selection.ids is None or len(selection.ids) <= _ONE_SCAN_MAX)
 
 
-def _first_matches(db: Database, spec: QuerySpec, selection: Selection) -> list[dict]:
-    """The first ``_ONE_SCAN_MAX + 1`` matches in page order, with the facet fields."""
+def _first_matches(db: Database, spec: QuerySpec, selection: Selection,
+                   deadline: float | None, need: int) -> tuple[list[dict], bool]:
+    """The first ``_ONE_SCAN_MAX + 1`` matches in page order, with the facet fields.
+
+    Read in batches of ``_SCAN_BATCH``; past ``deadline`` (``time.monotonic()``),
+    once ``need`` are read, no further batch is asked for. Returns the documents
+    read, and whether the scan got to its end (else there are more matches).
+    """
     projection = {**_projection(spec.columns, CATALOG), **dict.fromkeys(FACET_FIELDS, 1)}
+    docs: list[dict] = []
     with server_errors():
-        return list(db[CATALOG].find(selection.match, projection, sort=_sort(spec),
-                                     limit=_ONE_SCAN_MAX + 1))
+        cursor = db[CATALOG].find(selection.match, projection, sort=_sort(spec),
+                                  limit=_ONE_SCAN_MAX + 1, batch_size=_SCAN_BATCH)
+        try:
+            for doc in cursor:
+                docs.append(doc)
+                if (deadline is not None and len(docs) % _SCAN_BATCH == 0
+                        and len(docs) >= need and time.monotonic() >= deadline):
+                    return docs, False
+        finally:
+            cursor.close()
+    return docs, True
 
 
 def _count_in_python(docs: list[dict]) -> tuple[int, dict[str, list[tuple[Any, int]]]]:

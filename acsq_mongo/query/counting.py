@@ -1,7 +1,8 @@
 """Counting a query's matches and its facets, exactly or within a time budget.
 
 :func:`count` and :func:`facets` always count every match. A web page asks
-:func:`counts_within` instead, with the setting ``count_time_limit_ms``: the
+:func:`counts_within` instead, with what is left of the setting
+``count_time_limit_ms`` after the page's first scan (:func:`.core.run`): the
 server is given that budget (``maxTimeMS``) for the count and facets, and a
 query whose matches take longer to count gets None back, so that the page can
 say how many it has seen ("at least 2,001") and offer to count them all. On
