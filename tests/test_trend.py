@@ -214,3 +214,29 @@ def test_a_trend_over_the_cap_is_refused_before_any_point_is_read(site, tmp_path
                    for one in log.seen)
     assert not any("$group" in repr(one.command) and "mean" in repr(one.command)
                    for one in log.seen)
+
+
+def test_an_indexed_header_keyword_trends_from_the_catalog_alone(site):
+    """With an index, the keyword's copies in the catalog answer: no whole document is read."""
+    import pymongo
+    from command_log import CommandLog
+
+    from acsq_mongo.db.collections import CATALOG
+    from acsq_mongo.db.header_indexes import create_header_index, drop_header_index
+
+    settings, db, client = site
+    query = "/trend.json?" + urlencode({"y": "headers.flt.1.MDRIZSKY", "by": "filter1",
+                                        "detector": "WFC"})
+    before = client.get(query).get_json()
+    assert before["n_points"] > 0
+    create_header_index(db, "headers.flt.1.MDRIZSKY")
+    listener = CommandLog()
+    watched = pymongo.MongoClient(settings.mongo_uri, event_listeners=[listener])
+    try:
+        app = create_app(settings, db=watched[settings.db], config={"TESTING": True})
+        assert app.test_client().get(query).get_json() == before
+        read = {sent.collection for sent in listener.seen}
+        assert CATALOG in read and ROOTNAMES not in read, listener.seen
+    finally:
+        watched.close()
+        drop_header_index(db, "headers.flt.1.MDRIZSKY")

@@ -8,17 +8,20 @@ another numeric field; and ``by``, a facet field that colours the points
 pairs as a query give the rootnames: ``y=headers.raw.1.CCDTEMP&detector=WFC``.
 
 Two requests answer it, both on the collection that holds the fields
-(``catalog`` for promoted fields, ``rootnames`` for header keywords), with
-the query's own filter, which its indexes serve:
+(``catalog`` for promoted fields and indexed header keywords, ``rootnames``
+for other header keywords), with the query's own filter, which its indexes
+serve:
 
 - one ``find`` of the points: rootnames whose ``x`` and ``y`` are numbers
   (or dates, for a date ``x``);
 - one aggregation, ``$match`` then ``$group`` by ``by``: the count, mean,
   minimum and maximum of ``y`` per group, computed by the server.
 
-The two are sent side by side. A header keyword lives only in the whole
-documents of ``rootnames``, so its trend reads them (narrow the query to read
-fewer: see benchmarks/bench_trend.py for what it costs).
+The two are sent side by side. A header keyword lives in the whole documents
+of ``rootnames``, so its trend reads them (narrow the query to read fewer: see
+benchmarks/bench_trend.py for what it costs), unless it has an index
+(``acsq db index``): its values are then copied into the catalog, which
+answers the trend.
 
 Guard rail: the query's rootnames are counted first (an indexed count), and a
 trend of more than ``settings.trend_max_points`` is refused with a message
@@ -35,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from acsq_mongo.db.collections import ROOTNAMES
+from acsq_mongo.db.header_indexes import copied_paths
 from acsq_mongo.fields import FACET_FIELDS, FIELDS
 from acsq_mongo.query import core
 from acsq_mongo.query.cache import ResultCache
@@ -157,9 +161,9 @@ class TrendSpec:
         return f"{self.y.name} against {self.x.name}" + (f" ({filters})" if filters else "")
 
     @property
-    def collection_needed(self) -> str | None:
-        """``rootnames`` when ``x`` or ``y`` is a header keyword, else None (the selection's)."""
-        return ROOTNAMES if self.y.is_header or self.x.is_header else None
+    def header_paths(self) -> frozenset[str]:
+        """The paths of the axes that are header keywords."""
+        return frozenset(ref.path for ref in (self.x, self.y) if ref.is_header)
 
 
 @dataclass(frozen=True)
@@ -281,7 +285,11 @@ def group_pipeline(match: dict, spec: TrendSpec) -> list[dict]:
 
 def _compute(db: Database, spec: TrendSpec, cached: CallCache) -> Trend:
     selection = cached_selection(cached, spec.query)
-    collection = spec.collection_needed or selection.collection
+    # A header keyword is read from rootnames, unless it has an index: then the catalog
+    # holds a copy of it (db.header_indexes), and the trend never reads a whole document.
+    collection = selection.collection
+    if spec.header_paths and not spec.header_paths <= copied_paths(db):
+        collection = ROOTNAMES
     match = combine([], [selection.match, _value_filter(spec)])
     projection = {"_id": 1, "rootname": 1, "proposid": 1, spec.x.path: 1, spec.y.path: 1}
     if spec.by:
