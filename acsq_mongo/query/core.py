@@ -50,7 +50,7 @@ from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.fields import FILETYPES
 from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.call_cache import CallCache, server_errors
-from acsq_mongo.query.counting import count, counts_within, facets
+from acsq_mongo.query.counting import count, counts_within, facets, read_within
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS, count_in_python
 from acsq_mongo.query.files import file_path
@@ -255,26 +255,13 @@ def _one_scan_applies(selection: Selection) -> bool:
 
 def _first_matches(db: Database, spec: QuerySpec, selection: Selection,
                    deadline: float | None, need: int) -> tuple[list[dict], bool]:
-    """The first ``_ONE_SCAN_MAX + 1`` matches in page order, with the facet fields.
-
-    Read in batches of ``_SCAN_BATCH``; past ``deadline`` (``time.monotonic()``),
-    once ``need`` are read, no further batch is asked for. Returns the documents
-    read, and whether the scan got to its end (else there are more matches).
-    """
+    """The first ``_ONE_SCAN_MAX + 1`` matches in page order, with the facet fields,
+    read within ``deadline`` (:func:`.counting.read_within`)."""
     projection = {**_projection(spec.columns, CATALOG), **dict.fromkeys(FACET_FIELDS, 1)}
-    docs: list[dict] = []
     with server_errors():
-        cursor = db[CATALOG].find(selection.match, projection, sort=_sort(spec),
-                                  limit=_ONE_SCAN_MAX + 1, batch_size=_SCAN_BATCH)
-        try:
-            for doc in cursor:
-                docs.append(doc)
-                if (deadline is not None and len(docs) % _SCAN_BATCH == 0
-                        and len(docs) >= need and time.monotonic() >= deadline):
-                    return docs, False
-        finally:
-            cursor.close()
-    return docs, True
+        return read_within(db[CATALOG].find(selection.match, projection, sort=_sort(spec),
+                                            limit=_ONE_SCAN_MAX + 1, batch_size=_SCAN_BATCH),
+                           _SCAN_BATCH, deadline, need)
 
 
 def _count_in_python(docs: list[dict]) -> tuple[int, dict[str, list[tuple[Any, int]]]]:

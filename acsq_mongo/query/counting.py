@@ -15,6 +15,7 @@ again.
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING, Any
 
 import pymongo.errors
@@ -24,12 +25,13 @@ from acsq_mongo.query.facets import FACET_FIELDS, count_and_facets
 from acsq_mongo.query.selection import cached_selection
 
 if TYPE_CHECKING:
+    from pymongo.cursor import Cursor
     from pymongo.database import Database
 
     from acsq_mongo.query.cache import ResultCache
     from acsq_mongo.query.spec import QuerySpec
 
-__all__ = ["count", "facets", "counts_within", "cached_count", "cached_facets"]
+__all__ = ["count", "facets", "counts_within", "cached_count", "cached_facets", "read_within"]
 
 Facets = dict[str, list[tuple[Any, int]]]
 
@@ -98,3 +100,29 @@ def counts_within(cached: CallCache, spec: QuerySpec, max_time_ms: int, *,
         return cached_count(cached, spec, max_time_ms), None
     except pymongo.errors.ExecutionTimeout:
         return None
+
+
+def read_within(cursor: Cursor, batch: int, deadline: float | None, need: int
+                ) -> tuple[list[dict], bool]:
+    """Read a cursor (made with ``batch_size=batch``) until its end or a deadline.
+
+    Past ``deadline`` (``time.monotonic()``), once ``need`` documents are read,
+    no further batch is asked for and the cursor is closed.
+
+    Returns
+    -------
+    docs : list of dict
+        The documents read.
+    complete : bool
+        Whether the cursor got to its end (else there are more).
+    """
+    docs: list[dict] = []
+    try:
+        for doc in cursor:
+            docs.append(doc)
+            if (deadline is not None and len(docs) % batch == 0 and len(docs) >= need
+                    and time.monotonic() >= deadline):
+                return docs, False
+    finally:
+        cursor.close()
+    return docs, True
