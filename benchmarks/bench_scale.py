@@ -295,6 +295,8 @@ def _bench(args, levels: list[int], work: Path, uri: str, storage: Path | None) 
         table: dict[str, dict[int, tuple]] = {}
         try:
             _measure_level(args, level, db, app, app.test_client(), recorder, table)
+            for path in HEADER_INDEXES:
+                drop_header_index(db, path)
         finally:
             mongo.close()
         _print_table([level], table)

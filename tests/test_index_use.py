@@ -171,6 +171,11 @@ def _web_urls(db, sample) -> list[str]:
         f"/archive/{pid}/{r.rootname}/headers/", f"/rootname/{r.rootname}",
         "/query", "/query?sort=-exptime", "/query?sort=targname&offset=5",
         "/query?detector=WFC&sort=-exptime",
+        # The form's main question: detector, a filter and a date range, by date.
+        "/query?" + urlencode([("detector", "WFC"), _form_filter(db, "filter1"),
+                               ("date_obs__gte", "2002")]),
+        "/query?" + urlencode([("detector", "WFC"), _form_filter(db, "filter2"),
+                               ("date_obs__gte", "2002"), ("sort", "-date_obs")]),
         # The home page's links.
         "/query?detector=WFC", "/query?filetypes=flt", "/query?n_errors__gt=0",
         # A cone, and a header keyword with a promoted field.

@@ -91,7 +91,7 @@ _CACHE_ROWS_MAX = 5_000
 # Up to this many matches, a page's count and facets come from its own find.
 _ONE_SCAN_MAX = 2_000
 # That find reads its matches in batches of this many (a time budget is checked between).
-_SCAN_BATCH = 250
+_SCAN_BATCH = 100
 # The aggregation after a first scan is sent only with at least this much budget left (ms).
 _MIN_BUDGET_MS = 50
 _PATH_COLUMNS = tuple(resolve(n) for n in ("rootname", "path", "filetypes"))
