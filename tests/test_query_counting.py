@@ -116,3 +116,59 @@ def test_the_page_says_at_least_and_links_to_counting_them_all(many, real_settin
     assert reply["count"] == N and reply["count_exact"] is True
     # Once counted, the count is kept until the data change: the plain page is exact too.
     assert "1–60 of 5,000" in client.get("/query?sort=date_obs").get_data(as_text=True)
+
+
+class _Clock:
+    """A fake time.monotonic that the fake cursor below moves on."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _Cursor:
+    """Documents in batches, each batch costing the given seconds on the clock."""
+
+    def __init__(self, clock: _Clock, costs: list[float], batch: int) -> None:
+        self.clock, self.costs, self.batch, self.closed = clock, costs, batch, False
+
+    def __iter__(self):
+        for b, cost in enumerate(self.costs):
+            self.clock.now += cost
+            yield from ({"_id": b * self.batch + i} for i in range(self.batch))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.mark.parametrize("costs, deadline, read, complete", [
+    # A slow first batch past the deadline, then batches the server had ready: read on.
+    ([0.4, 0.001, 0.001, 0.001], 0.25, 400, True),
+    # The batch asked for past the deadline is slow: stop after it.
+    ([0.1, 0.2, 0.05, 0.001], 0.25, 300, False),
+    # Everything within the deadline.
+    ([0.01, 0.01, 0.01], 0.25, 300, True),
+    # No deadline: everything, however slow.
+    ([1.0, 1.0, 1.0], None, 300, True),
+])
+def test_a_scan_stops_at_the_first_slow_batch_asked_for_past_its_deadline(
+        monkeypatch, costs, deadline, read, complete):
+    from acsq_mongo.query import counting
+
+    clock = _Clock()
+    monkeypatch.setattr(counting.time, "monotonic", clock)
+    cursor = _Cursor(clock, costs, 100)
+    docs, done = counting.read_within(cursor, 100, deadline, need=60)
+    assert (len(docs), done) == (read, complete)
+    assert [d["_id"] for d in docs] == list(range(read)) and cursor.closed
+
+
+def test_a_scan_reads_what_the_page_needs_whatever_the_deadline(monkeypatch):
+    from acsq_mongo.query import counting
+
+    clock = _Clock()
+    monkeypatch.setattr(counting.time, "monotonic", clock)
+    docs, done = counting.read_within(_Cursor(clock, [1.0] * 5, 100), 100, 0.0, need=250)
+    assert (len(docs), done) == (300, False)
