@@ -224,6 +224,8 @@ def _convert(name: str, value: Any, source: str, base: Path | None = None) -> An
         what = ("a non-empty list of text" if kind is tuple
                 else "KEY=VALUE,..." if kind is dict else kind.__name__)
         raise ConfigError(f"setting {name!r} in {source} must be {what}, got {shown}") from None
+    if kind in (int, float) and value < 0:
+        raise ConfigError(f"setting {name!r} in {source} must be 0 or more, got {value!r}")
     if kind is dict:
         for key, item in value:
             if choices is not None and item not in choices:

@@ -137,3 +137,12 @@ def test_the_anomaly_vocabulary_from_yaml_or_the_environment(tmp_path):
     with pytest.raises(ConfigError, match="both 'hot_pixel'"):
         Vocabulary.from_settings(load_settings(
             environ={"ACSQ_ANOMALY_VOCABULARY": "hot pixel,Hot-Pixel"}))
+
+
+@pytest.mark.parametrize("name, value", [("count_time_limit_ms", "-1"), ("page_size", "-5"),
+                                         ("server_timeout", "-0.5")])
+def test_a_negative_number_is_a_one_line_error(name, value):
+    variable = f"ACSQ_{name.upper()}"
+    with pytest.raises(ConfigError, match=f"setting '{name}' in environment variable "
+                                          f"{variable} must be 0 or more"):
+        load_settings(environ={variable: value})
