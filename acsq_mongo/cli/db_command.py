@@ -22,7 +22,8 @@ header-keyword indexes:
   acsq db index headers.flt.0.CCDGAIN          index a keyword that is queried often
   acsq db index headers.flt.0.CCDGAIN --drop   drop it
   acsq db index --list                         the keywords that have one
-A header-keyword query reads every whole document unless its keyword has an index.
+A header-keyword query reads every whole document unless its keyword has an index;
+an indexed keyword is also copied into the catalog, where its queries run.
 """
 
 
