@@ -114,6 +114,9 @@ def test_the_page_says_at_least_and_links_to_counting_them_all(many, real_settin
     assert "1–60 of 5,000" in whole and "At least" not in whole
     reply = client.get("/query.json?sort=date_obs&count=all").get_json()
     assert reply["count"] == N and reply["count_exact"] is True
+    bad = client.get("/query?sort=date_obs&count=some")
+    assert bad.status_code == 400 and "the only value is count=all" in bad.get_data(as_text=True)
+    assert client.get("/query.json?count=some").status_code == 400
     # Once counted, the count is kept until the data change: the plain page is exact too.
     assert "1–60 of 5,000" in client.get("/query?sort=date_obs").get_data(as_text=True)
 

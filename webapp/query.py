@@ -158,7 +158,11 @@ def query(fmt: str | None = None):
         if fmt in ("votable", "ecsv"):
             return _table_response(spec, fmt)
         # ?count=all counts every match, however long that takes.
-        budget = 0 if request.args.get("count") == "all" else st.settings.count_time_limit_ms
+        asked = request.args.get("count")
+        if asked not in (None, "all"):
+            raise QueryError(f"count={asked[:20]!r}: the only value is count=all (count every "
+                             "match, however long it takes)")
+        budget = 0 if asked == "all" else st.settings.count_time_limit_ms
         if fmt == "json":
             return json_response(result_dict(core.run(
                 st.db, spec, st.settings, cache=st.cache, count_time_limit_ms=budget)))
