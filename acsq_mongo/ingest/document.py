@@ -190,6 +190,7 @@ def build_document(
     proposal_types: Mapping[int, str] | None = None,
     header_comments: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
     footprints: Footprints | None = None,
+    stats: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Assemble the whole rootname document (docs/data-model.md).
 
@@ -220,6 +221,9 @@ def build_document(
     footprints : Footprints, optional
         The footprints, if the caller computed them (to log their warnings);
         default: computed here from ``headers``.
+    stats : mapping, optional
+        ``{filetype: {region: {statistic: value}}}``, the image statistics
+        (:mod:`acsq_mongo.images.statistics`); the field is left out when empty.
 
     Returns
     -------
@@ -228,7 +232,7 @@ def build_document(
     """
     return build_document_bson(folder, headers, header_nulls, n_hdus, errors, now,
                                first_ingest_date, quicklook, proposal_types,
-                               header_comments, footprints)[0]
+                               header_comments, footprints, stats)[0]
 
 
 def build_document_bson(
@@ -243,6 +247,7 @@ def build_document_bson(
     proposal_types: Mapping[int, str] | None = None,
     header_comments: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
     footprints: Footprints | None = None,
+    stats: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any], bytes]:
     """:func:`build_document`, and the document's BSON.
 
@@ -274,6 +279,8 @@ def build_document_bson(
     doc["header_comments"] = {ft: dict(comments[ft]) for ft in FILETYPES if comments.get(ft)}
     if quicklook is not None:
         doc["quicklook"] = dict(quicklook)
+    if stats:
+        doc["stats"] = {ft: stats[ft] for ft in FILETYPES if ft in stats}
     add_footprints(doc, footprints if footprints is not None else compute_footprints(headers))
     # The rootname is the document's own; ingest_errors rows carry it.
     doc["errors"] = [{k: v for k, v in e.items() if k != "rootname"} for e in errors]

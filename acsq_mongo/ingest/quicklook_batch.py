@@ -24,7 +24,7 @@ from acsq_mongo.db.generation import bump_generation
 from acsq_mongo.errors import AcsqError, ConfigError
 from acsq_mongo.fields import IMAGE_FILETYPES
 from acsq_mongo.images.quicklook import make_quicklooks
-from acsq_mongo.ingest.store import record_errors, set_quicklook
+from acsq_mongo.ingest.store import record_errors, set_quicklook, set_stats
 from acsq_mongo.ingest.summaries import refresh_summaries
 
 if TYPE_CHECKING:
@@ -154,6 +154,10 @@ def run_quicklooks(
         if result.errors:
             record_errors(db, [{"rootname": rootname, **error} for error in result.errors])
             run.failures += [f"{rootname} {e['filetype']}: {e['error']}" for e in result.errors]
+        if result.stats:
+            set_stats(db, entry["_id"], result.stats)
+            if result.paths == (entry.get("quicklook") or {}):
+                unbumped += 1
         if result.paths != (entry.get("quicklook") or {}):
             set_quicklook(db, entry["_id"], result.paths, bump=False)
             run.recorded += 1

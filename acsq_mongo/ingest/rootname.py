@@ -129,15 +129,15 @@ def _as_folder(folder: RootnameFolder | str | os.PathLike, settings: Settings
 def _quicklook(
     rootname: str, proposid: int | None, files: Mapping[str, Path], settings: Settings,
     force: bool, result: RootnameResult, now,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Make the quicklook images; return their paths and new errors."""
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+    """Make the quicklook images; return their paths, new errors and new statistics."""
     from acsq_mongo.images.quicklook import make_quicklooks
 
     outcome = make_quicklooks(rootname, proposid, files, settings, force=force)
     result.quicklooks_made += outcome.made
     result.quicklooks_fresh += outcome.skipped
     errors = [{"rootname": rootname, "time": now, **e} for e in outcome.errors]
-    return outcome.paths, errors
+    return outcome.paths, errors, outcome.stats
 
 
 def ingest_rootname(
@@ -299,6 +299,8 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
         return result
 
     paths = (stored or {}).get("quicklook")
+    # Statistics of a file read again are measured again with its images, or dropped.
+    stats = {ft: v for ft, v in (previous.get("stats") or {}).items() if ft in kept}
     if quicklook:
         # A kept file whose quicklook failed before is not tried again (force retries).
         failed_before = {e.get("filetype") for e in errors if e.get("stage") == "quicklook"}
@@ -311,7 +313,9 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
         # even if its mtime went backwards (a copy with `rsync -a`), which
         # quicklook's own "newer than the FITS file" test would miss.
         remake = force or any(ft not in kept for ft in images)
-        paths, ql_errors = _quicklook(rootname, proposid, images, settings, remake, result, now)
+        paths, ql_errors, new_stats = _quicklook(rootname, proposid, images, settings, remake,
+                                                 result, now)
+        stats.update(new_stats)
         errors += ql_errors
         new_errors += ql_errors
     footprints = compute_footprints(headers)
@@ -321,7 +325,7 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
         folder, headers, nulls, n_hdus, errors, now,
         first_ingest_date=(stored or {}).get("first_ingest_date"), quicklook=paths,
         proposal_types=load_proposal_types(settings.proposal_types), header_comments=comments,
-        footprints=footprints,
+        footprints=footprints, stats=stats,
     )
     hold(settings, "images", rootname)
 
@@ -347,7 +351,7 @@ def _unchanged(db, settings, folder, stored, quicklook, result, now, batch) -> R
     rootname = folder.rootname
     result.status = "unchanged"
     result.files_kept = len(folder.files)
-    paths = None
+    paths, stats = None, {}
     if quicklook and any(ft in folder.files for ft in IMAGE_FILETYPES):
         stored_errors = ((db[ROOTNAMES].find_one({"_id": folder.id}, {"errors": 1}) or {})
                          .get("errors") or []) if stored.get("n_errors") else []
@@ -356,13 +360,13 @@ def _unchanged(db, settings, folder, stored, quicklook, result, now, batch) -> R
         images = {ft: info.path for ft, info in folder.files.items()
                   if ft in IMAGE_FILETYPES and ft not in skip}
         if images:
-            paths, errors = _quicklook(rootname, stored.get("proposid"), images, settings,
-                                       False, result, now)
+            paths, errors, stats = _quicklook(rootname, stored.get("proposid"), images,
+                                              settings, False, result, now)
             if errors:
-                return _add_errors(db, folder, paths, errors, result, now, batch)
+                return _add_errors(db, folder, paths, errors, result, now, batch, stats)
             if paths == (stored.get("quicklook") or {}):
                 paths = None
-    batch.touch(result, folder.id, now, quicklook=paths)
+    batch.touch(result, folder.id, now, quicklook=paths, stats=stats)
     result.stored = True
     if paths is not None:
         log.info("%s: Updated quicklook paths (files unchanged)", rootname)
@@ -370,7 +374,7 @@ def _unchanged(db, settings, folder, stored, quicklook, result, now, batch) -> R
     return result
 
 
-def _add_errors(db, folder, paths, errors, result, now, batch) -> RootnameResult:
+def _add_errors(db, folder, paths, errors, result, now, batch, stats) -> RootnameResult:
     """Files unchanged, but a quicklook failed: rewrite the document with the new errors."""
     document = dict(db[ROOTNAMES].find_one({"_id": folder.id}) or {})
     if not document:  # gone meanwhile: nothing to add to
@@ -381,6 +385,8 @@ def _add_errors(db, folder, paths, errors, result, now, batch) -> RootnameResult
         {k: v for k, v in e.items() if k != "rootname"} for e in errors]
     document["n_errors"] = len(document["errors"])
     document["quicklook"] = paths
+    if stats:
+        document["stats"] = {**(document.get("stats") or {}), **stats}
     document["last_ingest_date"] = now
     result.doc_bytes = batch.upsert(result, document, raw=encode_document(document))
     batch.add_errors(result, errors)

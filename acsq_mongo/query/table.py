@@ -29,7 +29,7 @@ import numpy as np
 from astropy.table import Column, MaskedColumn, Table
 from astropy.time import Time
 
-from acsq_mongo.fields import FIELDS
+from acsq_mongo.fields import describe_field
 from acsq_mongo.query import core
 from acsq_mongo.query.keyword_types import keyword_types
 from acsq_mongo.query.names import FieldRef
@@ -45,6 +45,9 @@ __all__ = ["UNITS", "UCDS", "rows_to_table", "column_kind", "typed_column", "que
 
 #: Units of the promoted fields, by the unit text of :class:`acsq_mongo.fields.Field`.
 UNITS: dict[str, u.UnitBase] = {"deg": u.deg, "s": u.s, "MJD": u.d}
+#: Units of the image statistics (:data:`acsq_mongo.fields.STATISTICS`); a fraction has none.
+STATS_UNITS: dict[str, u.UnitBase] = {
+    "DN": u.DN, "electron": u.electron, "electron/s": u.electron / u.s, "1/s": u.s**-1}
 
 #: UCDs (IVOA UCD1+) of the promoted fields that have an obvious one.
 UCDS: dict[str, str] = {
@@ -141,10 +144,11 @@ def _describe(column: Any, ref: FieldRef) -> None:
         where = "the primary header" if ref.ext == "0" else f"extension {ref.ext}"
         column.info.description = f"{ref.key} in {where} of the {ref.filetype} file"
         return
-    field = FIELDS[ref.name]
+    field = describe_field(ref.name)
     column.info.description = field.label + (" (MJD)" if field.unit == "MJD" else "")
-    if field.unit in UNITS and not isinstance(column, Time) and column.dtype.kind in "fiu":
-        column.unit = UNITS[field.unit]  # numbers only: a footprint's JSON text has no unit
+    unit = UNITS.get(field.unit) or STATS_UNITS.get(field.unit)
+    if unit is not None and not isinstance(column, Time) and column.dtype.kind in "fiu":
+        column.unit = unit  # numbers only: a footprint's JSON text has no unit
     if ref.name in UCDS:
         column.info.meta = {"ucd": UCDS[ref.name]}
 
