@@ -236,6 +236,7 @@ def make_quicklooks(
     files: Mapping[str, os.PathLike | str],
     settings: Settings,
     force: bool = False,
+    stats: bool = True,
 ) -> QuicklookResult:
     """Make the quicklook images of one rootname.
 
@@ -254,6 +255,8 @@ def make_quicklooks(
         relative to it), ``quicklook_stretch`` and ``quicklook_stretch_by_imagetyp``.
     force : bool
         Make images even when they are newer than their FITS file.
+    stats : bool
+        Measure each file's statistics with its images (``result.stats``).
 
     Returns
     -------
@@ -271,7 +274,7 @@ def make_quicklooks(
         targets = quicklook_targets(rootname, proposid, filetype, filetype == thumbnail)
         try:
             outcome = _make_one(fits_path, targets, settings, force)
-            if outcome == "made":
+            if outcome == "made" and stats:
                 _measure(result, filetype, fits_path, rootname)
         except Exception as exc:
             message = " ".join(str(exc).split()) or type(exc).__name__
