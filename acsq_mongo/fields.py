@@ -110,6 +110,9 @@ CATALOG_EXTRA_FIELDS: tuple[Field, ...] = (
 #: derived from the ``anomaly_events`` history by :mod:`acsq_mongo.tags`. Absent when none.
 TAG_FIELDS: tuple[Field, ...] = (
     Field("anomalies", "list", None, "Anomaly flags"),
+    # Flags a detector or a rule proposed that no tagger has confirmed or rejected yet
+    # (acsq_mongo.tags.proposals). Absent when none.
+    Field("proposed", "list", None, "Proposed anomaly flags"),
 )
 
 #: Every top-level field a query may name, by name.

@@ -22,8 +22,8 @@ from acsq_mongo.settings import load_settings
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 #: Subcommands, in the order ``acsq --help`` lists them.
-COMMANDS = ("db", "sample", "ingest", "quicklook", "stats", "reingest", "query", "trend",
-            "user", "serve", "demo")
+COMMANDS = ("db", "sample", "ingest", "quicklook", "stats", "detect", "reingest", "query",
+            "trend", "user", "serve", "demo")
 
 
 def _command_modules() -> dict[str, ModuleType]:

@@ -248,6 +248,18 @@ def set_gallery_flags(db: Database, proposid: int | None, rootname: str,
     return bool(result.matched_count)
 
 
+def set_gallery_proposed(db: Database, proposid: int | None, rootname: str,
+                         flags: list[str]) -> bool:
+    """Set one row's proposed (not yet reviewed) flags in its proposal's gallery, in place.
+
+    As :func:`set_gallery_flags`, for the flags a machine proposed
+    (:mod:`acsq_mongo.tags.proposals`).
+    """
+    result = db[GALLERIES].update_one({"_id": gallery_id(proposid), "rows.rootname": rootname},
+                                      {"$set": {"rows.$.proposed": flags or None}})
+    return bool(result.matched_count)
+
+
 def _sync_one(db: Database, document: dict[str, Any], now: datetime.datetime) -> tuple[int, int]:
     old = db[META].find_one({"_id": document["_id"]})
     if old is not None and {k: v for k, v in old.items() if k != "updated"} == document:
