@@ -163,9 +163,10 @@ def detect_trails(path: str | os.PathLike, binsize: int | None = None,
     path = os.fspath(path)
     filetype = os.path.basename(path).rsplit(".", 1)[0].rsplit("_", 1)[-1].lower()
     search = TrailSearch(filetype=filetype, version=version, binsize=binsize or 1)
-    quiet = logging.getLogger("findsat_mrt")
-    level = quiet.level
-    quiet.setLevel(logging.ERROR)
+    quiet = [logging.getLogger(name) for name in ("findsat_mrt", "utils_findsat_mrt")]
+    levels = [logger.level for logger in quiet]
+    for logger in quiet:
+        logger.setLevel(logging.ERROR)
     try:
         with warnings.catch_warnings(), tempfile.TemporaryDirectory() as scratch:
             warnings.simplefilter("ignore")
@@ -185,7 +186,8 @@ def detect_trails(path: str | os.PathLike, binsize: int | None = None,
                 search.trails += _trails(finder.source_list, chip, ext, factor,
                                          offsets[chip], search.image_size[1])
     finally:
-        quiet.setLevel(level)
+        for logger, level in zip(quiet, levels, strict=True):
+            logger.setLevel(level)
     return search
 
 
