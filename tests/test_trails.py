@@ -229,3 +229,25 @@ def test_a_tagger_sees_the_trail_drawn_and_confirms_or_rejects_in_chromium(site,
         import shutil
         for shot in shots.glob("*.png"):
             shutil.copy(shot, os.environ["ACSQ_SCREENSHOTS"])
+
+
+def test_the_production_job_searches_what_it_ingested_for_trails():
+    import datetime
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "ingest_production.py"
+    spec = importlib.util.spec_from_file_location("ingest_production", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    since = datetime.datetime(2026, 12, 5, 3, 17, 0)
+    argv = module.detect_argv(["--config", "acsq.yaml", "--workers", "4", "--no-quicklook",
+                               "/archive"], since)
+    assert argv == ["--config", "acsq.yaml", "detect", "trails",
+                    "last_ingest_date__gte=2026-12-05T03:17:00", "--workers", "4"]
+    from acsq_mongo.cli import build_parser
+
+    parser, _ = build_parser()
+    args = parser.parse_args(argv)  # a command line acsq accepts
+    assert (args.command, args.what, args.filters) == (
+        "detect", "trails", ["last_ingest_date__gte=2026-12-05T03:17:00"])
