@@ -289,3 +289,29 @@ def test_acsq_stats_fills_in_an_archive_ingested_without_quicklooks(real_server_
     finally:
         db.client.drop_database(settings.db)
         db.client.close()
+
+
+@pytest.mark.realdb
+def test_acsq_stats_runs_on_a_dask_cluster(real_server_uri, sample_archive, tmp_path, capsys):
+    from acsq_mongo.cli import main
+
+    settings = load_settings(environ={}, mongo_uri=real_server_uri, archive=sample_archive.root,
+                             db=f"acsq_stats_dask_{os.getpid()}", data=tmp_path / "var",
+                             workers=0)
+    db = connect(settings)
+    try:
+        assert run_ingest(settings, sample_archive.root, quicklook=False).ok
+        expected = len(pending_stats(db))
+        os.environ.update(ACSQ_MONGO_URI=real_server_uri, ACSQ_DB=settings.db,
+                          ACSQ_ARCHIVE=str(sample_archive.root), ACSQ_DATA=str(tmp_path / "var"))
+        try:
+            assert main(["stats", "--workers", "1", "--batch-size", "8"]) == 0
+        finally:
+            for name in ("ACSQ_MONGO_URI", "ACSQ_DB", "ACSQ_ARCHIVE", "ACSQ_DATA"):
+                os.environ.pop(name, None)
+        out = capsys.readouterr().out
+        assert f"{expected} rootnames measured, 0 failed (Dask (tcp://" in out
+        assert pending_stats(db) == []
+    finally:
+        db.client.drop_database(settings.db)
+        db.client.close()
