@@ -54,12 +54,11 @@ from acsq_mongo.images.imaging import ImageReadError
 __all__ = ["DQ_FLAGS", "MAX_SAMPLE", "CHIP_AMPS", "file_statistics", "sample_stride",
            "region_statistics"]
 
-#: The DQ flags counted, from the ACS Data Handbook's table of data quality flags
-#: (ACS DHB section 2.2.3, Table 2.5; https://www.stsci.edu/hst/instrumentation/acs/
-#: data-analysis/dq-flag-definitions): statistic name -> bits.
-#:  16 hot pixel (dark current > 0.14 e-/s), 64 warm pixel (0.06-0.14 e-/s),
-#:  128 bias structure (mostly bad columns), 256 full-well saturation,
-#:  4096 cosmic ray rejected by AstroDrizzle, 8192 cosmic ray rejected by ACSREJ.
+#: The DQ flags counted, statistic name -> bits, from the ACS Data Handbook's table of data
+#: quality flags (https://www.stsci.edu/hst/instrumentation/acs/data-analysis/dq-flag-definitions):
+#: 16 hot pixel (dark current > 0.14 e-/s), 64 warm pixel (0.06 to 0.14 e-/s), 128 bias
+#: structure (mostly bad columns), 256 full-well saturation, 4096 cosmic ray rejected by
+#: AstroDrizzle, 8192 cosmic ray rejected by ACSREJ.
 DQ_FLAGS: dict[str, int] = {
     "saturated_fraction": 256,
     "hot_fraction": 16,
