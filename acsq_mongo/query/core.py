@@ -48,10 +48,9 @@ from typing import TYPE_CHECKING, Any
 
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.fields import FILETYPES
-from acsq_mongo.query.cache import ResultCache
-from acsq_mongo.query.call_cache import CallCache, server_errors
+from acsq_mongo.query.cache import CallCache, ResultCache
 from acsq_mongo.query.counting import count, counts_within, facets, read_within
-from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.errors import QueryError, server_errors
 from acsq_mongo.query.facets import FACET_FIELDS, count_in_python
 from acsq_mongo.query.files import file_path
 from acsq_mongo.query.keyword_check import cached_warnings

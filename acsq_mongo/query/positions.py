@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from acsq_mongo.db.collections import CATALOG
-from acsq_mongo.query.call_cache import server_errors
-from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.errors import QueryError, server_errors
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -17,10 +17,9 @@ import numpy as np
 
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.header_indexes import copied_paths
-from acsq_mongo.query.cache import ResultCache
-from acsq_mongo.query.call_cache import CallCache, server_errors
+from acsq_mongo.query.cache import CallCache, ResultCache
 from acsq_mongo.query.cone import angular_separation
-from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.errors import QueryError, server_errors
 from acsq_mongo.query.filters import combine
 from acsq_mongo.query.result import Selection
 from acsq_mongo.query.sky_search import find_footprints

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from acsq_mongo.db.collections import CATALOG
 from acsq_mongo.query import core
-from acsq_mongo.query.cache import ResultCache
-from acsq_mongo.query.call_cache import CallCache, server_errors
+from acsq_mongo.query.cache import CallCache, ResultCache
+from acsq_mongo.query.errors import server_errors
 from acsq_mongo.query.selection import cached_selection
 from acsq_mongo.query.spec import QuerySpec
 from acsq_mongo.trends.trend import TrendTooLarge
