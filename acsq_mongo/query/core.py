@@ -211,15 +211,12 @@ def run(
                            with_facets=with_facets)
         return _result(cached, spec, rows, *counted, limit, selection, False,
                        with_facets=with_facets)
-    if _is_mock(db):
-        counted, (rows, hit) = counts(), cached.get("page", page_key, page)
-    else:
-        # The count-and-facets aggregation and the page's find are independent: send
-        # them side by side, so a first page costs the time of the slower one.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            future = pool.submit(counts)
-            rows, hit = cached.get("page", page_key, page)
-            counted = future.result()
+    # The count-and-facets aggregation and the page's find are independent: send
+    # them side by side, so a first page costs the time of the slower one.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        future = pool.submit(counts)
+        rows, hit = cached.get("page", page_key, page)
+        counted = future.result()
     if counted is None:
         # Out of time, with no first scan: an id set's size is exact, else the rows
         # up to this page's end are known to match (and one more, if the page is full).
@@ -266,10 +263,6 @@ def _first_matches(db: Database, spec: QuerySpec, selection: Selection,
 def _count_in_python(docs: list[dict]) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
     """The total and the facets of some documents, as the ``$facet`` would count them."""
     return len(docs), count_in_python(docs, FACET_FIELDS)
-
-
-def _is_mock(db: Database) -> bool:
-    return type(db).__module__.startswith("mongomock")
 
 
 def iter_rows(
