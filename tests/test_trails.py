@@ -26,9 +26,9 @@ from acsq_mongo.db.collections import ANOMALY_EVENTS, CATALOG
 from acsq_mongo.db.connection import connect
 from acsq_mongo.images.trails import detect_trails
 from acsq_mongo.ingest.run import run_ingest
-from acsq_mongo.ingest.summaries import set_gallery_flags
 from acsq_mongo.settings import load_settings
 from acsq_mongo.tags import Vocabulary
+from acsq_mongo.tags.flags import set_gallery_flags
 from acsq_mongo.tags.proposals import answer, pending_proposals
 from acsq_mongo.tags.stats_rules import propose_from_stats
 from acsq_mongo.tags.trail_job import TRAIL_SEARCHES, run_trails, trail_entries

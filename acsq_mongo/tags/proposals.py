@@ -26,9 +26,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.db.collections import ANOMALY_EVENTS, CATALOG
+from acsq_mongo.db.collections import ANOMALY_EVENTS, CATALOG, GALLERIES
 from acsq_mongo.db.generation import bump_generation, utcnow
-from acsq_mongo.ingest.summaries import set_gallery_proposed
+from acsq_mongo.db.summary_shapes import gallery_id
 from acsq_mongo.tags.flags import TagError, change_flags, check_comment
 
 if TYPE_CHECKING:
@@ -58,6 +58,14 @@ def pending_proposals(db: Database, catalog_id: str) -> list[dict[str, Any]]:
         else:
             pending.pop(event["key"], None)
     return list(pending.values())
+
+
+def set_gallery_proposed(db: Database, proposid: int | None, rootname: str,
+                         flags: list[str]) -> bool:
+    """Set one row's proposed flags in its proposal's gallery, in place (as a tag's flags)."""
+    result = db[GALLERIES].update_one({"_id": gallery_id(proposid), "rows.rootname": rootname},
+                                      {"$set": {"rows.$.proposed": flags or None}})
+    return bool(result.matched_count)
 
 
 def store_proposed(db: Database, catalog_id: str) -> list[str]:
