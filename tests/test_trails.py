@@ -221,6 +221,9 @@ def test_a_tagger_sees_the_trail_drawn_and_confirms_or_rejects_in_chromium(site,
         assert page.locator(".proposal").count() == 0
         assert "reject" in page.locator("table.events").inner_text()
         page.screenshot(path=str(shots / "image_view_rejected.png"), full_page=True)
+        page.click("table.events a:has-text('acstools.findsat_mrt')")  # who proposed: all theirs
+        page.wait_for_load_state("networkidle")
+        assert "propose" in page.locator("table").first.inner_text()
         chromium.close()
     assert errors == []
     assert db[CATALOG].find_one({"_id": r.rootname[:8]})["anomalies"] == ["satellite_trail"]
