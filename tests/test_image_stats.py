@@ -315,3 +315,32 @@ def test_acsq_stats_runs_on_a_dask_cluster(real_server_uri, sample_archive, tmp_
     finally:
         db.client.drop_database(settings.db)
         db.client.close()
+
+
+@pytest.mark.realdb
+def test_the_web_app_queries_and_trends_a_statistic(ingested, sample_archive):
+    import csv
+
+    from webapp import create_app
+
+    settings, db = ingested
+    client = create_app(settings, db=db, config={"TESTING": True}).test_client()
+    bias = _injected_bias(sample_archive, "C")
+    response = client.get("/trend.csv?y=stats.raw.ampC.bias_level&by=detector")
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    assert {r["rootname"]: float(r["stats.raw.ampC.bias_level"]) for r in rows} == \
+        pytest.approx(bias, abs=0.5)
+    page = client.get("/trend?y=stats.raw.ampC.bias_level")
+    assert page.status_code == 200 and b"y=stats.raw.ampC.bias_level" in page.data
+    picture = client.get("/trend.png?y=stats.raw.ampC.bias_level")
+    assert picture.status_code == 200 and picture.mimetype == "image/png"
+    if os.environ.get("ACSQ_SCREENSHOTS"):  # to look at
+        with open(os.path.join(os.environ["ACSQ_SCREENSHOTS"], "trend_bias_ampC.png"), "wb") as f:
+            f.write(picture.data)
+    threshold = float(np.median(list(bias.values())))
+    found = client.get(f"/query.json?stats.raw.ampC.bias_level__gt={threshold}"
+                       "&columns=rootname,stats.raw.ampC.bias_level").get_json()
+    assert {r["rootname"] for r in found["rows"]} == {n for n, b in bias.items() if b > threshold}
+    bad = client.get("/query?stats.flt.chip7.median__gt=1")
+    assert bad.status_code == 400 and b"unknown region" in bad.data
