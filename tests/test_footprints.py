@@ -24,6 +24,7 @@ from acsq_mongo.sample.acs import PIXEL_SCALE
 from acsq_mongo.sample.wcs_values import orientat
 from acsq_mongo.sky.footprints import chip_ring, compute_footprints, lookup_extensions
 from acsq_mongo.sky.geometry import (
+    check_ring,
     footprint_contains,
     from_geojson,
     ring_contains,
@@ -366,3 +367,22 @@ def test_ingest_applies_the_lookup_tables_of_a_modern_flt(mock_settings, tmp_pat
     for ring, corners in zip(doc["footprints"]["flt"], expected, strict=True):
         assert np.abs(np.array(ring) - corners).max() < 1e-9
     assert "lookup table" not in summary.log_path.read_text()
+
+
+@pytest.mark.parametrize("ring, why", [
+    ([[10, 10], [11, 10], [11, 11], [10, 11]], None),
+    ([[359.5, -0.5], [0.5, -0.5], [0.5, 0.5], [359.5, 0.5]], None),  # across RA 0
+    ([[0, 89], [90, 89], [180, 89], [270, 89]], None),  # around the pole
+    ([[10, 10], [11, 11], [11, 10], [10, 11]], "not convex"),  # a bow tie
+    ([[10, 10], [11, 10], [11, 10], [10, 11]], "zero length"),
+    ([[0, 0], [120, 0], [240, 0]], "90 degrees"),  # a great circle: no inside
+    ([[10, 10], [11, float("nan")], [11, 11]], "finite sky position"),
+    ([[10, 10], [11, 91], [11, 11]], "finite sky position"),
+    ([[10, 10], [11, 10]], "at least three"),
+])
+def test_a_ring_is_checked_before_it_is_stored(ring, why):
+    if why is None:
+        check_ring(ring)
+    else:
+        with pytest.raises(ValueError, match=why):
+            check_ring(ring)
