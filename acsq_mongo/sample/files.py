@@ -163,7 +163,8 @@ def _write_file(path: Path, r: SampleRootname, filetype: str, seed: int, scene: 
     if filetype in ("flc", "crj", "crc"):
         history = HISTORY["flt"]
     combo = f"{detector}_{filetype}_0"
-    primary = fits.PrimaryHDU(header=make_header(combo, seed, primary_values, history))
+    primary = fits.PrimaryHDU()
+    primary.header.extend(make_header(combo, seed, primary_values, history), end=True)
     if "GROUPS" in dict(reference["keywords"].get(combo, [])):
         primary.header.insert("NAXIS", ("GROUPS", False), after=True)
     hdus = [primary]
@@ -177,7 +178,9 @@ def _write_file(path: Path, r: SampleRootname, filetype: str, seed: int, scene: 
             hdu.header.extend(header, unique=True)
         else:
             data = _image_data(scene, r, filetype, extname, extver, gain, cache)
-            hdu = fits.ImageHDU(data=data, header=header)
+            # (Not ImageHDU(data, header): that copies the header and merges it card by card.)
+            hdu = fits.ImageHDU(data=data)
+            hdu.header.extend(header, end=True)
             if data is None:
                 h, w = r.shape
                 hdu.header["NPIX1"] = w
