@@ -232,7 +232,7 @@ def test_sample_corners_equal_astropys_for_every_image_filetype(tmp_path, detect
 
 
 def _linear_variants():
-    """The same WCS written three ways: CD, PC and CDELT, CROTA2 and CDELT."""
+    """The same WCS written every way: CD, PC and CDELT, CROTA2 and CDELT, CD in arcsec."""
     scale, angle = 0.05 / 3600, 30.0
     c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
     base = {"NAXIS": 2, "NAXIS1": 1000, "NAXIS2": 800, "CTYPE1": "RA---TAN",
@@ -244,6 +244,7 @@ def _linear_variants():
          "PC2_2": c},
         {**base, "CDELT1": -scale, "CDELT2": scale, "CROTA2": angle},
         {**base, "CD1_1": -scale, "CD2_2": scale, "LONPOLE": 170.0},  # CD1_2, CD2_1 left out
+        {**base, "CUNIT1": "arcsec", "CUNIT2": "arcsec", "CD1_1": -0.05, "CD2_2": 0.05},
     ]
 
 

@@ -219,7 +219,7 @@ def chip_wcs(header: Mapping[str, Any],
              arrays: Arrays | None = None):
     """The celestial WCS of one image extension, from the keywords it needs alone.
 
-    ``CTYPE``, ``CRVAL``, ``CRPIX``, the linear part (``CD``, else ``PC`` and
+    ``CTYPE``, ``CUNIT``, ``CRVAL``, ``CRPIX``, the linear part (``CD``, else ``PC`` and
     ``CDELT``, else ``CROTA2``), ``LONPOLE``/``LATPOLE``, ``PV`` and the SIP
     ``A``/``B`` terms (where ``CTYPE`` ends in ``-SIP``), as astropy reads them
     from a header; and the lookup tables the header names, where their pixels
@@ -265,6 +265,9 @@ def chip_wcs(header: Mapping[str, Any],
         p.crval = [header["CRVAL1"], header["CRVAL2"]]
         p.crpix = [header["CRPIX1"], header["CRPIX2"]]
         _linear(p, header)
+        cunit = header.get("CUNIT1"), header.get("CUNIT2")
+        if all(isinstance(u, str) and u.strip() for u in cunit):
+            p.cunit = [u.strip() for u in cunit]
         for key in ("LONPOLE", "LATPOLE"):
             if _number(header.get(key)):
                 setattr(p, key.lower(), header[key])
