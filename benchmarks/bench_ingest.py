@@ -263,6 +263,8 @@ def main(argv=None) -> int:
     print("    where (b)'s time goes, by stage (ms per file; % of the run; "
           "% of parsing):")
     other = summary.seconds - sum(stages.values())
+    print(f"    within (b), parsing took {stages['parse'] / summary.seconds:.2f} of the time: b/a "
+          "if (a) had run at (b)'s pace (on a busy machine (a) and (b) meet different loads)")
     for stage, seconds in [*stages.items(), ("other", other)]:
         print(f"      {stage:11s} {seconds / summary.files * 1000:6.2f} ms  "
               f"{seconds / summary.seconds:4.0%}  {seconds / stages['parse']:5.0%}")
