@@ -87,6 +87,9 @@ class FileHeaders:
     error : str or None
         Why reading stopped early (a truncated file); the HDUs before it are
         in ``headers``.
+    data_offsets : dict
+        ``{"<ext index>": byte offset of the HDU's data}`` for every HDU read, so
+        that a caller can read a small extension's pixels without parsing again.
     """
 
     headers: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -94,6 +97,7 @@ class FileHeaders:
     comments: dict[str, dict[str, str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     error: str | None = None
+    data_offsets: dict[str, int] = field(default_factory=dict)
 
     @property
     def n_hdus(self) -> int:
@@ -244,6 +248,7 @@ def read_headers(path: str | os.PathLike, max_header_bytes: int = 64 * 1024 * 10
                 if comments:
                     result.comments[str(ext)] = comments
                 header_end = f.tell()
+                result.data_offsets[str(ext)] = header_end
                 try:
                     data_size = _data_size(values)
                 except ValueError as exc:

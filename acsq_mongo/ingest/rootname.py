@@ -50,6 +50,7 @@ from acsq_mongo.ingest.changes import same_file
 from acsq_mongo.ingest.document import build_document_bson, encode_document, promoted_fields
 from acsq_mongo.ingest.headers import HeaderReadError, read_headers
 from acsq_mongo.ingest.hold import hold
+from acsq_mongo.ingest.lookup_tables import footprint_arrays
 from acsq_mongo.ingest.proposal_types import load_proposal_types
 from acsq_mongo.ingest.store import DocumentTooLarge
 from acsq_mongo.ingest.store_batch import StoreBatch
@@ -208,6 +209,7 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
     nulls: dict[str, Any] = {}
     comments: dict[str, Any] = {}
     n_hdus: dict[str, int] = {}
+    offsets: dict[str, dict[str, int]] = {}  # of the files read now
     errors: list[dict[str, Any]] = []
     new_errors: list[dict[str, Any]] = []
     readable: dict[str, Path] = {}
@@ -261,6 +263,7 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
                 continue
             if file_headers.headers:
                 headers[filetype] = file_headers.headers
+                offsets[filetype] = file_headers.data_offsets
                 if file_headers.nulls:
                     nulls[filetype] = file_headers.nulls
                 if file_headers.comments:
@@ -314,7 +317,7 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
         paths, ql_errors = _quicklook(rootname, proposid, images, settings, remake, result, now)
         errors += ql_errors
         new_errors += ql_errors
-    footprints = compute_footprints(headers)
+    footprints = compute_footprints(headers, footprint_arrays(folder.files, headers, offsets))
     for warning in footprints.warnings:  # no footprint is a warning, not an ingest error
         log.warning("%s: %s", rootname, warning)
     document, raw = build_document_bson(
