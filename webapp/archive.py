@@ -227,11 +227,12 @@ def image_view(proposid: str, rootname: str, filetype: str | None = None):
     full = quicklook.get(filetype) if filetype else None
     preview = ((quicklook.get("preview") or {}).get(filetype) or full) if filetype else None
     files = []
-    for ft in (f for f in FILETYPES if f in present):
-        relative = f"{doc.get('path')}/{doc['rootname']}_{ft}.fits"
-        absolute = (str(file_path(st.settings.archive, doc["path"], doc["rootname"], ft))
-                    if st.settings.archive is not None and doc.get("path") else None)
-        files.append((ft, relative, absolute))
+    for key, relative in _file_paths(doc):  # every file, of every rootname merged here
+        name = relative.rsplit("/", 1)[-1]
+        absolute = (str(file_path(st.settings.archive, relative.rsplit("/", 1)[0], name[:9],
+                                  key.rpartition("_")[2], name))
+                    if st.settings.archive is not None else None)
+        files.append((key.rpartition("_")[2], relative, absolute, name[:9].lower()))
     mast = {"dataset": mast_url(st.settings.mast_dataset_url, doc["rootname"],
                                 doc.get("proposid")),
             "proposal": mast_url(st.settings.mast_proposal_url, None, doc.get("proposid"))}
@@ -246,6 +247,17 @@ def image_view(proposid: str, rootname: str, filetype: str | None = None):
         history=_history(doc), vocabulary=st.vocabulary.flags,
         max_comment=MAX_COMMENT,
     )
+
+
+def _file_paths(doc: dict) -> list[tuple[str, str]]:
+    """(file key, path relative to the archive) of every file, filetypes in order."""
+    paths = doc.get("file_paths")
+    if not paths:  # a document written before file_paths
+        return [(ft, f"{doc.get('path')}/{doc['rootname']}_{ft}.fits")
+                for ft in FILETYPES if ft in (doc.get("filetypes") or [])]
+    order = {ft: i for i, ft in enumerate(FILETYPES)}
+    return sorted(paths.items(), key=lambda kv: (order.get(kv[0].rpartition("_")[2], 99),
+                                                 kv[0]))
 
 
 def _history(doc: dict) -> list[dict]:

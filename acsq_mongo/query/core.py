@@ -53,7 +53,7 @@ from acsq_mongo.query.call_cache import CallCache, server_errors
 from acsq_mongo.query.counting import count, counts_within, facets, read_within
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS, count_in_python
-from acsq_mongo.query.files import file_path
+from acsq_mongo.query.files import file_path, stored_files
 from acsq_mongo.query.keyword_check import cached_warnings
 from acsq_mongo.query.keyword_check import spec_warnings as warnings
 from acsq_mongo.query.names import resolve
@@ -94,7 +94,7 @@ _ONE_SCAN_MAX = 2_000
 _SCAN_BATCH = 100
 # The aggregation after a first scan is sent only with at least this much budget left (ms).
 _MIN_BUDGET_MS = 50
-_PATH_COLUMNS = tuple(resolve(n) for n in ("rootname", "path", "filetypes"))
+_PATH_COLUMNS = tuple(resolve(n) for n in ("rootname", "path", "filetypes", "file_paths"))
 
 
 def _sort(spec: QuerySpec) -> list[tuple[str, int]]:
@@ -384,5 +384,7 @@ def iter_files(
         present, rootname = row.get("filetypes") or [], row.get("rootname")
         for filetype in wanted or FILETYPES:
             if filetype in present and row.get("path") and rootname:
-                yield rootname, filetype, file_path(settings.archive, row["path"], rootname,
-                                                    filetype)
+                # Every file of that filetype: a sub-product's, a retransmission's too.
+                for owner, folder, name in stored_files(row, filetype):
+                    yield owner, filetype, file_path(settings.archive, folder, owner, filetype,
+                                                     name)
