@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.keys import unescape_key
 from acsq_mongo.fields import FILETYPES, IMAGE_FILETYPES
+from acsq_mongo.query.call_cache import CallCache
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.proposal_rows import proposal_rows
 
@@ -332,7 +333,7 @@ def association(
         asn_id=asn_id,
         product=product if product in mine else None,
         members=tuple(r for r in mine if r != product),
-        table=asn_table(db, asn_id),
+        table=CallCache(db, cache).get("asn_table", (asn_id,), lambda: asn_table(db, asn_id))[0],
     )
 
 
@@ -340,17 +341,18 @@ def asn_table(db: Database, asn_id: str) -> tuple[AsnRow, ...]:
     """Return the asn table of an association, each row marked present in the archive or not.
 
     From the product's ``asn_members`` (read from its asn file at ingest); empty if
-    the archive holds no asn file of that association. Two indexed lookups by ``_id``.
+    the archive holds no asn file of that association. One lookup by ``_id`` for the
+    product and for each member's observation (a page caches the answer).
     """
     product = db[CATALOG].find_one({"_id": asn_id[:8].lower()}, {"asn_members": 1})
     members = (product or {}).get("asn_members") or []
     if not members:
         return ()
     names = [str(m.get("memname") or "").lower() for m in members]
-    found = db[CATALOG].find({"_id": {"$in": sorted({n[:8] for n in names})}},
-                             {"rootname": 1, "rootnames": 1})
     held = set()
-    for doc in found:
-        held.update(doc.get("rootnames") or [doc.get("rootname")])
+    for _id in sorted({n[:8] for n in names}):
+        doc = db[CATALOG].find_one({"_id": _id}, {"rootname": 1, "rootnames": 1})
+        if doc is not None:
+            held.update(doc.get("rootnames") or [doc.get("rootname")])
     return tuple(AsnRow(name, str(m.get("memtype") or ""), bool(m.get("memprsnt", True)),
                         name in held) for name, m in zip(names, members, strict=True))
