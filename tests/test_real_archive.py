@@ -141,6 +141,10 @@ def test_the_web_app_links_members_and_products(real_archive):
     assert "js2201012_crj.fits" in crj.headers["Content-Disposition"]
     assert crj.data == (Path(settings.archive) / "js22/js2201012/js2201012_crj.fits").read_bytes()
     assert client.get("/query.json?asn=js2201010&columns=rootname").json["rows"]
+    # The second crj sub-product's quicklook has a tab of its own, named by its file key.
+    assert 'href="/archive/12022/js2201010/js2201012_crj/"' in page
+    second = client.get("/archive/12022/js2201010/js2201012_crj/").get_data(as_text=True)
+    assert "js2201012_crj_preview.jpg" in second
 
 
 def test_a_retransmission_keeps_both_transmissions(real_archive):

@@ -217,10 +217,16 @@ def image_view(proposid: str, rootname: str, filetype: str | None = None):
     st = state()
     available = quicklook_filetypes(doc)
     present = doc.get("filetypes") or []
+    # A further image file of a filetype (a second crj sub-product, a retransmission's flt)
+    # has a tab of its own, by its file key (js2201012_crj), after its filetype's.
+    more = sorted(k for k in doc.get("file_paths") or {} if k.rpartition("_")[2] in
+                  IMAGE_FILETYPES and k not in IMAGE_FILETYPES)
+    image_keys = [k for ft in IMAGE_FILETYPES if ft in present
+                  for k in [ft] + [m for m in more if m.endswith("_" + ft)]]
     if filetype is None:
         preferred = [ft for ft in THUMBNAIL_FILETYPES if ft in available] + available
         filetype = preferred[0] if preferred else None
-    elif filetype not in IMAGE_FILETYPES or filetype not in present:
+    elif filetype not in image_keys:
         abort(404, description=f"{doc['rootname']} has no {filetype[:10]} image; "
               f"its files: {', '.join(present) or 'none'}.")
     quicklook = doc.get("quicklook") or {}
@@ -239,7 +245,7 @@ def image_view(proposid: str, rootname: str, filetype: str | None = None):
     return render_template(
         "image.html", doc=doc, proposid=doc.get("proposid"),
         segment=proposal_segment(doc.get("proposid")), filetype=filetype,
-        image_filetypes=[ft for ft in IMAGE_FILETYPES if ft in present], available=available,
+        image_filetypes=image_keys, available=available,
         full=full, preview=preview, metadata=_METADATA, files=files, mast=mast,
         key_values=key_header_values(st.db, doc["rootname"], filetype),
         neighbours=neighbours(st.db, doc, st.cache),
