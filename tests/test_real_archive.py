@@ -17,20 +17,20 @@ from pathlib import Path
 import pytest
 from astropy.io import fits
 
+from acsq_mongo.api import Archive
 from acsq_mongo.archive.discover import discover_archive
+from acsq_mongo.browse.rootname import catalog_document
 from acsq_mongo.cli import main
 from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, ROOTNAMES
 from acsq_mongo.db.connection import connect
 from acsq_mongo.db.keys import escape_key
 from acsq_mongo.ingest.run import run_ingest
-from acsq_mongo.query.api import Archive
 from acsq_mongo.query.core import iter_files
-from acsq_mongo.query.rootname import catalog_document
-from acsq_mongo.query.sky_points import sky_points
 from acsq_mongo.query.spec import QuerySpec
 from acsq_mongo.sample import make_sample_archive
 from acsq_mongo.sample.structures import write_structures
 from acsq_mongo.settings import load_settings
+from acsq_mongo.trends.sky_points import sky_points
 
 #: An unreadable file: reported, with its reason, never silently skipped.
 BAD = "js22/js2209aaq/js2209aaq_flt.fits"

@@ -135,7 +135,7 @@ def test_the_trend_is_the_brute_force_answer(site, y, x, by, extra, keep):
 
 def test_the_statistics_come_from_the_server_group(site):
     """The same numbers straight from the $group pipeline the core sends."""
-    from acsq_mongo.query.trend import TrendSpec, group_pipeline
+    from acsq_mongo.trends.trend import TrendSpec, group_pipeline
 
     _, db, _ = site
     spec = TrendSpec.parse([("y", "exptime"), ("by", "detector")])
@@ -222,7 +222,7 @@ def test_an_indexed_header_keyword_trends_from_the_catalog_alone(site):
     from command_log import CommandLog
 
     from acsq_mongo.db.collections import CATALOG
-    from acsq_mongo.db.header_indexes import create_header_index, drop_header_index
+    from acsq_mongo.ingest.keyword_indexes import create_header_index, drop_header_index
 
     settings, db, client = site
     query = "/trend.json?" + urlencode({"y": "headers.flt.1.MDRIZSKY", "by": "filter1",

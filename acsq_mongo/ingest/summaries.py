@@ -20,7 +20,7 @@ and written back only where something changed:
     core.
 ``meta`` ``{_id: "summary"}``
     The archive's counts by detector, year, filetypes and errors (the groups
-    of :data:`acsq_mongo.query.summary.SUMMARY_PIPELINE`) and the values each
+    of :data:`acsq_mongo.browse.summary.SUMMARY_PIPELINE`) and the values each
     facet field takes.
 
 The ``_id`` s of ``proposals`` and ``galleries`` are the proposal ID as text
@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "refresh_summaries",
-    "set_gallery_flags",
     "summarise_proposals",
     "gallery_rows",
     "summary_groups",
@@ -150,8 +149,8 @@ def summary_groups(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Count rows by (detector, year, filetypes, n_errors).
 
     The same groups as the ``$group`` of
-    :data:`acsq_mongo.query.summary.SUMMARY_PIPELINE`, so
-    :func:`acsq_mongo.query.summary.summarise_groups` reads either.
+    :data:`acsq_mongo.browse.summary.SUMMARY_PIPELINE`, so
+    :func:`acsq_mongo.browse.summary.summarise_groups` reads either.
     """
     counts: Counter = Counter()
     for row in rows:
@@ -231,21 +230,6 @@ def refresh_summaries(db: Database) -> dict[str, int]:
         bump_generation(db)
     return {"proposals": len(proposals), "written": written, "removed": removed,
             "galleries": len(galleries), "galleries_written": galleries_written}
-
-
-def set_gallery_flags(db: Database, proposid: int | None, rootname: str,
-                      flags: list[str]) -> bool:
-    """Set one row's anomaly flags in its proposal's gallery (after a tag), in place.
-
-    One atomic positional update: the rest of the gallery (rows, counts, the
-    proposal's summary) stays as of the last run, and two tags at once on one
-    proposal cannot undo each other. Returns whether a row was updated (False
-    when the proposal has no gallery document, or not this row yet: the next
-    run writes it).
-    """
-    result = db[GALLERIES].update_one({"_id": gallery_id(proposid), "rows.rootname": rootname},
-                                      {"$set": {"rows.$.anomalies": flags or None}})
-    return bool(result.matched_count)
 
 
 def _sync_one(db: Database, document: dict[str, Any], now: datetime.datetime) -> tuple[int, int]:

@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 #: Output formats every face of the query core offers: ``curl`` is a download script of
-#: every matching file (:mod:`acsq_mongo.query.downloads`).
+#: every matching file (:mod:`acsq_mongo.formats.downloads`).
 FORMATS: tuple[str, ...] = ("table", "csv", "json", "paths", "votable", "ecsv", "curl")
 #: Parameter names that are not filters.
 RESERVED: tuple[str, ...] = CONE_PARAMS + ("cone",) + SKY_PARAMS + (
@@ -162,7 +162,7 @@ class QuerySpec:
             The formats ``format`` may name.
         names : callable, optional
             Resolves a target name to a position
-            (:meth:`~acsq_mongo.query.positions.TargetNames.resolve`); without
+            (:meth:`~acsq_mongo.query.targets.TargetNames.resolve`); without
             it, positions must be coordinates.
 
         Returns
