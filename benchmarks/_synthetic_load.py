@@ -34,7 +34,7 @@ from acsq_mongo.db.generation import bump_generation, utcnow
 from acsq_mongo.db.keys import escape_key
 from acsq_mongo.fields import IMAGE_FILETYPES, PROMOTED_FIELDS
 from acsq_mongo.images.quicklook import quicklook_targets, thumbnail_filetype
-from acsq_mongo.ingest.document import build_document
+from acsq_mongo.ingest.document import DocumentParts, build_document
 from acsq_mongo.ingest.headers import BLOCK
 from acsq_mongo.ingest.store import catalog_entry
 from acsq_mongo.ingest.summaries import refresh_summaries
@@ -111,8 +111,9 @@ def synthetic_document(r: SampleRootname, archive: Path, seed: int, reference: d
     footprints = compute_footprints(headers if whole else _sci_headers(r, planned))
     n_hdus = {ft: shape[1] for ft, shape in shapes.items()}
     proposal_types = {r.promoted["proposid"]: r.promoted["proposal_type"]}
-    return build_document(folder, headers, {}, n_hdus, [], now, quicklook=_quicklook(r),
-                          proposal_types=proposal_types, footprints=footprints)
+    return build_document(DocumentParts(folder, headers, {}, n_hdus, [], now,
+                                        quicklook=_quicklook(r), proposal_types=proposal_types,
+                                        footprints=footprints))
 
 
 def _sci_headers(r: SampleRootname, filetypes) -> dict[str, dict[str, dict[str, Any]]]:
