@@ -56,8 +56,10 @@ TEXT_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("proposid", "Proposal ID", "10368"),
     ("proposal_type", "Proposal type", "GO, CAL/ACS, ..."),
     ("aperture", "Aperture", "WFC, WFC1-2K, ..."),
+    ("filter", "Filter (either wheel)", "F814W"),
     ("filter1", "Filter 1", "F606W"),
     ("filter2", "Filter 2", "CLEAR2L"),
+    ("wavelength", "Wavelength", "500nm..900nm or 656nm"),
     ("imagetyp", "Image type", "EXT, BIAS, DARK, ..."),
     ("obstype", "Observation type", "IMAGING, INTERNAL, ..."),
 )

@@ -28,6 +28,8 @@ filters are FIELD=VALUE or FIELD__OP=VALUE, ANDed:
   ops: exact (default), not, in, notin, gt, gte, lt, lte, contains, startswith, regex, exists
   fields: the promoted fields (rootname, detector, proposid, filter1, exptime, date_obs, ...)
           or any header keyword as headers.<filetype>.<ext>.<KEY>
+  filter=F814W: either filter wheel (filter1 or filter2)
+  wavelength=500nm..900nm: the filter's pivot wavelength in a range; wavelength=656nm: in its band
   cone search of target positions: ra=DEG dec=DEG radius=DEG, or cone=POSITION,RADIUS
   footprints: contains=POSITION (images covering it), overlaps=POSITION,RADIUS
     POSITION: 6.0236,-72.0813 | '00:24:05.7 -72:04:53' | '00h24m05.7s -72d04m53s' |
@@ -36,6 +38,7 @@ filters are FIELD=VALUE or FIELD__OP=VALUE, ANDed:
     --sort distance: nearest first (from the position)
 examples:
   acsq query detector=WFC filter1=F625W exptime__gte=1000
+  acsq query filter=F814W wavelength=700nm..900nm --facets
   acsq query targname='NGC*' date_obs__gte=2006-01-01 date_obs__lt=2007 --sort=-exptime
   acsq query headers.flt.0.CCDGAIN__gte=2 --columns rootname,date_obs,headers.flt.0.CCDGAIN
   acsq query ra=6.02 dec=-72.08 radius=0.2 --format paths --filetype flt

@@ -52,7 +52,7 @@ from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.call_cache import CallCache, server_errors
 from acsq_mongo.query.counting import count, counts_within, facets, read_within
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.facets import FACET_FIELDS, count_in_python
+from acsq_mongo.query.facets import FACET_FIELDS, count_in_python, facet_sources
 from acsq_mongo.query.files import file_path
 from acsq_mongo.query.keyword_check import cached_warnings
 from acsq_mongo.query.keyword_check import spec_warnings as warnings
@@ -257,7 +257,7 @@ def _first_matches(db: Database, spec: QuerySpec, selection: Selection,
                    deadline: float | None, need: int) -> tuple[list[dict], bool]:
     """The first ``_ONE_SCAN_MAX + 1`` matches in page order, with the facet fields,
     read within ``deadline`` (:func:`.counting.read_within`)."""
-    projection = {**_projection(spec.columns, CATALOG), **dict.fromkeys(FACET_FIELDS, 1)}
+    projection = {**_projection(spec.columns, CATALOG), **dict.fromkeys(facet_sources(), 1)}
     with server_errors():
         return read_within(db[CATALOG].find(selection.match, projection, sort=_sort(spec),
                                             limit=_ONE_SCAN_MAX + 1, batch_size=_SCAN_BATCH),
