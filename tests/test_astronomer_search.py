@@ -17,11 +17,11 @@ import os
 import astropy.units as u
 import pytest
 
+from acsq_mongo.api import Archive
 from acsq_mongo.cli import main
 from acsq_mongo.db.collections import CATALOG
 from acsq_mongo.db.connection import connect
 from acsq_mongo.ingest.run import run_ingest
-from acsq_mongo.query.api import Archive
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.passbands import image_passband
 from acsq_mongo.settings import load_settings
