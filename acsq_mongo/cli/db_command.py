@@ -15,8 +15,6 @@ from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.names import resolve
 from acsq_mongo.settings import Settings
 
-HELP = "start, stop or check the local MongoDB-compatible server; create indexes"
-
 EPILOG = """\
 header-keyword indexes:
   acsq db index headers.flt.0.CCDGAIN          index a keyword that is queried often

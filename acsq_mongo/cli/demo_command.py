@@ -25,8 +25,6 @@ from acsq_mongo.ingest.run_lock import ingest_lock
 from acsq_mongo.sample import PROPOSAL_TYPES_NAME, make_sample_archive
 from acsq_mongo.settings import Settings
 
-HELP = "start the local server, make and ingest a sample archive, serve the web app"
-
 #: The demo's sample archive, when ACSQ_ARCHIVE is not set.
 SAMPLE_FOLDER = "sample-archive"
 

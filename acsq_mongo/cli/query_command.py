@@ -11,17 +11,12 @@ import sys
 from acsq_mongo.db.connection import connect
 from acsq_mongo.formats.downloads import download_url, script_lines
 from acsq_mongo.formats.render import csv_lines, result_json, table_lines, text_value
-from acsq_mongo.formats.table import query_table
-from acsq_mongo.formats.votable import ecsv_text, votable_bytes
 from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS
 from acsq_mongo.query.positions import TargetNames
 from acsq_mongo.query.spec import FORMATS, QuerySpec
 from acsq_mongo.settings import Settings
-
-HELP = ("find rootnames by key metadata or any header keyword; table, CSV, JSON, VOTable, "
-        "ECSV, file paths or a download script")
 
 _EPILOG = """\
 filters are FIELD=VALUE or FIELD__OP=VALUE, ANDed:
@@ -107,6 +102,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for line in csv_lines(spec.column_names, core.iter_rows(db, spec)):
             out.write(line)
         return 0
+    if args.format in ("votable", "ecsv"):
+        # astropy.table and its VOTable writer: imported only for these formats.
+        from acsq_mongo.formats.table import query_table
+        from acsq_mongo.formats.votable import ecsv_text, votable_bytes
     if args.format == "votable":
         sys.stdout.buffer.write(votable_bytes(query_table(db, spec)))
         sys.stdout.flush()
