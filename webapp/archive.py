@@ -210,10 +210,13 @@ def _rootname_or_404(proposid: str, rootname: str, endpoint: str, **extra):
 @bp.route("/archive/<proposid>/<rootname>/<filetype>/")
 def image_view(proposid: str, rootname: str, filetype: str | None = None):
     """A rootname's quicklook image, key metadata and files."""
-    extra = {"filetype": filetype} if filetype else {}
+    extra = {"filetype": filetype.lower()} if filetype else {}
     doc, moved = _rootname_or_404(proposid, rootname, "archive.image_view", **extra)
     if moved is not None:
         return moved
+    if filetype and filetype != filetype.lower():   # FLT as flt, as rootnames in any case
+        return redirect(url_for("archive.image_view", proposid=proposid, rootname=rootname,
+                                **extra), code=301)
     st = state()
     available = quicklook_filetypes(doc)
     present = doc.get("filetypes") or []
