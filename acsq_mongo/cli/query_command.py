@@ -14,8 +14,8 @@ from acsq_mongo.formats.render import csv_lines, result_json, table_lines, text_
 from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS
-from acsq_mongo.query.positions import TargetNames
 from acsq_mongo.query.spec import FORMATS, QuerySpec
+from acsq_mongo.query.targets import TargetNames
 from acsq_mongo.settings import Settings
 
 _EPILOG = """\
