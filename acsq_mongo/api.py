@@ -235,7 +235,8 @@ class Query:
         return core.count(self.archive.db, self.spec, self.archive.cache)
 
     def facets(self) -> dict[str, list[tuple[Any, int]]]:
-        """Return the counts per detector, filter1, filter2, aperture, proposid and obstype."""
+        """Return the counts per detector, filter (either wheel, each filter in the beam once),
+        filter1, filter2, aperture, proposid, obstype and anomaly flag."""
         return core.facets(self.archive.db, self.spec, self.archive.cache)[1]
 
     def page(self, limit: int | None = None, offset: int | None = None,
