@@ -89,8 +89,9 @@ _LINK_TEXT_MAX = 200
 
 def _card_links(card, path: str, query_url: str, trend_url: str) -> str:
     """The "query this value" and "trend this keyword" links of one card (HTML), or ""."""
-    if card.type == "commentary" or not _QUERYABLE_KEY.fullmatch(card.keyword or ""):
-        return ""
+    keyword = card.keyword or ""
+    if card.type == "commentary" or len(keyword) > 72 or not _QUERYABLE_KEY.fullmatch(keyword):
+        return ""   # (72: the longest keyword a query may name, query.names.MAX_KEY_LENGTH)
     links = []
     value = card.value
     if value is not None and not (isinstance(value, str) and len(value) > _LINK_TEXT_MAX):
