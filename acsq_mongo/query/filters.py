@@ -149,7 +149,10 @@ class Filter:
         A combined name (``filter``) is the same filter on each of its parts:
         ORed (any wheel matches), or ANDed for ``not``, ``notin`` and
         ``exists=false`` (no wheel matches). ``wavelength`` is a filter on the
-        detector and the filters (:mod:`.wavelength`).
+        detector and the filters (:mod:`.wavelength`). ``rootname=`` and
+        ``rootname__in=`` also match the other 9-character rootnames merged into
+        an observation (its ``rootnames``: an association's sub-products, a
+        retransmission).
         """
         if self.field.parts:
             clauses = [Filter(resolve(part), self.op, self.value, self.text).to_mongo()
@@ -158,7 +161,13 @@ class Filter:
             return {"$and" if negative else "$or": clauses}
         if self.field.type == "wavelength":
             return wavelength_filter(self.value)
-        path, op, value = self.field.path, self.op, self.value
+        if self.field.name == "rootname" and self.op in ("exact", "in"):
+            mine = self._to_mongo(self.field.path)
+            return {"$or": [mine, self._to_mongo("rootnames")]}
+        return self._to_mongo(self.field.path)
+
+    def _to_mongo(self, path: str) -> dict:
+        op, value = self.op, self.value
         if op == "exact":
             return _equal(path, value)
         if op == "not":
