@@ -45,7 +45,8 @@ class WebState:
                  cache: ResultCache | None = None) -> None:
         self.settings = settings
         self.vocabulary = Vocabulary.from_settings(settings)
-        self.cache = cache if cache is not None else ResultCache(max_entries=512)
+        self.cache = cache if cache is not None else ResultCache(
+            max_bytes=settings.result_cache_mb * 2**20)
         self._db = db
         self._injected = db is not None
         self._pid = os.getpid()

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from acsq_mongo import __version__
+from acsq_mongo.db.budget import read_budget
 from acsq_mongo.errors import AcsqError
 from acsq_mongo.settings import load_settings
 
@@ -24,6 +25,9 @@ __all__ = ["main", "build_parser", "COMMANDS"]
 #: Subcommands, in the order ``acsq --help`` lists them.
 COMMANDS = ("db", "sample", "ingest", "quicklook", "reingest", "query", "trend", "user",
             "serve", "demo")
+
+#: Subcommands that only read, under the setting ``time_limit_ms`` (acsq_mongo.db.budget).
+READING_COMMANDS = ("query", "trend")
 
 
 def _command_modules() -> dict[str, ModuleType]:
@@ -70,7 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         overrides = module.settings_overrides(args) if hasattr(module, "settings_overrides") else {}
         settings = load_settings(args.config, **overrides)
-        return int(module.run(args, settings) or 0)
+        limit = settings.time_limit_ms if args.command in READING_COMMANDS else 0
+        with read_budget(limit, "time_limit_ms"):
+            return int(module.run(args, settings) or 0)
     except AcsqError as exc:
         print(f"acsq {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code

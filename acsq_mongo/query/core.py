@@ -41,6 +41,7 @@ Which collection answers, and how a page is read:
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -218,7 +219,8 @@ def run(
         # The count-and-facets aggregation and the page's find are independent: send
         # them side by side, so a first page costs the time of the slower one.
         with ThreadPoolExecutor(max_workers=2) as pool:
-            future = pool.submit(counts)
+            # (in this thread's context: the face's time budget holds there too)
+            future = pool.submit(contextvars.copy_context().run, counts)
             rows, hit = cached.get("page", page_key, page)
             counted = future.result()
     if counted is None:
