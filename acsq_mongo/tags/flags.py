@@ -161,8 +161,9 @@ def change_flags(
     db[ANOMALY_EVENTS].insert_many(events)
     store_flags(db, doc["_id"])
     # The gallery gets what the catalog holds now (a later change may have won the race).
-    now_stored = db[CATALOG].find_one({"_id": doc["_id"]}, {"anomalies": 1}) or {}
+    now_stored = db[CATALOG].find_one({"_id": doc["_id"]},
+                                      {"anomalies": 1, "anomaly_seq": 1}) or {}
     set_gallery_flags(db, doc.get("proposid"), events[0]["rootname"],
-                      now_stored.get("anomalies") or [])
+                      now_stored.get("anomalies") or [], now_stored.get("anomaly_seq"))
     bump_generation(db)
     return events
