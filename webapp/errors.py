@@ -23,8 +23,8 @@ from werkzeug.exceptions import HTTPException
 
 from acsq_mongo.db.budget import budget_message, is_timeout
 from acsq_mongo.errors import DatabaseUnavailable, TimeBudgetExceeded
+from acsq_mongo.formats.votable import VOTABLE_MIME, error_votable
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.votable import VOTABLE_MIME, error_votable
 from webapp.formats import json_response, wants_csv, wants_json, wants_votable
 
 __all__ = ["register", "error_page"]
