@@ -49,6 +49,8 @@ from acsq_mongo.db.lease import Heartbeat, new_owner, release_lease, take_lease
 from acsq_mongo.errors import AcsqError
 
 if TYPE_CHECKING:
+    from pymongo.database import Database
+
     from acsq_mongo.settings import Settings
 
 __all__ = ["IngestLocked", "LOCKED_EXIT_STATUS", "ingest_lock", "lock_path"]
@@ -122,6 +124,14 @@ def _lease(settings: Settings, what: str) -> Iterator[None]:
         yield
         return
     db = connect(settings)
+    try:
+        yield from _held(db, what, seconds)
+    finally:
+        db.client.close()
+
+
+def _held(db: Database, what: str, seconds: int) -> Iterator[None]:
+    """Take the lease, renew it while the caller runs, complete header indexes, give it up."""
     owner = new_owner()
     held = take_lease(db, owner, what, seconds)
     if held is not None:
