@@ -32,7 +32,7 @@ __all__ = ["read_budget", "each_within", "is_timeout", "budget_message", "WHAT_H
 T = TypeVar("T")
 
 #: What helps a query that ran out of time, for the one-line message.
-WHAT_HELPS = ("index the header keywords it filters on (`acsq db index`), or narrow it "
+WHAT_HELPS = ("index the header keywords it filters on (acsq db index), or narrow it "
               "(a detector, a filter, a proposal, a shorter date range)")
 
 
