@@ -1,3 +1,4 @@
-"""A query drawn: a header keyword over time (:mod:`.trend`), and the targets of a query
-on the sky (:mod:`.sky_points`). The figures themselves come from :mod:`acsq_mongo.plots`.
+"""A query drawn: a header keyword over time (:mod:`acsq_mongo.trends.trend`), and the
+targets of a query on the sky (:mod:`acsq_mongo.trends.sky_points`). The figures themselves
+come from :mod:`acsq_mongo.plots`.
 """
