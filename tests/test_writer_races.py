@@ -21,14 +21,10 @@ from held_run import wait_until_held
 from acsq_mongo.accounts.users import add_user
 from acsq_mongo.cli import main
 from acsq_mongo.db.collections import CATALOG, GALLERIES, META, ROOTNAMES
-from acsq_mongo.db.header_indexes import (
-    MAX_HEADER_INDEXES,
-    copied_paths,
-    create_header_index,
-    header_value,
-)
+from acsq_mongo.db.header_indexes import MAX_HEADER_INDEXES, copied_paths, header_value
 from acsq_mongo.db.lease import LEASE_ID
 from acsq_mongo.db.summary_shapes import gallery_id
+from acsq_mongo.ingest.keyword_indexes import create_header_index
 from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.ingest.run_lock import LOCKED_EXIT_STATUS, IngestLocked, ingest_lock
 from acsq_mongo.ingest.summaries import refresh_summaries

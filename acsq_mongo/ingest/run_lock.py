@@ -23,7 +23,7 @@ stops renewing, and its lease expires after ``ingest_lease_s``.
 
 Before the lease is given up, header-keyword indexes made while the run held
 it get their catalog copies completed
-(:func:`acsq_mongo.db.header_indexes.complete_header_indexes`): until then the
+(:func:`acsq_mongo.ingest.keyword_indexes.complete_header_indexes`): until then the
 queries on them read ``rootnames``.
 
 ``acsq db index`` does not take the lock: an index is wanted while a long
@@ -44,7 +44,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from acsq_mongo.db.connection import connect
-from acsq_mongo.db.header_indexes import complete_header_indexes
 from acsq_mongo.db.lease import Heartbeat, new_owner, release_lease, take_lease
 from acsq_mongo.errors import AcsqError
 
@@ -143,6 +142,8 @@ def _held(db: Database, what: str, seconds: int) -> Iterator[None]:
     try:
         yield
         # The run is over, and still holds the lease: no batch of it is in flight.
+        from acsq_mongo.ingest.keyword_indexes import complete_header_indexes  # (the writes)
+
         complete_header_indexes(db)
     finally:
         heartbeat.stop()

@@ -29,7 +29,7 @@ The ``_id`` s of ``proposals`` and ``galleries`` are the proposal ID as text
 A tag set while a refresh runs is never lost from the gallery: a gallery
 holds, beside its rows, ``anomaly_seqs`` (how many flag events each tagged
 row's flags come from), a tag's gallery update applies only over fewer events
-(:func:`set_gallery_flags`), and after replacing the galleries the refresh
+(:func:`acsq_mongo.tags.flags.set_gallery_flags`), and after replacing the galleries the refresh
 reads the flags of the tagged rootnames again and sets any that changed since
 its first read (the ``galleries`` hold step stops a refresh between the two,
 for the test).
@@ -52,6 +52,7 @@ from acsq_mongo.db.summary_shapes import (
     GALLERY_COLUMNS,
     MAX_GALLERY_ROWS,
     MAX_TARGNAMES,
+    gallery_flags_update,
     gallery_id,
     proposal_id,
 )
@@ -65,7 +66,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "refresh_summaries",
-    "set_gallery_flags",
     "summarise_proposals",
     "gallery_rows",
     "summary_groups",
@@ -259,28 +259,6 @@ def refresh_summaries(db: Database, settings: Settings | None = None) -> dict[st
             "galleries": len(galleries), "galleries_written": galleries_written}
 
 
-def set_gallery_flags(db: Database, proposid: int | None, rootname: str,
-                      flags: list[str], seq: int | None = None) -> bool:
-    """Set one row's anomaly flags in its proposal's gallery (after a tag), in place.
-
-    One atomic positional update: the rest of the gallery (rows, counts, the
-    proposal's summary) stays as of the last run, and two tags at once on one
-    proposal cannot undo each other. With ``seq`` (the catalog's
-    ``anomaly_seq``: how many events the flags come from), the update applies
-    only over flags from fewer events, so flags read earlier never overwrite
-    later ones. Returns whether a row was updated (False when the proposal has
-    no gallery document, not this row yet, the next run writes it, or the
-    gallery has later flags).
-    """
-    query: dict[str, Any] = {"_id": gallery_id(proposid), "rows.rootname": rootname}
-    change: dict[str, Any] = {"rows.$.anomalies": flags or None}
-    if seq is not None:
-        query[f"anomaly_seqs.{rootname}"] = {"$not": {"$gte": seq}}
-        change[f"anomaly_seqs.{rootname}"] = seq
-    result = db[GALLERIES].update_one(query, {"$set": change})
-    return bool(result.matched_count)
-
-
 def _mend_flags(db: Database, read: list[Mapping[str, Any]]) -> int:
     """Set the gallery flags of rootnames tagged since ``read`` was read; return how many.
 
@@ -288,7 +266,8 @@ def _mend_flags(db: Database, read: list[Mapping[str, Any]]) -> int:
     galleries set its flags in a gallery that was then replaced by one built
     from the earlier read. Its events are in the catalog's ``anomaly_seq``:
     every tagged rootname whose count differs from the read gets its flags
-    again (with :func:`set_gallery_flags`' guard, so a tag made meanwhile wins).
+    again, guarded (:func:`~acsq_mongo.db.summary_shapes.gallery_flags_update`),
+    so a tag made meanwhile wins.
     """
     seen = {row["_id"]: row.get("anomaly_seq") for row in read}
     mended = 0
@@ -296,8 +275,9 @@ def _mend_flags(db: Database, read: list[Mapping[str, Any]]) -> int:
                                 {"rootname": 1, "proposid": 1, "anomalies": 1,
                                  "anomaly_seq": 1}):
         if doc.get("anomaly_seq") != seen.get(doc["_id"]) and doc.get("rootname"):
-            mended += set_gallery_flags(db, _proposid(doc), doc["rootname"],
-                                        doc.get("anomalies") or [], doc["anomaly_seq"])
+            query, update = gallery_flags_update(_proposid(doc), doc["rootname"],
+                                                 doc.get("anomalies") or [], doc["anomaly_seq"])
+            mended += db[GALLERIES].update_one(query, update).matched_count
     return mended
 
 

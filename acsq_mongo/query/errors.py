@@ -1,10 +1,19 @@
-"""The error of a bad query: which parameter was wrong, and what would be right."""
+"""The error of a bad query: which parameter was wrong, and what would be right.
+
+:func:`server_errors` turns the server's refusal of a query into a :class:`QueryError`
+and a lost server into :class:`~acsq_mongo.errors.DatabaseUnavailable`.
+"""
 
 from __future__ import annotations
 
-from acsq_mongo.errors import AcsqError
+import contextlib
 
-__all__ = ["QueryError"]
+import pymongo.errors
+
+from acsq_mongo.db.budget import is_timeout
+from acsq_mongo.errors import AcsqError, DatabaseUnavailable
+
+__all__ = ["QueryError", "server_errors"]
 
 
 class QueryError(AcsqError):
@@ -16,3 +25,24 @@ class QueryError(AcsqError):
     """
 
     exit_code = 2
+
+
+@contextlib.contextmanager
+def server_errors():
+    """Turn the server's refusals into QueryError (e.g. a regex Go's RE2 rejects).
+
+    A time budget that ran out (:func:`acsq_mongo.db.budget.is_timeout`) goes up
+    as it is: the caller that set the budget handles it.
+    """
+    try:
+        yield
+    except pymongo.errors.PyMongoError as exc:
+        if is_timeout(exc):
+            raise
+        if isinstance(exc, pymongo.errors.OperationFailure):
+            reason = (exc.details or {}).get("errmsg") or str(exc)
+            raise QueryError("the database refused this query: "
+                             f"{reason.split(', full error')[0]}") from None
+        if isinstance(exc, pymongo.errors.ConnectionFailure):
+            raise DatabaseUnavailable(f"the database stopped answering: {exc}") from None
+        raise

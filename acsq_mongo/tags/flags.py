@@ -24,10 +24,10 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.db.collections import ANOMALY_EVENTS, CATALOG
+from acsq_mongo.db.collections import ANOMALY_EVENTS, CATALOG, GALLERIES
 from acsq_mongo.db.generation import bump_generation, utcnow
+from acsq_mongo.db.summary_shapes import gallery_flags_update
 from acsq_mongo.errors import AcsqError
-from acsq_mongo.ingest.summaries import set_gallery_flags
 from acsq_mongo.tags.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from acsq_mongo.accounts.users import User
 
 __all__ = ["MAX_COMMENT", "TagError", "check_comment", "derive_flags", "change_flags",
-           "store_flags"]
+           "store_flags", "set_gallery_flags"]
 
 #: Longest comment, in characters.
 MAX_COMMENT = 500
@@ -167,3 +167,20 @@ def change_flags(
                       now_stored.get("anomalies") or [], now_stored.get("anomaly_seq"))
     bump_generation(db)
     return events
+
+
+def set_gallery_flags(db: Database, proposid: int | None, rootname: str,
+                      flags: list[str], seq: int | None = None) -> bool:
+    """Set one row's anomaly flags in its proposal's gallery (after a tag), in place.
+
+    One atomic positional update: the rest of the gallery (rows, counts, the
+    proposal's summary) stays as ingest's last run wrote it, and two tags at once
+    on one proposal cannot undo each other. With ``seq`` (the catalog's
+    ``anomaly_seq``), flags from fewer events never overwrite later ones
+    (:func:`~acsq_mongo.db.summary_shapes.gallery_flags_update`). Returns whether a
+    row was updated (False when the proposal has no gallery document, not this row
+    yet: the next run writes it, or the gallery has later flags). The gallery's
+    shape is the shared model's, so a tag needs nothing of the ingest stage.
+    """
+    query, update = gallery_flags_update(proposid, rootname, flags, seq)
+    return bool(db[GALLERIES].update_one(query, update).matched_count)
