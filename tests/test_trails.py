@@ -250,7 +250,7 @@ def test_the_production_job_searches_what_it_ingested_for_trails():
                     "last_ingest_date__gte=2026-12-05T03:17:00", "--workers", "4"]
     from acsq_mongo.cli import build_parser
 
-    parser, _ = build_parser()
+    parser, _ = build_parser(argv)
     args = parser.parse_args(argv)  # a command line acsq accepts
     assert (args.command, args.what, args.filters) == (
         "detect", "trails", ["last_ingest_date__gte=2026-12-05T03:17:00"])

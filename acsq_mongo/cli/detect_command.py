@@ -17,8 +17,6 @@ from acsq_mongo.db.connection import connect
 from acsq_mongo.ingest.run_log import start_run_log
 from acsq_mongo.settings import Settings
 
-HELP = "propose anomalies: satellite trails (acstools.findsat_mrt) or the statistics' rules"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("what", choices=("trails", "rules"),

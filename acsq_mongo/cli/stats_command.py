@@ -16,8 +16,6 @@ from acsq_mongo.ingest.run_log import start_run_log
 from acsq_mongo.ingest.stats_run import run_stats
 from acsq_mongo.settings import Settings
 
-HELP = "measure the image statistics (stats.<filetype>...) of catalog rootnames that lack them"
-
 _SHOWN_FAILURES = 20
 
 
