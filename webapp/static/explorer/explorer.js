@@ -376,7 +376,7 @@ async function start() {
     map.fitBounds([[-meta.height, 0], [0, meta.width]], { animate: false });
   }
   map.on("mousemove", (e) => readout(e.latlng));
-  map.on("click", (e) => { if (!flags?.drawing) pin(e.latlng); });
+  map.on("click", (e) => { if (!flags?.drawing && !flags?.consumeClick()) pin(e.latlng); });
   map.on("moveend", writeURL);
   flags = new FlagTool(map, meta, state, () => pinned);
   status.textContent = `${meta.rootname} ${meta.filetype} ${meta.ext}: ${meta.width} x ${meta.height}`;

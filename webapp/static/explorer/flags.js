@@ -40,8 +40,15 @@ export class FlagTool {
     map.on("mouseup", (e) => this.up(e));
   }
 
+  /** True once after a box is drawn: the map's click that follows is the end of the drag. */
+  consumeClick() {
+    const drawn = this.drawn;
+    this.drawn = false;
+    return drawn;
+  }
+
   pinned(where) {
-    if (!this.drawing) {
+    if (this.form && !this.drawing) {
       this.clearBox();
       this.where.textContent = `at the pinned pixel x = ${where.col + 1}, y = ${this.meta.height - where.rowTop}`;
     }
@@ -87,6 +94,7 @@ export class FlagTool {
     this.box?.setBounds([[-r1 - 1, c0], [-r0, c1 + 1]]);
     this.anchor = null;
     this.drawing = false;
+    this.drawn = true; // the click that ends the drag is not a pin
     this.map.dragging.enable();
     this.map.getContainer().classList.remove("drawing");
     const c = this.corners;
