@@ -122,7 +122,7 @@ def page(rootname: str, filetype: str):
     ext, ver = parse_view(request.args.get("ext"), request.args.get("ver"))
     view = view_of(path, ext, ver)
     root = entry.get("rootname") or entry["_id"]
-    chips = sorted({h.header.get("EXTVER", 1) for h in view._file.hdul[1:]
+    chips = sorted({h.header.get("EXTVER", 1) for h in view.headers[1:]
                     if h.name.upper() == ext})
     return render_template(
         "explore.html", doc=entry, rootname=root, filetype=filetype,
@@ -148,6 +148,13 @@ def _compare_choices(entry: dict, filetype: str) -> list[dict]:
     return choices
 
 
+def _sci_wcs(view: PixelView, extver: int) -> dict | None:
+    try:
+        return client_wcs(view.headers["SCI", extver].header)
+    except KeyError:
+        return None
+
+
 @bp.route("/explore/<rootname>/<filetype>/meta.json")
 def meta(rootname: str, filetype: str):
     """What the page needs to draw one view of one file (see the module)."""
@@ -159,13 +166,10 @@ def meta(rootname: str, filetype: str):
     quicklook = stretch_for(view.imagetyp, st.settings.quicklook_stretch,
                             st.settings.quicklook_stretch_by_imagetyp)
     interval, stretch = _QUICKLOOK.get(quicklook, ("percentile", "linear"))
-    headers = view._file.hdul
+    headers = view.headers
     blocks = []
     for block in view.blocks:
-        try:
-            wcs = client_wcs(headers["SCI", block.extver].header)
-        except KeyError:
-            wcs = None
+        wcs = view.remember(("wcs", block.extver), lambda ver=block.extver: _sci_wcs(view, ver))
         blocks.append({"extver": block.extver, "ccdchip": block.ccdchip, "row0": block.row0,
                        "width": block.width, "height": block.height, "wcs": wcs})
     chips = sorted({h.header.get("EXTVER", 1) for h in headers[1:] if h.name.upper() == ext})

@@ -57,8 +57,8 @@ def pixels(rootname: str, filetype: str, ext: str, ver: str, part: str):
         response.set_etag(etag)
         response.headers["Cache-Control"] = f"private, max-age={_MAX_AGE}"
         return response
-    if part == "sample":
-        return _binary(view.sample(), etag)
+    if part == "sample":  # kept while the file stays open: 400 kB per view
+        return _binary(view.remember(("sample", ext, extver), view.sample), etag)
     match = _TILE_PART.fullmatch(part)
     if match is None:
         abort(404, description="A part is 'sample' or a tile '<level>-<tx>-<ty>'.")

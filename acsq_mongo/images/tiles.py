@@ -92,6 +92,8 @@ class _OpenFile:
                 raise ImageReadError(f"not a readable FITS file: {type(exc).__name__}") from None
         self.lock = threading.Lock()
         self._arrays: dict[int, object] = {}
+        #: What callers derive from the file and keep while it stays open (e.g. WCS numbers).
+        self.memo: dict = {}
 
     def array(self, index: int):
         """The raw (unscaled) pixels of an HDU: a memory map, a section or a constant."""
@@ -157,6 +159,18 @@ class PixelView:
     height: int
     imagetyp: str | None
     _file: _OpenFile
+
+    @property
+    def headers(self) -> fits.HDUList:
+        """The file's HDUs (headers read; data memory-mapped on access)."""
+        return self._file.hdul
+
+    def remember(self, key, make):
+        """``make()``, computed once per key while the file stays open."""
+        memo = self._file.memo
+        if key not in memo:
+            memo[key] = make()
+        return memo[key]
 
     @property
     def signature(self) -> str:

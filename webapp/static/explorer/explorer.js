@@ -7,7 +7,7 @@
 // The page's URL holds the state; see webapp/explore.py for its parameters.
 import { COLORMAPS } from "./colormaps.js";
 import { dqNames, formatFloat32, pixelToSky, sexagesimal } from "./readout.js";
-import { limits, paint } from "./stretch.js";
+import { finite, limits, paint, percentileOfSorted } from "./stretch.js";
 import { drawCut } from "./cuts.js";
 import { FlagTool } from "./flags.js";
 
@@ -78,8 +78,7 @@ const FitsLayer = L.GridLayer.extend({
     canvas.width = TILE;
     canvas.height = TILE;
     const name = `${-coords.z}-${coords.x}-${coords.y}`;
-    const parts = [this.source.part(name)];
-    if (this.view.other) parts.push(this.view.other.part(name));
+    const parts = [this.source.part(name), this.view.other?.part(name), limitsKnown];
     Promise.all(parts).then(([a, b]) => {
       if (b) {
         const d = new Float32Array(a.length);
@@ -107,6 +106,11 @@ const FitsLayer = L.GridLayer.extend({
     for (const canvas of this.live) this.paintTile(canvas);
   },
 });
+
+// Tiles are fetched as soon as the map exists, and painted once the limits are known
+// (from the sample, fetched at the same time as the meta data).
+let knowLimits;
+const limitsKnown = new Promise((resolve) => { knowLimits = resolve; });
 
 let meta;
 let main;
@@ -138,7 +142,19 @@ function computeLimits() {
     values = new Float32Array(sample.length);
     for (let i = 0; i < sample.length; i++) values[i] = sample[i] - otherSample[i];
   }
-  [state.vmin, state.vmax] = limits(values, state.interval, state.kept);
+  if (state.interval === "percentile") {
+    // The sample sorted once per image: each percentile is then a look-up.
+    if (computeLimits.sorted?.source !== values) {
+      computeLimits.sorted = { source: values, values: finite(values).sort() };
+    }
+    const sorted = computeLimits.sorted.values;
+    const lower = (100 - state.kept) / 2;
+    [state.vmin, state.vmax] = [percentileOfSorted(sorted, lower),
+      percentileOfSorted(sorted, 100 - lower)];
+    if (!(state.vmax > state.vmin)) [state.vmin, state.vmax] = limits(values, "minmax");
+  } else {
+    [state.vmin, state.vmax] = limits(values, state.interval, state.kept);
+  }
   controls.elements.lo.value = formatFloat32(state.vmin);
   controls.elements.hi.value = formatFloat32(state.vmax);
 }
@@ -355,6 +371,8 @@ function fillControls() {
 
 async function start() {
   const metaUrl = root.dataset.metaUrl;
+  const sampleWanted = fetch(root.dataset.sampleUrl, { credentials: "same-origin" })
+    .then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(new Error(`sample: HTTP ${r.status}`))));
   meta = await getJSON(`${metaUrl}?ext=${state.ext}&ver=${state.ver}`);
   state.interval ||= meta.default.interval;
   state.kept ||= meta.default.kept;
@@ -364,10 +382,10 @@ async function start() {
   }
   fillControls();
   main = new Source(meta);
-  sample = await main.part("sample");
-  computeLimits();
   map = L.map("map", mapOptions());
-  layer = new FitsLayer(main, { ...display(), other: null }, layerOptions()).addTo(map);
+  layer = new FitsLayer(main, { ...display(), other: null }, layerOptions());
+  // The first picture: every tile of the first view drawn, in ms since the page was asked for.
+  layer.once("load", () => { root.dataset.firstPictureMs = performance.now().toFixed(0); });
   const x = Number(q.get("x"));
   const y = Number(q.get("y"));
   if (q.has("x") && q.has("y") && q.has("z")) {
@@ -375,6 +393,11 @@ async function start() {
   } else {
     map.fitBounds([[-meta.height, 0], [0, meta.width]], { animate: false });
   }
+  layer.addTo(map);
+  sample = new Float32Array(await sampleWanted);
+  computeLimits();
+  layer.view = { ...display(), other: null };
+  knowLimits();
   map.on("mousemove", (e) => readout(e.latlng));
   map.on("click", (e) => { if (!flags?.drawing && !flags?.consumeClick()) pin(e.latlng); });
   map.on("moveend", writeURL);
@@ -413,7 +436,8 @@ controls.addEventListener("change", (event) => {
   const started = performance.now();
   computeLimits();
   repaint();
-  root.dataset.stretchMs = (performance.now() - started).toFixed(1);
+  // Until the browser has the new picture on screen: the next animation frame.
+  requestAnimationFrame(() => { root.dataset.stretchMs = (performance.now() - started).toFixed(1); });
   writeURL();
 });
 controls.addEventListener("submit", (event) => event.preventDefault());
