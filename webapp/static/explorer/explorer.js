@@ -228,7 +228,10 @@ async function readout(latlng) {
   if (other) {
     const compared = await (shown === other ? main : other).value(col, rowTop);
     if (serial === hoverSerial) {
-      field("other").textContent = `${formatFloat32(compared)} (${shown === other ? "this" : state.cmp})`;
+      const difference = state.mode === "diff"
+        ? `; difference ${formatFloat32(Math.fround(value - compared))}` : "";
+      field("other").textContent =
+        `${formatFloat32(compared)} (${shown === other ? "this" : state.cmp})${difference}`;
     }
   } else {
     field("other").textContent = "";
