@@ -27,7 +27,7 @@ from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.query.visit import visit_rootnames
 from acsq_mongo.sample import plan_rootname, write_rootname
 from acsq_mongo.tags import TagError, Vocabulary, change_flags
-from acsq_mongo.tags.regions import flag_region, flagged_regions
+from acsq_mongo.tags.region_flags import flag_region, flagged_regions
 from webapp import create_app
 
 ROOT = "jtil01a1q"

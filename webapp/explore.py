@@ -16,7 +16,7 @@
     DQ table, what it may be compared with and the flagged regions.
 ``POST /explore/<rootname>/<filetype>/flag``
     A signed-in tagger flags an anomaly at a point or a box of this view
-    (:func:`acsq_mongo.tags.regions.flag_region`); answers the event as JSON.
+    (:func:`acsq_mongo.tags.region_flags.flag_region`); answers the event as JSON.
 
 The pixels themselves come from :mod:`webapp.explore_pixels`. The file is
 found as ``/files`` finds it (:func:`acsq_mongo.query.downloads.catalogued_file`):
@@ -41,7 +41,7 @@ from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.rootname import catalog_document
 from acsq_mongo.query.visit import visit_rootnames
 from acsq_mongo.tags import TagError
-from acsq_mongo.tags.regions import flag_region, flagged_regions
+from acsq_mongo.tags.region_flags import flag_region, flagged_regions
 from webapp.archive import proposal_segment
 from webapp.auth import role_required
 from webapp.formats import json_response
