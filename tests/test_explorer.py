@@ -18,13 +18,13 @@ import pytest
 from astropy.io import fits
 
 from acsq_mongo.accounts.users import User
+from acsq_mongo.browse.visit import visit_rootnames
 from acsq_mongo.db.collections import ANOMALY_EVENTS, CATALOG
 from acsq_mongo.db.connection import connect
 from acsq_mongo.images.imaging import ImageReadError, read_mosaic
 from acsq_mongo.images.stretch import display_limits, pixel_sample
 from acsq_mongo.images.tiles import TILE, levels, open_view
 from acsq_mongo.ingest.run import run_ingest
-from acsq_mongo.query.visit import visit_rootnames
 from acsq_mongo.sample import plan_rootname, write_rootname
 from acsq_mongo.tags import TagError, Vocabulary, change_flags
 from acsq_mongo.tags.region_flags import flag_region, flagged_regions

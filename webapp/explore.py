@@ -19,7 +19,7 @@
     (:func:`acsq_mongo.tags.region_flags.flag_region`); answers the event as JSON.
 
 The pixels themselves come from :mod:`webapp.explore_pixels`. The file is
-found as ``/files`` finds it (:func:`acsq_mongo.query.downloads.catalogued_file`):
+found as ``/files`` finds it (:func:`acsq_mongo.formats.downloads.catalogued_file`):
 from the catalog, inside the archive, symbolic links resolved.
 """
 
@@ -30,16 +30,16 @@ from pathlib import Path
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from acsq_mongo.browse.rootname import catalog_document
+from acsq_mongo.browse.visit import visit_rootnames
 from acsq_mongo.fields import IMAGE_FILETYPES, THUMBNAIL_FILETYPES
+from acsq_mongo.formats.downloads import FileMissing, FileRefused, catalogued_file
 from acsq_mongo.images.client_wcs import client_wcs
 from acsq_mongo.images.dq import DQ_FLAGS
 from acsq_mongo.images.imaging import ImageReadError
 from acsq_mongo.images.stretch import stretch_for
 from acsq_mongo.images.tiles import EXTNAMES, TILE, PixelView, levels, open_view
-from acsq_mongo.query.downloads import FileMissing, FileRefused, catalogued_file
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.rootname import catalog_document
-from acsq_mongo.query.visit import visit_rootnames
 from acsq_mongo.tags import TagError
 from acsq_mongo.tags.region_flags import flag_region, flagged_regions
 from webapp.archive import proposal_segment

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from acsq_mongo.formats.downloads import FileMissing, FileRefused, catalogued_file
 from acsq_mongo.images.imaging import ImageReadError
 from acsq_mongo.images.tiles import open_view
-from acsq_mongo.query.downloads import FileMissing, FileRefused, catalogued_file
 from acsq_mongo.tags.region_flags import flagged_regions
 from webapp.state import state
 
