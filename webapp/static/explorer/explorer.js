@@ -51,7 +51,7 @@ class Source {
         .then((b) => new Float32Array(b));
       promise.catch(() => this.tiles.delete(name));
       this.tiles.set(name, promise);
-      if (this.tiles.size > 400) this.tiles.delete(this.tiles.keys().next().value);
+      if (this.tiles.size > 160) this.tiles.delete(this.tiles.keys().next().value);
     }
     return this.tiles.get(name);
   }
