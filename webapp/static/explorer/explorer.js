@@ -25,7 +25,7 @@ const state = {
   interval: q.get("interval"), kept: Number(q.get("kept") || 0) || null,
   lo: q.get("lo"), hi: q.get("hi"), stretch: q.get("stretch"),
   cmap: q.get("cmap") || "gray", invert: q.get("invert") === "1",
-  cmp: q.get("cmp") || "", mode: q.get("mode") || "blink",
+  cmp: q.get("cmp") || "", mode: q.get("mode") || "blink", dq: q.get("dq") === "1",
   vmin: 0, vmax: 1, showOther: false,
 };
 
@@ -78,8 +78,10 @@ const FitsLayer = L.GridLayer.extend({
     canvas.width = TILE;
     canvas.height = TILE;
     const name = `${-coords.z}-${coords.x}-${coords.y}`;
-    const parts = [this.source.part(name), this.view.other?.part(name), limitsKnown];
-    Promise.all(parts).then(([a, b]) => {
+    const parts = [this.source.part(name), this.view.other?.part(name), limitsKnown,
+      this.view.dq?.part(name).catch(() => null)]; // a file without DQ: no overlay
+    Promise.all(parts).then(([a, b, , dq]) => {
+      canvas.dq = dq;
       if (b) {
         const d = new Float32Array(a.length);
         for (let i = 0; i < a.length; i++) d[i] = a[i] - b[i];
@@ -99,6 +101,7 @@ const FitsLayer = L.GridLayer.extend({
     const image = context.createImageData(TILE, TILE);
     const v = this.view;
     paint(canvas.pixels, image.data, v.vmin, v.vmax, v.stretch, v.table, v.invert);
+    if (canvas.dq) overlayDQ(canvas.dq, image.data);
     context.putImageData(image, 0, 0);
   },
 
@@ -112,8 +115,21 @@ const FitsLayer = L.GridLayer.extend({
 let knowLimits;
 const limitsKnown = new Promise((resolve) => { knowLimits = resolve; });
 
+/** Tint in red every pixel whose DQ value has a bit set (the DQ overlay). */
+function overlayDQ(dq, rgba) {
+  for (let i = 0, o = 0; i < dq.length; i++, o += 4) {
+    if (dq[i] > 0) {
+      rgba[o] = 255;
+      rgba[o + 1] >>= 2;
+      rgba[o + 2] >>= 2;
+      rgba[o + 3] = 255;
+    }
+  }
+}
+
 let meta;
 let main;
+let dqSource = null;
 let other = null;
 let otherSample = null;
 let sample;
@@ -191,6 +207,7 @@ function writeURL() {
   p.set("cmap", state.cmap);
   if (state.invert) p.set("invert", "1");
   if (state.cmp) { p.set("cmp", state.cmp); p.set("mode", state.mode); }
+  if (state.dq && state.ext !== "DQ") p.set("dq", "1");
   if (pinned) { p.set("px", String(pinned.col + 1)); p.set("py", String(meta.height - pinned.rowTop)); }
   window.history.replaceState(null, "", `${url.pathname}?${p}`);
 }
@@ -223,8 +240,11 @@ async function readout(latlng) {
   if (serial !== hoverSerial) return;
   field("value").textContent = formatFloat32(value) + (shown === other ? ` (${state.cmp})` : "");
   field("value").dataset.value = String(value);
-  field("dq").textContent = state.ext === "DQ"
-    ? (dqNames(value, meta.dq).join(", ") || "none (good pixel)") : "";
+  let bits = state.ext === "DQ" ? value : null;
+  if (bits === null && dqSource) bits = await dqSource.value(col, rowTop).catch(() => null);
+  if (serial !== hoverSerial) return;
+  field("dq").textContent = bits === null ? ""
+    : `${bits}: ${dqNames(bits, meta.dq).join(", ") || "none (good pixel)"}`;
   if (other) {
     const compared = await (shown === other ? main : other).value(col, rowTop);
     if (serial === hoverSerial) {
@@ -262,7 +282,7 @@ function pin(latlng) {
 }
 
 function repaint() {
-  layer.view = { ...display(), other: layer.view.other };
+  layer.view = { ...display(), other: layer.view.other, dq: layer.view.dq };
   layer.repaint();
   if (layer2) {
     layer2.view = display();
@@ -311,8 +331,8 @@ async function compare() {
   computeLimits();
   const options = layerOptions();
   layer.remove();
-  layer = new FitsLayer(main, { ...display(), other: other && state.mode === "diff" ? other : null },
-    options).addTo(map);
+  layer = new FitsLayer(main, { ...display(), other: other && state.mode === "diff" ? other : null,
+    dq: dqSource }, options).addTo(map);
   if (other && state.mode === "blink") {
     layer2 = new FitsLayer(other, display(), { ...options, opacity: 0 }).addTo(map);
     document.getElementById("swap").hidden = false;
@@ -357,8 +377,17 @@ function readControls() {
   state.invert = e.invert.checked;
 }
 
+/** The DQ tiles of the same chips, when the overlay is on (and the view is not DQ itself). */
+function setDQ() {
+  dqSource = state.dq && state.ext !== "DQ"
+    ? new Source({ ...meta, pixels: meta.pixels.replace(`/pixels/${meta.ext}/`, "/pixels/DQ/") })
+    : null;
+}
+
 function fillControls() {
   const e = controls.elements;
+  e.dq.checked = state.dq;
+  e.dq.disabled = state.ext === "DQ";
   e.ext.value = state.ext;
   e.ver.value = state.ver;
   e.interval.value = state.interval;
@@ -385,8 +414,9 @@ async function start() {
   }
   fillControls();
   main = new Source(meta);
+  setDQ();
   map = L.map("map", mapOptions());
-  layer = new FitsLayer(main, { ...display(), other: null }, layerOptions());
+  layer = new FitsLayer(main, { ...display(), other: null, dq: dqSource }, layerOptions());
   // The first picture: every tile of the first view drawn, in ms since the page was asked for.
   layer.once("load", () => { root.dataset.firstPictureMs = performance.now().toFixed(0); });
   const x = Number(q.get("x"));
@@ -399,7 +429,7 @@ async function start() {
   layer.addTo(map);
   sample = new Float32Array(await sampleWanted);
   computeLimits();
-  layer.view = { ...display(), other: null };
+  layer.view = { ...display(), other: null, dq: dqSource };
   knowLimits();
   map.on("mousemove", (e) => readout(e.latlng));
   map.on("click", (e) => { if (!flags?.drawing && !flags?.consumeClick()) pin(e.latlng); });
@@ -428,6 +458,12 @@ controls.addEventListener("change", (event) => {
     return;
   }
   if (name === "blink") { setBlink(event.target.checked); return; }
+  if (name === "dq") {
+    state.dq = event.target.checked;
+    setDQ();
+    compare().catch(fail); // the layers again, with or without the DQ tiles
+    return;
+  }
   if (name === "cmp" || name === "mode") {
     state.cmp = controls.elements.cmp.value;
     state.mode = controls.elements.mode.value;
