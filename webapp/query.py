@@ -25,8 +25,8 @@ from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS
 from acsq_mongo.query.names import resolve
-from acsq_mongo.query.positions import TargetNames
 from acsq_mongo.query.spec import QuerySpec
+from acsq_mongo.query.targets import TargetNames
 from webapp.formats import (
     TABLE_SUFFIXES,
     csv_response,

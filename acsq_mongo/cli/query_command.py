@@ -16,8 +16,8 @@ from acsq_mongo.formats.votable import ecsv_text, votable_bytes
 from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS
-from acsq_mongo.query.positions import TargetNames
 from acsq_mongo.query.spec import FORMATS, QuerySpec
+from acsq_mongo.query.targets import TargetNames
 from acsq_mongo.settings import Settings
 
 HELP = ("find rootnames by key metadata or any header keyword; table, CSV, JSON, VOTable, "

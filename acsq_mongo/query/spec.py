@@ -162,7 +162,7 @@ class QuerySpec:
             The formats ``format`` may name.
         names : callable, optional
             Resolves a target name to a position
-            (:meth:`~acsq_mongo.query.positions.TargetNames.resolve`); without
+            (:meth:`~acsq_mongo.query.targets.TargetNames.resolve`); without
             it, positions must be coordinates.
 
         Returns

@@ -42,13 +42,13 @@ from acsq_mongo.db.header_indexes import copied_paths
 from acsq_mongo.fields import FACET_FIELDS, FIELDS
 from acsq_mongo.formats.render import csv_lines
 from acsq_mongo.query import core
-from acsq_mongo.query.cache import ResultCache
-from acsq_mongo.query.call_cache import CallCache, server_errors
-from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.cache import CallCache, ResultCache
+from acsq_mongo.query.errors import QueryError, server_errors
 from acsq_mongo.query.filters import combine
 from acsq_mongo.query.names import FieldRef, resolve
 from acsq_mongo.query.selection import cached_selection
 from acsq_mongo.query.spec import QuerySpec, param_pairs
+from acsq_mongo.trends.limits import TooManyPoints, check_points
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -77,7 +77,7 @@ NUMERIC_FIELDS: tuple[str, ...] = tuple(
     n for n, f in FIELDS.items() if f.type in ("int", "float", "datetime"))
 
 
-class TrendTooLarge(QueryError):
+class TrendTooLarge(TooManyPoints):
     """A trend over more points than ``trend_max_points``."""
 
 
@@ -303,14 +303,11 @@ def _compute(db: Database, spec: TrendSpec, cached: CallCache) -> Trend:
         with server_errors():
             return list(db[collection].aggregate(group_pipeline(match, spec)))
 
-    if type(db).__module__.startswith("mongomock"):
-        docs, groups = points(), statistics()
-    else:
-        # Independent reads of the same documents: sent side by side, a trend costs the
-        # slower of the two (a scan of whole documents for a header keyword), not their sum.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            groups_future = pool.submit(statistics)
-            docs, groups = points(), groups_future.result()
+    # Independent reads of the same documents: sent side by side, a trend costs the
+    # slower of the two (a scan of whole documents for a header keyword), not their sum.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        groups_future = pool.submit(statistics)
+        docs, groups = points(), groups_future.result()
     epoch = datetime.datetime(1970, 1, 1)
 
     def order(doc: dict) -> tuple:
@@ -355,12 +352,8 @@ def trend(db: Database, spec: TrendSpec, settings: Settings,
     """
     cached = CallCache(db, cache)
     n_matching = core.count(db, spec.query, cache)
-    cap = settings.trend_max_points
-    if n_matching > cap:
-        raise TrendTooLarge(
-            f"this trend would plot up to {n_matching:,} points, more than the {cap:,} one "
-            "trend may (setting trend_max_points, ACSQ_TREND_MAX_POINTS); narrow the query, "
-            "e.g. with date_obs__gte=, detector= or proposid=")
+    check_points(n_matching, settings, TrendTooLarge, "this trend would plot up to {n} points",
+                 "trend", "e.g. with date_obs__gte=, detector= or proposid=")
     result = cached.get("trend", spec.key(), lambda: _compute(db, spec, cached),
                         keep=lambda t: t.n_points <= 20_000)[0]
     result.n_matching = n_matching
