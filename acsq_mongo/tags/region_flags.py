@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING, Any
 from acsq_mongo.db.collections import ANOMALY_EVENTS, CATALOG
 from acsq_mongo.db.generation import bump_generation, utcnow
 from acsq_mongo.fields import IMAGE_FILETYPES
-from acsq_mongo.ingest.summaries import set_gallery_flags
-from acsq_mongo.tags.flags import TagError, check_comment, store_flags
+from acsq_mongo.tags.flags import TagError, check_comment, set_gallery_flags, store_flags
 from acsq_mongo.tags.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
