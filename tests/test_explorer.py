@@ -87,6 +87,30 @@ def test_every_tile_at_every_level_holds_astropys_values(archive, filetype, extn
                 assert np.isnan(tile[h:]).all() and np.isnan(tile[:, w:]).all()
 
 
+@pytest.mark.parametrize("filetype", ["raw", "flt"])
+def test_tile_compressed_and_gzipped_files_give_astropys_values(archive, tmp_path, filetype):
+    """A tile-compressed copy (raw: integers with BZERO) and a gzipped one: as astropy reads."""
+    import gzip
+    import shutil
+
+    source = _file(archive, filetype)
+    with fits.open(source) as hdul:
+        compressed = fits.HDUList([fits.PrimaryHDU(header=hdul[0].header)] + [
+            fits.CompImageHDU(data=h.data, header=h.header) if h.data is not None else h.copy()
+            for h in hdul[1:]])
+        compressed.writeto(tmp_path / "tiled.fits")
+    with open(source, "rb") as plain, gzip.open(tmp_path / "zipped.fits.gz", "wb") as zipped:
+        shutil.copyfileobj(plain, zipped)
+    for path in (tmp_path / "tiled.fits", tmp_path / "zipped.fits.gz"):
+        want = _picture(path, "SCI")
+        view = open_view(path, "SCI")
+        for level in (0, 1):
+            span = TILE << level
+            part = want[:span:1 << level, :span:1 << level]
+            np.testing.assert_array_equal(view.tile(level, 0, 0)[:part.shape[0], :part.shape[1]],
+                                          part)
+
+
 def test_the_stretch_sample_is_the_quicklooks_so_the_default_limits_are_too(archive):
     for filetype in ("flt", "raw"):
         path = _file(archive, filetype)

@@ -21,7 +21,9 @@ astropy scales the whole array on first access), so the file is opened with
 ``do_not_scale_image_data=True`` and ``BSCALE``/``BZERO`` are applied to each
 piece read. Every value read is exact in ``float32`` (``float32`` data as it
 is, 16-bit integers after scaling). Tile-compressed extensions are read
-through ``section``, which decompresses only the tiles it needs. An
+through ``section``, which decompresses only the tiles it needs. A gzipped
+file (``.fits.gz``) cannot be memory-mapped: astropy decompresses it on
+opening, so it is held in memory while open (one of :data:`MAX_OPEN_FILES`). An
 extension stored as keywords (``NAXIS = 0`` with ``NPIX1``, ``NPIX2``,
 ``PIXVALUE``, as raw files' ERR and DQ are) reads as that constant.
 
@@ -112,9 +114,9 @@ class _OpenFile:
             return self._arrays[index]
 
     def scaling(self, index: int) -> tuple[float, float]:
+        # Opened with do_not_scale_image_data, a memory map and a tile-compressed section
+        # both give the stored integers: BSCALE and BZERO are applied by the reader.
         header = self.hdul[index].header
-        if isinstance(self.hdul[index], fits.CompImageHDU):
-            return 1.0, 0.0  # section applies the scaling itself
         return float(header.get("BSCALE", 1.0)), float(header.get("BZERO", 0.0))
 
 
