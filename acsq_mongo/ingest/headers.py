@@ -109,7 +109,8 @@ class FileHeaders:
         Why reading stopped early (a truncated file); the HDUs before it are
         in ``headers``.
     data_offsets : dict
-        ``{"<ext index>": byte offset of the HDU's data}`` for every HDU read, so
+        ``{"<ext>": byte offset of the HDU's data}`` for every HDU read, keyed as
+        ``headers`` is (offsets in the uncompressed stream of a ``.fits.gz``), so
         that a caller can read a small extension's pixels without parsing again.
     """
 
@@ -211,7 +212,7 @@ def header_key(ext: int, values: dict[str, Any]) -> str:
     return str(ext)
 
 
-def _open(path: Path):
+def open_fits_bytes(path: Path):
     """Open a FITS file, through gzip if compressed; return it and its (uncompressed) size."""
     f = open(path, "rb")
     if f.read(2) != b"\x1f\x8b":
@@ -279,7 +280,7 @@ def read_headers(path: str | os.PathLike, max_header_bytes: int = 64 * 1024 * 10
     """
     path = Path(path)
     try:
-        f, size = _open(path)
+        f, size = open_fits_bytes(path)
     except OSError as exc:
         raise HeaderReadError(f"cannot read file: {exc.strerror or exc}") from None
     result = FileHeaders()
@@ -329,7 +330,7 @@ def read_headers(path: str | os.PathLike, max_header_bytes: int = 64 * 1024 * 10
                 if values.get("ZIMAGE") is True and values.get("XTENSION") == "BINTABLE":
                     compressed.append(ext)
                 header_end = f.tell()
-                result.data_offsets[str(ext)] = header_end
+                result.data_offsets[key] = header_end
                 try:
                     data_size = _data_size(values)
                 except ValueError as exc:

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from acsq_mongo.ingest.headers import open_fits_bytes
 from acsq_mongo.sky.footprints import FOOTPRINT_FILETYPES, lookup_extensions
 
 __all__ = ["footprint_arrays", "read_lookup_arrays"]
@@ -80,7 +81,8 @@ def read_lookup_arrays(path: str | os.PathLike, headers: Mapping[str, Mapping[st
     try:
         if data_offsets is None:
             return _read_with_astropy(path, wanted)
-        with open(path, "rb") as f:
+        f, _ = open_fits_bytes(path)  # through gzip for a .fits.gz: the offsets are its stream's
+        with f:
             return {ext: array for ext in wanted
                     if (array := _read_image(f, headers[ext], data_offsets.get(ext)))
                     is not None}
@@ -116,7 +118,9 @@ def _read_with_astropy(path: str | os.PathLike, wanted: list[str]) -> dict[str, 
     out = {}
     with fits.open(path, memmap=False, lazy_load_hdus=True) as hdul:
         for ext in wanted:
-            data = hdul[int(ext)].data
+            # "3", or a named extension's key, "WCSDVARR_2" (ingest.headers.header_key)
+            name, _, extver = ext.rpartition("_")
+            data = hdul[int(ext)].data if ext.isdigit() else hdul[name, int(extver)].data
             if data is not None:
                 out[ext] = np.array(data, dtype=np.float64)
     return out

@@ -308,9 +308,8 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
         errors = [e for e in errors
                   if e.get("stage") != "quicklook" or e.get("filetype") not in images]
         proposid = promoted_fields(headers, rootname)["proposid"]
-        # A file read again because its size or mtime changed gets new images
-        # even if its mtime went backwards (a copy with `rsync -a`), which
-        # quicklook's own "newer than the FITS file" test would miss.
+        # A file read again (size or mtime changed) gets new images even if its mtime went
+        # backwards (`rsync -a`), which quicklook's "newer than the FITS file" test misses.
         remake = force or any(ft not in kept for ft in images)
         paths, ql_errors = observation_quicklooks(folder, proposid, images, settings, remake,
                                                   result, now)
@@ -320,11 +319,9 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
     for warning in footprints.warnings:  # no footprint is a warning, not an ingest error
         log.warning("%s: %s", rootname, warning)
     document, raw = build_document_bson(DocumentParts(
-        folder, headers, nulls, n_hdus, errors, now,
-        first_ingest_date=(stored or {}).get("first_ingest_date"), quicklook=paths,
-        proposal_types=load_proposal_types(settings.proposal_types), header_comments=comments,
-        footprints=footprints, asn_members=asn_members,
-    ))
+        folder, headers, nulls, n_hdus, errors, now, quicklook=paths, footprints=footprints,
+        first_ingest_date=(stored or {}).get("first_ingest_date"), asn_members=asn_members,
+        proposal_types=load_proposal_types(settings.proposal_types), header_comments=comments))
     hold(settings, "images", rootname)
 
     try:

@@ -211,7 +211,7 @@ def lookup_extensions(file_headers: Mapping[str, Mapping[str, Any]]) -> list[str
                                           h.get(f"{record}{axis}{_DOT}EXTVER", 1))
                     if ext is not None:
                         wanted.add(ext)
-    return sorted(wanted, key=int)
+    return sorted(wanted, key=lambda ext: (not ext.isdigit(), ext.zfill(4)))
 
 
 def chip_wcs(header: Mapping[str, Any],
