@@ -35,7 +35,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.browse.rootname import whole_document
+from acsq_mongo.browse.headers import choose_headers, default_filetype, fits_header
+from acsq_mongo.browse.rootname import header_tables, whole_document
 from acsq_mongo.db.connection import connect
 from acsq_mongo.formats.render import csv_lines, result_json, table_lines
 from acsq_mongo.formats.table import query_table
@@ -48,6 +49,7 @@ from acsq_mongo.query.targets import TargetNames
 from acsq_mongo.trends.trend import Trend, TrendSpec, trend
 
 if TYPE_CHECKING:
+    from astropy.io.fits import Header
     from astropy.table import Table
     from pymongo.database import Database
 
@@ -145,6 +147,44 @@ class Archive:
         """
         return whole_document(self.db, rootname)
 
+    def header(self, rootname: str, filetype: str | None = None, ext: int | str = 0
+               ) -> Header:
+        """Return one stored header of a rootname as an :class:`astropy.io.fits.Header`.
+
+        Real keywords (``D2IM1.EXTVER``, not the stored ``D2IM1%2EEXTVER``), values and
+        card comments, read from the database (no FITS file is opened):
+        :mod:`acsq_mongo.browse.headers`.
+
+        Parameters
+        ----------
+        rootname : str
+            8 or 9 characters, any case.
+        filetype : str, optional
+            ``"flt"``, ``"raw"``, ``"spt"``, ...; default: flt, else drz, else drc, else
+            the first the rootname has.
+        ext : int or str
+            The extension: a number (0, the primary header, by default) or an EXTNAME
+            (``"SCI"``: the first; ``"SCI,2"``).
+
+        Raises
+        ------
+        QueryError
+            If the rootname is not in the archive, or has no such filetype or extension.
+
+        Examples
+        --------
+        >>> archive.header("j94f05bgq", "flt", 0)["CCDGAIN"]          # doctest: +SKIP
+        2.0
+        >>> archive.header("j94f05bgq", "flt", "SCI").comments["CCDGAIN"]  # doctest: +SKIP
+        """
+        document = self.document(rootname)
+        if document is None:
+            raise QueryError(f"there is no rootname {rootname[:20]} in the archive")
+        tables = header_tables(document)
+        name = document.get("rootname") or document["_id"]
+        chosen = choose_headers(tables, name, filetype or default_filetype(tables), ext)
+        return fits_header(chosen[0])
+
 
 class Query:
     """A query on the archive: count it, read its rows, get its file paths.
@@ -195,7 +235,8 @@ class Query:
         return core.count(self.archive.db, self.spec, self.archive.cache)
 
     def facets(self) -> dict[str, list[tuple[Any, int]]]:
-        """Return the counts per detector, filter1, filter2, aperture, proposid and obstype."""
+        """Return the counts per detector, filter (either wheel, each filter in the beam once),
+        filter1, filter2, aperture, proposid, obstype and anomaly flag."""
         return core.facets(self.archive.db, self.spec, self.archive.cache)[1]
 
     def page(self, limit: int | None = None, offset: int | None = None,

@@ -11,8 +11,6 @@ from acsq_mongo.ingest.quicklook_batch import run_quicklooks
 from acsq_mongo.ingest.run_log import start_run_log
 from acsq_mongo.settings import Settings
 
-HELP = "make quicklook JPEGs, previews and thumbnails for rootnames in the catalog"
-
 #: Failures printed on the terminal; the run log has them all.
 _SHOWN_FAILURES = 20
 

@@ -20,6 +20,7 @@ from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.keyword_types import keyword_types
 from acsq_mongo.query.names import FieldRef
 from acsq_mongo.query.values import MAX_TEXT_LENGTH
+from acsq_mongo.query.wavelength import parse_wavelength
 
 __all__ = ["regex_escape", "Wildcard", "AnyOf", "convert", "TEXT_OPS", "ORDER_OPS",
            "EQUALITY_OPS"]
@@ -71,6 +72,8 @@ def convert(ref: FieldRef, op: str, label: str, value: Any) -> Any:
         raise QueryError(f"{label} takes a single value, got {type(value).__name__}")
     if op == "exists":
         return values.to_bool(label, value)
+    if ref.type == "wavelength":
+        return parse_wavelength(value, label)
     folded = ref.name in CASE_FOLDED_FIELDS
     if op in TEXT_OPS:
         text = values.to_text(label, value)
