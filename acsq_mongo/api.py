@@ -30,6 +30,7 @@ A keyword over time, per detector, with its statistics and its picture::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from acsq_mongo.browse.headers import choose_headers, default_filetype, fits_header
 from acsq_mongo.browse.rootname import header_tables, whole_document
+from acsq_mongo.db.budget import each_within, read_budget
 from acsq_mongo.db.connection import connect
 from acsq_mongo.formats.render import csv_lines, result_json, table_lines
 from acsq_mongo.formats.table import query_table
@@ -86,7 +88,7 @@ class Archive:
         self.settings = settings
         self._db = db
         if cache is None or cache is True:
-            cache = ResultCache()
+            cache = ResultCache(max_bytes=settings.result_cache_mb * 2**20)
         # (not `cache or None`: an empty cache is falsy)
         self.cache: ResultCache | None = None if cache is False else cache
 
@@ -96,6 +98,14 @@ class Archive:
         if self._db is None:
             self._db = connect(self.settings)
         return self._db
+
+    def budget(self) -> contextlib.AbstractContextManager:
+        """The time budget of one call, the setting ``time_limit_ms`` (0, the default: none).
+
+        Past it a call raises :class:`~acsq_mongo.errors.TimeBudgetExceeded`
+        (:mod:`acsq_mongo.db.budget`).
+        """
+        return read_budget(self.settings.time_limit_ms, "time_limit_ms")
 
     def query(self, params: Any = None, /, **filters: Any) -> Query:
         """Start a query.
@@ -232,12 +242,14 @@ class Query:
 
     def count(self) -> int:
         """Return how many rootnames match."""
-        return core.count(self.archive.db, self.spec, self.archive.cache)
+        with self.archive.budget():
+            return core.count(self.archive.db, self.spec, self.archive.cache)
 
     def facets(self) -> dict[str, list[tuple[Any, int]]]:
         """Return the counts per detector, filter (either wheel, each filter in the beam once),
         filter1, filter2, aperture, proposid, obstype and anomaly flag."""
-        return core.facets(self.archive.db, self.spec, self.archive.cache)[1]
+        with self.archive.budget():
+            return core.facets(self.archive.db, self.spec, self.archive.cache)[1]
 
     def page(self, limit: int | None = None, offset: int | None = None,
              with_facets: bool = True) -> core.Result:
@@ -248,8 +260,9 @@ class Query:
         if offset is not None:
             changes["offset"] = offset
         spec = self.spec.replace(**changes) if changes else self.spec
-        return core.run(self.archive.db, spec, self.archive.settings,
-                        with_facets=with_facets, cache=self.archive.cache)
+        with self.archive.budget():
+            return core.run(self.archive.db, spec, self.archive.settings,
+                            with_facets=with_facets, cache=self.archive.cache)
 
     def trend(self, y: str, x: str = "date_obs", by: str | None = "detector") -> Trend:
         """Return a trend of ``y`` against ``x`` for this query's rootnames, grouped by ``by``.
@@ -276,10 +289,13 @@ class Query:
         """
         own = TrendSpec.parse([("y", y), ("x", x), ("by", by or "")])
         spec = dataclasses.replace(own, query=self.spec)
-        return trend(self.archive.db, spec, self.archive.settings, self.archive.cache)
+        with self.archive.budget():
+            return trend(self.archive.db, spec, self.archive.settings, self.archive.cache)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return core.iter_rows(self.archive.db, self.spec, self.archive.cache)
+        # A stream: each batch of rows within the budget (not the whole, however long).
+        return each_within(core.iter_rows(self.archive.db, self.spec, self.archive.cache),
+                           self.archive.settings.time_limit_ms)
 
     def rows(self) -> list[dict[str, Any]]:
         """Return every matching row (column -> value), in the query's order."""
@@ -293,8 +309,9 @@ class Query:
         *filetypes : str
             ``"flt"``, ``"raw"``, ...; default: every filetype each rootname has.
         """
-        return list(core.iter_paths(self.archive.db, self.spec, self.archive.settings,
-                                    filetypes or None, self.archive.cache))
+        with self.archive.budget():
+            return list(core.iter_paths(self.archive.db, self.spec, self.archive.settings,
+                                        filetypes or None, self.archive.cache))
 
     def csv(self) -> Iterator[str]:
         """Yield the rows as CSV lines (header first), streamed."""
@@ -319,7 +336,8 @@ class Query:
         ``table.meta["query"]`` holds the query's parameters. See
         :mod:`acsq_mongo.formats.table`.
         """
-        return query_table(self.archive.db, self.spec, self.archive.cache)
+        with self.archive.budget():
+            return query_table(self.archive.db, self.spec, self.archive.cache)
 
     def to_pandas(self) -> Any:
         """Return :meth:`to_table` as a :class:`pandas.DataFrame` (needs pandas).

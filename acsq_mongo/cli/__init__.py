@@ -45,6 +45,9 @@ COMMANDS: dict[str, str] = {
     "demo": "start the local server, make and ingest a sample archive, serve the web app",
 }
 
+#: Subcommands that only read, under the setting ``time_limit_ms`` (acsq_mongo.db.budget).
+READING_COMMANDS = ("query", "trend")
+
 
 def _command_module(name: str) -> ModuleType:
     return importlib.import_module(f"acsq_mongo.cli.{name}_command")
@@ -100,6 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from acsq_mongo.db.budget import read_budget  # imports pymongo: only once a command runs
     from acsq_mongo.errors import AcsqError
     from acsq_mongo.settings import load_settings
 
@@ -107,7 +111,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         overrides = module.settings_overrides(args) if hasattr(module, "settings_overrides") else {}
         settings = load_settings(args.config, **overrides)
-        return int(module.run(args, settings) or 0)
+        limit = settings.time_limit_ms if args.command in READING_COMMANDS else 0
+        with read_budget(limit, "time_limit_ms"):
+            return int(module.run(args, settings) or 0)
     except AcsqError as exc:
         print(f"acsq {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -20,6 +20,7 @@ page of the same query costs one ``find``.
 
 from __future__ import annotations
 
+import contextvars
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -192,7 +193,8 @@ def in_one_scan(call: PageRead) -> Result:
 def beside_counts(call: PageRead) -> Result:
     """The page's ``find`` and the count-and-facets aggregation, side by side."""
     with ThreadPoolExecutor(max_workers=2) as pool:
-        future = pool.submit(call.counts)
+        # (in this thread's context: the face's time budget holds there too)
+        future = pool.submit(contextvars.copy_context().run, call.counts)
         page, hit = call.cached.get("page", call.page_key, call.read)
         counted = future.result()
     if counted is not None:
