@@ -21,7 +21,6 @@ from acsq_mongo.query.downloads import download_url, script_lines
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS
 from acsq_mongo.query.names import resolve
-from acsq_mongo.query.positions import TargetNames
 from acsq_mongo.query.render import result_dict
 from acsq_mongo.query.spec import QuerySpec
 from acsq_mongo.query.summary import archive_values
@@ -148,8 +147,7 @@ def query(fmt: str | None = None):
         if fmt not in WEB_FORMATS:
             raise QueryError(f"unknown format {fmt[:20]!r}; valid formats: "
                              + ", ".join(WEB_FORMATS))
-        spec = QuerySpec.parse(query_pairs(request.args), ignore=FORM_ONLY,
-                               names=TargetNames(st.db).resolve)
+        spec = QuerySpec.parse(query_pairs(request.args), ignore=FORM_ONLY)
         if fmt == "curl":
             return _script_response(spec)
         if fmt == "csv":

@@ -15,6 +15,7 @@ All angles are in degrees.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -74,11 +75,23 @@ def _radius(value: Any) -> float:
 
 @dataclass(frozen=True)
 class Cone:
-    """A cone on the sky: centre (``ra``, ``dec``) and ``radius``, in degrees."""
+    """A cone on the sky: centre (``ra``, ``dec``) and ``radius``, in degrees.
+
+    Attributes
+    ----------
+    ra, dec, radius : float
+        Degrees; ``ra`` and ``dec`` are NaN while a target name is unresolved.
+    target : str or None
+        The target name the centre was given as (``cone=NGC104,2arcmin``), if any.
+    text : str
+        The ``cone=`` value as typed, if given so (links keep it).
+    """
 
     ra: float
     dec: float
     radius: float
+    target: str | None = None
+    text: str = ""
 
     @classmethod
     def parse(cls, ra: Any, dec: Any, radius: Any) -> Cone:
@@ -147,6 +160,22 @@ class Cone:
         """Return which positions (degrees) are within the radius (the edge included)."""
         return angular_separation(self.ra, self.dec, ra, dec) <= self.radius
 
+    @property
+    def resolved(self) -> bool:
+        """Whether the centre is known (False while a target name waits to be resolved)."""
+        return not math.isnan(self.ra)
+
+    def at(self, ra: float, dec: float) -> Cone:
+        """The same cone with its centre at (``ra``, ``dec``), degrees (a resolved name)."""
+        return dataclasses.replace(self, ra=ra % 360.0, dec=dec)
+
     def key(self) -> tuple:
         """A hashable form, for caches."""
+        if not self.resolved:
+            return ("target", self.target, self.radius)
         return (self.ra, self.dec, self.radius)
+
+    def describe(self) -> str:
+        """The cone in words (for a page that shows no match)."""
+        where = self.target if self.target else f"RA {self.ra:g}, Dec {self.dec:g}"
+        return f"within {self.radius:g}° of {where}"

@@ -22,6 +22,7 @@ from acsq_mongo.query.call_cache import CallCache, server_errors
 from acsq_mongo.query.cone import angular_separation
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.filters import combine
+from acsq_mongo.query.positions import TargetNames
 from acsq_mongo.query.result import Selection
 from acsq_mongo.query.sky_search import find_footprints
 from acsq_mongo.query.spec import QuerySpec
@@ -87,6 +88,8 @@ def _capped(found: list[tuple[str, float]], what: str
 
 
 def _select(db: Database, spec: QuerySpec) -> Selection:
+    if spec.targets:  # a target name: its position, from the catalog (one step, every face)
+        spec = spec.with_targets(TargetNames(db).resolve)
     field_filters, header_filters = spec.field_filters, spec.header_filters
     # Header keywords with an index are copied into the catalog (db.header_indexes):
     # filters on those alone run there, and never read a whole document.
