@@ -140,7 +140,7 @@ def query(fmt: str | None = None):
     fmt = {"table": "html", "vot": "votable"}.get(fmt, fmt)
     st = state()
     form = QueryForm(request.args)
-    if not request.args:
+    if not request.args and fmt == "html":  # (/query.csv and the others answer the archive)
         form.suggestions = _suggestions()
         return render_template("query.html", form=form, result=None, error=None)
     try:
