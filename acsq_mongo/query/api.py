@@ -217,7 +217,7 @@ class Query:
         Parameters
         ----------
         y : str
-            A numeric field or header path: ``"exptime"``, ``"headers.raw.1.CCDTEMP"``.
+            A numeric field or header path: ``"exptime"``, ``"headers.flt.1.MDRIZSKY"``.
         x : str
             ``"date_obs"`` (default) or another numeric field.
         by : str or None

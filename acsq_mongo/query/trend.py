@@ -2,10 +2,10 @@
 
 A trend is a query plus three names, as JWQL's monitors are: ``y``, the
 numeric field plotted (a promoted field such as ``exptime`` or any header
-keyword such as ``headers.raw.1.CCDTEMP``); ``x``, ``date_obs`` by default or
+keyword such as ``headers.flt.1.MDRIZSKY``); ``x``, ``date_obs`` by default or
 another numeric field; and ``by``, a facet field that colours the points
 (``detector`` by default; empty for one group). The same ``name=value``
-pairs as a query give the rootnames: ``y=headers.raw.1.CCDTEMP&detector=WFC``.
+pairs as a query give the rootnames: ``y=headers.flt.1.MDRIZSKY&detector=WFC``.
 
 Two requests answer it, both on the collection that holds the fields
 (``catalog`` for promoted fields and indexed header keywords, ``rootnames``
@@ -45,6 +45,7 @@ from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.call_cache import CallCache, server_errors
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.filters import combine
+from acsq_mongo.query.keyword_check import path_warnings
 from acsq_mongo.query.names import FieldRef, resolve
 from acsq_mongo.query.render import csv_lines
 from acsq_mongo.query.selection import cached_selection
@@ -131,7 +132,7 @@ class TrendSpec:
                 rest.append((name, value))
         if not own.get("y"):
             raise QueryError("a trend needs y, the field to plot, e.g. y=exptime or "
-                             "y=headers.raw.1.CCDTEMP")
+                             "y=headers.flt.1.MDRIZSKY")
         y = _numeric_ref("y", own["y"], allow_dates=False)
         x = _numeric_ref("x", own.get("x") or "date_obs", allow_dates=True)
         by: str | None = (own["by"].lower() or None) if "by" in own else "detector"
@@ -190,6 +191,9 @@ class Trend:
         Per value of ``by``, most points first.
     n_matching : int
         Rootnames the query matches (some may have no value of ``x`` or ``y``).
+    warnings : tuple of str
+        For a header path of ``x`` or ``y`` that no header has: where the keyword
+        is, or close spellings (:mod:`.keyword_check`, as for a query's filters).
     """
 
     spec: TrendSpec
@@ -200,6 +204,7 @@ class Trend:
     groups_of: list[Any] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
     n_matching: int = 0
+    warnings: tuple[str, ...] = ()
 
     @property
     def n_points(self) -> int:
@@ -364,4 +369,6 @@ def trend(db: Database, spec: TrendSpec, settings: Settings,
     result = cached.get("trend", spec.key(), lambda: _compute(db, spec, cached),
                         keep=lambda t: t.n_points <= 20_000)[0]
     result.n_matching = n_matching
+    result.warnings = path_warnings(db, (spec.y, spec.x), cache,
+                                    cached.prefix[2] if cached.prefix else None)
     return result
