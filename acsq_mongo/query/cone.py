@@ -121,6 +121,31 @@ class Cone:
             raise QueryError(f"radius must be above 0 and at most 180 degrees, got {radius_:g}")
         return cls(ra_ % 360.0, dec_, radius_)
 
+    @classmethod
+    def from_text(cls, value: Any) -> Cone:
+        """Parse ``cone=POSITION,RADIUS``, the cone as one string (:mod:`.positions`).
+
+        A target name stays unresolved (NaN centre, ``target`` set) until the
+        query core resolves it (:meth:`~acsq_mongo.query.spec.QuerySpec.with_targets`).
+
+        Raises
+        ------
+        QueryError
+            If it is not POSITION,RADIUS, or either part cannot be read.
+        """
+        from acsq_mongo.query.positions import parse_radius, read_position
+
+        text = str(value).strip()
+        position, sep, radius = text.rpartition(",")
+        if not sep or not position.strip():
+            raise QueryError(f"cone takes POSITION,RADIUS (e.g. 00:42:44.3 +41:16:09,2arcmin), "
+                             f"got {text[:60]!r}")
+        coord = read_position(position)
+        degrees = float(parse_radius(radius).deg)
+        if isinstance(coord, str):
+            return cls(math.nan, math.nan, degrees, target=coord, text=text)
+        return cls(float(coord.ra.deg) % 360.0, float(coord.dec.deg), degrees, text=text)
+
     @property
     def contains_pole(self) -> bool:
         """Whether the cap reaches a celestial pole (then every RA is in the box)."""

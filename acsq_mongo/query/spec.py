@@ -26,7 +26,6 @@ An empty value (an empty form field) means "not given".
 from __future__ import annotations
 
 import dataclasses
-import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +35,6 @@ from acsq_mongo.query.cone import CONE_PARAMS, Cone
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.filters import Filter, parse_filter
 from acsq_mongo.query.names import FieldRef, resolve
-from acsq_mongo.query.positions import parse_radius, read_position
 from acsq_mongo.query.sky_search import SKY_PARAMS, SkySearch
 
 __all__ = [
@@ -208,7 +206,7 @@ class QuerySpec:
             raise QueryError("one search around a position per query; got " + " and ".join(
                 searches))
         if "cone" in reserved:
-            changes["cone"] = _parse_cone(reserved["cone"])
+            changes["cone"] = Cone.from_text(reserved["cone"])
         for kind in SKY_PARAMS:
             if kind in reserved:
                 changes["sky"] = SkySearch.parse(kind, reserved[kind])
@@ -369,21 +367,6 @@ def _parse_sort(value: Any) -> tuple[tuple[str, int], ...]:
     if not keys:
         raise QueryError("sort needs a field name, e.g. sort=-exptime")
     return tuple(keys)
-
-
-def _parse_cone(value: Any) -> Cone:
-    """``cone=POSITION,RADIUS``: the cone search of target positions as one string (a
-    target name stays unresolved: :meth:`QuerySpec.with_targets`)."""
-    text = str(value).strip()
-    position, sep, radius = text.rpartition(",")
-    if not sep or not position.strip():
-        raise QueryError(f"cone takes POSITION,RADIUS (e.g. 00:42:44.3 +41:16:09,2arcmin), "
-                         f"got {text[:60]!r}")
-    coord = read_position(position)
-    degrees = float(parse_radius(radius).deg)
-    if isinstance(coord, str):
-        return Cone(math.nan, math.nan, degrees, target=coord, text=text)
-    return Cone(float(coord.ra.deg) % 360.0, float(coord.dec.deg), degrees, text=text)
 
 
 def _parse_columns(value: Any) -> tuple[FieldRef, ...]:
