@@ -253,6 +253,25 @@ def test_the_issue_example_has_its_flags_in_csv(site):
     assert row["headers.flt.0.CCDGAIN"] != ""
 
 
+def test_a_header_keyword_trend_by_anomalies_takes_the_flags_from_the_catalog(site):
+    data = json.loads(site.text("/trend.json?y=headers.flt.0.CCDGAIN&by=anomalies"))
+    points = {p["rootname"]: p for p in data["points"]}
+    for rootname in site.flagged:
+        stored = site.db[CATALOG].find_one({"_id": rootname[:8]})["anomalies"]
+        assert points[rootname]["anomalies"] == stored
+    # Each group's statistics are those of its points (numpy, from the points themselves).
+    by_group: dict[str, list[float]] = {}
+    for p in data["points"]:
+        by_group.setdefault(json.dumps(p["anomalies"]), []).append(p["headers.flt.0.CCDGAIN"])
+    assert len(by_group) >= 3
+    for group in data["groups"]:
+        values = np.array(by_group.pop(json.dumps(group["value"])))
+        assert (group["n"], group["min"], group["max"]) == (len(values), values.min(),
+                                                            values.max())
+        assert group["mean"] == pytest.approx(values.mean())
+    assert by_group == {}
+
+
 # --- 2. target names on every face ---------------------------------------------------------
 
 def _target(site) -> tuple[str, SkyCoord]:

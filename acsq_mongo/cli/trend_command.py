@@ -27,7 +27,7 @@ examples:
   acsq trend exptime detector=WFC --output exptime.png
   acsq trend headers.flt.0.BIASLEVA date_obs__gte=2010 --by detector --output biaslev.csv
   acsq trend headers.flt.1.MDRIZSKY --x expstart --by filter1 --output sky.svg
-  acsq trend exptime contains=NGC104 --by filter1
+  acsq trend exptime contains=NGC7793 --by filter1
 """
 
 

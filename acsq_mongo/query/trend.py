@@ -37,9 +37,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.db.collections import ROOTNAMES
+from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.header_indexes import copied_paths
-from acsq_mongo.fields import FACET_FIELDS, FIELDS
+from acsq_mongo.fields import FACET_FIELDS, FIELDS, TAG_FIELDS
 from acsq_mongo.query import core
 from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.call_cache import CallCache, server_errors
@@ -76,6 +76,9 @@ GROUP_FIELDS: tuple[str, ...] = FACET_FIELDS + ("imagetyp", "subarray", "expflag
 #: Promoted fields that can be plotted (numbers, and ``date_obs`` for x).
 NUMERIC_FIELDS: tuple[str, ...] = tuple(
     n for n, f in FIELDS.items() if f.type in ("int", "float", "datetime"))
+
+
+_TAGS = frozenset(f.name for f in TAG_FIELDS)
 
 
 class TrendTooLarge(QueryError):
@@ -158,7 +161,8 @@ class TrendSpec:
 
     def title(self) -> str:
         """The plot's title: what against what, for which query."""
-        filters = ", ".join(f.describe() for f in self.query.filters)
+        searches = [s.describe() for s in (self.query.cone, self.query.sky) if s is not None]
+        filters = ", ".join([f.describe() for f in self.query.filters] + searches)
         return f"{self.y.name} against {self.x.name}" + (f" ({filters})" if filters else "")
 
     @property
@@ -288,6 +292,23 @@ def group_pipeline(match: dict, spec: TrendSpec) -> list[dict]:
                         "min": {"$min": y}, "max": {"$max": y}}}]
 
 
+def _tag_groups(db: Database, docs: list[dict], spec: TrendSpec) -> tuple[list[dict], list]:
+    """The points' tag values (``anomalies``) from the catalog, where the tags write them,
+    and the statistics per group computed here as the ``$group`` would."""
+    with server_errors():
+        tags = {d["_id"]: d.get(spec.by) for d in db[CATALOG].find(
+            {"_id": {"$in": [d["_id"] for d in docs]}}, {spec.by: 1})}
+    groups: dict[Any, dict] = {}
+    for doc in docs:
+        value, y = tags.get(doc["_id"]), _path_value(doc, spec.y.path)
+        doc[spec.by] = value
+        g = groups.setdefault(tuple(value) if isinstance(value, list) else value,
+                              {"_id": value, "n": 0, "sum": 0.0, "min": y, "max": y})
+        g["n"], g["sum"], g["min"], g["max"] = g["n"] + 1, g["sum"] + y, min(g["min"], y), max(
+            g["max"], y)
+    return docs, [{**g, "mean": g["sum"] / g["n"]} for g in groups.values()]
+
+
 def _compute(db: Database, spec: TrendSpec, cached: CallCache) -> Trend:
     selection = cached_selection(cached, spec.query)
     # A header keyword is read from rootnames, unless it has an index: then the catalog
@@ -308,7 +329,9 @@ def _compute(db: Database, spec: TrendSpec, cached: CallCache) -> Trend:
         with server_errors():
             return list(db[collection].aggregate(group_pipeline(match, spec)))
 
-    if type(db).__module__.startswith("mongomock"):
+    if collection == ROOTNAMES and spec.by in _TAGS:
+        docs, groups = _tag_groups(db, points(), spec)  # (tags live in the catalog only)
+    elif type(db).__module__.startswith("mongomock"):
         docs, groups = points(), statistics()
     else:
         # Independent reads of the same documents: sent side by side, a trend costs the
