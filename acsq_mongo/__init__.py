@@ -22,7 +22,7 @@ __all__ = [
 
 # Imported on first use, so that `import acsq_mongo` (and the CLI) stays light.
 _LAZY = {
-    "Archive": "acsq_mongo.query.api",
+    "Archive": "acsq_mongo.api",
     "ingest_rootname": "acsq_mongo.ingest.rootname",
     "make_quicklooks": "acsq_mongo.images.quicklook",
     "read_mosaic": "acsq_mongo.images.imaging",

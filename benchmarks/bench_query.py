@@ -46,12 +46,13 @@ from pathlib import Path
 from _common import sample_archive
 from astropy.io import fits
 
+from acsq_mongo import Archive
 from acsq_mongo.db import localserver as localdb
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.connection import connect
 from acsq_mongo.db.indexes import ensure_indexes
 from acsq_mongo.ingest.run import run_ingest
-from acsq_mongo.query import Archive, QuerySpec, ResultCache, run
+from acsq_mongo.query import QuerySpec, ResultCache, run
 from acsq_mongo.settings import load_settings
 
 TARGET_RATIO = 100.0

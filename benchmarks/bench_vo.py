@@ -31,13 +31,13 @@ from _common import fetch_body, percentile, sample_archive
 from astropy.io.votable import parse
 from werkzeug.serving import make_server
 
+from acsq_mongo import Archive
 from acsq_mongo.db import localserver as localdb
 from acsq_mongo.db.collections import CATALOG
 from acsq_mongo.db.connection import connect
 from acsq_mongo.db.indexes import ensure_indexes
+from acsq_mongo.formats.votable import ecsv_text, votable_bytes
 from acsq_mongo.ingest.run import run_ingest
-from acsq_mongo.query import Archive
-from acsq_mongo.query.votable import ecsv_text, votable_bytes
 from acsq_mongo.settings import load_settings
 from webapp import create_app
 

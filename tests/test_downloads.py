@@ -20,8 +20,8 @@ import pytest
 from web_server import serving
 
 from acsq_mongo.cli import main
+from acsq_mongo.formats.downloads import download_url, script_lines
 from acsq_mongo.ingest.run import run_ingest
-from acsq_mongo.query.downloads import download_url, script_lines
 from webapp import create_app
 
 _FETCH = re.compile(r"^fetch '([^']+)' '([^']+)' (\d+)$", re.MULTILINE)

@@ -59,9 +59,9 @@ from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.connection import connect
 from acsq_mongo.fields import FIELDS
 from acsq_mongo.ingest.run import run_ingest
-from acsq_mongo.query.trend_keywords import TREND_KEYWORDS
 from acsq_mongo.settings import load_settings
 from acsq_mongo.tags import Vocabulary, change_flags
+from acsq_mongo.trends.trend_keywords import TREND_KEYWORDS
 from webapp import create_app
 from webapp.archive import proposal_segment
 

@@ -24,6 +24,7 @@ from command_log import CommandLog, Sent
 
 from acsq_mongo.accounts.signin import sign_in
 from acsq_mongo.accounts.users import User
+from acsq_mongo.browse.proposal_rows import proposal_rows
 from acsq_mongo.cli import main
 from acsq_mongo.db.collections import CATALOG, GALLERIES, PROPOSALS, ROOTNAMES
 from acsq_mongo.db.connection import connect
@@ -32,7 +33,6 @@ from acsq_mongo.db.summary_shapes import proposal_id
 from acsq_mongo.fields import PROMOTED_FIELDS
 from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.query import core
-from acsq_mongo.query.proposal_rows import proposal_rows
 from acsq_mongo.settings import load_settings
 from acsq_mongo.tags import Vocabulary, change_flags
 from webapp import create_app

@@ -25,7 +25,11 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("acsq_mongo.archive", "acsq_mongo.images", "acsq_mongo.db", "acsq_mongo.sample",
      "acsq_mongo.sky", "acsq_mongo.plots"),
     ("acsq_mongo.ingest", "acsq_mongo.query", "acsq_mongo.accounts"),
-    ("acsq_mongo.tags",),  # a tag writes the catalog and its gallery (ingest's summaries)
+    # Above the query core: its browse views and output formats; a tag writes the
+    # catalog and its gallery (ingest's summaries).
+    ("acsq_mongo.browse", "acsq_mongo.formats", "acsq_mongo.tags"),
+    ("acsq_mongo.vo", "acsq_mongo.trends"),  # they render with formats/
+    ("acsq_mongo.api",),   # the Python API's Archive, over every package of the query side
     ("webapp",),
     ("acsq_mongo.cli",),   # the outermost shell: `acsq serve` and `acsq demo` start the web app
 )
@@ -168,10 +172,10 @@ def test_the_size_check_counts_lines(tmp_path, monkeypatch, lines, over):
 
 def test_the_public_api_is_importable_from_the_root_package():
     import acsq_mongo
+    from acsq_mongo.api import Archive
     from acsq_mongo.images.imaging import read_mosaic
     from acsq_mongo.images.quicklook import make_quicklooks
     from acsq_mongo.ingest.rootname import ingest_rootname
-    from acsq_mongo.query.api import Archive
 
     assert (acsq_mongo.Archive, acsq_mongo.ingest_rootname, acsq_mongo.make_quicklooks,
             acsq_mongo.read_mosaic) == (Archive, ingest_rootname, make_quicklooks, read_mosaic)

@@ -16,12 +16,7 @@ import pytest
 from command_log import CommandLog
 from query_documents import load, make_documents
 
-from acsq_mongo.db.collections import CATALOG, GALLERIES, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
-from acsq_mongo.fields import FILETYPES
-from acsq_mongo.ingest.store import record_errors, set_quicklook, upsert_rootname
-from acsq_mongo.ingest.summaries import refresh_summaries
-from acsq_mongo.query import QueryError, QuerySpec, ResultCache, run
-from acsq_mongo.query.proposal_rows import (
+from acsq_mongo.browse.proposal_rows import (
     MAX_PROPOSAL_ROWS,
     answerable,
     gallery_summary,
@@ -29,13 +24,13 @@ from acsq_mongo.query.proposal_rows import (
     proposal_page,
     proposal_rows,
 )
-from acsq_mongo.query.proposals import (
+from acsq_mongo.browse.proposals import (
     get_proposal,
     list_proposals,
     parse_proposal_sort,
     parse_proposid,
 )
-from acsq_mongo.query.rootname import (
+from acsq_mongo.browse.rootname import (
     Association,
     association,
     catalog_document,
@@ -46,7 +41,12 @@ from acsq_mongo.query.rootname import (
     rootname_id,
     whole_document,
 )
-from acsq_mongo.query.summary import archive_summary, archive_values
+from acsq_mongo.browse.summary import archive_summary, archive_values
+from acsq_mongo.db.collections import CATALOG, GALLERIES, INGEST_ERRORS, META, PROPOSALS, ROOTNAMES
+from acsq_mongo.fields import FILETYPES
+from acsq_mongo.ingest.store import record_errors, set_quicklook, upsert_rootname
+from acsq_mongo.ingest.summaries import refresh_summaries
+from acsq_mongo.query import QueryError, QuerySpec, ResultCache, run
 
 
 @pytest.fixture

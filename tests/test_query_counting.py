@@ -17,9 +17,9 @@ from query_documents import make_documents
 
 from acsq_mongo.db.collections import CATALOG
 from acsq_mongo.db.indexes import ensure_indexes
+from acsq_mongo.formats.render import result_dict
 from acsq_mongo.ingest.store import catalog_entry
 from acsq_mongo.query import FACET_FIELDS, QuerySpec, core, run
-from acsq_mongo.query.render import result_dict
 
 N = 5_000
 SPEC = QuerySpec.parse({"sort": "date_obs"})

@@ -11,8 +11,8 @@ import types
 import pytest
 from query_documents import load, make_documents
 
+from acsq_mongo.formats.render import csv_lines, result_dict, result_json, table_lines
 from acsq_mongo.query import QuerySpec, iter_rows, run
-from acsq_mongo.query.render import csv_lines, result_dict, result_json, table_lines
 
 ROWS = [
     {"rootname": "j94f05bgq", "targname": "=HYPERLINK(\"http://evil\")", "dec_targ": -72.0813,

@@ -21,8 +21,8 @@ from query_documents import load, make_documents
 
 from acsq_mongo import Archive
 from acsq_mongo.cli import main
+from acsq_mongo.formats.table import UCDS, column_kind
 from acsq_mongo.query.names import resolve
-from acsq_mongo.query.table import UCDS, column_kind
 
 DOCS = make_documents(40)
 COLUMNS = ("rootname", "date_obs", "ra_targ", "dec_targ", "exptime", "expstart", "subarray",

@@ -16,9 +16,9 @@ import pytest
 
 from acsq_mongo.db.collections import CATALOG
 from acsq_mongo.plots.sky_map import footprint_rings, sky_map, zoom_field
-from acsq_mongo.query.sky_points import sky_points
 from acsq_mongo.query.spec import QuerySpec
-from acsq_mongo.query.trend import TrendTooLarge
+from acsq_mongo.trends.sky_points import sky_points
+from acsq_mongo.trends.trend import TrendTooLarge
 from webapp import create_app
 
 

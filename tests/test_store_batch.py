@@ -6,6 +6,7 @@ import bson
 import pytest
 from test_store import _document
 
+from acsq_mongo.browse.rootname import whole_document
 from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, META, ROOTNAMES
 from acsq_mongo.db.generation import generation
 from acsq_mongo.ingest.store import (
@@ -15,7 +16,6 @@ from acsq_mongo.ingest.store import (
     upsert_rootname,
 )
 from acsq_mongo.ingest.store_batch import StoreBatch
-from acsq_mongo.query.rootname import whole_document
 
 WHEN = datetime.datetime(2026, 1, 2, 3, 4, 5, 678000)
 

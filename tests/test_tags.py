@@ -17,6 +17,7 @@ from collections import Counter
 import pytest
 
 from acsq_mongo.accounts.users import User
+from acsq_mongo.api import Archive
 from acsq_mongo.cli import main
 from acsq_mongo.db.collections import ANOMALY_EVENTS, CATALOG, GALLERIES
 from acsq_mongo.db.connection import connect
@@ -26,7 +27,6 @@ from acsq_mongo.ingest.reingest import run_reingest
 from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.ingest.store import upsert_rootname
 from acsq_mongo.query import core
-from acsq_mongo.query.api import Archive
 from acsq_mongo.query.spec import QuerySpec
 from acsq_mongo.tags import MAX_COMMENT, TagError, Vocabulary, change_flags
 from acsq_mongo.tags.flags import derive_flags, store_flags

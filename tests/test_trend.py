@@ -135,7 +135,7 @@ def test_the_trend_is_the_brute_force_answer(site, y, x, by, extra, keep):
 
 def test_the_statistics_come_from_the_server_group(site):
     """The same numbers straight from the $group pipeline the core sends."""
-    from acsq_mongo.query.trend import TrendSpec, group_pipeline
+    from acsq_mongo.trends.trend import TrendSpec, group_pipeline
 
     _, db, _ = site
     spec = TrendSpec.parse([("y", "exptime"), ("by", "detector")])

@@ -11,7 +11,7 @@ from acsq_mongo.cli import main
 from acsq_mongo.plots.colors import DETECTOR_COLORS, OTHER, group_colors
 from acsq_mongo.plots.trend_figure import trend_figure
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.trend import TrendSpec
+from acsq_mongo.trends.trend import TrendSpec
 
 
 def test_a_trend_names_y_and_takes_the_query_s_filters():

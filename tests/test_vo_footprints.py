@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from acsq_mongo.query.region_overlap import arcs_cross, footprint_meets
-from acsq_mongo.query.regions import Circle, Polygon, Range
 from acsq_mongo.sky.geometry import unit_vectors
+from acsq_mongo.vo.region_overlap import arcs_cross, footprint_meets
+from acsq_mongo.vo.regions import Circle, Polygon, Range
 
 # A thin footprint lying east-west across RA 0 at Dec 10, and one near the north pole.
 WIDE = [[359.0, 9.9], [1.0, 9.9], [1.0, 10.1], [359.0, 10.1]]

@@ -27,31 +27,21 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from acsq_mongo.fields import (
-    FILETYPES,
-    IMAGE_FILETYPES,
-    SEED_OUTPUT_COLUMNS,
-    THUMBNAIL_FILETYPES,
-)
-from acsq_mongo.query import core
-from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.files import file_path
-from acsq_mongo.query.proposal_rows import (
+from acsq_mongo.browse.proposal_rows import (
     answerable,
     gallery_summary,
     proposal_filter,
     proposal_page,
     proposal_rows,
 )
-from acsq_mongo.query.proposals import (
+from acsq_mongo.browse.proposals import (
     PROPOSAL_COLUMNS,
     UNKNOWN_PROPOSAL,
     list_proposals,
     parse_proposal_sort,
     parse_proposid,
 )
-from acsq_mongo.query.render import result_dict
-from acsq_mongo.query.rootname import (
+from acsq_mongo.browse.rootname import (
     association,
     catalog_document,
     header_tables,
@@ -61,6 +51,16 @@ from acsq_mongo.query.rootname import (
     rootname_id,
     whole_document,
 )
+from acsq_mongo.fields import (
+    FILETYPES,
+    IMAGE_FILETYPES,
+    SEED_OUTPUT_COLUMNS,
+    THUMBNAIL_FILETYPES,
+)
+from acsq_mongo.formats.render import result_dict
+from acsq_mongo.query import core
+from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.files import file_path
 from acsq_mongo.query.spec import QuerySpec, param_pairs
 from acsq_mongo.tags.flags import MAX_COMMENT
 from acsq_mongo.tags.history import rootname_history

@@ -1,7 +1,7 @@
 """How values look on a page: Jinja filters and globals for the templates.
 
 Values are written as the query core writes them
-(:func:`~acsq_mongo.query.render.text_value`), with a few kindnesses for people:
+(:func:`~acsq_mongo.formats.render.text_value`), with a few kindnesses for people:
 dates to the second in tables and to the minute with ``UTC`` in prose, counts
 with thousands separators, header booleans as FITS writes them (``T``/``F``);
 floats keep every digit. Every filter returns plain text, which the templates'
@@ -17,7 +17,7 @@ from flask import Flask
 from markupsafe import Markup, escape
 
 from acsq_mongo.fields import FIELDS
-from acsq_mongo.query.render import text_value
+from acsq_mongo.formats.render import text_value
 
 __all__ = [
     "register", "show", "fits_value", "seconds", "label", "count", "when", "header_rows",

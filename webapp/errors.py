@@ -20,8 +20,8 @@ from flask import Flask, Response, render_template
 from werkzeug.exceptions import HTTPException
 
 from acsq_mongo.errors import DatabaseUnavailable
+from acsq_mongo.formats.votable import VOTABLE_MIME, error_votable
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.votable import VOTABLE_MIME, error_votable
 from webapp.formats import json_response, wants_csv, wants_json, wants_votable
 
 __all__ = ["register", "error_page"]

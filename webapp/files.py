@@ -2,7 +2,7 @@
 
 The file is found from the rootname's catalog entry, never from a path in the
 URL, and served only if it passes every check of
-:func:`acsq_mongo.query.downloads.catalogued_file`: a filetype the entry lists, a
+:func:`acsq_mongo.formats.downloads.catalogued_file`: a filetype the entry lists, a
 real path (symbolic links resolved) inside ``ACSQ_ARCHIVE``, a regular file. Anything
 else is a 404 page that says which check failed; a catalogued file missing on disk
 says so too.
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, send_file, url_for
 
-from acsq_mongo.query.downloads import FileMissing, FileRefused, catalogued_file
+from acsq_mongo.browse.rootname import catalog_document
+from acsq_mongo.formats.downloads import FileMissing, FileRefused, catalogued_file
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.rootname import catalog_document
 from webapp.state import state
 
 __all__ = ["bp", "file_url", "FITS_MIMETYPE"]

@@ -4,8 +4,8 @@ A list page is served at its own URL (``/query``, ``/archive/``) and with a
 suffix (``/query.json``, ``/archive.csv``), or with ``?format=json|csv``;
 the suffix wins. JSON is one page (with the count and paging), CSV streams
 every row. Query results also come as a VOTable (``.vot``) and as ECSV
-(``.ecsv``), every row typed with units (:mod:`acsq_mongo.query.votable`).
-The writing itself is the query core's (:mod:`acsq_mongo.query.render`):
+(``.ecsv``), every row typed with units (:mod:`acsq_mongo.formats.votable`).
+The writing itself is the query core's (:mod:`acsq_mongo.formats.render`):
 the same value formatting, and CSV cells neutralised against spreadsheet
 formulas.
 """
@@ -20,8 +20,8 @@ from urllib.parse import urlencode
 
 from flask import Response, request, url_for
 
+from acsq_mongo.formats.render import csv_lines, json_default, to_jsonable
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.render import csv_lines, json_default, to_jsonable
 
 __all__ = [
     "LIST_FORMATS",

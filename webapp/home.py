@@ -2,7 +2,7 @@
 
 Counts by detector and by filetype, the latest ingest, the number of errors
 and the plot of observations per year by detector (seed Fig. 1), all from
-:func:`acsq_mongo.query.summary.archive_summary` (one scan of the slim
+:func:`acsq_mongo.browse.summary.archive_summary` (one scan of the slim
 catalog, cached until the data changes); and the archive's coverage of the
 sky, the image ``/sky.png`` (:mod:`webapp.sky`).
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 
-from acsq_mongo.query.summary import archive_summary
+from acsq_mongo.browse.summary import archive_summary
 from webapp.formats import json_response
 from webapp.plot import year_plot
 from webapp.state import state

@@ -11,7 +11,7 @@ twice, is a 400 that names it, never silently ignored.
   elsewhere it is a name the page does not take.
 - The VO services follow their standards: SIA v2 ORs a repeated parameter and
   ignores unknown ones (DALI), Simple Cone Search takes RA, DEC, SR and VERB
-  once each and ignores other names (:mod:`acsq_mongo.query.scs`). Static
+  once each and ignores other names (:mod:`acsq_mongo.vo.scs`). Static
   files take no parameters that matter.
 """
 

@@ -1,5 +1,5 @@
 """``/query``: the query form, and its results as an HTML table, thumbnails, CSV, JSON,
-VOTable, ECSV or a download script (``/query.curl``, :mod:`acsq_mongo.query.downloads`).
+VOTable, ECSV or a download script (``/query.curl``, :mod:`acsq_mongo.formats.downloads`).
 
 The form uses GET, so every result has a URL that can be bookmarked and
 shared. Results come one page at a time, with the total count and the facet
@@ -16,16 +16,16 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, Response, render_template, request, stream_with_context, url_for
 
+from acsq_mongo.browse.summary import archive_values
+from acsq_mongo.formats.downloads import download_url, script_lines
+from acsq_mongo.formats.render import result_dict
+from acsq_mongo.formats.table import query_table
+from acsq_mongo.formats.votable import ECSV_MIME, VOTABLE_MIME, ecsv_text, votable_bytes
 from acsq_mongo.query import core
-from acsq_mongo.query.downloads import download_url, script_lines
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS
 from acsq_mongo.query.names import resolve
-from acsq_mongo.query.render import result_dict
 from acsq_mongo.query.spec import QuerySpec
-from acsq_mongo.query.summary import archive_values
-from acsq_mongo.query.table import query_table
-from acsq_mongo.query.votable import ECSV_MIME, VOTABLE_MIME, ecsv_text, votable_bytes
 from webapp.formats import (
     TABLE_SUFFIXES,
     csv_response,

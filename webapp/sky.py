@@ -13,8 +13,8 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 
 from acsq_mongo.query.call_cache import CallCache
-from acsq_mongo.query.sky_points import sky_points
 from acsq_mongo.query.spec import QuerySpec
+from acsq_mongo.trends.sky_points import sky_points
 from webapp.formats import requested_format
 from webapp.query_form import FORM_ONLY, query_pairs
 from webapp.state import state

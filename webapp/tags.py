@@ -17,8 +17,8 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from acsq_mongo.browse.rootname import catalog_document
 from acsq_mongo.errors import AcsqError
-from acsq_mongo.query.rootname import catalog_document
 from acsq_mongo.tags import TagError, change_flags
 from acsq_mongo.tags.history import EVENT_COLUMNS, iter_events, recent_events
 from webapp.archive import proposal_segment

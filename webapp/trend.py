@@ -22,8 +22,8 @@ from flask import Blueprint, Response, render_template, request, url_for
 
 from acsq_mongo.query.call_cache import CallCache
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.trend import GROUP_FIELDS, NUMERIC_FIELDS, TrendSpec, trend
-from acsq_mongo.query.trend_keywords import suggested_keywords
+from acsq_mongo.trends.trend import GROUP_FIELDS, NUMERIC_FIELDS, TrendSpec, trend
+from acsq_mongo.trends.trend_keywords import suggested_keywords
 from webapp.formats import csv_response, json_response, requested_format
 from webapp.query_form import query_pairs
 from webapp.state import state

@@ -1,7 +1,7 @@
 """``/vo/...``: the IVOA services, for TOPCAT, Aladin, pyvo and astroquery.
 
-- ``/vo/scs``: Simple Cone Search 1.03 (:mod:`acsq_mongo.query.scs`);
-- ``/vo/sia``: Simple Image Access 2.0 (:mod:`acsq_mongo.query.sia`), ObsCore
+- ``/vo/scs``: Simple Cone Search 1.03 (:mod:`acsq_mongo.vo.scs`);
+- ``/vo/sia``: Simple Image Access 2.0 (:mod:`acsq_mongo.vo.sia`), ObsCore
   rows whose ``access_url`` is the file download ``/files/<rootname>/<filetype>``
   and whose ``preview`` is the quicklook JPEG;
 - ``/vo/<service>/availability`` and ``/vo/<service>/capabilities``: VOSI.
@@ -18,11 +18,11 @@ from flask import Blueprint, Response, request, url_for
 
 from acsq_mongo.db.connection import ping
 from acsq_mongo.errors import DatabaseUnavailable
+from acsq_mongo.formats.votable import VOTABLE_MIME, error_votable, votable_bytes
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.obscore import obscore_table
-from acsq_mongo.query.scs import parse_scs, scs_table, scs_votable
-from acsq_mongo.query.sia import parse_sia, run_sia
-from acsq_mongo.query.votable import VOTABLE_MIME, error_votable, votable_bytes
+from acsq_mongo.vo.obscore import obscore_table
+from acsq_mongo.vo.scs import parse_scs, scs_table, scs_votable
+from acsq_mongo.vo.sia import parse_sia, run_sia
 from webapp import files
 from webapp.state import state
 from webapp.vosi import SCS_ID, SIA2_ID, VOSI_MIME, availability_xml, capabilities_xml

@@ -9,14 +9,14 @@ import shlex
 import sys
 
 from acsq_mongo.db.connection import connect
+from acsq_mongo.formats.downloads import download_url, script_lines
+from acsq_mongo.formats.render import csv_lines, result_json, table_lines, text_value
+from acsq_mongo.formats.table import query_table
+from acsq_mongo.formats.votable import ecsv_text, votable_bytes
 from acsq_mongo.query import core
-from acsq_mongo.query.downloads import download_url, script_lines
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS
-from acsq_mongo.query.render import csv_lines, result_json, table_lines, text_value
 from acsq_mongo.query.spec import FORMATS, QuerySpec
-from acsq_mongo.query.table import query_table
-from acsq_mongo.query.votable import ecsv_text, votable_bytes
 from acsq_mongo.settings import Settings
 
 HELP = ("find rootnames by key metadata or any header keyword; table, CSV, JSON, VOTable, "

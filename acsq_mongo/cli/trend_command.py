@@ -7,8 +7,8 @@ import sys
 
 from acsq_mongo.db.connection import connect
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.trend import GROUP_FIELDS, TrendSpec, trend
 from acsq_mongo.settings import Settings
+from acsq_mongo.trends.trend import GROUP_FIELDS, TrendSpec, trend
 
 HELP = "plot a numeric field or header keyword against time for a query's rootnames"
 

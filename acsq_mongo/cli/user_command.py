@@ -24,7 +24,7 @@ from acsq_mongo.accounts.users import (
     set_password,
 )
 from acsq_mongo.db.connection import connect
-from acsq_mongo.query.render import json_default, to_jsonable
+from acsq_mongo.formats.render import json_default, to_jsonable
 from acsq_mongo.settings import Settings
 
 HELP = "manage the accounts that may tag images (tagger) and manage accounts (admin)"

@@ -1,8 +1,8 @@
 """The shapes of the summary collections, ``proposals`` and ``galleries``.
 
 The ingest stage writes them (:func:`acsq_mongo.ingest.summaries.refresh_summaries`)
-and the query core reads them (:mod:`acsq_mongo.query.proposals`,
-:mod:`acsq_mongo.query.proposal_rows`); both take their ids, columns and limits
+and the query core reads them (:mod:`acsq_mongo.browse.proposals`,
+:mod:`acsq_mongo.browse.proposal_rows`); both take their ids, columns and limits
 from here.
 """
 

@@ -196,7 +196,7 @@ def touch_rootname(
     ``rootnames`` is left alone (the server would rewrite all of it, some
     50 kB, for one date): its ``last_ingest_date`` is that of its last write,
     and readers of whole documents take the catalog's
-    (:func:`acsq_mongo.query.rootname.whole_document`). With ``quicklook``,
+    (:func:`acsq_mongo.browse.rootname.whole_document`). With ``quicklook``,
     both get the new paths (and the date).
     """
     fields: dict[str, Any] = {"last_ingest_date": last_ingest_date}

@@ -20,7 +20,7 @@ and written back only where something changed:
     core.
 ``meta`` ``{_id: "summary"}``
     The archive's counts by detector, year, filetypes and errors (the groups
-    of :data:`acsq_mongo.query.summary.SUMMARY_PIPELINE`) and the values each
+    of :data:`acsq_mongo.browse.summary.SUMMARY_PIPELINE`) and the values each
     facet field takes.
 
 The ``_id`` s of ``proposals`` and ``galleries`` are the proposal ID as text
@@ -150,8 +150,8 @@ def summary_groups(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Count rows by (detector, year, filetypes, n_errors).
 
     The same groups as the ``$group`` of
-    :data:`acsq_mongo.query.summary.SUMMARY_PIPELINE`, so
-    :func:`acsq_mongo.query.summary.summarise_groups` reads either.
+    :data:`acsq_mongo.browse.summary.SUMMARY_PIPELINE`, so
+    :func:`acsq_mongo.browse.summary.summarise_groups` reads either.
     """
     counts: Counter = Counter()
     for row in rows:

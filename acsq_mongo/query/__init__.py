@@ -1,19 +1,23 @@
 """The query core: one layer that the web app, the CLI and the Python API share.
 
-- :mod:`.filters`: ``field__op=value`` -> a MongoDB filter (a fixed table of ops).
-- :mod:`.filter_values`: what was typed -> typed values, wildcards, case folding.
-- :mod:`.keyword_check`: warnings for header keyword paths that cannot match.
-- :mod:`.names`: the allow-list of fields, and header keywords by path.
-- :mod:`.values`: text -> typed values (numbers, dates, booleans).
-- :mod:`.cone`: cone search without geo operators.
-- :mod:`.facets`: the count and the facets from one ``$facet`` aggregation.
-- :mod:`.spec`: :class:`QuerySpec`, parsed from ``name=value`` pairs.
-- :mod:`.core`: :func:`run` a spec into a :class:`Result`; stream rows and paths.
-- :mod:`.render`: a result as a table, CSV, JSON.
-- :mod:`.api`: :class:`Archive`, for Python scripts.
+A query flows through it in one direction:
+
+- :mod:`.spec`: :class:`QuerySpec`, parsed from ``name=value`` pairs, with its
+  filters (:mod:`.filters`, :mod:`.filter_values`, :mod:`.values`, :mod:`.names`)
+  and its search around a position (:mod:`.cone`, :mod:`.sky_search`,
+  :mod:`.positions`);
+- :mod:`.selection`: the rootnames a spec matches;
+- :mod:`.counting` and :mod:`.facets`: the count and the facets of a selection;
+- :mod:`.core`: :func:`run` a spec into a :class:`Result` (:mod:`.result`); stream
+  rows (:mod:`.rows`) and file paths (:mod:`.files`);
+- :mod:`.cache` and :mod:`.call_cache`: the results kept per data generation.
+
+The packages above the core use it: :mod:`acsq_mongo.formats` (a result as a table,
+CSV, JSON, VOTable, ECSV, a download script), :mod:`acsq_mongo.browse` (proposals,
+one rootname, the archive summary), :mod:`acsq_mongo.trends` (trends and sky maps),
+:mod:`acsq_mongo.vo` (the VO services) and the Python API :class:`acsq_mongo.Archive`.
 """
 
-from acsq_mongo.query.api import Archive, Query
 from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.core import Result, count, facets, iter_paths, iter_rows, run
 from acsq_mongo.query.errors import QueryError
@@ -22,8 +26,6 @@ from acsq_mongo.query.filters import OPS
 from acsq_mongo.query.spec import FORMATS, QuerySpec
 
 __all__ = [
-    "Archive",
-    "Query",
     "QuerySpec",
     "QueryError",
     "Result",

@@ -52,7 +52,7 @@ __all__ = [
 ]
 
 #: Output formats every face of the query core offers: ``curl`` is a download script of
-#: every matching file (:mod:`acsq_mongo.query.downloads`).
+#: every matching file (:mod:`acsq_mongo.formats.downloads`).
 FORMATS: tuple[str, ...] = ("table", "csv", "json", "paths", "votable", "ecsv", "curl")
 #: Parameter names that are not filters.
 RESERVED: tuple[str, ...] = CONE_PARAMS + ("cone",) + SKY_PARAMS + (

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from acsq_mongo.browse.proposals import get_proposal
 from acsq_mongo.db.collections import CATALOG, GALLERIES
 from acsq_mongo.db.generation import generation
 from acsq_mongo.db.summary_shapes import GALLERY_COLUMNS, MAX_GALLERY_ROWS, gallery_id
 from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS, count_in_python
-from acsq_mongo.query.proposals import get_proposal
 from acsq_mongo.query.spec import DEFAULT_SORT, QuerySpec
 
 if TYPE_CHECKING:

@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 from astropy.table import Table
 
 from acsq_mongo.fields import PROMOTED_FIELDS, STANDARD_COLUMNS
+from acsq_mongo.formats.table import rows_to_table
+from acsq_mongo.formats.votable import votable_bytes
 from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.spec import QuerySpec
-from acsq_mongo.query.table import rows_to_table
-from acsq_mongo.query.votable import votable_bytes
 
 if TYPE_CHECKING:
     from pymongo.database import Database

@@ -5,8 +5,8 @@ trends most (sky level, bias level, dark, gain, read noise, post-flash,
 sensitivity), each at the header where calacs writes it. A suggestion must
 exist twice over:
 
-- in the shipped keyword inventory (:mod:`.keyword_types`, the real ACS
-  headers), as a number at that filetype and extension
+- in the shipped keyword inventory (:mod:`acsq_mongo.query.keyword_types`, the
+  real ACS headers), as a number at that filetype and extension
   (:func:`inventory_keywords`: what ``acsq trend --help`` and the guide may
   name, with no store to ask);
 - and in the stored data (:func:`suggested_keywords`: what the web form
@@ -16,7 +16,7 @@ exist twice over:
   of the archive; with a cache, once per data generation.
 
 Any other path may still be typed; a path no header has gets the warning of
-:mod:`.keyword_check`, as a query does.
+:mod:`acsq_mongo.query.keyword_check`, as a query does.
 """
 
 from __future__ import annotations

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.header_indexes import copied_paths
 from acsq_mongo.fields import FACET_FIELDS, FIELDS, TAG_FIELDS
+from acsq_mongo.formats.render import csv_lines
 from acsq_mongo.query import core
 from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.call_cache import CallCache, server_errors
@@ -47,7 +48,6 @@ from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.filters import combine
 from acsq_mongo.query.keyword_check import path_warnings
 from acsq_mongo.query.names import FieldRef, resolve
-from acsq_mongo.query.render import csv_lines
 from acsq_mongo.query.selection import cached_selection
 from acsq_mongo.query.spec import QuerySpec, param_pairs
 

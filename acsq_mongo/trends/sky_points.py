@@ -19,7 +19,7 @@ from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.call_cache import CallCache, server_errors
 from acsq_mongo.query.selection import cached_selection
 from acsq_mongo.query.spec import QuerySpec
-from acsq_mongo.query.trend import TrendTooLarge
+from acsq_mongo.trends.trend import TrendTooLarge
 
 if TYPE_CHECKING:
     from pymongo.database import Database

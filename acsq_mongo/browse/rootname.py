@@ -2,7 +2,7 @@
 
 Every lookup here is an ``_id`` equality, except :func:`proposal_members`,
 which gives the order of a proposal's rootnames for "previous" and "next" from
-the proposal's rows (:mod:`acsq_mongo.query.proposal_rows`: its gallery, or
+the proposal's rows (:mod:`acsq_mongo.browse.proposal_rows`: its gallery, or
 one indexed query of the slim ``catalog`` per proposal, cached per data
 generation).
 """
@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from acsq_mongo.browse.proposal_rows import proposal_rows
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.keys import unescape_key
 from acsq_mongo.fields import FILETYPES, IMAGE_FILETYPES
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.proposal_rows import proposal_rows
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -242,7 +242,7 @@ def proposal_members(
 ) -> tuple[str, ...]:
     """Return the rootnames of a proposal, by date of observation (then ``_id``).
 
-    From :func:`~acsq_mongo.query.proposal_rows.proposal_rows` (its gallery,
+    From :func:`~acsq_mongo.browse.proposal_rows.proposal_rows` (its gallery,
     or with ``live`` the catalog as it is now), shared with the proposal's
     gallery pages and kept in ``cache`` until the data changes.
     """

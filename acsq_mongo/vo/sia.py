@@ -37,7 +37,10 @@ import numpy as np
 
 from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.obscore import (
+from acsq_mongo.query.sky_search import MAX_OVERLAP_RADIUS
+from acsq_mongo.query.spec import QuerySpec
+from acsq_mongo.sky.geometry import from_geojson
+from acsq_mongo.vo.obscore import (
     ACCESS_FORMAT,
     CALIB_LEVELS,
     COLLECTION,
@@ -45,12 +48,9 @@ from acsq_mongo.query.obscore import (
     SOURCE_COLUMNS,
     product_rows,
 )
-from acsq_mongo.query.passbands import filters_in_band, image_passband
-from acsq_mongo.query.region_overlap import footprint_meets
-from acsq_mongo.query.regions import Region, parse_pos
-from acsq_mongo.query.sky_search import MAX_OVERLAP_RADIUS
-from acsq_mongo.query.spec import QuerySpec
-from acsq_mongo.sky.geometry import from_geojson
+from acsq_mongo.vo.passbands import filters_in_band, image_passband
+from acsq_mongo.vo.region_overlap import footprint_meets
+from acsq_mongo.vo.regions import Region, parse_pos
 
 if TYPE_CHECKING:
     from pymongo.database import Database

@@ -7,7 +7,7 @@ What each column becomes:
 - datetimes (``date_obs``, the ingest dates) as one :class:`astropy.time.Time`
   column, scale UTC (the store's datetimes are naive UTC);
 - header keywords (``headers.<filetype>.<ext>.<KEY>``) by the type the keyword
-  inventory gives (:mod:`.keyword_types`): ``Integer`` int64, ``Float``
+  inventory gives (:mod:`acsq_mongo.query.keyword_types`): ``Integer`` int64, ``Float``
   float64, ``Bool`` bool, ``String`` text. A keyword the inventory does not
   know, or whose stored values do not fit its type, takes its type from the
   values, so nothing stored is lost;
@@ -32,10 +32,10 @@ from astropy.table import Column, MaskedColumn, Table
 from astropy.time import Time
 
 from acsq_mongo.fields import FIELDS
+from acsq_mongo.formats.render import iso_utc, text_value
 from acsq_mongo.query import core
 from acsq_mongo.query.keyword_types import keyword_types
 from acsq_mongo.query.names import FieldRef
-from acsq_mongo.query.render import iso_utc, text_value
 from acsq_mongo.query.spec import QuerySpec
 
 if TYPE_CHECKING:

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from acsq_mongo.query.regions import Circle, Polygon, Range, Region
 from acsq_mongo.sky.geometry import footprint_meets_cone, ring_contains, unit_vectors
+from acsq_mongo.vo.regions import Circle, Polygon, Range, Region
 
 __all__ = ["footprint_meets"]
 

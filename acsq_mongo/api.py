@@ -35,17 +35,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from acsq_mongo.browse.rootname import whole_document
 from acsq_mongo.db.connection import connect
+from acsq_mongo.formats.render import csv_lines, result_json, table_lines
+from acsq_mongo.formats.table import query_table
+from acsq_mongo.formats.votable import ecsv_text, votable_bytes
 from acsq_mongo.query import core
 from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.positions import TargetNames
-from acsq_mongo.query.render import csv_lines, result_json, table_lines
-from acsq_mongo.query.rootname import whole_document
 from acsq_mongo.query.spec import QuerySpec, default_columns, param_pairs
-from acsq_mongo.query.table import query_table
-from acsq_mongo.query.trend import Trend, TrendSpec, trend
-from acsq_mongo.query.votable import ecsv_text, votable_bytes
+from acsq_mongo.trends.trend import Trend, TrendSpec, trend
 
 if TYPE_CHECKING:
     from astropy.table import Table
@@ -277,7 +277,7 @@ class Query:
         :class:`astropy.time.Time` column (UTC). Header keyword columns take
         their type from the ACS keyword inventory. Missing values are masked.
         ``table.meta["query"]`` holds the query's parameters. See
-        :mod:`acsq_mongo.query.table`.
+        :mod:`acsq_mongo.formats.table`.
         """
         return query_table(self.archive.db, self.spec, self.archive.cache)
 
@@ -297,7 +297,8 @@ class Query:
         return self.to_table().to_pandas()
 
     def votable(self) -> bytes:
-        """Return every matching row as a VOTable document (for TOPCAT; see :mod:`.votable`)."""
+        """Return every matching row as a VOTable document (for TOPCAT; see
+        :mod:`acsq_mongo.formats.votable`)."""
         return votable_bytes(self.to_table())
 
     def ecsv(self) -> str:
