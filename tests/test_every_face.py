@@ -159,6 +159,8 @@ def _canon(name: str, value) -> str:
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, Time):
+        if np.any(value.mask):
+            return ""
         value = value.utc.datetime
     if isinstance(value, str):
         if value == "":
@@ -457,6 +459,8 @@ def test_a_parameter_a_page_does_not_take_is_a_400_naming_it(site):
     assert "sort is given more than once" in site.text("/archive/?sort=x&sort=y", 400)
     assert "format is given more than once" in site.text(
         "/query?detector=WFC&format=json&format=csv", 400)
+    assert "count is given more than once" in site.text(
+        "/query?detector=WFC&count=all&count=all", 400)
     assert "unknown format 'json'" in site.text("/sky.png?format=json", 400)
     # Query pages name an unknown parameter through the query core.
     assert "unknown field 'nosuch'" in site.text("/query.json?nosuch=1", 400)

@@ -7,8 +7,9 @@ twice, is a 400 that names it, never silently ignored.
   add up); the core checks them all (:class:`~acsq_mongo.query.spec.QuerySpec`)
   and names what it does not know.
 - Every other page takes the names of :data:`PAGE_PARAMS`, each once.
-- ``format`` is taken once everywhere, and honoured where a page has formats;
-  elsewhere it is a name the page does not take.
+- ``format`` (and ``/query``'s ``count``) is taken once everywhere, and
+  honoured where a page has formats; elsewhere it is a name the page does not
+  take.
 - The VO services follow their standards: SIA v2 ORs a repeated parameter and
   ignores unknown ones (DALI), Simple Cone Search takes RA, DEC, SR and VERB
   once each and ignores other names (:mod:`acsq_mongo.vo.scs`). Static
@@ -22,6 +23,9 @@ from flask import Flask, request
 from acsq_mongo.query.errors import QueryError
 
 __all__ = ["PAGE_PARAMS", "check_params", "register"]
+
+# Taken at most once on every page: the answer's format, and /query's count=all.
+_ONCE = ("format", "count")
 
 #: The parameters of each page that is not over a query: endpoint -> names.
 PAGE_PARAMS: dict[str, tuple[str, ...]] = {
@@ -52,8 +56,9 @@ def check_params() -> None:
     if request.endpoint is None or request.endpoint.startswith("vo."):
         return
     names = list(request.args.keys())
-    if len(request.args.getlist("format")) > 1:
-        raise QueryError("format is given more than once")
+    for name in _ONCE:
+        if len(request.args.getlist(name)) > 1:
+            raise QueryError(f"{name} is given more than once")
     allowed = PAGE_PARAMS.get(request.endpoint)
     if allowed is None:
         return
