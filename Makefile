@@ -9,11 +9,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup test demo docs localdb system-deps lint compose-check bench clean help
+.PHONY: setup test test-fast demo docs localdb system-deps lint compose-check bench clean help
 
 help:
 	@echo "make demo   - set up, start the local server, make a sample archive, ingest it, serve the web app"
 	@echo "make test   - set up and run the whole test suite (with the real local server)"
+	@echo "make test-fast - the inner loop: the tests that need no real server, browser or minutes"
 	@echo "make bench  - run the benchmarks (see benchmarks/)"
 	@echo "make docs   - build the documentation into build/docs (warnings are errors)"
 
@@ -43,7 +44,14 @@ compose-check:
 test: setup
 	$(BIN)/ruff check .
 	docker-compose -f docker-compose.yml config -q
-	$(BIN)/python -m pytest $(PYTEST_ARGS)  # tests/test_docs_build.py builds the docs as make docs does, with -W
+	$(BIN)/python -m pytest --durations=20 $(PYTEST_ARGS)  # tests/test_docs_build.py builds the docs as make docs does, with -W
+
+# The inner loop while coding: every test not marked realdb, browser or slow (tests/conftest.py
+# marks them from the fixtures they use). Under 2 minutes on a 2-core machine; `make test`
+# (and CI) still runs everything. Figures: docs/architecture.md.
+test-fast: setup
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q -m "not realdb and not browser and not slow" --durations=10 $(PYTEST_ARGS)
 
 # The Sphinx site: the guide (Markdown) and the API reference from the docstrings.
 # -W --keep-going: every warning (a broken reference, an unparsable docstring)

@@ -43,8 +43,8 @@ from acsq_mongo.formats.votable import ecsv_text, votable_bytes
 from acsq_mongo.query import core
 from acsq_mongo.query.cache import ResultCache
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.positions import TargetNames
 from acsq_mongo.query.spec import QuerySpec, default_columns, param_pairs
+from acsq_mongo.query.targets import TargetNames
 from acsq_mongo.trends.trend import Trend, TrendSpec, trend
 
 if TYPE_CHECKING:

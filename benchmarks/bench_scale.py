@@ -65,8 +65,8 @@ from pymongo import monitoring
 from acsq_mongo.db import localserver as localdb
 from acsq_mongo.db.collections import CATALOG, GALLERIES, PROPOSALS, ROOTNAMES
 from acsq_mongo.db.generation import bump_generation
-from acsq_mongo.db.header_indexes import create_header_index, drop_header_index
 from acsq_mongo.db.indexes import ensure_indexes
+from acsq_mongo.ingest.keyword_indexes import create_header_index, drop_header_index
 from acsq_mongo.sample.acs import TARGETS
 from acsq_mongo.sample.synthetic import plan_archive
 from acsq_mongo.settings import load_settings, redact_uri

@@ -33,8 +33,8 @@ from _synthetic_load import bulk_load
 
 from acsq_mongo.db import localserver as localdb
 from acsq_mongo.db.generation import bump_generation
-from acsq_mongo.db.header_indexes import create_header_index, drop_header_index
 from acsq_mongo.db.indexes import ensure_indexes
+from acsq_mongo.ingest.keyword_indexes import create_header_index, drop_header_index
 from acsq_mongo.sample.synthetic import plan_archive
 from acsq_mongo.settings import load_settings
 from acsq_mongo.trends.trend import TrendSpec, trend

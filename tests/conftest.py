@@ -6,6 +6,16 @@ per session on a free port with a temporary data folder; or any MongoDB named
 by ACSQ_TEST_MONGO_URI). Tests that need real-server semantics
 use ``real_db`` / ``real_settings``. If the real server cannot start, those
 tests error: they never silently skip.
+
+Markers are applied here, from what a test uses, so that nobody has to remember
+them: ``realdb`` on every test that reaches the real server (a ``real_*`` fixture,
+or the ``real`` side of a fixture parametrized over the backends), ``browser`` on
+every test that drives Chromium, and ``slow`` on the modules and tests listed in
+:data:`SLOW`.
+``make test-fast`` runs ``-m "not realdb and not browser and not slow"``.
+
+Hypothesis: with ``CI=true`` the ``ci`` profile is loaded (derandomized, so a
+failure reproduces on the next run; the profile is printed in the report header).
 """
 
 from __future__ import annotations
@@ -15,12 +25,63 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from acsq_mongo.db import localserver as localdb
 from acsq_mongo.db.connection import connect
 from acsq_mongo.settings import Settings, load_settings
 
 _counter = itertools.count()
+
+# Hypothesis: in CI, the same examples on every run (a failure reproduces), and the
+# blob that replays a failing example printed with it. Locally the default profile
+# (random examples) finds more.
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+hypothesis_settings.register_profile("dev", print_blob=True)
+HYPOTHESIS_PROFILE = "ci" if os.environ.get("CI", "").lower() == "true" else "dev"
+hypothesis_settings.load_profile(HYPOTHESIS_PROFILE)
+
+#: Fixtures that reach the real server: a test using any of them (directly or through
+#: another fixture) is marked ``realdb``.
+REAL_FIXTURES = frozenset({"real_server_uri", "real_settings", "real_db"})
+#: Tests marked ``slow`` (more than ~5 s each on an idle 2-core machine, measured with
+#: ``--durations``; docs/architecture.md names the slowest): a module name, or
+#: ``module::test`` for one test (every parameter of it).
+SLOW = frozenset({
+    "test_ingest_kills",          # kills workers, schedulers and the server mid-run
+    "test_ingest_dask",           # starts Dask clusters
+    "test_docs_build",            # Sphinx builds the whole site
+    "test_docs_examples",         # runs every example of README and the guide
+    "test_ingest_production",     # whole runs with quicklooks over the sample archive
+    # Writing whole sample archives of FITS files (8-14 s each under load):
+    "test_sample::test_the_same_seed_writes_the_same_bytes",
+    "test_sample::test_cli_and_script",
+    "test_sample_synthetic::test_planned_headers_are_what_the_reader_finds_in_the_written_files",
+    "test_sample_synthetic::test_a_large_plan_keeps_proposal_ids_unique",
+})
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say which Hypothesis profile runs, and its settings (the seed policy of the run)."""
+    chosen = hypothesis_settings.get_profile(HYPOTHESIS_PROFILE)
+    return [f"hypothesis profile: {HYPOTHESIS_PROFILE} (derandomize={chosen.derandomize}, "
+            f"seed: {'fixed per test' if chosen.derandomize else 'random, printed on failure'})"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test ``realdb``, ``browser`` or ``slow`` from what it uses."""
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        # (a fixture parametrized over the backends, as ``backend`` or test_web's ``site``,
+        # takes the value "real" for the real server)
+        if names & REAL_FIXTURES or "real" in params.values():
+            item.add_marker(pytest.mark.realdb)
+        if "browser" in names:
+            item.add_marker(pytest.mark.browser)
+        module = item.module.__name__.rpartition(".")[2] if item.module else ""
+        if module in SLOW or f"{module}::{item.originalname}" in SLOW:
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -9,13 +9,9 @@ from query_documents import load, make_documents
 
 from acsq_mongo.cli import main
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
-from acsq_mongo.db.header_indexes import (
-    copied_paths,
-    create_header_index,
-    drop_header_index,
-    header_indexes,
-)
+from acsq_mongo.db.header_indexes import copied_paths, header_indexes
 from acsq_mongo.errors import ConfigError
+from acsq_mongo.ingest.keyword_indexes import create_header_index, drop_header_index
 from acsq_mongo.ingest.store_batch import StoreBatch
 from acsq_mongo.query import QuerySpec, run
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import astropy
@@ -233,7 +232,6 @@ def test_a_non_acs_file_reads_too():
 def test_float_nan_and_inf_become_null(tmp_path):
     values, nulls, _ = parse_cards(_cards("BIGF    =              1.0E+999"))
     assert values["BIGF"] is None and nulls["BIGF"] == "inf"
-    assert math.isinf(float("1.0E+999"))
 
 
 def test_card_comments_are_read_apart_from_values_as_astropy_reads_them():

@@ -32,7 +32,7 @@ from acsq_mongo.db.indexes import ROOTNAMES_INDEXED, ensure_indexes
 from acsq_mongo.db.summary_shapes import proposal_id
 from acsq_mongo.fields import PROMOTED_FIELDS
 from acsq_mongo.ingest.run import run_ingest
-from acsq_mongo.query import core
+from acsq_mongo.query import page
 from acsq_mongo.settings import load_settings
 from acsq_mongo.tags import Vocabulary, change_flags
 from webapp import create_app
@@ -214,12 +214,12 @@ def sent(site, tmp_path_factory) -> list[Sent]:
     try:
         watched = client[settings.db]
         urls = _web_urls(db, sample)
-        # Every page as it is here (a first page of at most core._ONE_SCAN_MAX matches
+        # Every page as it is here (a first page of at most page._ONE_SCAN_MAX matches
         # counts from its own find), then as it is past that many matches: the count and
         # facets from the $facet aggregation. (A new app each time: a new result cache.)
-        for one_scan_max in (core._ONE_SCAN_MAX, -1):
+        for one_scan_max in (page._ONE_SCAN_MAX, -1):
             with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(core, "_ONE_SCAN_MAX", one_scan_max)
+                patch.setattr(page, "_ONE_SCAN_MAX", one_scan_max)
                 test = create_app(settings, db=watched, config={"TESTING": True}).test_client()
                 for url in urls:
                     assert test.get(url, follow_redirects=True).status_code == 200, url

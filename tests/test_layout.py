@@ -25,8 +25,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("acsq_mongo.archive", "acsq_mongo.images", "acsq_mongo.db", "acsq_mongo.sample",
      "acsq_mongo.sky", "acsq_mongo.plots"),
     ("acsq_mongo.ingest", "acsq_mongo.query", "acsq_mongo.accounts"),
-    # Above the query core: its browse views and output formats; a tag writes the
-    # catalog and its gallery (ingest's summaries).
+    # Above the query core: its browse views and output formats; and the tags, which
+    # name the accounts/ user who set a flag.
     ("acsq_mongo.browse", "acsq_mongo.formats", "acsq_mongo.tags"),
     ("acsq_mongo.vo", "acsq_mongo.trends"),  # they render with formats/
     ("acsq_mongo.api",),   # the Python API's Archive, over every package of the query side

@@ -9,7 +9,8 @@ from query_documents import load, make_documents
 
 from acsq_mongo.cli import main
 from acsq_mongo.query import QueryError, QuerySpec
-from acsq_mongo.query.positions import TargetNames, parse_position, parse_radius
+from acsq_mongo.query.positions import parse_position, parse_radius
+from acsq_mongo.query.targets import TargetNames
 
 M31 = SkyCoord("00h42m44.3s", "+41d16m09s")
 

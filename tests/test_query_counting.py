@@ -19,7 +19,7 @@ from acsq_mongo.db.collections import CATALOG
 from acsq_mongo.db.indexes import ensure_indexes
 from acsq_mongo.formats.render import result_dict
 from acsq_mongo.ingest.store import catalog_entry
-from acsq_mongo.query import FACET_FIELDS, QuerySpec, core, run
+from acsq_mongo.query import FACET_FIELDS, QuerySpec, page, run
 
 N = 5_000
 SPEC = QuerySpec.parse({"sort": "date_obs"})
@@ -44,7 +44,7 @@ def many(real_server_uri, tmp_path_factory):
 
 def _first(db, spec: QuerySpec, n: int) -> list[dict]:
     """The first ``n`` catalog documents in the page's order, by a plain find."""
-    return list(db[CATALOG].find({}, sort=core._sort(spec), limit=n))
+    return list(db[CATALOG].find({}, sort=page.sort_keys(spec), limit=n))
 
 
 def test_out_of_time_a_first_page_says_how_many_it_saw(many, real_settings):
@@ -53,7 +53,7 @@ def test_out_of_time_a_first_page_says_how_many_it_saw(many, real_settings):
     # matches), with no time left for the aggregation: either way "at least" what it read.
     seen = result.count
     assert not result.count_exact
-    assert seen == core._ONE_SCAN_MAX + 1 or (seen % core._SCAN_BATCH == 0 and seen >= 60)
+    assert seen == page._ONE_SCAN_MAX + 1 or (seen % page._SCAN_BATCH == 0 and seen >= 60)
     assert result.facets_of == seen
     first = _first(many, SPEC, seen)
     assert [r["rootname"] for r in result.rows] == [d["rootname"] for d in first[:60]]

@@ -9,7 +9,7 @@ from query_documents import load, make_documents
 from werkzeug.datastructures import MultiDict
 
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
-from acsq_mongo.query import QueryError, QuerySpec, core, run
+from acsq_mongo.query import QueryError, QuerySpec, page, run
 from acsq_mongo.query.spec import DEFAULT_COLUMNS
 
 
@@ -76,7 +76,7 @@ def test_many_matches_count_with_one_facet_aggregation_and_page_with_one_find(
     few = run(db, spec, real_settings)
     assert few.count > 5
     listener.seen.clear()
-    monkeypatch.setattr(core, "_ONE_SCAN_MAX", 5)
+    monkeypatch.setattr(page, "_ONE_SCAN_MAX", 5)
     many = run(db, spec, real_settings)
     # More than 5 match: the find stops at 6, and one $facet aggregation counts; the
     # page is the same.

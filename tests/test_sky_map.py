@@ -17,8 +17,7 @@ import pytest
 from acsq_mongo.db.collections import CATALOG
 from acsq_mongo.plots.sky_map import footprint_rings, sky_map, zoom_field
 from acsq_mongo.query.spec import QuerySpec
-from acsq_mongo.trends.sky_points import sky_points
-from acsq_mongo.trends.trend import TrendTooLarge
+from acsq_mongo.trends.sky_points import SkyMapTooLarge, sky_points
 from webapp import create_app
 
 
@@ -60,7 +59,7 @@ def test_footprints_come_with_the_positions_of_a_query(catalog, settings):
 
 
 def test_a_map_over_the_cap_is_refused(catalog, settings):
-    with pytest.raises(TrendTooLarge, match="draw 4 rootnames, more than the 3"):
+    with pytest.raises(SkyMapTooLarge, match="draw 4 rootnames, more than the 3"):
         sky_points(catalog, QuerySpec.parse([("detector", "WFC")]),
                    settings.replace(trend_max_points=3))
 

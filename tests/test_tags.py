@@ -26,7 +26,7 @@ from acsq_mongo.ingest.consistency import check_consistency
 from acsq_mongo.ingest.reingest import run_reingest
 from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.ingest.store import upsert_rootname
-from acsq_mongo.query import core
+from acsq_mongo.query import core, page
 from acsq_mongo.query.spec import QuerySpec
 from acsq_mongo.tags import MAX_COMMENT, TagError, Vocabulary, change_flags
 from acsq_mongo.tags.flags import derive_flags, store_flags
@@ -160,8 +160,8 @@ def test_the_flag_facet_counts_each_flag_and_the_unflagged(tagged, monkeypatch):
     flags = _flags(db)
     expected = Counter(f for v in flags.values() for f in v or [None])
     # From one find (few matches), and from the $facet aggregation ($unwind) past that.
-    for one_scan in (core._ONE_SCAN_MAX, -1):
-        monkeypatch.setattr(core, "_ONE_SCAN_MAX", one_scan)
+    for one_scan in (page._ONE_SCAN_MAX, -1):
+        monkeypatch.setattr(page, "_ONE_SCAN_MAX", one_scan)
         result = core.run(db, QuerySpec.parse({}), settings)
         assert dict(result.facets["anomalies"]) == dict(expected)
     wfc = {d["_id"] for d in db[CATALOG].find({"detector": "WFC"})}

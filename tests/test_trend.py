@@ -222,7 +222,7 @@ def test_an_indexed_header_keyword_trends_from_the_catalog_alone(site):
     from command_log import CommandLog
 
     from acsq_mongo.db.collections import CATALOG
-    from acsq_mongo.db.header_indexes import create_header_index, drop_header_index
+    from acsq_mongo.ingest.keyword_indexes import create_header_index, drop_header_index
 
     settings, db, client = site
     query = "/trend.json?" + urlencode({"y": "headers.flt.1.MDRIZSKY", "by": "filter1",

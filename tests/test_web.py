@@ -551,7 +551,7 @@ def test_pages_read_whole_documents_only_by_id_and_scan_the_catalog_at_most_twic
             f"/archive/{proposid}/?offset={PAGE_SIZE}": [],
             f"/archive/{proposid}/{r.rootname}/": [],
             # Filtered: one find of every match gives the count, the facets and the page
-            # (a $facet aggregation counts as well when more than core._ONE_SCAN_MAX match).
+            # (a $facet aggregation counts as well when more than page._ONE_SCAN_MAX match).
             f"/archive/{proposid}/?filter1__startswith=F": [(CATALOG, "find")],
             f"/archive/{proposid}/{r.rootname}/headers/": [],
             # A results page does not wait for the form's suggestions...

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, request
 
-from acsq_mongo.query.call_cache import CallCache
 from acsq_mongo.query.spec import QuerySpec
 from acsq_mongo.trends.sky_points import sky_points
 from webapp.formats import requested_format
@@ -46,5 +45,5 @@ def sky_png():
         return sky_map(points.ra, points.dec, points.footprints,
                        label=map_label(len(points.ra), points.n_matching, points.n_footprints))
 
-    data = CallCache(st.db, st.cache).get("sky_png", spec.selection_key(), draw)[0]
+    data = st.rendered("sky_png", spec.selection_key(), draw)
     return Response(data, mimetype="image/png", headers={"Cache-Control": "private, max-age=60"})

@@ -1,4 +1,4 @@
-"""The state one app holds: its settings, its database (connected lazily) and its result cache.
+"""The state one app holds: its settings, its database (connected lazily), its caches.
 
 Nothing is global: :func:`webapp.create_app` makes one :class:`WebState` and
 keeps it in ``app.extensions["acsq"]``; views reach it with :func:`state`.
@@ -17,19 +17,29 @@ from typing import TYPE_CHECKING
 from flask import current_app
 
 from acsq_mongo.db.connection import connect
-from acsq_mongo.query.cache import ResultCache
+from acsq_mongo.query.cache import CallCache, ResultCache
 from acsq_mongo.tags.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable
+
     from pymongo.database import Database
 
     from acsq_mongo.settings import Settings
 
 __all__ = ["WebState", "state"]
 
+#: How many drawn pictures one app keeps (a PNG is ~50-200 kB).
+_RENDERS = 64
+
 
 class WebState:
-    """Settings, database, result cache and anomaly vocabulary of one web app.
+    """Settings, database, caches and anomaly vocabulary of one web app.
+
+    Two caches, both valid until the data changes: ``cache`` holds the query core's
+    results (shared with the core's calls), ``renders`` the pictures this app draws
+    from them (trend and sky-map PNG and SVG bytes), so that pictures never crowd
+    query results out of the core's cache.
 
     Parameters
     ----------
@@ -39,13 +49,17 @@ class WebState:
         on first use.
     cache : ResultCache, optional
         Query results kept until the data changes; default: a new one.
+    renders : ResultCache, optional
+        Drawn pictures kept until the data changes; default: a new one.
     """
 
     def __init__(self, settings: Settings, db: Database | None = None,
-                 cache: ResultCache | None = None) -> None:
+                 cache: ResultCache | None = None,
+                 renders: ResultCache | None = None) -> None:
         self.settings = settings
         self.vocabulary = Vocabulary.from_settings(settings)
         self.cache = cache if cache is not None else ResultCache(max_entries=512)
+        self.renders = renders if renders is not None else ResultCache(max_entries=_RENDERS)
         self._db = db
         self._injected = db is not None
         self._pid = os.getpid()
@@ -71,6 +85,12 @@ class WebState:
                 db = connect(self.settings)  # raises DatabaseUnavailable; tried again next time
                 self._db, self._pid = db, os.getpid()
         return self._db
+
+
+    def rendered(self, kind: str, key: Hashable, draw: Callable[[], object]) -> object:
+        """A picture of ``kind`` (``"sky_png"``, ``"trend_svg"``) for ``key``, drawn once
+        per data generation and kept in :attr:`renders`."""
+        return CallCache(self.db, self.renders).get(kind, (key,), draw)[0]
 
 
 def state() -> WebState:

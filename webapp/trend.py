@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request, url_for
 
-from acsq_mongo.query.call_cache import CallCache
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.trends.trend import GROUP_FIELDS, NUMERIC_FIELDS, TrendSpec, trend
 from acsq_mongo.trends.trend_keywords import suggested_keywords
@@ -55,9 +54,7 @@ def command_line(spec: TrendSpec) -> str:
 
 def _rendered(spec: TrendSpec, result, fmt: str):
     """The picture, drawn once per trend and data generation (the page, then its PNG)."""
-    st = state()
-    return CallCache(st.db, st.cache).get(f"trend_{fmt}", spec.key(),
-                                          lambda: result.picture(fmt))[0]
+    return state().rendered(f"trend_{fmt}", spec.key(), lambda: result.picture(fmt))
 
 
 def _query_pairs():

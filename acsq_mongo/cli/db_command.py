@@ -8,9 +8,10 @@ import time
 from acsq_mongo.db import localserver as localdb
 from acsq_mongo.db.collections import ROOTNAMES
 from acsq_mongo.db.connection import connect, server_description
-from acsq_mongo.db.header_indexes import create_header_index, drop_header_index, header_indexes
+from acsq_mongo.db.header_indexes import header_indexes
 from acsq_mongo.db.indexes import ensure_indexes
 from acsq_mongo.errors import ConfigError
+from acsq_mongo.ingest.keyword_indexes import create_header_index, drop_header_index
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.names import resolve
 from acsq_mongo.settings import Settings

@@ -4,10 +4,17 @@
 it does not. The collections are named in :mod:`acsq_mongo.db.collections` and
 indexed by :mod:`acsq_mongo.db.indexes`. The same code runs on MongoDB 7 and
 later, on the local SecantusDB server and (for fast unit tests) on mongomock.
+
+This module is the one place that tells the backends apart. Where mongomock
+lacks a feature that the writes use, :func:`capabilities` says so, and the code
+asks for the feature, never for the backend. What mongomock cannot do at all
+(geo operators) is not worked around: those paths raise there, and their tests
+run on the real server.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import pymongo
@@ -22,6 +29,8 @@ if TYPE_CHECKING:
     from acsq_mongo.settings import Settings
 
 __all__ = [
+    "Capabilities",
+    "capabilities",
     "connect",
     "ping",
     "redact_uri",
@@ -33,6 +42,44 @@ _START_HINT = "start one with `acsq db start` or set ACSQ_MONGO_URI"
 # mongomock clients by URI, so that every connect() to the same mongomock://
 # URI in one process sees the same in-memory data (tests, demos).
 _MOCK_CLIENTS: dict[str, object] = {}
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the store behind a database can do, as the writers ask for it.
+
+    Attributes
+    ----------
+    bulk_write : bool
+        ``bulk_write`` takes pymongo's write models (``ReplaceOne``, ``UpdateOne``,
+        ``UpdateMany``); else each write is sent alone.
+    raw_bson : bool
+        A write takes a :class:`bson.raw_bson.RawBSONDocument` as it is (its BSON is
+        sent without being encoded again); else a plain dict is sent.
+    threads : bool
+        One client may write from several threads at once; else every write goes
+        from the caller's thread.
+    """
+
+    bulk_write: bool = True
+    raw_bson: bool = True
+    threads: bool = True
+
+
+#: A MongoDB server (7 or later) or SecantusDB.
+SERVER = Capabilities()
+#: mongomock 4.3: its bulk_write predates pymongo 4.11's write models, it stores only
+#: dicts, and it is not thread-safe.
+MONGOMOCK = Capabilities(bulk_write=False, raw_bson=False, threads=False)
+
+
+def _is_mongomock(db) -> bool:
+    return type(db).__module__.startswith("mongomock")
+
+
+def capabilities(db: Database) -> Capabilities:
+    """Return what the store of ``db`` (or of a collection of it) can do."""
+    return MONGOMOCK if _is_mongomock(db) else SERVER
 
 
 def _short_reason(exc: Exception) -> str:
@@ -104,7 +151,7 @@ def ping(db: Database, uri: str | None = None) -> None:
 
 def server_description(db: Database) -> str:
     """Return e.g. ``"SecantusDB 0.5.3 (MongoDB 8.2.11 wire protocol)"`` or ``"MongoDB 7.0.14"``."""
-    if type(db).__module__.startswith("mongomock"):
+    if _is_mongomock(db):
         return "mongomock (in-memory)"
     info = db.client.admin.command("buildInfo")
     version = info.get("version", "?")

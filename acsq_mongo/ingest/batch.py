@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import pymongo.errors
 
 from acsq_mongo.archive.discover import RootnameFolder
+from acsq_mongo.db.connection import capabilities
 from acsq_mongo.db.generation import utcnow
 from acsq_mongo.ingest.rootname import RootnameResult, error_entry, ingest_rootname
 from acsq_mongo.ingest.store import record_errors
@@ -120,7 +121,8 @@ def ingest_many(
         As for :func:`ingest_rootname`.
     threads : int
         Rootnames ingested at the same time (1: one after the other).
-        mongomock is not thread-safe, so it always gets 1.
+        A store that cannot take writes from several threads (mongomock:
+        :func:`acsq_mongo.db.connection.capabilities`) always gets 1.
     on_result : callable, optional
         Called in the calling thread with each result, once its writes are
         sent.
@@ -137,7 +139,7 @@ def ingest_many(
         and the writes not yet sent are lost (a rerun redoes them).
     """
     folders = list(folders)
-    if settings.mongo_uri.startswith("mongomock://"):
+    if not capabilities(db).threads:
         threads = 1
     results: list[RootnameResult] = []
     batch = StoreBatch(db, max_rootnames=CHUNK, background=True, settings=settings)

@@ -23,6 +23,7 @@ from bson.raw_bson import RawBSONDocument
 from pymongo import ReplaceOne, UpdateMany, UpdateOne
 
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
+from acsq_mongo.db.connection import Capabilities, capabilities
 from acsq_mongo.db.generation import bump_generation
 from acsq_mongo.db.header_indexes import header_indexes
 from acsq_mongo.ingest.hold import hold
@@ -81,8 +82,9 @@ class StoreBatch:
     the other, while the caller carries on (parsing the next rootnames as the
     server stores the last ones); :meth:`pending` says whose writes are not
     sent yet, :meth:`flush` waits for all, and :meth:`close` for those under
-    way. mongomock, not thread-safe, is always written to in the caller's
-    thread.
+    way. A store that cannot take writes from several threads (mongomock:
+    :func:`acsq_mongo.db.connection.capabilities`) is always written to in the
+    caller's thread.
 
     If the server refuses a write of the batch, each rootname's writes are
     sent again alone, to find whose it was: :meth:`flush` returns the keys
@@ -122,12 +124,12 @@ class StoreBatch:
         self._failures: list[tuple[Any, Exception]] = []
         self._unsent: set[int] = set()  # keys with writes held or under way
         self._sending: list[Future] = []
-        # mongomock's bulk_write does not take the write models of pymongo >= 4.11.
-        self._mock = type(db).__module__.startswith("mongomock")
+        # What the store can do (mongomock: no bulk write models, no raw BSON, one thread).
+        self._can = capabilities(db)
         # The indexed header keywords, copied into catalog entries (read again per batch).
         self._header_paths = tuple(header_indexes(db))
         self._sender = None
-        if background and not self._mock:
+        if background and self._can.threads:
             self._sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="acsq-store")
 
     def prefetch(self, ids: Iterable[str]) -> None:
@@ -177,7 +179,7 @@ class StoreBatch:
         """
         size = check_size(document, None if raw is None else len(raw))
         _id = document["_id"]
-        whole = dict(document) if raw is None or self._mock else RawBSONDocument(raw)
+        whole = RawBSONDocument(raw) if raw is not None and self._can.raw_bson else dict(document)
         with self._lock:
             queued = self._entry(key)
             queued.rootnames.append(("replace", _id, whole))
@@ -334,33 +336,41 @@ class StoreBatch:
         if not catalog:
             return
         if rootnames:
-            self._apply(self.db[ROOTNAMES], rootnames)
-        self._apply(self.db[CATALOG], catalog)
+            apply_writes(self.db[ROOTNAMES], rootnames, self._can)
+        apply_writes(self.db[CATALOG], catalog, self._can)
         bump_generation(self.db)
 
-    def _apply(self, collection, ops: list[tuple[str, Any, dict[str, Any]]]) -> None:
-        if self._mock:
-            for kind, target, body in ops:
-                if kind == "replace":
-                    collection.replace_one({"_id": target}, body, upsert=True)
-                elif kind == "upsert":
-                    collection.update_one({"_id": target}, body, upsert=True)
-                elif kind == "set":
-                    collection.update_one({"_id": target}, {"$set": body})
-                else:
-                    collection.update_many({"_id": {"$in": target}}, {"$set": body})
-            return
-        models = []
-        for kind, target, body in ops:
-            if kind == "replace":
-                models.append(ReplaceOne({"_id": target}, body, upsert=True))
-            elif kind == "upsert":  # the catalog: an update that keeps the tag fields
-                models.append(UpdateOne({"_id": target}, body, upsert=True))
-            elif kind == "set":
-                models.append(UpdateOne({"_id": target}, {"$set": body}))
-            else:
-                models.append(UpdateMany({"_id": {"$in": target}}, {"$set": body}))
-        collection.bulk_write(models, ordered=True)
+def apply_writes(collection, ops: list[tuple[str, Any, dict[str, Any]]],
+                 can: Capabilities, ordered: bool = True) -> None:
+    """Send ``(kind, _id or ids, body)`` writes to ``collection``: one bulk write, in order.
+
+    Kinds: ``replace`` (a whole document, upserted), ``upsert`` (an update, upserted),
+    ``set`` (``$set`` on one document), ``set_many`` (``$set`` on ``_id: {$in: ids}``),
+    ``update`` (an update document as it is, on one document). Where the store takes
+    no write models (``can.bulk_write`` False), each write is sent alone, in order.
+    """
+    if not ops:
+        return
+    writes = []   # (the write model's class, its filter, its body, upsert)
+    for kind, target, body in ops:
+        if kind == "replace":
+            writes.append((ReplaceOne, {"_id": target}, body, True))
+        elif kind == "upsert":  # the catalog: an update that keeps the tag fields
+            writes.append((UpdateOne, {"_id": target}, body, True))
+        elif kind == "set":
+            writes.append((UpdateOne, {"_id": target}, {"$set": body}, False))
+        elif kind == "update":
+            writes.append((UpdateOne, {"_id": target}, body, False))
+        else:
+            writes.append((UpdateMany, {"_id": {"$in": target}}, {"$set": body}, False))
+    if can.bulk_write:
+        collection.bulk_write([model(where, body, upsert=upsert)
+                               for model, where, body, upsert in writes], ordered=ordered)
+        return
+    one_by_one = {ReplaceOne: collection.replace_one, UpdateOne: collection.update_one,
+                  UpdateMany: collection.update_many}
+    for model, where, body, upsert in writes:
+        one_by_one[model](where, body, upsert=upsert)
 
 
 def _short(exc: Exception) -> str:

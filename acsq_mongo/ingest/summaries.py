@@ -54,7 +54,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "refresh_summaries",
-    "set_gallery_flags",
     "summarise_proposals",
     "gallery_rows",
     "summary_groups",
@@ -231,21 +230,6 @@ def refresh_summaries(db: Database) -> dict[str, int]:
         bump_generation(db)
     return {"proposals": len(proposals), "written": written, "removed": removed,
             "galleries": len(galleries), "galleries_written": galleries_written}
-
-
-def set_gallery_flags(db: Database, proposid: int | None, rootname: str,
-                      flags: list[str]) -> bool:
-    """Set one row's anomaly flags in its proposal's gallery (after a tag), in place.
-
-    One atomic positional update: the rest of the gallery (rows, counts, the
-    proposal's summary) stays as of the last run, and two tags at once on one
-    proposal cannot undo each other. Returns whether a row was updated (False
-    when the proposal has no gallery document, or not this row yet: the next
-    run writes it).
-    """
-    result = db[GALLERIES].update_one({"_id": gallery_id(proposid), "rows.rootname": rootname},
-                                      {"$set": {"rows.$.anomalies": flags or None}})
-    return bool(result.matched_count)
 
 
 def _sync_one(db: Database, document: dict[str, Any], now: datetime.datetime) -> tuple[int, int]:

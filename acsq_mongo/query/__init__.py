@@ -10,7 +10,7 @@ A query flows through it in one direction:
 - :mod:`.counting` and :mod:`.facets`: the count and the facets of a selection;
 - :mod:`.core`: :func:`run` a spec into a :class:`Result` (:mod:`.result`); stream
   rows (:mod:`.rows`) and file paths (:mod:`.files`);
-- :mod:`.cache` and :mod:`.call_cache`: the results kept per data generation.
+- :mod:`.cache`: the results kept per data generation, and one call's view of them.
 
 The packages above the core use it: :mod:`acsq_mongo.formats` (a result as a table,
 CSV, JSON, VOTable, ECSV, a download script), :mod:`acsq_mongo.browse` (proposals,

@@ -5,6 +5,10 @@ Entries are keyed by the normalised query and the data generation
 costs one read of that token (an ``_id`` equality, cheap on every backend),
 so repeated pages, facets and counts of the same query are served from
 memory, and a write makes every older entry unreachable at once.
+
+:class:`ResultCache` is the shared store (one per web app or ``Archive``);
+:class:`CallCache` is one query call's view of it: the data generation is read
+once per call, and what the call computes is kept for the rest of it.
 """
 
 from __future__ import annotations
@@ -12,9 +16,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["ResultCache"]
+from acsq_mongo.db.generation import generation
+
+if TYPE_CHECKING:
+    from pymongo.database import Database
+
+__all__ = ["ResultCache", "CallCache"]
 
 _MISSING = object()
 
@@ -66,3 +75,52 @@ class ResultCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+class CallCache:
+    """One call's view of the cache: the data generation is read once, up front.
+
+    Whatever one call computes (the selection, above all) is also kept for the
+    rest of that call, cache or not, so it is never computed twice.
+    """
+
+    def __init__(self, db: Database, cache: ResultCache | None) -> None:
+        self.db = db
+        self.cache = cache
+        self.prefix = (db.name, id(db.client), generation(db)) if cache is not None else None
+        self._this_call: dict[tuple, Any] = {}
+
+    def get(self, kind: str, parts: tuple, compute, keep=None) -> tuple[Any, bool]:
+        """Return ``(value, from_cache)``, computing and keeping the value on a miss.
+
+        ``keep(value)``, if given, says whether a computed value may go in the
+        shared cache (not too big).
+        """
+        local_key = (kind, *parts)
+        if local_key in self._this_call:
+            return self._this_call[local_key], False
+        if self.cache is None:
+            value, hit = compute(), False
+        else:
+            key = (kind, *self.prefix, *parts)
+            value = self.cache.get(key)
+            hit = value is not None
+            if not hit:
+                value = compute()
+                if keep is None or keep(value):
+                    self.cache.put(key, value)
+        self._this_call[local_key] = value
+        return value, hit
+
+    def has(self, key: tuple) -> bool:
+        """Whether ``(kind, *parts)`` is known to this call or in the shared cache."""
+        if key in self._this_call:
+            return True
+        return self.cache is not None and (key[0], *self.prefix, *key[1:]) in self.cache
+
+    def put(self, kind: str, parts: tuple, value: Any) -> Any:
+        """Keep a value computed along with another one; return it."""
+        self._this_call[(kind, *parts)] = value
+        if self.cache is not None:
+            self.cache.put((kind, *self.prefix, *parts), value)
+        return value

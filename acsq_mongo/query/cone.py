@@ -8,7 +8,8 @@ Two steps, the same on MongoDB 7 and later, SecantusDB and mongomock:
    split in two where it crosses RA 0/360, and dropped when the cap contains
    a pole.
 2. The exact great-circle test in Python (:meth:`Cone.contains`), with
-   Vincenty's formula, which is accurate at every separation.
+   :func:`astropy.coordinates.angular_separation` (Vincenty's formula, accurate
+   at every separation; :func:`acsq_mongo.sky.geometry.separation`).
 
 All angles are in degrees.
 """
@@ -24,40 +25,16 @@ import numpy as np
 
 from acsq_mongo.query import values
 from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.positions import parse_radius
+from acsq_mongo.sky.geometry import separation
 
-__all__ = ["Cone", "angular_separation", "CONE_PARAMS"]
+__all__ = ["Cone", "CONE_PARAMS"]
 
 #: The query parameters of a cone search.
 CONE_PARAMS = ("ra", "dec", "radius")
 
 # Widen the box a little so that rounding never drops a target on its edge.
 _MARGIN = 1e-9
-
-
-def angular_separation(ra1, dec1, ra2, dec2) -> np.ndarray:
-    """Great-circle distance between sky positions, in degrees (Vincenty's formula).
-
-    Parameters
-    ----------
-    ra1, dec1, ra2, dec2 : float or array-like
-        Right ascensions and declinations in degrees; they broadcast.
-
-    Returns
-    -------
-    separation : numpy.ndarray
-        In degrees, from 0 to 180.
-    """
-    lon1, lat1, lon2, lat2 = (
-        np.radians(np.asarray(x, dtype=float)) for x in (ra1, dec1, ra2, dec2)
-    )
-    dlon = lon2 - lon1
-    sin_dlon, cos_dlon = np.sin(dlon), np.cos(dlon)
-    sin1, cos1 = np.sin(lat1), np.cos(lat1)
-    sin2, cos2 = np.sin(lat2), np.cos(lat2)
-    num1 = cos2 * sin_dlon
-    num2 = cos1 * sin2 - sin1 * cos2 * cos_dlon
-    denominator = sin1 * sin2 + cos1 * cos2 * cos_dlon
-    return np.degrees(np.arctan2(np.hypot(num1, num2), denominator))
 
 
 def _radius(value: Any) -> float:
@@ -68,8 +45,6 @@ def _radius(value: Any) -> float:
     try:
         return float(text)
     except ValueError:
-        from acsq_mongo.query.positions import parse_radius
-
         return float(parse_radius(text).deg)
 
 
@@ -183,7 +158,7 @@ class Cone:
 
     def contains(self, ra, dec) -> np.ndarray:
         """Return which positions (degrees) are within the radius (the edge included)."""
-        return angular_separation(self.ra, self.dec, ra, dec) <= self.radius
+        return separation(self.ra, self.dec, ra, dec) <= self.radius
 
     @property
     def resolved(self) -> bool:

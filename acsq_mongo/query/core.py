@@ -20,7 +20,7 @@ Which collection answers, and how a page is read:
   ``overlaps``) likewise, from the ``footprint`` 2dsphere index
   (:mod:`.sky_search`). Sorted by distance from the position, a page is a
   slice of the ids in that order, read with one ``_id: {$in: [...]}``.
-- When nothing is cached yet and at most ``_ONE_SCAN_MAX`` rootnames match,
+- When nothing is cached yet and at most ``page._ONE_SCAN_MAX`` rootnames match,
   the count, the facets and the page come from one ``find``: it asks for
   every match in page order (projected to the columns and the facet fields),
   counts them in Python, and the page is a slice of them. Otherwise the count
@@ -41,22 +41,18 @@ Which collection answers, and how a page is read:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.db.collections import CATALOG, ROOTNAMES
+from acsq_mongo.db.collections import ROOTNAMES
 from acsq_mongo.fields import FILETYPES
-from acsq_mongo.query.cache import ResultCache
-from acsq_mongo.query.call_cache import CallCache, server_errors
-from acsq_mongo.query.counting import count, counts_within, facets, read_within
-from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.facets import FACET_FIELDS, count_in_python
+from acsq_mongo.query.cache import CallCache, ResultCache
+from acsq_mongo.query.counting import count, facets
+from acsq_mongo.query.errors import QueryError, server_errors
 from acsq_mongo.query.files import file_path
-from acsq_mongo.query.keyword_check import cached_warnings
 from acsq_mongo.query.keyword_check import spec_warnings as warnings
 from acsq_mongo.query.names import resolve
+from acsq_mongo.query.page import read_page, sort_keys
 from acsq_mongo.query.result import Result, Selection
 from acsq_mongo.query.rows import distance_order as _distance_order
 from acsq_mongo.query.rows import projection as _projection
@@ -88,35 +84,7 @@ __all__ = [
 _STREAM_BATCH = 500
 # Streams of more rows than this (CSV downloads, file lists) are not kept either.
 _CACHE_ROWS_MAX = 5_000
-# Up to this many matches, a page's count and facets come from its own find.
-_ONE_SCAN_MAX = 2_000
-# That find reads its matches in batches of this many (a time budget is checked between).
-_SCAN_BATCH = 100
-# The aggregation after a first scan is sent only with at least this much budget left (ms).
-_MIN_BUDGET_MS = 50
 _PATH_COLUMNS = tuple(resolve(n) for n in ("rootname", "path", "filetypes"))
-
-
-def _sort(spec: QuerySpec) -> list[tuple[str, int]]:
-    # _id breaks ties in the direction of the last key, so that a sort on one promoted
-    # field is served by its (field, _id) index read forward or backward, not sorted in memory.
-    paths = spec.sort_paths
-    return [*paths, ("_id", paths[-1][1] if paths else 1)]
-
-
-def _page_collection(spec: QuerySpec, selection: Selection) -> str:
-    """Where a page is read: ``rootnames`` when the sort is by a header keyword."""
-    return ROOTNAMES if spec.sorts_by_header else selection.collection
-
-
-def _page_limit(spec: QuerySpec, settings: Settings) -> int:
-    limit = settings.page_size if spec.limit is None else spec.limit
-    if limit > settings.max_rows:
-        raise QueryError(
-            f"limit {limit} is over the {settings.max_rows} rows one page may return "
-            "(ACSQ_MAX_ROWS); page with offset, or stream CSV or paths"
-        )
-    return limit
 
 
 def run(
@@ -156,121 +124,8 @@ def run(
     QueryError
         If the limit is over ``max_rows``, or the server refuses the query.
     """
-    limit = _page_limit(spec, settings)
-    cached = CallCache(db, cache)
-    selection = cached_selection(cached, spec)
-
-    def counts(budget_ms: int = count_time_limit_ms) -> tuple[int, dict | None] | None:
-        return counts_within(cached, spec, budget_ms, with_facets=with_facets)
-
-    def page() -> list[dict[str, Any]]:
-        if limit == 0:
-            return []
-        ordered = _distance_order(spec, selection)
-        if ordered is not None:
-            return _rows_by_ids(db, spec, ordered[spec.offset:spec.offset + limit])
-        coll = _page_collection(spec, selection)
-        with server_errors():
-            docs = list(db[coll].find(
-                selection.match, _projection(spec.columns, coll), sort=_sort(spec),
-                skip=spec.offset, limit=limit,
-            ))
-        return _rows(db, docs, spec.columns, coll)
-
-    page_key = (spec.selection_key(), spec.sort, spec.column_names, limit, spec.offset)
-    counts_key = ("facets" if with_facets else "count", *spec.selection_key())
-    if (limit and spec.offset < _ONE_SCAN_MAX and _one_scan_applies(selection)
-            and not spec.sorts_by_header and _distance_order(spec, selection) is None
-            and not cached.has(counts_key) and not cached.has(("page", *page_key))):
-        # Nothing cached: one find for every match (up to _ONE_SCAN_MAX) gives the
-        # count, the facets and the page; past that, the aggregation counts after all.
-        # With a budget, the find stops when it runs out (and the count is "at least").
-        start = time.monotonic()
-        deadline = start + count_time_limit_ms / 1000 if count_time_limit_ms else None
-        docs, complete = _first_matches(db, spec, selection, deadline, spec.offset + limit)
-        counted = None
-        if complete and len(docs) <= _ONE_SCAN_MAX:
-            counted = _count_in_python(docs)
-            cached.put("facets", spec.selection_key(), counted)
-            cached.put("count", spec.selection_key(), counted[0])
-        elif complete and deadline is None:
-            counted = counts(0)
-        elif complete:
-            left_ms = int((deadline - time.monotonic()) * 1000)
-            if left_ms >= _MIN_BUDGET_MS:
-                counted = counts(left_ms)
-        if (complete and len(docs) <= _ONE_SCAN_MAX) or spec.offset + limit <= len(docs):
-            page_docs = docs[spec.offset:spec.offset + limit]
-            rows = cached.put("page", page_key,
-                              _rows(db, page_docs, spec.columns, selection.collection))
-        else:
-            rows = cached.get("page", page_key, page)[0]
-        if counted is None:
-            # Out of time: what the first scan saw, its facets those of the matches read.
-            return _result(cached, spec, rows, len(docs), _count_in_python(docs)[1],
-                           limit, selection, False, exact=False, facets_of=len(docs),
-                           with_facets=with_facets)
-        return _result(cached, spec, rows, *counted, limit, selection, False,
-                       with_facets=with_facets)
-    if _is_mock(db):
-        counted, (rows, hit) = counts(), cached.get("page", page_key, page)
-    else:
-        # The count-and-facets aggregation and the page's find are independent: send
-        # them side by side, so a first page costs the time of the slower one.
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            future = pool.submit(counts)
-            rows, hit = cached.get("page", page_key, page)
-            counted = future.result()
-    if counted is None:
-        # Out of time, with no first scan: an id set's size is exact, else the rows
-        # up to this page's end are known to match (and one more, if the page is full).
-        if selection.ids is not None:
-            return _result(cached, spec, rows, len(selection.ids), None, limit, selection,
-                           hit, with_facets=with_facets)
-        seen = spec.offset + len(rows) + (1 if limit and len(rows) == limit else 0)
-        return _result(cached, spec, rows, seen, None, limit, selection, hit, exact=False,
-                       with_facets=with_facets)
-    return _result(cached, spec, rows, *counted, limit, selection, hit,
-                   with_facets=with_facets)
-
-
-def _result(cached: CallCache, spec: QuerySpec, rows: list[dict], total: int,
-            facet_counts: dict | None, limit: int, selection: Selection, from_cache: bool,
-            *, exact: bool = True, facets_of: int | None = None,
-            with_facets: bool = True) -> Result:
-    return Result(
-        spec=spec, rows=[dict(r) for r in rows], count=total,
-        facets=facet_counts if with_facets else None, offset=spec.offset, limit=limit,
-        collection=selection.collection, from_cache=from_cache,
-        warnings=cached_warnings(cached, spec, total), count_exact=exact,
-        facets_of=facets_of if with_facets else None,
-    )
-
-
-def _one_scan_applies(selection: Selection) -> bool:
-    """Whether a first page may come with its count and facets from one ``find``."""
-    return selection.collection == CATALOG and (
-        selection.ids is None or len(selection.ids) <= _ONE_SCAN_MAX)
-
-
-def _first_matches(db: Database, spec: QuerySpec, selection: Selection,
-                   deadline: float | None, need: int) -> tuple[list[dict], bool]:
-    """The first ``_ONE_SCAN_MAX + 1`` matches in page order, with the facet fields,
-    read within ``deadline`` (:func:`.counting.read_within`)."""
-    projection = {**_projection(spec.columns, CATALOG), **dict.fromkeys(FACET_FIELDS, 1)}
-    with server_errors():
-        return read_within(db[CATALOG].find(selection.match, projection, sort=_sort(spec),
-                                            limit=_ONE_SCAN_MAX + 1, batch_size=_SCAN_BATCH),
-                           _SCAN_BATCH, deadline, need)
-
-
-def _count_in_python(docs: list[dict]) -> tuple[int, dict[str, list[tuple[Any, int]]]]:
-    """The total and the facets of some documents, as the ``$facet`` would count them."""
-    return len(docs), count_in_python(docs, FACET_FIELDS)
-
-
-def _is_mock(db: Database) -> bool:
-    return type(db).__module__.startswith("mongomock")
+    return read_page(db, spec, settings, CallCache(db, cache), with_facets=with_facets,
+                     count_time_limit_ms=count_time_limit_ms)
 
 
 def iter_rows(
@@ -314,7 +169,7 @@ def iter_rows(
     kept: list[dict[str, Any]] | None = [] if cache is not None else None
     with server_errors():
         cursor = db[coll].find(
-            selection.match, _projection(spec.columns, coll), sort=_sort(spec),
+            selection.match, _projection(spec.columns, coll), sort=sort_keys(spec),
             skip=spec.offset, limit=spec.limit or 0, batch_size=batch_size,
         )
         batch: list[dict] = []

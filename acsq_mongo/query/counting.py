@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import pymongo.errors
 
-from acsq_mongo.query.call_cache import CallCache, server_errors
+from acsq_mongo.query.cache import CallCache
+from acsq_mongo.query.errors import server_errors
 from acsq_mongo.query.facets import FACET_FIELDS, count_and_facets
 from acsq_mongo.query.selection import cached_selection
 

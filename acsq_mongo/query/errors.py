@@ -1,10 +1,18 @@
-"""The error of a bad query: which parameter was wrong, and what would be right."""
+"""The error of a bad query: which parameter was wrong, and what would be right.
+
+:func:`server_errors` turns the server's refusal of a query into a :class:`QueryError`
+and a lost server into :class:`~acsq_mongo.errors.DatabaseUnavailable`.
+"""
 
 from __future__ import annotations
 
-from acsq_mongo.errors import AcsqError
+import contextlib
 
-__all__ = ["QueryError"]
+import pymongo.errors
+
+from acsq_mongo.errors import AcsqError, DatabaseUnavailable
+
+__all__ = ["QueryError", "server_errors"]
 
 
 class QueryError(AcsqError):
@@ -16,3 +24,18 @@ class QueryError(AcsqError):
     """
 
     exit_code = 2
+
+
+@contextlib.contextmanager
+def server_errors():
+    """Turn the server's refusals into QueryError (e.g. a regex Go's RE2 rejects)."""
+    try:
+        yield
+    except pymongo.errors.ExecutionTimeout:
+        raise  # a budget (maxTimeMS) ran out: the caller asked for one and handles it
+    except pymongo.errors.OperationFailure as exc:
+        reason = (exc.details or {}).get("errmsg") or str(exc)
+        raise QueryError(f"the database refused this query: {reason.split(', full error')[0]}"
+                         ) from None
+    except (pymongo.errors.ServerSelectionTimeoutError, pymongo.errors.AutoReconnect) as exc:
+        raise DatabaseUnavailable(f"the database stopped answering: {exc}") from None

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 
 from acsq_mongo.db.collections import ROOTNAMES
 from acsq_mongo.db.keys import unescape_key
-from acsq_mongo.query.call_cache import CallCache, server_errors
+from acsq_mongo.query.cache import CallCache
+from acsq_mongo.query.errors import server_errors
 from acsq_mongo.query.keyword_types import keyword_places, keywords_at
 from acsq_mongo.query.names import FieldRef, resolve
 

@@ -8,9 +8,10 @@ A position is one string:
 - another frame, by a prefix: ``galactic 121.17 -21.57`` (also ``fk5``, ``fk4``,
   ``icrs``; their coordinates in degrees or sexagesimal as above);
 - a target name of this archive (its ``TARGNAME``): the mean position of that
-  target's pointings (:class:`TargetNames`). There is no network name resolver.
+  target's pointings (:class:`acsq_mongo.query.targets.TargetNames`). There is
+  no network name resolver.
 
-Parsing never reads the database: a position that is not coordinates is kept
+Parsing reads nothing but the text: a position that is not coordinates is kept
 as a name (:func:`read_position`), and the query core resolves it in one step
 after parsing and before selecting (:meth:`QuerySpec.with_targets
 <acsq_mongo.query.spec.QuerySpec.with_targets>`, called by
@@ -23,23 +24,19 @@ number is degrees.
 
 from __future__ import annotations
 
-import difflib
 import re
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from acsq_mongo.db.collections import CATALOG
-from acsq_mongo.query.call_cache import server_errors
 from acsq_mongo.query.errors import QueryError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from astropy.coordinates import Angle, SkyCoord
-    from pymongo.database import Database
 
-__all__ = ["POSITION_HELP", "parse_position", "read_position", "parse_radius", "TargetNames"]
+__all__ = ["POSITION_HELP", "parse_position", "read_position", "parse_radius"]
 
 #: What a position may look like, for error messages.
 POSITION_HELP = ("RA,DEC in degrees (10.6847,41.2690), sexagesimal (00:42:44.3 +41:16:09 or "
@@ -112,7 +109,8 @@ def read_position(text: str) -> SkyCoord | str:
     -------
     position : SkyCoord or str
         The coordinates; or, for text that is no coordinates (and not one
-        number), the text stripped: a name to resolve (:class:`TargetNames`).
+        number), the text stripped: a name to resolve
+        (:class:`~acsq_mongo.query.targets.TargetNames`).
         Nothing is read from the store.
 
     Raises
@@ -141,7 +139,8 @@ def parse_position(text: str, names: Callable[[str], SkyCoord] | None = None) ->
     text : str
         Coordinates in any notation of this module, or a target name.
     names : callable, optional
-        Resolves a target name (e.g. :meth:`TargetNames.resolve`); without it a
+        Resolves a target name (e.g.
+        :meth:`acsq_mongo.query.targets.TargetNames.resolve`); without it a
         name is an error.
 
     Raises
@@ -183,51 +182,3 @@ def parse_radius(text) -> Angle:
     if not np.isfinite(angle.value) or not 0.0 < angle.value <= 180.0:
         raise QueryError(f"a radius must be above 0 and at most 180 degrees, got {raw!r}")
     return angle
-
-
-class TargetNames:
-    """Target names of this archive, resolved to the mean position of their pointings.
-
-    The mean is the direction of the summed unit vectors of every rootname's
-    ``ra_targ``/``dec_targ`` with that ``targname`` (correct across RA 0 and near
-    the poles). Names are matched without regard to case, as ``targname`` is
-    stored upper case. Internal targets (no position) do not resolve.
-    """
-
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def resolve(self, name: str):
-        """The ICRS position of a target name.
-
-        Raises
-        ------
-        QueryError
-            If no rootname has that target with a position; the message lists close names.
-        """
-        import astropy.units as u
-        from astropy.coordinates import SkyCoord
-
-        from acsq_mongo.sky.geometry import to_radec, unit_vectors
-
-        key = name.strip().upper()
-        with server_errors():
-            docs = list(self.db[CATALOG].find(
-                {"targname": key, "ra_targ": {"$ne": None}}, {"ra_targ": 1, "dec_targ": 1}))
-        points = [(d["ra_targ"], d["dec_targ"]) for d in docs
-                  if isinstance(d.get("ra_targ"), (int, float))
-                  and isinstance(d.get("dec_targ"), (int, float))]
-        if not points:
-            close = difflib.get_close_matches(key, self.names(), n=5, cutoff=0.5)
-            hint = ("; close names: " + ", ".join(close)) if close else ""
-            raise QueryError(f"{name!r} is neither a position nor a target name of this archive "
-                             f"(there is no network name resolver){hint}; a position is "
-                             + POSITION_HELP)
-        ra, dec = to_radec(unit_vectors(*np.array(points).T).sum(axis=0))
-        return SkyCoord(float(ra) * u.deg, float(dec) * u.deg, frame="icrs")
-
-    def names(self) -> list[str]:
-        """Every target name of the archive."""
-        with server_errors():
-            rows = self.db[CATALOG].aggregate([{"$group": {"_id": "$targname"}}])
-            return sorted(r["_id"] for r in rows if isinstance(r.get("_id"), str))

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
-from acsq_mongo.query.call_cache import server_errors
+from acsq_mongo.query.errors import server_errors
 from acsq_mongo.query.names import FieldRef
 from acsq_mongo.query.result import Selection
 from acsq_mongo.query.spec import QuerySpec

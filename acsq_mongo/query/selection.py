@@ -17,15 +17,14 @@ import numpy as np
 
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.header_indexes import copied_paths
-from acsq_mongo.query.cache import ResultCache
-from acsq_mongo.query.call_cache import CallCache, server_errors
-from acsq_mongo.query.cone import angular_separation
-from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.cache import CallCache, ResultCache
+from acsq_mongo.query.errors import QueryError, server_errors
 from acsq_mongo.query.filters import combine
-from acsq_mongo.query.positions import TargetNames
 from acsq_mongo.query.result import Selection
 from acsq_mongo.query.sky_search import find_footprints
 from acsq_mongo.query.spec import QuerySpec
+from acsq_mongo.query.targets import TargetNames
+from acsq_mongo.sky.geometry import separation as sky_separation
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -69,10 +68,6 @@ def cached_selection(cached: CallCache, spec: QuerySpec) -> Selection:
     )[0]
 
 
-def _is_mock(db: Database) -> bool:
-    return type(db).__module__.startswith("mongomock")
-
-
 def _by_distance(found: list[tuple[str, float]]) -> tuple[str, ...]:
     """The ids by distance from the search's position, then by ``_id``."""
     return tuple(_id for _id, _ in sorted(found, key=lambda pair: (pair[1], pair[0])))
@@ -106,14 +101,13 @@ def _select(db: Database, spec: QuerySpec) -> Selection:
             if docs:
                 ra = np.array([d["ra_targ"] for d in docs], dtype=float)
                 dec = np.array([d["dec_targ"] for d in docs], dtype=float)
-                separation = angular_separation(spec.cone.ra, spec.cone.dec, ra, dec)
+                separation = sky_separation(spec.cone.ra, spec.cone.dec, ra, dec)
                 found = [(d["_id"], float(sep)) for d, sep in zip(docs, separation, strict=True)
                          if sep <= spec.cone.radius]
             ids, by_distance = _capped(found, "the cone holds {n} rootnames")
         if spec.sky is not None:
-            geo = not _is_mock(db)
-            query = combine(field_filters, [spec.sky.server_filter(geo)])
-            found = find_footprints(db, spec.sky, query, geo)
+            query = combine(field_filters, [spec.sky.server_filter()])
+            found = find_footprints(db, spec.sky, query)
             ids, by_distance = _capped(found, "{n} footprints match")
         if header_filters and ids != []:  # (an empty cone needs no pass over rootnames)
             extra = [{"_id": {"$in": ids}}] if ids is not None else []

@@ -17,8 +17,8 @@ Two steps, like the cone search of target positions (:mod:`.cone`):
    rings: point in spherical polygon, or distance from the centre to the
    footprint within the radius.
 
-mongomock has no geo operators: there, step 1 is ``footprint: {$exists: true}``
-(tests with mongomock are small; the real server is tested with the index).
+There is one path, the server's: mongomock has no geo operators (it raises
+``NotImplementedError``), so the tests of footprint searches run on the real server.
 
 A cone's radius is at most :data:`MAX_OVERLAP_RADIUS`: the polygon around it must
 stay smaller than a hemisphere, which GeoJSON on a sphere needs.
@@ -31,6 +31,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from acsq_mongo.db.collections import CATALOG
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.positions import parse_radius, read_position
 from acsq_mongo.sky.geometry import (
@@ -39,6 +40,7 @@ from acsq_mongo.sky.geometry import (
     footprint_contains,
     footprint_distance,
     from_geojson,
+    separation,
     to_geojson,
 )
 
@@ -136,10 +138,8 @@ class SkySearch:
             return {"type": "Point", "coordinates": [lon, self.dec]}
         return to_geojson([cone_polygon(self.ra, self.dec, self.radius * (1 + _MARGIN) + 1e-12)])
 
-    def server_filter(self, geo: bool = True) -> dict:
-        """The filter of step 1 (``geo=False``: without geo operators, for mongomock)."""
-        if not geo:
-            return {"footprint": {"$exists": True}}
+    def server_filter(self) -> dict:
+        """The filter of step 1: ``$geoIntersects`` with :meth:`geometry`."""
         return {"footprint": {"$geoIntersects": {"$geometry": self.geometry()}}}
 
     def matches(self, footprint: dict) -> bool:
@@ -151,10 +151,8 @@ class SkySearch:
 
     def distance(self, footprint: dict) -> float:
         """Distance (degrees) from the position to the footprint's centre, for sorting."""
-        from acsq_mongo.query.cone import angular_separation
-
         ra, dec = footprint_centre(from_geojson(footprint))
-        return float(angular_separation(self.ra, self.dec, ra, dec))
+        return float(separation(self.ra, self.dec, ra, dec))
 
     def describe(self) -> str:
         """The search in words (for a page that shows no match)."""
@@ -164,17 +162,12 @@ class SkySearch:
         return f"footprint within {self.radius * 3600:g}\" of {where}"
 
 
-def find_footprints(db: Database, search: SkySearch, query: dict, geo: bool
-                    ) -> list[tuple[str, float]]:
+def find_footprints(db: Database, search: SkySearch, query: dict) -> list[tuple[str, float]]:
     """Step 1 and 2: the ``(_id, distance)`` of every catalog entry the search matches.
 
     ``query`` is the search's server filter ANDed with the query's other field filters.
     """
-    from acsq_mongo.db.collections import CATALOG
-
-    cursor = db[CATALOG].find(query, {"_id": 1, "footprint": 1})
-    if geo:
-        cursor = cursor.hint(FOOTPRINT_INDEX)
+    cursor = db[CATALOG].find(query, {"_id": 1, "footprint": 1}).hint(FOOTPRINT_INDEX)
     out = []
     for doc in cursor:
         footprint = doc.get("footprint")

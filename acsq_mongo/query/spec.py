@@ -249,7 +249,7 @@ class QuerySpec:
         ----------
         resolve : callable
             A target name -> its ICRS :class:`~astropy.coordinates.SkyCoord`
-            (:meth:`~acsq_mongo.query.positions.TargetNames.resolve`).
+            (:meth:`~acsq_mongo.query.targets.TargetNames.resolve`).
 
         Raises
         ------

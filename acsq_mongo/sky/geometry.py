@@ -17,6 +17,11 @@ The tests here are exact for such rings, with no planar approximation:
 
 The stored forms: :func:`to_geojson` (RA wrapped to longitude in (-180, 180])
 and :func:`to_s_region` (the ObsCore/STC-S string).
+
+This module is the one place of spherical geometry in the package: one
+:func:`unit_vectors`, one point-in-polygon test (:func:`ring_contains`), and
+great-circle distances from :func:`astropy.coordinates.angular_separation`
+(:func:`separation`, in degrees).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from collections.abc import Sequence
 import numpy as np
 
 __all__ = [
+    "separation",
     "unit_vectors",
     "to_radec",
     "ring_centre",
@@ -44,6 +50,30 @@ __all__ = [
 ]
 
 Ring = Sequence[Sequence[float]]
+
+
+def separation(ra1, dec1, ra2, dec2) -> np.ndarray:
+    """Great-circle distance between sky positions, in degrees.
+
+    :func:`astropy.coordinates.angular_separation` (Vincenty's formula, accurate at
+    every separation) on positions in degrees.
+
+    Parameters
+    ----------
+    ra1, dec1, ra2, dec2 : float or array-like
+        Right ascensions and declinations in degrees; they broadcast.
+
+    Returns
+    -------
+    separation : numpy.ndarray
+        In degrees, from 0 to 180.
+    """
+    # (imported here: astropy.coordinates takes ~1 s to import, which a query without a
+    # position, and `acsq --help`, should not pay)
+    from astropy.coordinates import angular_separation
+
+    radians = (np.radians(np.asarray(x, dtype=float)) for x in (ra1, dec1, ra2, dec2))
+    return np.degrees(angular_separation(*radians))
 
 
 def unit_vectors(ra, dec) -> np.ndarray:

@@ -24,10 +24,10 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.db.collections import ANOMALY_EVENTS, CATALOG
+from acsq_mongo.db.collections import ANOMALY_EVENTS, CATALOG, GALLERIES
 from acsq_mongo.db.generation import bump_generation, utcnow
+from acsq_mongo.db.summary_shapes import gallery_id
 from acsq_mongo.errors import AcsqError
-from acsq_mongo.ingest.summaries import set_gallery_flags
 from acsq_mongo.tags.vocabulary import Vocabulary
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from acsq_mongo.accounts.users import User
 
 __all__ = ["MAX_COMMENT", "TagError", "check_comment", "derive_flags", "change_flags",
-           "store_flags"]
+           "store_flags", "set_gallery_flags"]
 
 #: Longest comment, in characters.
 MAX_COMMENT = 500
@@ -166,3 +166,19 @@ def change_flags(
                       now_stored.get("anomalies") or [])
     bump_generation(db)
     return events
+
+
+def set_gallery_flags(db: Database, proposid: int | None, rootname: str,
+                      flags: list[str]) -> bool:
+    """Set one row's anomaly flags in its proposal's gallery (after a tag), in place.
+
+    One atomic positional update: the rest of the gallery (rows, counts, the
+    proposal's summary) stays as ingest's last run wrote it, and two tags at once
+    on one proposal cannot undo each other. Returns whether a row was updated
+    (False when the proposal has no gallery document, or not this row yet: the
+    next run writes it). The gallery's shape is the shared model's
+    (:mod:`acsq_mongo.db.summary_shapes`), so a tag needs nothing of the ingest stage.
+    """
+    result = db[GALLERIES].update_one({"_id": gallery_id(proposid), "rows.rootname": rootname},
+                                      {"$set": {"rows.$.anomalies": flags or None}})
+    return bool(result.matched_count)

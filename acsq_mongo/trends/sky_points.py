@@ -15,18 +15,22 @@ from typing import TYPE_CHECKING, Any
 
 from acsq_mongo.db.collections import CATALOG
 from acsq_mongo.query import core
-from acsq_mongo.query.cache import ResultCache
-from acsq_mongo.query.call_cache import CallCache, server_errors
+from acsq_mongo.query.cache import CallCache, ResultCache
+from acsq_mongo.query.errors import server_errors
 from acsq_mongo.query.selection import cached_selection
 from acsq_mongo.query.spec import QuerySpec
-from acsq_mongo.trends.trend import TrendTooLarge
+from acsq_mongo.trends.limits import TooManyPoints, check_points
 
 if TYPE_CHECKING:
     from pymongo.database import Database
 
     from acsq_mongo.settings import Settings
 
-__all__ = ["SkyPoints", "sky_points"]
+__all__ = ["SkyPoints", "SkyMapTooLarge", "sky_points"]
+
+
+class SkyMapTooLarge(TooManyPoints):
+    """A sky map over more rootnames than ``trend_max_points``."""
 
 
 @dataclass
@@ -75,15 +79,12 @@ def sky_points(db: Database, spec: QuerySpec, settings: Settings,
 
     Raises
     ------
-    TrendTooLarge
+    SkyMapTooLarge
         If the query matches more than ``settings.trend_max_points`` rootnames.
     """
     n_matching = core.count(db, spec, cache)
-    cap = settings.trend_max_points
-    if n_matching > cap:
-        raise TrendTooLarge(
-            f"this map would draw {n_matching:,} rootnames, more than the {cap:,} one map may "
-            "(setting trend_max_points, ACSQ_TREND_MAX_POINTS); narrow the query")
+    check_points(n_matching, settings, SkyMapTooLarge, "this map would draw {n} rootnames",
+                 "map")
     cached = CallCache(db, cache)
     points = cached.get("sky", spec.selection_key(), lambda: _compute(db, spec, cached),
                         keep=lambda p: len(p.rootnames) <= 20_000)[0]

@@ -42,14 +42,14 @@ from acsq_mongo.db.header_indexes import copied_paths
 from acsq_mongo.fields import FACET_FIELDS, FIELDS, TAG_FIELDS
 from acsq_mongo.formats.render import csv_lines
 from acsq_mongo.query import core
-from acsq_mongo.query.cache import ResultCache
-from acsq_mongo.query.call_cache import CallCache, server_errors
-from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.cache import CallCache, ResultCache
+from acsq_mongo.query.errors import QueryError, server_errors
 from acsq_mongo.query.filters import combine
 from acsq_mongo.query.keyword_check import path_warnings
 from acsq_mongo.query.names import FieldRef, resolve
 from acsq_mongo.query.selection import cached_selection
 from acsq_mongo.query.spec import QuerySpec, param_pairs
+from acsq_mongo.trends.limits import TooManyPoints, check_points
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -81,7 +81,7 @@ NUMERIC_FIELDS: tuple[str, ...] = tuple(
 _TAGS = frozenset(f.name for f in TAG_FIELDS)
 
 
-class TrendTooLarge(QueryError):
+class TrendTooLarge(TooManyPoints):
     """A trend over more points than ``trend_max_points``."""
 
 
@@ -331,8 +331,6 @@ def _compute(db: Database, spec: TrendSpec, cached: CallCache) -> Trend:
 
     if collection == ROOTNAMES and spec.by in _TAGS:
         docs, groups = _tag_groups(db, points(), spec)  # (tags live in the catalog only)
-    elif type(db).__module__.startswith("mongomock"):
-        docs, groups = points(), statistics()
     else:
         # Independent reads of the same documents: sent side by side, a trend costs the
         # slower of the two (a scan of whole documents for a header keyword), not their sum.
@@ -383,12 +381,8 @@ def trend(db: Database, spec: TrendSpec, settings: Settings,
     """
     cached = CallCache(db, cache)
     n_matching = core.count(db, spec.query, cache)
-    cap = settings.trend_max_points
-    if n_matching > cap:
-        raise TrendTooLarge(
-            f"this trend would plot up to {n_matching:,} points, more than the {cap:,} one "
-            "trend may (setting trend_max_points, ACSQ_TREND_MAX_POINTS); narrow the query, "
-            "e.g. with date_obs__gte=, detector= or proposid=")
+    check_points(n_matching, settings, TrendTooLarge, "this trend would plot up to {n} points",
+                 "trend", "e.g. with date_obs__gte=, detector= or proposid=")
     result = cached.get("trend", spec.key(), lambda: _compute(db, spec, cached),
                         keep=lambda t: t.n_points <= 20_000)[0]
     result.n_matching = n_matching

@@ -24,7 +24,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
-from acsq_mongo.query.call_cache import CallCache, server_errors
+from acsq_mongo.query.cache import CallCache
+from acsq_mongo.query.errors import server_errors
 from acsq_mongo.query.keyword_types import keyword_types
 from acsq_mongo.query.names import resolve
 

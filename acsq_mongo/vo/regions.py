@@ -7,8 +7,8 @@ hemisphere), ICRS. A region says how the query core can select it
 (:meth:`Region.core_params`: the cone, or ranges of ``ra_targ``/``dec_targ``,
 all indexed) and whether a position is inside (:meth:`Region.contains`, exact).
 A polygon is selected by its bounding cone in the core and tested exactly
-here, in a gnomonic projection about its centre, where its great-circle edges
-are straight lines.
+by :func:`acsq_mongo.sky.geometry.ring_contains`, the one point-in-polygon test
+of the package.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from acsq_mongo.query.cone import Cone, angular_separation
+from acsq_mongo.query.cone import Cone
 from acsq_mongo.query.errors import QueryError
+from acsq_mongo.sky.geometry import ring_contains, separation, to_radec, unit_vectors
 
 __all__ = ["Region", "Circle", "Range", "Polygon", "parse_pos"]
 
@@ -106,20 +107,13 @@ class Range(Region):
                               ra_hi - (ra_hi - ra_lo) * steps, np.full(65, ra_lo)])
         decs = np.concatenate([np.full(65, dec_lo), dec_lo + (dec_hi - dec_lo) * steps,
                                np.full(65, dec_hi), dec_hi - (dec_hi - dec_lo) * steps])
-        centre = _unit_vectors(ras, decs).sum(axis=0)
+        centre = unit_vectors(ras, decs).sum(axis=0)
         if np.linalg.norm(centre) < 1e-9:
             return None
-        x, y, z = centre / np.linalg.norm(centre)
-        ra = math.degrees(math.atan2(y, x)) % 360.0
-        dec = math.degrees(math.asin(max(-1.0, min(1.0, z))))
-        reach = float(np.max(angular_separation(ra, dec, ras, decs)))
-        gap = float(np.max(angular_separation(ras, decs, np.roll(ras, 1), np.roll(decs, 1))))
+        ra, dec = (float(v) for v in to_radec(centre))
+        reach = float(np.max(separation(ra, dec, ras, decs)))
+        gap = float(np.max(separation(ras, decs, np.roll(ras, 1), np.roll(decs, 1))))
         return Cone(ra, dec, min(180.0, reach + gap + 1e-9))
-
-
-def _unit_vectors(ra, dec) -> np.ndarray:
-    ra, dec = np.radians(np.asarray(ra, dtype=float)), np.radians(np.asarray(dec, dtype=float))
-    return np.stack([np.cos(dec) * np.cos(ra), np.cos(dec) * np.sin(ra), np.sin(dec)], axis=-1)
 
 
 @dataclass(frozen=True)
@@ -128,47 +122,20 @@ class Polygon(Region):
 
     vertices: tuple[tuple[float, float], ...]
 
-    def _centre(self) -> np.ndarray:
-        total = _unit_vectors(*np.array(self.vertices).T).sum(axis=0)
-        return total / np.linalg.norm(total)
-
     def bounding_cone(self) -> Cone:
         """The cone about the vertices' mean direction that holds every vertex."""
-        x, y, z = self._centre()
-        ra = math.degrees(math.atan2(y, x)) % 360.0
-        dec = math.degrees(math.asin(max(-1.0, min(1.0, z))))
         ras, decs = np.array(self.vertices).T
-        radius = float(np.max(angular_separation(ra, dec, ras, decs)))
+        ra, dec = (float(v) for v in to_radec(unit_vectors(ras, decs).sum(axis=0)))
+        radius = float(np.max(separation(ra, dec, ras, decs)))
         return Cone(ra, dec, min(180.0, radius * (1 + 1e-9) + 1e-9))
 
     def core_params(self) -> list[tuple[str, object]]:
         cone = self.bounding_cone()
         return [("ra", cone.ra), ("dec", cone.dec), ("radius", cone.radius)]
 
-    def _project(self, vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Gnomonic coordinates about the centre, and whether each point is in front."""
-        centre = self._centre()
-        east = np.cross([0.0, 0.0, 1.0], centre)
-        if np.linalg.norm(east) < 1e-12:  # centred on a pole
-            east = np.array([1.0, 0.0, 0.0])
-        east /= np.linalg.norm(east)
-        north = np.cross(centre, east)
-        depth = vectors @ centre
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (vectors @ east) / depth, (vectors @ north) / depth, depth > 0
-
     def contains(self, ra, dec) -> np.ndarray:
-        px, py, front = self._project(_unit_vectors(ra, dec))
-        vx, vy, _ = self._project(_unit_vectors(*np.array(self.vertices).T))
-        inside = np.zeros(np.shape(px), dtype=bool)
-        j = len(vx) - 1
-        for i in range(len(vx)):  # even-odd rule on the straight edges of the projection
-            crosses = (vy[i] > py) != (vy[j] > py)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                x_at = (vx[j] - vx[i]) * (py - vy[i]) / (vy[j] - vy[i]) + vx[i]
-            inside ^= crosses & (px < x_at)
-            j = i
-        return inside & front
+        """Which positions are inside (:func:`acsq_mongo.sky.geometry.ring_contains`)."""
+        return np.asarray(ring_contains(self.vertices, ra, dec))
 
 
 def _numbers(words: list[str], what: str) -> list[float]:
@@ -238,7 +205,7 @@ def parse_pos(text: str) -> Region:
         for _, dec in vertices:
             _check_dec(dec)
         polygon = Polygon(vertices)
-        if np.linalg.norm(_unit_vectors(*np.array(vertices).T).sum(axis=0)) < 1e-9 or (
+        if np.linalg.norm(unit_vectors(*np.array(vertices).T).sum(axis=0)) < 1e-9 or (
                 polygon.bounding_cone().radius >= 90.0):
             raise QueryError("POS POLYGON must be smaller than a hemisphere")
         return polygon
