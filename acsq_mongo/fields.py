@@ -94,6 +94,13 @@ CATALOG_EXTRA_FIELDS: tuple[Field, ...] = (
     # The sky the image covers (acsq_mongo.sky.footprints), absent without a usable WCS.
     Field("footprint", "dict", None, "Footprint (GeoJSON)", "deg"),
     Field("s_region", "str", None, "Footprint (STC-S)", "deg"),
+    # Identity (docs/data-model.md): every 9-character rootname merged under the 8-character
+    # _id, and each file's place by file key (the filetype, or <rootname>_<filetype> for a
+    # further file of that filetype).
+    Field("rootnames", "list", None, "Rootnames (9 characters)"),
+    Field("file_paths", "dict", None, "Files, relative to the archive"),
+    # An association product's members and products, from its asn table.
+    Field("asn_members", "list", None, "Association members (asn table)"),
 )
 
 #: Fields of the catalog that no ingest writes: the current anomaly flags (vocabulary slugs),

@@ -9,16 +9,24 @@ with the quicklook paths an ingest with images records. No FITS file is written.
 They are stored in ingest's two shapes, whole in ``rootnames`` and slim in ``catalog``
 (:func:`~acsq_mongo.ingest.store.catalog_entry`), by ``insert_many`` in unordered
 batches instead of one upsert per rootname; then the summaries are refreshed as at
-the end of an ingest run.
+the end of an ingest run. The documents are built (and encoded) by a pool of forked
+processes, a few batches ahead of the writes.
 """
 
 from __future__ import annotations
 
 import datetime
+import multiprocessing
+import os
 import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import bson
+from bson.raw_bson import RawBSONDocument
 
 from acsq_mongo.archive.discover import FileInfo, RootnameFolder
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
@@ -26,7 +34,7 @@ from acsq_mongo.db.generation import bump_generation, utcnow
 from acsq_mongo.db.keys import escape_key
 from acsq_mongo.fields import IMAGE_FILETYPES, PROMOTED_FIELDS
 from acsq_mongo.images.quicklook import quicklook_targets, thumbnail_filetype
-from acsq_mongo.ingest.document import build_document
+from acsq_mongo.ingest.document import DocumentParts, build_document
 from acsq_mongo.ingest.headers import BLOCK
 from acsq_mongo.ingest.store import catalog_entry
 from acsq_mongo.ingest.summaries import refresh_summaries
@@ -103,8 +111,9 @@ def synthetic_document(r: SampleRootname, archive: Path, seed: int, reference: d
     footprints = compute_footprints(headers if whole else _sci_headers(r, planned))
     n_hdus = {ft: shape[1] for ft, shape in shapes.items()}
     proposal_types = {r.promoted["proposid"]: r.promoted["proposal_type"]}
-    return build_document(folder, headers, {}, n_hdus, [], now, quicklook=_quicklook(r),
-                          proposal_types=proposal_types, footprints=footprints)
+    return build_document(DocumentParts(folder, headers, {}, n_hdus, [], now,
+                                        quicklook=_quicklook(r), proposal_types=proposal_types,
+                                        footprints=footprints))
 
 
 def _sci_headers(r: SampleRootname, filetypes) -> dict[str, dict[str, dict[str, Any]]]:
@@ -139,34 +148,68 @@ class LoadTimes:
         return self.build + self.rootnames + self.catalog + self.summaries
 
 
+def _build_chunk(job: tuple) -> tuple[list[bytes], list[bytes], int, float]:
+    """Build the documents of a chunk: (whole documents' BSON, catalog entries' BSON,
+    bytes of the whole ones, CPU seconds)."""
+    chunk, first, whole_max, archive, seed, now = job
+    cpu = time.process_time()
+    reference = load_reference()
+    docs = [synthetic_document(r, archive, seed, reference, now, whole=first + i < whole_max)
+            for i, r in enumerate(chunk)]
+    whole = [bson.encode(d) for i, d in enumerate(docs) if first + i < whole_max]
+    entries = [bson.encode(catalog_entry(d)) for d in docs]
+    return whole, entries, sum(map(len, whole)), time.process_time() - cpu
+
+
+def _built(jobs: list[tuple], workers: int) -> Iterator[tuple]:
+    """The chunks built, in order: by ``workers`` forked processes, a few chunks ahead."""
+    if workers <= 1:
+        yield from map(_build_chunk, jobs)
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        ahead = [pool.submit(_build_chunk, job) for job in jobs[:workers + 1]]
+        for k in range(len(jobs)):
+            future = ahead.pop(0)
+            if k + workers + 1 < len(jobs):
+                ahead.append(pool.submit(_build_chunk, jobs[k + workers + 1]))
+            yield future.result()
+
+
 def bulk_load(db, plan: list[SampleRootname], start: int, whole_max: int, archive: Path,
-              seed: int, batch: int = 500) -> LoadTimes:
+              seed: int, batch: int = 500, workers: int | None = None) -> LoadTimes:
     """Store ``plan[start:]``: whole documents for the first ``whole_max`` of the plan.
+
+    The documents are built by ``workers`` processes (default: one per core) while
+    this one writes those built before.
 
     Returns
     -------
     times : LoadTimes
-        Building the documents (client CPU), writing each collection, and the
-        summaries' refresh.
+        Waiting for the documents to be built (``build``; their CPU in
+        ``extra["build_cpu"]``), writing each collection, and the summaries' refresh.
     """
-    reference = load_reference()
     times = LoadTimes()
     now = utcnow()
-    for first in range(start, len(plan), batch):
-        chunk = plan[first: first + batch]
+    workers = workers if workers is not None else (os.cpu_count() or 1)
+    jobs = [(plan[first: first + batch], first, whole_max, archive, seed, now)
+            for first in range(start, len(plan), batch)]
+    built = _built(jobs, workers)
+    times.extra["build_cpu"] = 0.0
+    while True:
         t0 = time.perf_counter()
-        docs = [synthetic_document(r, archive, seed, reference, now,
-                                   whole=first + i < whole_max) for i, r in enumerate(chunk)]
-        whole = [d for i, d in enumerate(docs) if first + i < whole_max]
-        entries = [catalog_entry(d) for d in docs]
+        chunk = next(built, None)
+        if chunk is None:
+            break
+        whole, entries, whole_bytes, cpu = chunk
         t1 = time.perf_counter()
         if whole:
-            db[ROOTNAMES].insert_many(whole, ordered=False)
-            times.whole_bytes += sum(d["doc_bytes"] for d in whole)
+            db[ROOTNAMES].insert_many([RawBSONDocument(d) for d in whole], ordered=False)
+            times.whole_bytes += whole_bytes
         t2 = time.perf_counter()
-        db[CATALOG].insert_many(entries, ordered=False)
+        db[CATALOG].insert_many([RawBSONDocument(d) for d in entries], ordered=False)
         t3 = time.perf_counter()
         times.build += t1 - t0
+        times.extra["build_cpu"] += cpu
         times.rootnames += t2 - t1
         times.catalog += t3 - t2
         times.n_whole += len(whole)

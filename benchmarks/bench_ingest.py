@@ -14,7 +14,10 @@ images) it reports:
     quicklook, one rootname at a time; and (b2) two at a time in threads,
     as each Dask worker of ``acsq ingest`` does, so that parsing overlaps
     the server's write;
-the ratio b/a (target >= 0.7); the CPU of (b): the server's per document
+the ratio b/a (target >= 0.7); where the time of (b) goes, by stage (parse,
+footprints, document, encode, write wait: the functions' own time, measured by
+wrapping them for the run; the rest is "other"); (b3) the same through 2 Dask
+workers (``acsq ingest --workers 2``); the CPU of (b): the server's per document
 (from ``/proc/<pid>/stat`` of the server process) and this process's own per
 file beyond parsing (its CPU during the ingest minus its CPU to parse the same
 files in (a); target <= 30 % of parsing); a re-ingest of the unchanged archive
@@ -22,12 +25,13 @@ in rootnames/s (target >= 500); and the distribution of document sizes, plus
 the size of a WFC rootname with every filetype.
 
 Usage: python benchmarks/bench_ingest.py [--archive DIR] [--rootnames N] [--seed S]
-       [--profile FILE]
+       [--profile FILE] [--no-dask]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import datetime
 import os
@@ -35,6 +39,7 @@ import platform
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -46,10 +51,13 @@ from acsq_mongo.db import localserver as localdb
 from acsq_mongo.db.collections import ROOTNAMES
 from acsq_mongo.db.connection import connect, server_description
 from acsq_mongo.fields import FILETYPES
+from acsq_mongo.ingest import document as ingest_document
+from acsq_mongo.ingest import rootname as ingest_rootname_module
 from acsq_mongo.ingest.batch import InProcessRunner
 from acsq_mongo.ingest.headers import read_headers
 from acsq_mongo.ingest.rootname import ingest_rootname
 from acsq_mongo.ingest.run import run_ingest
+from acsq_mongo.ingest.store_batch import StoreBatch
 from acsq_mongo.sample import MANIFEST_NAME, plan_rootname, write_rootname
 from acsq_mongo.settings import load_settings
 
@@ -90,6 +98,56 @@ def percentiles(values: list[int]) -> str:
             f"max {kb(values[-1])} kB")
 
 
+#: The stages of an ingest, and the functions whose time is theirs: (module, name).
+STAGES = {
+    "parse": [(ingest_rootname_module, "read_headers")],
+    "footprints": [(ingest_rootname_module, "compute_footprints"),
+                   (ingest_rootname_module, "footprint_arrays")],
+    "document": [(ingest_rootname_module, "build_document_bson")],
+    "encode": [(ingest_document, "encode_document")],
+    "write wait": [(StoreBatch, "_wait"), (StoreBatch, "flush")],
+}
+
+
+@contextlib.contextmanager
+def stage_times():
+    """Wrap the stages' functions for a run; yield ``{stage: seconds}`` (each stage's own).
+
+    A stage called inside another (encode inside document) is taken out of the
+    outer one's time. Only the calling thread's calls are timed: run it on one thread.
+    """
+    seconds = dict.fromkeys(STAGES, 0.0)
+    stack: list[list[float]] = []  # [start, time of inner stages]
+    owner = threading.get_ident()
+    originals = []
+
+    def wrap(stage, function):
+        def timed(*args, **kwargs):
+            if threading.get_ident() != owner:
+                return function(*args, **kwargs)
+            stack.append([time.perf_counter(), 0.0])
+            try:
+                return function(*args, **kwargs)
+            finally:
+                start, inner = stack.pop()
+                spent = time.perf_counter() - start
+                seconds[stage] += spent - inner
+                if stack:
+                    stack[-1][1] += spent
+        return timed
+
+    for stage, targets in STAGES.items():
+        for owner_of, name in targets:
+            function = getattr(owner_of, name)
+            originals.append((owner_of, name, function))
+            setattr(owner_of, name, wrap(stage, function))
+    try:
+        yield seconds
+    finally:
+        for owner_of, name, function in originals:
+            setattr(owner_of, name, function)
+
+
 def timed_ingest(settings, archive: Path, rootnames, server_pid: int, profile=None, **kw):
     """Run an ingest; return its summary, this process's CPU and the server's CPU (s)."""
     server_cpu, own_cpu = process_cpu(server_pid), time.process_time()
@@ -113,6 +171,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--profile", type=Path, default=None,
                         help="write a cProfile of the full ingest (b) to this file")
+    parser.add_argument("--no-dask", action="store_true",
+                        help="skip (b3), the ingest through 2 Dask workers")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bench_ingest_") as tmp:
@@ -145,8 +205,9 @@ def main(argv=None) -> int:
                                      data=tmp / "var", archive=sample.root)
             db = connect(settings)
             # (b) full ingest, no quicklook.
-            summary, own_cpu, server_cpu = timed_ingest(settings, sample.root, selection, pid,
-                                                        profile)
+            with stage_times() as stages:
+                summary, own_cpu, server_cpu = timed_ingest(settings, sample.root, selection,
+                                                            pid, profile)
             rate_b = summary.files / summary.seconds
             # (b2) the same, two rootnames at a time (what each Dask worker of
             # `acsq ingest` does): parsing overlaps the server's write.
@@ -154,6 +215,18 @@ def main(argv=None) -> int:
                 summary2, _, _ = timed_ingest(settings.replace(db="bench_ingest_threads"),
                                               sample.root, selection, pid, runner=runner)
             rate_b2 = summary2.files / summary2.seconds
+            rate_b3 = None
+            if not args.no_dask:
+                # (b3) through 2 Dask workers, as `acsq ingest --workers 2` runs it.
+                from acsq_mongo.ingest.dask_runner import DaskRunner
+
+                settings3 = settings.replace(db="bench_ingest_dask", workers=2)
+                runner = DaskRunner(settings3)
+                runner.start()  # the cluster's start (~1 s) is not timed
+                with runner:
+                    summary3, _, _ = timed_ingest(settings3, sample.root, selection, pid,
+                                                  runner=runner)
+                rate_b3 = summary3.files / summary3.seconds
             # Re-ingest of the unchanged archive.
             again, again_cpu, again_server = timed_ingest(settings, sample.root, selection, pid)
             assert again.unchanged == summary.rootnames, again.text()
@@ -187,8 +260,20 @@ def main(argv=None) -> int:
           f"{summary.rootnames} rootnames in {summary.seconds:.2f} s)")
     print(f"ratio b/a: {rate_b / rate_a:.2f} (target >= 0.7); by CPU, parsing / ingest's "
           f"own CPU: {cpu_a / own_cpu:.2f}")
+    print("    where (b)'s time goes, by stage (ms per file; % of the run; "
+          "% of parsing):")
+    other = summary.seconds - sum(stages.values())
+    print(f"    within (b), parsing took {stages['parse'] / summary.seconds:.2f} of the time: b/a "
+          "if (a) had run at (b)'s pace (on a busy machine (a) and (b) meet different loads)")
+    for stage, seconds in [*stages.items(), ("other", other)]:
+        print(f"      {stage:11s} {seconds / summary.files * 1000:6.2f} ms  "
+              f"{seconds / summary.seconds:4.0%}  {seconds / stages['parse']:5.0%}")
     print(f"(b2) the same, two rootnames at a time: {rate_b2:6.0f} files/s  "
           f"({summary2.seconds:.2f} s); ratio b2/a: {rate_b2 / rate_a:.2f}")
+    if rate_b3 is not None:
+        print(f"(b3) the same, 2 Dask workers: {rate_b3:6.0f} files/s  "
+              f"({summary3.seconds:.2f} s, after the cluster's start); ratio b3/a: "
+              f"{rate_b3 / rate_a:.2f}")
     print(f"server CPU per document: {server_cpu / summary.rootnames * 1000:.1f} ms "
           f"({server_cpu:.2f} s for {summary.rootnames}); ceiling with the server's CPU "
           f"alone: {summary.files / max(server_cpu, 1e-9):.0f} files/s = "

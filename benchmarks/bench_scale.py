@@ -35,7 +35,7 @@ so a page that does not stay flat can be traced to a query shape without an inde
 Usage::
 
     python benchmarks/bench_scale.py [--levels 2000,20000,200000] [--whole-max 20000]
-        [--repeats 20] [--uri mongodb://127.0.0.1:PORT/ --storage DIR]
+        [--repeats 20] [--uri mongodb://127.0.0.1:PORT/ --storage DIR] [--load-only]
 
 Without ``--uri`` it starts the local server (``LocalServer.private``) in a
 temporary folder.
@@ -252,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=20, help="cold requests per page")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--batch", type=int, default=500, help="documents per insert_many")
+    parser.add_argument("--load-only", action="store_true",
+                        help="time the loads only, no pages")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--uri", help="a running server (default: start the local one)")
     parser.add_argument("--storage", type=Path, help="the server's storage folder, for du")
@@ -321,16 +323,20 @@ def _bench(args, levels: list[int], work: Path, uri: str, storage: Path | None) 
                   f"{db[ROOTNAMES].estimated_document_count()} in rootnames")
             print(f"  load: {times.total:.0f} s for {times.n_catalog} rootnames "
                   f"({times.n_whole} whole, {times.whole_bytes / 1e6:.0f} MB of BSON): "
-                  f"documents built {times.build:.0f} s, rootnames written "
-                  f"{times.rootnames:.0f} s, catalog {times.catalog:.0f} s, summaries "
-                  f"{times.summaries:.1f} s", flush=True)
+                  f"waiting for documents {times.build:.0f} s (built in "
+                  f"{times.extra['build_cpu']:.0f} s of CPU by {os.cpu_count()} processes), "
+                  f"rootnames written {times.rootnames:.0f} s, catalog {times.catalog:.0f} s, "
+                  f"summaries {times.summaries:.1f} s", flush=True)
             print(_disk(db, storage), flush=True)
+            if args.load_only:
+                continue
             _measure_level(args, level, db, app, client, recorder, table)
             for path in HEADER_INDEXES:
                 drop_header_index(db, path)
     finally:
         mongo.close()
-    _print_table(levels, table)
+    if not args.load_only:
+        _print_table(levels, table)
     print("\nTimings depend on the load of the machine: compare runs made on a quiet one.")
     return 0
 

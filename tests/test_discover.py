@@ -96,12 +96,28 @@ def test_selection_by_rootname_or_id_and_missing_ones(messy_archive):
     assert len(found.problems) == 1 and "jzzz01aaq is not in the archive" in found.problems[0][1]
 
 
-def test_two_rootnames_with_one_id_is_a_problem(messy_archive):
+def test_a_retransmission_is_merged_into_its_observation_with_nothing_dropped(messy_archive):
+    # A retransmitted exposure (...q, then ...r) shares the first 8 characters: both files
+    # are kept, the first under its filetype, the second under its own name.
     _touch(messy_archive / "j94f" / "j94f05bgr" / "j94f05bgr_flt.fits")
+    _touch(messy_archive / "j94f" / "j94f05bgr" / "j94f05bgr_spt.fits")
     found = discover_archive(messy_archive)
-    assert [f.rootname for f in found.folders].count("j94f05bgq") == 1
-    assert "j94f05bgr" not in [f.rootname for f in found.folders]
-    assert "same _id" in found.problems[0][1]
+    assert found.problems == []
+    folder = next(f for f in found.folders if f.id == "j94f05bg")
+    assert folder.rootname == "j94f05bgq" and folder.rootnames == ["j94f05bgq", "j94f05bgr"]
+    assert set(folder.files) == {"raw", "flt", "spt", "j94f05bgr_flt"}
+    assert folder.files["flt"].rootname == "j94f05bgq"
+    assert folder.files["j94f05bgr_flt"].relpath == "j94f/j94f05bgr"
+    assert folder.files["spt"].rootname == "j94f05bgr"     # the only spt: its filetype key
+    # Asking for one rootname brings its whole observation.
+    asked = discover_archive(messy_archive, ["j94f05bgr"])
+    assert asked.problems == [] and asked.folders[0].rootnames == ["j94f05bgq", "j94f05bgr"]
+
+
+def test_a_gzip_file_is_found_under_its_own_name(tmp_path):
+    _touch(tmp_path / "j8cw" / "j8cw03abq" / "j8cw03abq_flt.fits.gz")
+    folder = discover_archive(tmp_path).folders[0]
+    assert folder.files["flt"].name == "j8cw03abq_flt.fits.gz" and folder.files["flt"].compressed
 
 
 def test_an_archive_of_nothing(tmp_path):

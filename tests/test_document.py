@@ -12,6 +12,7 @@ from acsq_mongo.archive.discover import FileInfo, RootnameFolder
 from acsq_mongo.errors import ConfigError
 from acsq_mongo.fields import PROMOTED_FIELDS
 from acsq_mongo.ingest.document import (
+    DocumentParts,
     build_document,
     build_document_bson,
     encode_document,
@@ -94,18 +95,21 @@ def test_the_whole_document(tmp_path):
     first = datetime.datetime(2024, 1, 1)
     error = {"rootname": "j94f05bgq", "path": "j94f/j94f05bgq/j94f05bgq_flt.fits",
              "filetype": "flt", "stage": "header", "error": "truncated file", "time": now}
-    doc = build_document(
+    doc = build_document(DocumentParts(
         folder, {"raw": {"0": dict(RAW), "1": {"EXTNAME": "SCI", "PHOTFLAM": None}}},
         {"raw": {"1": {"PHOTFLAM": "undefined"}}}, {"raw": 2, "flt": 0}, [error], now,
         first_ingest_date=first, quicklook={"raw": "jpegs/10368/j94f05bgq_raw.jpg"},
         proposal_types={10368: "GO"},
-    )
+    ))
     assert doc["_id"] == "j94f05bg" and doc["rootname"] == "j94f05bgq"
     assert doc["path"] == "j94f/j94f05bgq" and doc["proposal_type"] == "GO"
     assert doc["filetypes"] == ["raw", "flt"]
     assert doc["files"]["flt"] == {"name": "j94f05bgq_flt.fits", "size": 200,
                                    "mtime": datetime.datetime(2023, 11, 14, 22, 13, 21, 500000),
-                                   "mtime_ns": 1_700_000_001_500_000_000, "n_hdus": 0}
+                                   "mtime_ns": 1_700_000_001_500_000_000, "n_hdus": 0,
+                                   "rootname": "j94f05bgq", "path": "j94f/j94f05bgq"}
+    assert doc["rootnames"] == ["j94f05bgq"]
+    assert doc["file_paths"]["flt"] == "j94f/j94f05bgq/j94f05bgq_flt.fits"
     assert doc["files_sig"] == folder.files_sig
     assert doc["headers"]["raw"]["1"]["EXTNAME"] == "SCI"
     assert doc["header_nulls"] == {"raw": {"1": {"PHOTFLAM": "undefined"}}}
@@ -118,8 +122,8 @@ def test_the_whole_document(tmp_path):
 
 def test_the_bson_sent_as_it_is_is_the_document_encoded(tmp_path):
     now = datetime.datetime(2025, 1, 2, 3, 4, 5)
-    doc, raw = build_document_bson(_folder(tmp_path), {"raw": {"0": dict(RAW)}}, {},
-                                   {"raw": 1}, [], now)
+    doc, raw = build_document_bson(DocumentParts(_folder(tmp_path), {"raw": {"0": dict(RAW)}},
+                                                 {}, {"raw": 1}, [], now))
     assert raw == bson.encode(doc) and bson.decode(raw)["doc_bytes"] == len(raw)
     # A stored document (doc_bytes in the middle) encoded again: its new size, still exact.
     stored = {"doc_bytes": 1, **{k: v for k, v in doc.items() if k != "doc_bytes"}}
@@ -130,7 +134,7 @@ def test_the_bson_sent_as_it_is_is_the_document_encoded(tmp_path):
 
 def test_first_ingest_date_defaults_to_now_and_quicklook_is_absent_until_made(tmp_path):
     now = datetime.datetime(2025, 1, 2)
-    doc = build_document(_folder(tmp_path), {}, {}, {}, [], now)
+    doc = build_document(DocumentParts(_folder(tmp_path), {}, {}, {}, [], now))
     assert doc["first_ingest_date"] == now and "quicklook" not in doc
     assert doc["detector"] is None and doc["date_obs"] is None and doc["year"] is None
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import shutil
+import warnings
 from pathlib import Path
 
 import astropy
@@ -15,13 +16,15 @@ from astropy.wcs import WCS
 
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.ingest.headers import read_headers
+from acsq_mongo.ingest.lookup_tables import read_lookup_arrays
 from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.ingest.store import catalog_entry
 from acsq_mongo.sample import plan_rootname, write_rootname
 from acsq_mongo.sample.acs import PIXEL_SCALE
 from acsq_mongo.sample.wcs_values import orientat
-from acsq_mongo.sky.footprints import chip_ring, compute_footprints
+from acsq_mongo.sky.footprints import chip_ring, compute_footprints, lookup_extensions
 from acsq_mongo.sky.geometry import (
+    check_ring,
     footprint_contains,
     from_geojson,
     ring_contains,
@@ -29,6 +32,8 @@ from acsq_mongo.sky.geometry import (
     to_s_region,
 )
 
+# The distortion-paper keywords (lookup tables and their errors).
+_DISTORTION_KEYS = ("CPDIS", "CPERR", "CQDIS", "CQERR", "DP", "DQ", "D2IM")
 REAL_FLT = Path(astropy.__file__).parent / "wcs" / "tests" / "data" / "j94f05bgq_flt.fits"
 
 
@@ -174,3 +179,212 @@ def test_ingest_stores_footprints_in_the_document_and_the_catalog(mock_settings,
     lines = [line for line in summary.log_path.read_text().splitlines()
              if "jbia01b1q: flt[1]: WCS unusable (no celestial WCS (CTYPE1 = 'LINEAR'))" in line]
     assert len(lines) == 1 and " WARNING: " in lines[0]
+
+
+# --- The footprint's WCS against astropy's own, read from the whole header ---------------------
+
+def _astropy_corners(header, hdul=None, size=None):
+    """Where astropy's WCS of a whole FITS header puts the four outer pixel corners."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wcs = WCS(header, hdul)
+    n1, n2 = size or (header["NAXIS1"], header["NAXIS2"])
+    pixels = [[0.5, 0.5], [n1 + 0.5, 0.5], [n1 + 0.5, n2 + 0.5], [0.5, n2 + 0.5]]
+    world = wcs.all_pix2world(pixels, 1)
+    world[:, 0] %= 360.0
+    return world
+
+
+def test_the_real_flt_corners_equal_astropys_for_both_chips():
+    headers = _headers(REAL_FLT)
+    rings = compute_footprints({"flt": headers}).rings["flt"]
+    with fits.open(REAL_FLT) as hdul:
+        for ring, ext in zip(rings, (1, 4), strict=True):
+            expected = _astropy_corners(hdul[ext].header, hdul, size=(4096, 2048))
+            assert np.abs(np.array(ring) - expected).max() < 1e-9
+
+
+@pytest.mark.parametrize("detector", ["WFC", "HRC", "SBC"])
+def test_sample_corners_equal_astropys_for_every_image_filetype(tmp_path, detector):
+    wfc = ("flc", "drc") if detector == "WFC" else ()
+    r = plan_rootname("jabc03xyq", detector, filetypes=("raw", "flt", "drz", *wfc), seed=11)
+    write_rootname(tmp_path, r)
+    compared = 0
+    for filetype in ("flt", "flc", "drz", "drc"):
+        if filetype not in r.filetypes:
+            continue
+        path = tmp_path / r.path / f"{r.rootname}_{filetype}.fits"
+        rings = compute_footprints({filetype: _headers(path)}).rings[filetype]
+        with fits.open(path) as hdul:
+            scis = [hdu for hdu in hdul if hdu.name == "SCI"]
+            for ring, hdu in zip(rings, scis, strict=True):
+                size = [max(hdu.header[f"NAXIS{k}"], hdu.header.get(f"SIZAXIS{k}", 0))
+                        for k in (1, 2)]
+                # The sample's distortion keywords hold the inventory's random values (say
+                # CPDIS1 = 'NOMINAL'), which name no table: astropy's WCS goes without them.
+                header = hdu.header.copy()
+                for key in [k for k in header if k.startswith(_DISTORTION_KEYS)]:
+                    del header[key]
+                expected = _astropy_corners(header, hdul, size)
+                assert np.abs(np.array(ring) - expected).max() < 1e-9
+                compared += 1
+    assert compared == (6 if detector == "WFC" else 2)
+
+
+def _linear_variants():
+    """The same WCS written every way: CD, PC and CDELT, CROTA2 and CDELT, CD in arcsec."""
+    scale, angle = 0.05 / 3600, 30.0
+    c, s = math.cos(math.radians(angle)), math.sin(math.radians(angle))
+    base = {"NAXIS": 2, "NAXIS1": 1000, "NAXIS2": 800, "CTYPE1": "RA---TAN",
+            "CTYPE2": "DEC--TAN", "CRVAL1": 359.99, "CRVAL2": -30.0, "CRPIX1": 400.5,
+            "CRPIX2": 300.5}
+    return [
+        {**base, "CD1_1": -scale * c, "CD1_2": scale * s, "CD2_1": scale * s, "CD2_2": scale * c},
+        {**base, "CDELT1": -scale, "CDELT2": scale, "PC1_1": c, "PC1_2": -s, "PC2_1": s,
+         "PC2_2": c},
+        {**base, "CDELT1": -scale, "CDELT2": scale, "CROTA2": angle},
+        {**base, "CD1_1": -scale, "CD2_2": scale, "LONPOLE": 170.0},  # CD1_2, CD2_1 left out
+        {**base, "CUNIT1": "arcsec", "CUNIT2": "arcsec", "CD1_1": -0.05, "CD2_2": 0.05},
+    ]
+
+
+@pytest.mark.parametrize("values", _linear_variants())
+def test_every_way_of_writing_the_linear_part_gives_astropys_corners(values):
+    ring = chip_ring(values)
+    expected = _astropy_corners(fits.Header(values))
+    assert np.abs(np.array(ring) - expected).max() < 1e-9
+
+
+def test_a_tile_compressed_image_gets_the_footprint_of_its_image(tmp_path):
+    values = _linear_variants()[0]
+    header = fits.Header({k: v for k, v in values.items() if not k.startswith("NAXIS")})
+    header["EXTNAME"] = "SCI"
+    data = np.zeros((values["NAXIS2"], values["NAXIS1"]), np.float32)
+    path = tmp_path / "jtil01aaq_flt.fits"
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(data, header)]).writeto(path)
+    stored = _headers(path)["1"]
+    # The header is stored as astropy presents the image (issue 22), not the binary table's.
+    assert "ZIMAGE" not in stored and stored["NAXIS1"] == values["NAXIS1"]
+    ring = compute_footprints({"flt": {"0": {}, "1": stored}}).rings["flt"][0]
+    expected = _astropy_corners(fits.Header(values))
+    assert np.abs(np.array(ring) - expected).max() < 1e-9
+
+
+# --- Lookup-table distortions (D2IMARR, WCSDVARR), as in ACS files since 2019 -------------------
+
+def _record(keyword: str, value: str) -> fits.Card:
+    """A record-valued card (``DP1 = 'EXTVER: 1'``), as the distortion paper writes them."""
+    return fits.Card.fromstring(f"{keyword:8s}= '{value}'")
+
+
+def _write_flt_with_lookup_tables(path: Path) -> None:
+    """The real flt with made-up but smooth lookup tables of up to 2 pixels on each chip.
+
+    Each chip has a WCSDVARR per axis (65 x 33, every 64 pixels) and a D2IMARR per
+    axis (the second one written along the other axis, so that astropy transposes it).
+    The tables are ~40 times larger than real ones, so that leaving them out shows.
+    """
+    with fits.open(REAL_FLT) as hdul:
+        hdus = [hdu.copy() for hdu in hdul]
+    yy, xx = np.mgrid[0:33, 0:65].astype(np.float32)
+    extra = []
+    for chip, sci in enumerate((1, 4)):
+        header = hdus[sci].header
+        for axis in (1, 2):
+            extver = 2 * chip + axis
+            header[f"CPDIS{axis}"] = "Lookup"
+            header.append(_record(f"DP{axis}", f"EXTVER: {extver}"))
+            header.append(_record(f"DP{axis}", "NAXES: 2"))
+            header.append(_record(f"DP{axis}", "AXIS.1: 1"))
+            header.append(_record(f"DP{axis}", "AXIS.2: 2"))
+            table = (2.0 * np.sin(xx / (10 + axis + chip)) * np.cos(yy / 7)).astype(np.float32)
+            extra.append(fits.ImageHDU(table, fits.Header({
+                "EXTNAME": "WCSDVARR", "EXTVER": extver, "CRPIX1": 33.0, "CRPIX2": 17.0,
+                "CRVAL1": 2048.0, "CRVAL2": 1024.0, "CDELT1": 64.0, "CDELT2": 64.0})))
+            header[f"D2IMDIS{axis}"] = "Lookup"
+            header.append(_record(f"D2IM{axis}", f"EXTVER: {extver}"))
+            header.append(_record(f"D2IM{axis}", f"AXIS.{axis}: 1"))
+            ramp = (1.5 * np.cos(np.arange(64) / (5 + axis))).astype(np.float32)
+            d2im = np.vstack([ramp, ramp]) if axis == 1 else np.vstack([ramp, ramp]).T
+            extra.append(fits.ImageHDU(d2im, fits.Header({
+                "EXTNAME": "D2IMARR", "EXTVER": extver, "CRPIX1": 1.0, "CRPIX2": 1.0,
+                "CRVAL1": 0.0, "CRVAL2": 0.0, "CDELT1": 64.0, "CDELT2": 64.0})))
+    fits.HDUList(hdus + extra).writeto(path)
+
+
+def _astropy_lookup_corners(path: Path) -> list[np.ndarray]:
+    with fits.open(path) as hdul:
+        out = []
+        for ext in (1, 4):
+            wcs = WCS(hdul[ext].header, hdul)
+            assert wcs.cpdis1 is not None and wcs.det2im2 is not None  # the oracle uses them
+            out.append(_astropy_corners(hdul[ext].header, hdul, size=(4096, 2048)))
+        return out
+
+
+def test_lookup_tables_read_by_offset_give_astropys_corners(tmp_path):
+    path = tmp_path / "j94f05bgq_flt.fits"
+    _write_flt_with_lookup_tables(path)
+    read = read_headers(path)
+    wanted = lookup_extensions(read.headers)
+    assert sorted(read.headers[e]["EXTNAME"] for e in wanted) == ["D2IMARR"] * 4 + ["WCSDVARR"] * 4
+    arrays = read_lookup_arrays(path, read.headers, read.data_offsets)
+    # The same pixels as astropy reads (the fallback for headers kept from a previous ingest).
+    by_astropy = read_lookup_arrays(path, read.headers)
+    assert set(arrays) == set(wanted) == set(by_astropy)
+    for ext in wanted:
+        np.testing.assert_array_equal(arrays[ext], by_astropy[ext])
+    footprints = compute_footprints({"flt": read.headers}, {"flt": arrays})
+    assert footprints.warnings == []
+    expected = _astropy_lookup_corners(path)
+    for ring, corners in zip(footprints.rings["flt"], expected, strict=True):
+        assert np.abs(np.array(ring) - corners).max() < 1e-9
+        assert _max_arcsec(ring, corners) < 0.1
+    # Without the tables: the corners move by more than 0.1", and a warning says why.
+    without = compute_footprints({"flt": read.headers})
+    assert len(without.warnings) == 2 and "flt[1]: lookup table D2IMARR,1 not read" in \
+        without.warnings[0]
+    assert max(_max_arcsec(r, c) for r, c in zip(without.rings["flt"], expected,
+                                                 strict=True)) > 0.1
+
+
+def _max_arcsec(ring, corners) -> float:
+    ring = np.array(ring)
+    a = SkyCoord(ring[:, 0], ring[:, 1], unit="deg")
+    b = SkyCoord(corners[:, 0], corners[:, 1], unit="deg")
+    return float(a.separation(b).arcsec.max())
+
+
+def test_ingest_applies_the_lookup_tables_of_a_modern_flt(mock_settings, tmp_path):
+    archive = tmp_path / "archive"
+    folder = archive / "j94f" / "j94f05bgq"
+    folder.mkdir(parents=True)
+    _write_flt_with_lookup_tables(folder / "j94f05bgq_flt.fits")
+    summary = run_ingest(mock_settings, archive, quicklook=False)
+    assert summary.ok
+    from acsq_mongo.db.connection import connect
+
+    doc = connect(mock_settings)[ROOTNAMES].find_one({"_id": "j94f05bg"})
+    expected = _astropy_lookup_corners(folder / "j94f05bgq_flt.fits")
+    for ring, corners in zip(doc["footprints"]["flt"], expected, strict=True):
+        assert np.abs(np.array(ring) - corners).max() < 1e-9
+    assert "lookup table" not in summary.log_path.read_text()
+
+
+@pytest.mark.parametrize("ring, why", [
+    ([[10, 10], [11, 10], [11, 11], [10, 11]], None),
+    ([[359.5, -0.5], [0.5, -0.5], [0.5, 0.5], [359.5, 0.5]], None),  # across RA 0
+    ([[0, 89], [90, 89], [180, 89], [270, 89]], None),  # around the pole
+    ([[10, 10], [11, 11], [11, 10], [10, 11]], "not convex"),  # a bow tie
+    ([[10, 10], [11, 10], [11, 10], [10, 11]], "zero length"),
+    ([[0, 0], [120, 0], [240, 0]], "90 degrees"),  # a great circle: no inside
+    ([[10, 10], [11, float("nan")], [11, 11]], "finite sky position"),
+    ([[10, 10], [11, 91], [11, 11]], "finite sky position"),
+    ([[10, 10], [11, 10]], "at least three"),
+])
+def test_a_ring_is_checked_before_it_is_stored(ring, why):
+    if why is None:
+        check_ring(ring)
+    else:
+        with pytest.raises(ValueError, match=why):
+            check_ring(ring)

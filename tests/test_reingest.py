@@ -124,7 +124,7 @@ def test_a_header_keyword_filter_runs_on_the_whole_documents(settings, db, sampl
     assert brute
     selection = select_rootnames(db, parse_filter('{"headers.flt.0.CCDGAIN": 2}'))
     assert selection.collection == ROOTNAMES and set(selection.rootnames) == brute
-    assert all(set(row) == {"_id", "rootname", "path"} for row in selection.rows)
+    assert all(set(row) == {"_id", "rootname", "path", "file_paths"} for row in selection.rows)
 
 
 def test_reingest_on_dask_from_the_command_line(real_settings, real_db, sample_archive,

@@ -48,6 +48,14 @@ def test_the_same_seed_writes_the_same_bytes(tmp_path):
     assert _digest(a.root) != _digest(c.root)
 
 
+def test_several_processes_write_the_same_bytes_as_one(tmp_path):
+    one = make_sample_archive(tmp_path / "one", 20, seed=3, workers=1)
+    two = make_sample_archive(tmp_path / "two", 20, seed=3, workers=2)
+    assert _digest(one.root) == _digest(two.root)
+    assert [r.n_hdus for r in one.rootnames] == [r.n_hdus for r in two.rootnames]
+    assert all(r.n_hdus for r in two.rootnames)  # filled in by the processes, sent back
+
+
 def test_manifest_reads_back(sample_archive):
     again = read_manifest(sample_archive.root)
     assert [r.rootname for r in again.rootnames] == [r.rootname for r in sample_archive.rootnames]

@@ -83,9 +83,11 @@ def strictly(call, *args, **kwargs):
 
 
 def _targets(service):
-    """Sample rootnames with a target position: (rootname, ra, dec)."""
+    """Sample rootnames with a target position: (rootname, ra, dec). An internal frame
+    (written with RA_TARG 0) points nowhere on the sky."""
     return [(r.rootname, r.promoted["ra_targ"], r.promoted["dec_targ"])
-            for r in service.sample.rootnames if r.promoted.get("ra_targ") is not None]
+            for r in service.sample.rootnames if r.promoted.get("ra_targ") is not None
+            and r.promoted["obstype"] != "INTERNAL"]
 
 
 def _cones(service):

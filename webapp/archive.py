@@ -217,28 +217,35 @@ def image_view(proposid: str, rootname: str, filetype: str | None = None):
     st = state()
     available = quicklook_filetypes(doc)
     present = doc.get("filetypes") or []
+    # A further image file of a filetype (a second crj sub-product, a retransmission's flt)
+    # has a tab of its own, by its file key (js2201012_crj), after its filetype's.
+    more = sorted(k for k in doc.get("file_paths") or {} if k.rpartition("_")[2] in
+                  IMAGE_FILETYPES and k not in IMAGE_FILETYPES)
+    image_keys = [k for ft in IMAGE_FILETYPES if ft in present
+                  for k in [ft] + [m for m in more if m.endswith("_" + ft)]]
     if filetype is None:
         preferred = [ft for ft in THUMBNAIL_FILETYPES if ft in available] + available
         filetype = preferred[0] if preferred else None
-    elif filetype not in IMAGE_FILETYPES or filetype not in present:
+    elif filetype not in image_keys:
         abort(404, description=f"{doc['rootname']} has no {filetype[:10]} image; "
               f"its files: {', '.join(present) or 'none'}.")
     quicklook = doc.get("quicklook") or {}
     full = quicklook.get(filetype) if filetype else None
     preview = ((quicklook.get("preview") or {}).get(filetype) or full) if filetype else None
     files = []
-    for ft in (f for f in FILETYPES if f in present):
-        relative = f"{doc.get('path')}/{doc['rootname']}_{ft}.fits"
-        absolute = (str(file_path(st.settings.archive, doc["path"], doc["rootname"], ft))
-                    if st.settings.archive is not None and doc.get("path") else None)
-        files.append((ft, relative, absolute))
+    for key, relative in _file_paths(doc):  # every file, of every rootname merged here
+        name = relative.rsplit("/", 1)[-1]
+        absolute = (str(file_path(st.settings.archive, relative.rsplit("/", 1)[0], name[:9],
+                                  key.rpartition("_")[2], name))
+                    if st.settings.archive is not None else None)
+        files.append((key.rpartition("_")[2], relative, absolute, name[:9].lower()))
     mast = {"dataset": mast_url(st.settings.mast_dataset_url, doc["rootname"],
                                 doc.get("proposid")),
             "proposal": mast_url(st.settings.mast_proposal_url, None, doc.get("proposid"))}
     return render_template(
         "image.html", doc=doc, proposid=doc.get("proposid"),
         segment=proposal_segment(doc.get("proposid")), filetype=filetype,
-        image_filetypes=[ft for ft in IMAGE_FILETYPES if ft in present], available=available,
+        image_filetypes=image_keys, available=available,
         full=full, preview=preview, metadata=_METADATA, files=files, mast=mast,
         key_values=key_header_values(st.db, doc["rootname"], filetype),
         neighbours=neighbours(st.db, doc, st.cache),
@@ -246,6 +253,17 @@ def image_view(proposid: str, rootname: str, filetype: str | None = None):
         history=_history(doc), vocabulary=st.vocabulary.flags,
         max_comment=MAX_COMMENT,
     )
+
+
+def _file_paths(doc: dict) -> list[tuple[str, str]]:
+    """(file key, path relative to the archive) of every file, filetypes in order."""
+    paths = doc.get("file_paths")
+    if not paths:  # a document written before file_paths
+        return [(ft, f"{doc.get('path')}/{doc['rootname']}_{ft}.fits")
+                for ft in FILETYPES if ft in (doc.get("filetypes") or [])]
+    order = {ft: i for i, ft in enumerate(FILETYPES)}
+    return sorted(paths.items(), key=lambda kv: (order.get(kv[0].rpartition("_")[2], 99),
+                                                 kv[0]))
 
 
 def _history(doc: dict) -> list[dict]:

@@ -40,6 +40,18 @@ def show(value: Any) -> str:
     return text_value(value)
 
 
+#: Fields whose null means "not on the sky" (an internal frame): shown as a dash.
+_POSITION_FIELDS = frozenset({"ra_targ", "dec_targ"})
+
+
+def cell(value: Any, name: str) -> str:
+    """Return a field's value for a table cell: as :func:`show`, but a null position
+    (an internal frame, which points nowhere on the sky) as ``—``."""
+    if value is None and name in _POSITION_FIELDS:
+        return "—"
+    return show(value)
+
+
 def fits_value(value: Any) -> str:
     """Return a header value as FITS writes it: booleans ``T``/``F``, numbers in full."""
     if isinstance(value, bool):
@@ -127,6 +139,6 @@ def path_breaks(path: Any) -> Markup:
 
 def register(app: Flask) -> None:
     """Add the filters to an app's Jinja environment."""
-    app.jinja_env.filters.update(show=show, fits=fits_value, seconds=seconds, label=label,
-                                  count=count, when=when, header_rows=header_rows,
+    app.jinja_env.filters.update(show=show, cell=cell, fits=fits_value, seconds=seconds,
+                                  label=label, count=count, when=when, header_rows=header_rows,
                                   hms=hms, dms=dms, path_breaks=path_breaks, heading=heading)

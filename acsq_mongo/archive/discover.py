@@ -4,9 +4,17 @@ The archive (``ACSQ_ARCHIVE``) is laid out as
 ``<root4>/<rootname>/<rootname>_<filetype>.fits``, where ``root4`` is the
 first 4 characters of the 9-character rootname and ``filetype`` one of
 :data:`acsq_mongo.fields.FILETYPES`. Names are matched case-insensitively;
-only ``.fits`` files count. Everything else (README files, stray names,
-folders in the wrong place, empty folders) is skipped with a log line and is
-never an error.
+``.fits`` and gzip-compressed ``.fits.gz`` files count. Everything else (README
+files, stray names, folders in the wrong place, empty folders) is skipped with
+a log line and is never an error.
+
+**One observation, many folders.** The first 8 characters of a rootname name
+the observation (the document ``_id``, as in the seed). Folders whose names
+share them (an association's product ``j8cw03010`` and its CR-split
+sub-products ``j8cw03011``, ``j8cw03012``; a retransmitted exposure ``...q``
+and ``...r``) are merged into one :class:`RootnameFolder`: every file is kept
+under its own *file key* (:func:`file_key`), none is dropped (docs/data-model.md,
+"Identity").
 
 Each rootname gets a ``files_sig`` (a hash of its files' names, sizes and
 modification times); :mod:`acsq_mongo.ingest.changes` compares it with the
@@ -29,16 +37,18 @@ from acsq_mongo.fields import FILETYPES
 __all__ = [
     "FileInfo",
     "RootnameFolder",
+    "file_key",
     "Discovery",
     "files_sig",
     "scan_rootname_folder",
     "discover_archive",
+    "merge_folders",
 ]
 
 log = logging.getLogger(__name__)
 
-_ROOTNAME_RE = re.compile(r"[a-z0-9]{9}\Z")
-_FILE_RE = re.compile(r"([a-z0-9]{9})_([a-z]{3})\.fits\Z")
+ROOTNAME_RE = re.compile(r"[a-z0-9]{9}\Z")
+_FILE_RE = re.compile(r"([a-z0-9]{9})_([a-z]{3})\.fits(\.gz)?\Z")
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,10 @@ class FileInfo:
         Modification time, nanoseconds since the epoch (0 if unknown).
     stat_error : str or None
         Why the file could not be stat'ed (e.g. a dangling symlink).
+    rootname : str
+        The file's own 9-character rootname, lower case (``""``: that of its folder).
+    relpath : str
+        Its folder relative to the archive root (``""``: that of its folder).
     """
 
     filetype: str
@@ -66,6 +80,13 @@ class FileInfo:
     size: int
     mtime_ns: int
     stat_error: str | None = None
+    rootname: str = ""
+    relpath: str = ""
+
+    @property
+    def compressed(self) -> bool:
+        """Whether the file is gzip-compressed (``.fits.gz``)."""
+        return self.name.lower().endswith(".gz")
 
     @property
     def mtime(self) -> datetime.datetime:
@@ -73,6 +94,16 @@ class FileInfo:
         seconds, ns = divmod(self.mtime_ns, 1_000_000_000)
         when = datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=seconds)
         return when + datetime.timedelta(milliseconds=ns // 1_000_000)
+
+
+def file_key(filetype: str, rootname: str, principal: bool) -> str:
+    """The key of a file in an observation's document (``files``, ``headers``, ...).
+
+    The first file of each filetype (by 9-character rootname) is keyed by the
+    filetype alone, ``crj``; any further file of that filetype under the same
+    8-character ``_id`` by its own name without ``.fits``: ``j8cw03012_crj``.
+    """
+    return filetype if principal else f"{rootname}_{filetype}"
 
 
 def files_sig(files: Iterable[FileInfo]) -> str:
@@ -90,13 +121,15 @@ class RootnameFolder:
     Attributes
     ----------
     rootname : str
-        The 9-character rootname, lower case.
+        The 9-character rootname, lower case: the observation's principal (the
+        lowest of the rootnames merged into it).
     folder : Path
-        Absolute path of the folder.
+        Absolute path of the principal's folder.
     relpath : str
-        The folder relative to the archive root, with ``/``.
+        The principal's folder relative to the archive root, with ``/``.
     files : dict
-        ``{filetype: FileInfo}`` in ``FILETYPES`` order.
+        ``{file key: FileInfo}`` (:func:`file_key`): the filetypes in
+        ``FILETYPES`` order, then the further files of a filetype.
     """
 
     rootname: str
@@ -108,6 +141,28 @@ class RootnameFolder:
     def id(self) -> str:
         """The document ``_id``: the first 8 characters of the rootname."""
         return self.rootname[:8]
+
+    @property
+    def rootnames(self) -> list[str]:
+        """Every 9-character rootname with a file here, sorted."""
+        return sorted({info.rootname or self.rootname for info in self.files.values()})
+
+    def merge(self, other: RootnameFolder) -> None:
+        """Add the files of another folder of the same ``_id`` (a higher rootname).
+
+        The principal keeps its filetype keys; a filetype already present gets
+        the other file under ``<rootname>_<filetype>`` (:func:`file_key`).
+        """
+        infos = sorted((*self.files.values(), *other.files.values()),
+                       key=lambda i: (i.rootname, FILETYPES.index(i.filetype)))
+        principal = {}
+        for info in infos:
+            principal.setdefault(info.filetype, info)
+        files = {ft: principal[ft] for ft in FILETYPES if ft in principal}
+        for info in infos:
+            if principal[info.filetype] is not info:
+                files[file_key(info.filetype, info.rootname, False)] = info
+        self.files = files
 
     @property
     def files_sig(self) -> str:
@@ -165,11 +220,11 @@ def scan_rootname_folder(
             _skip(skipped, str(path), "a folder inside a rootname folder")
             continue
         if m is None:
-            why = "not a .fits file" if not name.lower().endswith(".fits") else (
-                "not named <rootname>_<filetype>.fits")
+            why = "not a .fits or .fits.gz file" if not name.lower().endswith(
+                (".fits", ".fits.gz")) else "not named <rootname>_<filetype>.fits"
             _skip(skipped, str(path), why)
             continue
-        file_rootname, filetype = m.groups()
+        file_rootname, filetype, _ = m.groups()
         if file_rootname != rootname:
             _skip(skipped, str(path), f"belongs to rootname {file_rootname}, not {rootname}")
             continue
@@ -177,11 +232,12 @@ def scan_rootname_folder(
             _skip(skipped, str(path), f"unknown filetype {filetype!r}")
             continue
         if filetype in found:
-            _skip(skipped, str(path), f"a second {filetype} file (names differ only in case); "
-                  f"{found[filetype].name} is used")
+            _skip(skipped, str(path), f"a second {filetype} file (names differ only in case "
+                  f"or .gz); {found[filetype].name} is used")
             continue
         size, mtime_ns, error = _stat(path)
-        found[filetype] = FileInfo(filetype, name, path, size, mtime_ns, error)
+        found[filetype] = FileInfo(filetype, name, path, size, mtime_ns, error,
+                                   rootname=rootname, relpath=relpath)
     result.files = {ft: found[ft] for ft in FILETYPES if ft in found}
     if not result.files:
         _skip(skipped, str(folder), "no FITS files of a known filetype")
@@ -205,8 +261,8 @@ class Discovery:
     skipped : list of (str, str)
         Paths skipped, and why (stray files and folders): not errors.
     problems : list of (str, str)
-        Requested rootnames not found, and rootnames whose ``_id`` (first 8
-        characters) clashes with another's: these make the run fail.
+        Requested rootnames not found: these make the run fail. (Folders whose
+        ``_id``, the first 8 characters, is the same are merged, not refused.)
     """
 
     folders: list[RootnameFolder] = field(default_factory=list)
@@ -249,6 +305,8 @@ def discover_archive(
     if rootnames is not None:
         wanted = {r.strip().lower() for r in rootnames if r.strip()}
     wanted_root4 = {w[:4] for w in wanted} if wanted is not None else None
+    # A rootname asked for brings every folder of its observation (same first 8 characters).
+    wanted_ids = {w[:8] for w in wanted} if wanted is not None else None
 
     for top in _listdir(archive, out.skipped):
         top_path = archive / top.name
@@ -265,12 +323,12 @@ def discover_archive(
         for entry in _listdir(top_path, out.skipped):
             path = top_path / entry.name
             name = entry.name.lower()
-            if wanted is not None and name not in wanted and name[:8] not in wanted:
+            if wanted_ids is not None and name[:8] not in wanted_ids:
                 continue
             if not entry.is_dir():
                 _skip(out.skipped, str(path), "not a rootname folder")
                 continue
-            if not _ROOTNAME_RE.match(name):
+            if not ROOTNAME_RE.match(name):
                 _skip(out.skipped, str(path), "not a 9-character rootname folder")
                 continue
             if name[:4] != root4:
@@ -280,24 +338,31 @@ def discover_archive(
             if folder.files:
                 out.folders.append(folder)
 
-    out.folders.sort(key=lambda f: f.rootname)
-    seen: dict[str, RootnameFolder] = {}
-    unique = []
-    for folder in out.folders:
-        other = seen.get(folder.id)
-        if other is not None:
-            message = (f"rootname {folder.rootname} has the same _id {folder.id!r} as "
-                       f"{other.rootname}; not ingested")
-            log.error("%s", message)
-            out.problems.append((folder.relpath, message))
-            continue
-        seen[folder.id] = folder
-        unique.append(folder)
-    out.folders = unique
+    out.folders = merge_folders(out.folders)
     if wanted is not None:
         for name in sorted(wanted):
-            if not any(f.rootname == name or f.id == name for f in out.folders):
+            if not any(name in f.rootnames or f.id == name for f in out.folders):
                 message = f"rootname {name} is not in the archive {archive}"
                 log.error("%s", message)
                 out.problems.append((name, message))
     return out
+
+
+def merge_folders(folders: Iterable[RootnameFolder]) -> list[RootnameFolder]:
+    """Merge the folders of each ``_id`` into one (:meth:`RootnameFolder.merge`).
+
+    Returns
+    -------
+    folders : list of RootnameFolder
+        One per ``_id``, sorted; each keeps the lowest rootname as its principal.
+    """
+    merged: dict[str, RootnameFolder] = {}
+    for folder in sorted(folders, key=lambda f: f.rootname):
+        first = merged.get(folder.id)
+        if first is None:
+            merged[folder.id] = folder
+        else:
+            log.info("%s: merged into observation %s (same first 8 characters)",
+                     folder.rootname, folder.id)
+            first.merge(folder)
+    return [merged[_id] for _id in sorted(merged)]

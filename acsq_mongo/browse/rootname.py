@@ -18,6 +18,7 @@ from acsq_mongo.browse.proposal_rows import proposal_rows
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.keys import unescape_key
 from acsq_mongo.fields import FILETYPES, IMAGE_FILETYPES
+from acsq_mongo.query.cache import CallCache
 from acsq_mongo.query.errors import QueryError
 
 if TYPE_CHECKING:
@@ -30,6 +31,8 @@ __all__ = [
     "HeaderTable",
     "Neighbours",
     "Association",
+    "AsnRow",
+    "asn_table",
     "rootname_id",
     "catalog_document",
     "whole_document",
@@ -119,6 +122,34 @@ class Association:
     asn_id: str
     product: str | None
     members: tuple[str, ...]
+    table: tuple[AsnRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class AsnRow:
+    """One row of an association's asn table, and where it is in the archive.
+
+    Attributes
+    ----------
+    memname : str
+        The member's or product's 9-character rootname, lower case.
+    memtype : str
+        ``EXP-CRJ``, ``EXP-DTH``, ``PROD-CR1``, ``PROD-DTH``, ...
+    memprsnt : bool
+        Whether the pipeline had it (MEMPRSNT).
+    in_archive : bool
+        Whether this archive holds it (as an observation or merged into one).
+    """
+
+    memname: str
+    memtype: str
+    memprsnt: bool
+    in_archive: bool
+
+    @property
+    def is_product(self) -> bool:
+        """Whether the row is a product (``PROD-*``) rather than an exposure."""
+        return self.memtype.startswith("PROD")
 
 
 def rootname_id(rootname: str) -> str:
@@ -139,13 +170,17 @@ def _find(db: Database, collection: str, rootname: str, projection=None) -> dict
     doc = db[collection].find_one({"_id": rootname_id(rootname)}, projection)
     if doc is None:
         return None
-    if len(rootname) == 9 and doc.get("rootname") and doc["rootname"] != rootname.lower():
+    if len(rootname) == 9 and doc.get("rootname") and doc["rootname"] != rootname.lower() \
+            and rootname.lower() not in (doc.get("rootnames") or ()):
         return None  # same _id, another 9th character: not this rootname
     return doc
 
 
 def catalog_document(db: Database, rootname: str) -> dict[str, Any] | None:
-    """Return the catalog entry of a rootname (8 or 9 characters, any case), or None."""
+    """Return the catalog entry of a rootname (8 or 9 characters, any case), or None.
+
+    A 9-character rootname finds the observation it was merged into (``rootnames``).
+    """
     return _find(db, CATALOG, rootname)
 
 
@@ -298,4 +333,26 @@ def association(
         asn_id=asn_id,
         product=product if product in mine else None,
         members=tuple(r for r in mine if r != product),
+        table=CallCache(db, cache).get("asn_table", (asn_id,), lambda: asn_table(db, asn_id))[0],
     )
+
+
+def asn_table(db: Database, asn_id: str) -> tuple[AsnRow, ...]:
+    """Return the asn table of an association, each row marked present in the archive or not.
+
+    From the product's ``asn_members`` (read from its asn file at ingest); empty if
+    the archive holds no asn file of that association. One lookup by ``_id`` for the
+    product and for each member's observation (a page caches the answer).
+    """
+    product = db[CATALOG].find_one({"_id": asn_id[:8].lower()}, {"asn_members": 1})
+    members = (product or {}).get("asn_members") or []
+    if not members:
+        return ()
+    names = [str(m.get("memname") or "").lower() for m in members]
+    held = set()
+    for _id in sorted({n[:8] for n in names}):
+        doc = db[CATALOG].find_one({"_id": _id}, {"rootname": 1, "rootnames": 1})
+        if doc is not None:
+            held.update(doc.get("rootnames") or [doc.get("rootname")])
+    return tuple(AsnRow(name, str(m.get("memtype") or ""), bool(m.get("memprsnt", True)),
+                        name in held) for name, m in zip(names, members, strict=True))

@@ -1,4 +1,4 @@
-"""``acsq sample OUT [--rootnames N] [--seed S] [--full-size]``: a realistic sample archive."""
+"""``acsq sample OUT [--rootnames N] [--seed S] [--full-size] [--structures]``: a sample archive."""
 
 from __future__ import annotations
 
@@ -28,6 +28,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="real image dimensions (WFC: two 4096x2048 chips, ~170 MB per flt) instead of "
         "small ones",
     )
+    parser.add_argument(
+        "--structures", action="store_true",
+        help="also write one rootname of each structure of the real archive: association "
+        "sub-products in folders of their own, a retransmission, .fits.gz, tile compression, "
+        "modern extensions, HRC, SBC, a subarray, internal frames (sample_structures.json)",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -40,7 +46,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     archive = make_sample_archive(args.out, args.rootnames, seed=args.seed,
                                   full_size=args.full_size, progress=progress)
-    size = sum(p.stat().st_size for p in Path(args.out).rglob("*.fits"))
+    if args.structures:
+        from acsq_mongo.sample.structures import STRUCTURES_NAME, write_structures
+
+        structures = write_structures(args.out, seed=args.seed)
+        print(f"sample: {len(structures)} structures of the real archive; {STRUCTURES_NAME} "
+              "lists them", file=sys.stderr)
+    size = sum(p.stat().st_size for p in Path(args.out).rglob("*.fits*"))
     print(
         f"wrote {len(archive.rootnames)} rootnames ({archive.n_files} files, "
         f"{size / 1e6:.1f} MB) to {args.out} in {time.monotonic() - started:.1f} s; "

@@ -69,6 +69,9 @@ def _catalog_indexes() -> list[IndexModel]:
         IndexModel([("footprint", GEOSPHERE)], name="footprint_2dsphere"),
         # Anomaly flags: anomaly=, anomaly__in= and anomaly__exists= (a multikey index).
         _index(("anomalies", ASCENDING)),
+        # rootname= also finds the rootnames merged into an observation (an association's
+        # sub-products, a retransmission): the other branch of its $or (a multikey index).
+        _index(("rootnames", ASCENDING), ("_id", ASCENDING)),
     ]
     return models
 

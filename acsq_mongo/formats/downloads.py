@@ -66,7 +66,10 @@ class ArchiveFile:
 
     @property
     def name(self) -> str:
-        """The file name a download gets: ``<rootname>_<filetype>.fits``, lower case."""
+        """The file name a download gets: its own name, lower case
+        (``<rootname>_<filetype>.fits``, or ``.fits.gz`` for a compressed file)."""
+        if self.path.name.lower().endswith(".fits.gz"):
+            return f"{self.rootname.lower()}_{self.filetype}.fits.gz"
         return f"{self.rootname.lower()}_{self.filetype}.fits"
 
 
@@ -120,7 +123,13 @@ def catalogued_file(archive: Path | None, entry: dict[str, Any] | None, rootname
                           + (", ".join(present) or "none"))
     if archive is None or not entry.get("path"):
         raise FileRefused("Files are not served: the archive root (ACSQ_ARCHIVE) is not set")
-    path = file_path(archive, entry["path"], name, filetype)
+    stored = _stored_path(entry, rootname, filetype)
+    if stored is not None:  # the file's own name and folder (a sub-product, a .fits.gz)
+        folder, _, own = stored.rpartition("/")
+        name = own[:9].lower()
+        path = file_path(archive, folder, name, filetype, own)
+    else:
+        path = file_path(archive, entry["path"], name, filetype)
     root = Path(archive).resolve()
     try:
         real = path.resolve(strict=True)
@@ -134,6 +143,20 @@ def catalogued_file(archive: Path | None, entry: dict[str, Any] | None, rootname
     if not real.is_file():
         raise FileMissing(f"File {name}_{filetype}.fits is not a regular file in the archive")
     return ArchiveFile(name, filetype, real)
+
+
+def _stored_path(entry: dict[str, Any], rootname: str, filetype: str) -> str | None:
+    """The catalogued path of the file ``filetype`` of ``rootname`` (8 characters: the
+    observation's first file of that filetype; 9: that rootname's own), or None."""
+    paths = entry.get("file_paths") or {}
+    if len(rootname) == 9:
+        prefix = f"{rootname.lower()}_{filetype}.fits"
+        for stored in paths.values():
+            if stored.rpartition("/")[2].lower().startswith(prefix):
+                return stored
+        if rootname.lower() != entry.get("rootname") and paths:
+            raise FileRefused(f"Rootname {rootname[:9]} has no {filetype} file")
+    return paths.get(filetype)
 
 
 def _quote(text: str) -> str:

@@ -109,6 +109,11 @@ def read_mosaic(path: str | os.PathLike) -> Mosaic:
     """
     path = Path(path)
     file_size = path.stat().st_size
+    with open(path, "rb") as f:
+        if f.read(2) == b"\x1f\x8b":
+            # gzip (``_flt.fits.gz``): offsets are of the uncompressed bytes, which astropy
+            # reads to the end; a truncated stream is its error (EOFError), caught below.
+            file_size = 2**63
     # Format quirks (bad cards, "file may have been truncated") are settled
     # here: truncation is checked explicitly below, the rest do not matter
     # for the pixels.

@@ -19,6 +19,7 @@ import datetime
 import re
 import struct
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import bson
@@ -29,8 +30,11 @@ from acsq_mongo.sky.footprints import Footprints, compute_footprints
 from acsq_mongo.sky.geometry import to_geojson, to_s_region
 
 __all__ = [
+    "DocumentParts",
     "build_document",
     "build_document_bson",
+    "has_pointing",
+    "INTERNAL",
     "add_footprints",
     "encode_document",
     "promoted_fields",
@@ -40,6 +44,9 @@ __all__ = [
 ]
 
 _MJD_EPOCH = datetime.datetime(1858, 11, 17)
+
+#: The OBSTYPE of internal frames (DARK, BIAS, FLAT): exposures without a sky position.
+INTERNAL = "INTERNAL"
 _TRUE = {"T", "TRUE", "YES", "Y", "1"}
 _FALSE = {"F", "FALSE", "NO", "N", "0"}
 
@@ -141,6 +148,9 @@ def promoted_fields(
     -------
     fields : dict
         Every field of ``PROMOTED_FIELDS`` (None where unknown) and ``year``.
+        ``ra_targ`` and ``dec_targ`` are None for an exposure without a sky
+        position: ``OBSTYPE`` INTERNAL (DARK, BIAS, FLAT), or a pointing of
+        exactly RA 0, Dec 0 (the header values stay in ``headers``).
     """
     primaries = _primaries(headers)
 
@@ -175,75 +185,79 @@ def promoted_fields(
         if isinstance(out.get(name), str):
             out[name] = out[name].upper()
     out["year"] = date_obs.year if date_obs is not None else None
+    # No sky position: an internal frame, or RA_TARG and DEC_TARG both exactly 0 (what
+    # the pipeline writes when there is no pointing).
+    if out.get("obstype") == INTERNAL or (out["ra_targ"] == 0.0 and out["dec_targ"] == 0.0):
+        out["ra_targ"] = out["dec_targ"] = None
     return out
 
 
-def build_document(
-    folder: RootnameFolder,
-    headers: Mapping[str, Mapping[str, Mapping[str, Any]]],
-    header_nulls: Mapping[str, Mapping[str, Mapping[str, str]]],
-    n_hdus: Mapping[str, int],
-    errors: list[Mapping[str, Any]],
-    now: datetime.datetime,
-    first_ingest_date: datetime.datetime | None = None,
-    quicklook: Mapping[str, Any] | None = None,
-    proposal_types: Mapping[int, str] | None = None,
-    header_comments: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
-    footprints: Footprints | None = None,
-) -> dict[str, Any]:
-    """Assemble the whole rootname document (docs/data-model.md).
+@dataclass
+class DocumentParts:
+    """What ingest read (or kept) of an observation: the input of :func:`build_document`.
 
-    Parameters
+    Attributes
     ----------
     folder : RootnameFolder
-        The rootname and its files on disk (names, sizes, times).
+        The observation and its files on disk (names, sizes, times), by file key.
     headers : mapping
-        ``{filetype: {"<ext>": {KEY: value}}}`` for every file read or kept.
+        ``{file key: {"<ext>": {KEY: value}}}`` for every file read or kept.
     header_nulls : mapping
-        ``{filetype: {"<ext>": {KEY: kind}}}``, only where values became null.
+        ``{file key: {"<ext>": {KEY: kind}}}``, only where values became null.
     n_hdus : mapping
-        ``{filetype: HDUs read}``; files that could not be read have 0.
+        ``{file key: HDUs read}``; files that could not be read have 0.
     errors : list of dict
-        ``{"path", "filetype", "stage", "error", "time"}`` for this rootname.
+        ``{"path", "filetype", "stage", "error", "time"}`` for this observation.
     now : datetime
         Naive UTC: the ``last_ingest_date``.
     first_ingest_date : datetime, optional
         Kept from the stored document; default ``now``.
     quicklook : mapping, optional
-        Quicklook image paths relative to ACSQ_DATA; the field is left out
-        when None.
+        Quicklook image paths relative to ACSQ_DATA; the field is left out when None.
     proposal_types : mapping, optional
         ``{proposid: type}`` for ``proposal_type``.
     header_comments : mapping, optional
-        ``{filetype: {"<ext>": {KEY: comment}}}``, only for cards with a comment;
+        ``{file key: {"<ext>": {KEY: comment}}}``, only for cards with a comment;
         stored apart from the values, so a query on a value is unchanged.
     footprints : Footprints, optional
         The footprints, if the caller computed them (to log their warnings);
         default: computed here from ``headers``.
+    asn_members : list of dict, optional
+        The rows of the asn file's table (:mod:`acsq_mongo.ingest.association`).
+    """
+
+    folder: RootnameFolder
+    headers: Mapping[str, Mapping[str, Mapping[str, Any]]]
+    header_nulls: Mapping[str, Mapping[str, Mapping[str, str]]] = field(default_factory=dict)
+    n_hdus: Mapping[str, int] = field(default_factory=dict)
+    errors: list[Mapping[str, Any]] = field(default_factory=list)
+    now: datetime.datetime = field(default_factory=datetime.datetime.now)
+    first_ingest_date: datetime.datetime | None = None
+    quicklook: Mapping[str, Any] | None = None
+    proposal_types: Mapping[int, str] | None = None
+    header_comments: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None
+    footprints: Footprints | None = None
+    asn_members: list[dict[str, Any]] | None = None
+
+
+def build_document(parts: DocumentParts) -> dict[str, Any]:
+    """Assemble the whole observation document (docs/data-model.md).
 
     Returns
     -------
     document : dict
         With ``doc_bytes`` set to its own BSON size.
     """
-    return build_document_bson(folder, headers, header_nulls, n_hdus, errors, now,
-                               first_ingest_date, quicklook, proposal_types,
-                               header_comments, footprints)[0]
+    return build_document_bson(parts)[0]
 
 
-def build_document_bson(
-    folder: RootnameFolder,
-    headers: Mapping[str, Mapping[str, Mapping[str, Any]]],
-    header_nulls: Mapping[str, Mapping[str, Mapping[str, str]]],
-    n_hdus: Mapping[str, int],
-    errors: list[Mapping[str, Any]],
-    now: datetime.datetime,
-    first_ingest_date: datetime.datetime | None = None,
-    quicklook: Mapping[str, Any] | None = None,
-    proposal_types: Mapping[int, str] | None = None,
-    header_comments: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None,
-    footprints: Footprints | None = None,
-) -> tuple[dict[str, Any], bytes]:
+def _ordered_keys(keys) -> list[str]:
+    """File keys: the filetypes in FILETYPES order, then the further files by name."""
+    keys = list(keys)
+    return [ft for ft in FILETYPES if ft in keys] + sorted(k for k in keys if k not in FILETYPES)
+
+
+def build_document_bson(parts: DocumentParts) -> tuple[dict[str, Any], bytes]:
     """:func:`build_document`, and the document's BSON.
 
     The BSON is what finding ``doc_bytes`` encoded anyway; a writer that
@@ -256,31 +270,53 @@ def build_document_bson(
     bson : bytes
         ``bson.encode(document)``.
     """
-    promoted = promoted_fields(headers, folder.rootname, proposal_types)
+    folder, headers = parts.folder, parts.headers
+    promoted = promoted_fields(headers, folder.rootname, parts.proposal_types)
     doc: dict[str, Any] = {"_id": folder.id, "rootname": folder.rootname,
                            "path": folder.relpath}
     doc.update(promoted)
-    doc["filetypes"] = list(folder.files)
+    doc["rootnames"] = folder.rootnames
+    doc["filetypes"] = [ft for ft in FILETYPES
+                        if any(info.filetype == ft for info in folder.files.values())]
     doc["files"] = {
-        ft: {"name": info.name, "size": info.size, "mtime": info.mtime,
-             "mtime_ns": info.mtime_ns, "n_hdus": int(n_hdus.get(ft, 0))}
-        for ft, info in folder.files.items()
+        key: {"name": info.name, "size": info.size, "mtime": info.mtime,
+              "mtime_ns": info.mtime_ns, "n_hdus": int(parts.n_hdus.get(key, 0)),
+              "rootname": info.rootname or folder.rootname,
+              "path": info.relpath or folder.relpath}
+        for key, info in folder.files.items()
     }
+    doc["file_paths"] = {key: f"{entry['path']}/{entry['name']}"
+                         for key, entry in doc["files"].items()}
     doc["files_sig"] = folder.files_sig
-    doc["headers"] = {ft: dict(headers[ft]) for ft in FILETYPES if ft in headers}
-    doc["header_nulls"] = {ft: dict(header_nulls[ft]) for ft in FILETYPES
-                           if header_nulls.get(ft)}
-    comments = header_comments or {}
-    doc["header_comments"] = {ft: dict(comments[ft]) for ft in FILETYPES if comments.get(ft)}
-    if quicklook is not None:
-        doc["quicklook"] = dict(quicklook)
-    add_footprints(doc, footprints if footprints is not None else compute_footprints(headers))
+    doc["headers"] = {k: dict(headers[k]) for k in _ordered_keys(headers)}
+    nulls = parts.header_nulls
+    doc["header_nulls"] = {k: dict(nulls[k]) for k in _ordered_keys(nulls) if nulls.get(k)}
+    comments = parts.header_comments or {}
+    doc["header_comments"] = {k: dict(comments[k]) for k in _ordered_keys(comments)
+                              if comments.get(k)}
+    if parts.asn_members is not None:
+        doc["asn_members"] = [dict(row) for row in parts.asn_members]
+    if parts.quicklook is not None:
+        doc["quicklook"] = dict(parts.quicklook)
+    footprints = parts.footprints
+    if not has_pointing(promoted):
+        footprints = Footprints()  # an internal frame sees no sky, whatever its WCS says
+    elif footprints is None:
+        footprints = compute_footprints(headers)
+    add_footprints(doc, footprints)
     # The rootname is the document's own; ingest_errors rows carry it.
-    doc["errors"] = [{k: v for k, v in e.items() if k != "rootname"} for e in errors]
-    doc["n_errors"] = len(errors)
-    doc["first_ingest_date"] = first_ingest_date or now
-    doc["last_ingest_date"] = now
+    doc["errors"] = [{k: v for k, v in e.items() if k != "rootname"} for e in parts.errors]
+    doc["n_errors"] = len(parts.errors)
+    doc["first_ingest_date"] = parts.first_ingest_date or parts.now
+    doc["last_ingest_date"] = parts.now
     return doc, encode_document(doc)
+
+
+def has_pointing(promoted: Mapping[str, Any]) -> bool:
+    """Whether promoted fields describe an exposure of the sky (see :func:`promoted_fields`):
+    not an internal frame, and a target position."""
+    return promoted.get("obstype") != INTERNAL and not (
+        promoted.get("ra_targ") is None and promoted.get("dec_targ") is None)
 
 
 def add_footprints(doc: dict[str, Any], footprints: Footprints) -> None:

@@ -35,11 +35,26 @@ A file that cannot be read at all (missing, empty, not FITS, truncated inside
 its primary header) raises :class:`HeaderReadError`; a file truncated later
 returns the headers read so far with :attr:`FileHeaders.error` set.
 
+Files as the archive serves them
+--------------------------------
+- A gzip-compressed file (``*_flt.fits.gz``) is read through :mod:`gzip`, the
+  same way (its header blocks decompressed, its data skipped).
+- A tile-compressed image (a ``BINTABLE`` with ``ZIMAGE = T``, astropy's
+  ``CompImageHDU``) is stored with the image's header as astropy presents it
+  (``fits.getheader(path, ext)``: ``XTENSION = 'IMAGE'``, the image's
+  ``NAXISn``), not the binary table's.
+- The extensions that files reprocessed since 2019 carry after the science
+  extensions (:data:`NAMED_EXTNAMES`: ``D2IMARR``, ``WCSDVARR``, ``WCSCORR``,
+  ``HDRLET``) are stored under ``<EXTNAME>_<EXTVER>`` (``WCSDVARR_2``), not
+  their HDU number, so that ``0``, ``1``, ``2``... stay the primary header and
+  the SCI/ERR/DQ extensions that queries name, whatever follows them.
+
 Keywords become document keys through :func:`acsq_mongo.db.keys.escape_key`.
 """
 
 from __future__ import annotations
 
+import gzip
 import math
 import os
 from dataclasses import dataclass, field
@@ -55,8 +70,14 @@ __all__ = [
     "NULL_KINDS",
     "FileHeaders",
     "HeaderReadError",
+    "NAMED_EXTNAMES",
+    "header_key",
     "read_headers",
 ]
+
+#: Extensions stored under ``<EXTNAME>_<EXTVER>`` rather than their HDU number.
+NAMED_EXTNAMES = ("D2IMARR", "WCSDVARR", "WCSCORR", "HDRLET", "SIPDIST", "NPOLFILE")
+
 
 #: FITS block size in bytes.
 BLOCK = 2880
@@ -87,6 +108,10 @@ class FileHeaders:
     error : str or None
         Why reading stopped early (a truncated file); the HDUs before it are
         in ``headers``.
+    data_offsets : dict
+        ``{"<ext>": byte offset of the HDU's data}`` for every HDU read, keyed as
+        ``headers`` is (offsets in the uncompressed stream of a ``.fits.gz``), so
+        that a caller can read a small extension's pixels without parsing again.
     """
 
     headers: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -94,6 +119,7 @@ class FileHeaders:
     comments: dict[str, dict[str, str]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     error: str | None = None
+    data_offsets: dict[str, int] = field(default_factory=dict)
 
     @property
     def n_hdus(self) -> int:
@@ -176,6 +202,60 @@ def _data_size(values: dict[str, Any]) -> int:
     return abs(bitpix) // 8 * gcount * (pcount + product)
 
 
+def header_key(ext: int, values: dict[str, Any]) -> str:
+    """The key of one HDU's header in a file's headers: ``"0"``, ``"1"``... or ``WCSDVARR_2``."""
+    extname = values.get("EXTNAME")
+    if ext > 0 and isinstance(extname, str) and extname.strip().upper() in NAMED_EXTNAMES:
+        extver = values.get("EXTVER")
+        extver = extver if type(extver) is int else 1
+        return f"{extname.strip().upper()}_{extver}"
+    return str(ext)
+
+
+def open_fits_bytes(path: Path):
+    """Open a FITS file, through gzip if compressed; return it and its (uncompressed) size."""
+    f = open(path, "rb")
+    if f.read(2) != b"\x1f\x8b":
+        size = os.fstat(f.fileno()).st_size
+        f.seek(0)
+        return f, size
+    f.close()
+    f = gzip.open(path, "rb")
+    try:
+        size = 0
+        while chunk := f.read(8 * 1024 * 1024):
+            size += len(chunk)
+        f.seek(0)
+    except (OSError, EOFError) as exc:
+        f.close()
+        raise HeaderReadError(f"cannot decompress gzip file: {exc}") from None
+    return f, size
+
+
+def _image_headers(path: Path, exts: list[int], result: FileHeaders) -> None:
+    """Replace the headers of tile-compressed HDUs by the image headers astropy presents."""
+    from astropy.io import fits
+
+    with fits.open(path, lazy_load_hdus=True) as hdul:
+        for ext in exts:
+            header = hdul[ext].header
+            cards = []
+            for card in header.cards:
+                image = str(card)
+                cards += [image[j:j + _CARD] for j in range(0, len(image), _CARD)]
+            comments: dict[str, str] = {}
+            values, nulls, problems = parse_cards(cards, f"HDU {ext}", comments)
+            key = str(ext)
+            result.headers[key] = values
+            result.nulls.pop(key, None)
+            result.comments.pop(key, None)
+            if nulls:
+                result.nulls[key] = nulls
+            if comments:
+                result.comments[key] = comments
+            result.problems += problems
+
+
 def read_headers(path: str | os.PathLike, max_header_bytes: int = 64 * 1024 * 1024) -> FileHeaders:
     """Read every HDU header of a FITS file, without its data.
 
@@ -200,13 +280,13 @@ def read_headers(path: str | os.PathLike, max_header_bytes: int = 64 * 1024 * 10
     """
     path = Path(path)
     try:
-        f = open(path, "rb")
+        f, size = open_fits_bytes(path)
     except OSError as exc:
         raise HeaderReadError(f"cannot read file: {exc.strerror or exc}") from None
     result = FileHeaders()
+    compressed: list[int] = []
     with f:
         try:
-            size = os.fstat(f.fileno()).st_size
             if size == 0:
                 raise HeaderReadError("empty file (0 bytes)")
             offset, ext = 0, 0
@@ -238,12 +318,19 @@ def read_headers(path: str | os.PathLike, max_header_bytes: int = 64 * 1024 * 10
                 comments: dict[str, str] = {}
                 values, nulls, problems = parse_cards(cards, where, comments)
                 result.problems += problems
-                result.headers[str(ext)] = values
+                key = header_key(ext, values)
+                if key in result.headers:
+                    result.problems.append(f"{where}: a second {key} extension; kept as {ext}")
+                    key = str(ext)
+                result.headers[key] = values
                 if nulls:
-                    result.nulls[str(ext)] = nulls
+                    result.nulls[key] = nulls
                 if comments:
-                    result.comments[str(ext)] = comments
+                    result.comments[key] = comments
+                if values.get("ZIMAGE") is True and values.get("XTENSION") == "BINTABLE":
+                    compressed.append(ext)
                 header_end = f.tell()
+                result.data_offsets[key] = header_end
                 try:
                     data_size = _data_size(values)
                 except ValueError as exc:
@@ -260,6 +347,9 @@ def read_headers(path: str | os.PathLike, max_header_bytes: int = 64 * 1024 * 10
                     result.problems.append(f"HDU {ext}: the last data block is not padded")
                 f.seek(offset)
                 ext += 1
-        except OSError as exc:
-            raise HeaderReadError(f"cannot read file: {exc.strerror or exc}") from None
+        except (OSError, EOFError) as exc:
+            raise HeaderReadError(f"cannot read file: {getattr(exc, 'strerror', None) or exc}"
+                                  ) from None
+    if compressed and result.error is None:
+        _image_headers(path, compressed, result)
     return result

@@ -41,7 +41,8 @@ import pymongo.errors
 from bson.code import Code
 from bson.json_util import JSONOptions
 
-from acsq_mongo.archive.discover import RootnameFolder, scan_rootname_folder
+from acsq_mongo.archive.discover import RootnameFolder
+from acsq_mongo.archive.observation import scan_observation
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.connection import connect
 from acsq_mongo.errors import AcsqError
@@ -250,7 +251,8 @@ def select_rootnames(db: Database, query: dict[str, Any]) -> Selection:
     check_filter(query)
     collection = filter_collection(query)
     try:
-        rows = list(db[collection].find(query, {"_id": 1, "rootname": 1, "path": 1}))
+        rows = list(db[collection].find(query, {"_id": 1, "rootname": 1, "path": 1,
+                                                "file_paths": 1}))
     except pymongo.errors.ConnectionFailure:
         raise
     except pymongo.errors.PyMongoError as exc:
@@ -322,7 +324,9 @@ def _folders(rows: Iterable[dict[str, Any]], archive, summary: IngestSummary
     for row in rows:
         rootname = row.get("rootname") or row["_id"]
         path = row.get("path")
-        folder = scan_rootname_folder(archive / path, archive) if path else None
+        # Every folder of the observation (its sub-products, a retransmission).
+        relpaths = {p.rsplit("/", 1)[0] for p in (row.get("file_paths") or {}).values()}
+        folder = scan_observation(archive, relpaths | {path}) if path else None
         if folder is None or not folder.files:
             summary.problems.append(
                 f"rootname {rootname} is in the database but its folder {path} has no FITS "

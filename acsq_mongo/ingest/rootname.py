@@ -19,18 +19,12 @@ is recorded in the document's ``errors`` and in ``ingest_errors`` with its
 path, the error and the time, and logged; the rest of the rootname and of the
 run carry on. If a file that was read before has become unreadable, its
 stored headers are kept (nothing stored is lost) beside the new error. A
-document over MongoDB's 16 MB limit is not written; that is an error too.
+document over MongoDB's 16 MB limit is not written; that is an error too. A
+file whose ``INSTRUME`` is not ``ACS`` is an error of stage ``instrument``
+(headers not stored); a rootname with no ACS file at all is not stored.
 
-Files of other instruments
---------------------------
-A file whose primary header says ``INSTRUME`` is not ``ACS`` (say a STIS file
-dropped into the archive) is recorded as an error (stage ``instrument``, "not
-an ACS file") and its headers are not stored, so the catalog only ever holds
-ACS detectors. A rootname with no ACS file at all is not stored; its errors
-are in ``ingest_errors`` and in the run log.
-
-Many rootnames are ingested by :mod:`acsq_mongo.ingest.batch`, a whole run by
-:mod:`acsq_mongo.ingest.run`.
+An observation (``_id``) may merge several folders, each file under its file key.
+Many are ingested by :mod:`acsq_mongo.ingest.batch`, a run by :mod:`~acsq_mongo.ingest.run`.
 """
 
 from __future__ import annotations
@@ -43,14 +37,23 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from acsq_mongo.archive.discover import RootnameFolder, scan_rootname_folder
+from acsq_mongo.archive.observation import scan_observation
 from acsq_mongo.db.collections import ROOTNAMES
 from acsq_mongo.db.generation import utcnow
 from acsq_mongo.fields import IMAGE_FILETYPES
+from acsq_mongo.ingest.association import AsnTableError, read_asn_table
 from acsq_mongo.ingest.changes import same_file
-from acsq_mongo.ingest.document import build_document_bson, encode_document, promoted_fields
+from acsq_mongo.ingest.document import (
+    DocumentParts,
+    build_document_bson,
+    encode_document,
+    promoted_fields,
+)
 from acsq_mongo.ingest.headers import HeaderReadError, read_headers
 from acsq_mongo.ingest.hold import hold
+from acsq_mongo.ingest.lookup_tables import footprint_arrays
 from acsq_mongo.ingest.proposal_types import load_proposal_types
+from acsq_mongo.ingest.quicklook_files import observation_quicklooks
 from acsq_mongo.ingest.store import DocumentTooLarge
 from acsq_mongo.ingest.store_batch import StoreBatch
 from acsq_mongo.sky.footprints import compute_footprints
@@ -73,7 +76,7 @@ log = logging.getLogger(__name__)
 ACS = "ACS"
 
 # Error stages kept with a file while it is unchanged.
-_FILE_STAGES = ("header", "instrument", "quicklook")
+_FILE_STAGES = ("header", "instrument", "quicklook", "asn_table")
 
 
 @dataclass
@@ -123,21 +126,9 @@ def _as_folder(folder: RootnameFolder | str | os.PathLike, settings: Settings
                ) -> RootnameFolder:
     if isinstance(folder, RootnameFolder):
         return folder
-    return scan_rootname_folder(folder, settings.archive)
-
-
-def _quicklook(
-    rootname: str, proposid: int | None, files: Mapping[str, Path], settings: Settings,
-    force: bool, result: RootnameResult, now,
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Make the quicklook images; return their paths and new errors."""
-    from acsq_mongo.images.quicklook import make_quicklooks
-
-    outcome = make_quicklooks(rootname, proposid, files, settings, force=force)
-    result.quicklooks_made += outcome.made
-    result.quicklooks_fresh += outcome.skipped
-    errors = [{"rootname": rootname, "time": now, **e} for e in outcome.errors]
-    return outcome.paths, errors
+    path = Path(folder).absolute()  # with its siblings: every folder of its _id
+    return scan_observation(path.parent.parent, [f"{path.parent.name}/{path.name}"],
+                            archive=settings.archive) or scan_rootname_folder(path)
 
 
 def ingest_rootname(
@@ -208,14 +199,17 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
     nulls: dict[str, Any] = {}
     comments: dict[str, Any] = {}
     n_hdus: dict[str, int] = {}
+    offsets: dict[str, dict[str, int]] = {}  # of the files read now
     errors: list[dict[str, Any]] = []
     new_errors: list[dict[str, Any]] = []
     readable: dict[str, Path] = {}
     kept: set[str] = set()
     non_acs = 0
 
+    asn_members = None
     for filetype, info in folder.files.items():
-        relpath = f"{folder.relpath}/{info.name}"
+        # ``filetype`` is the file key here: the filetype, or <rootname>_<filetype>.
+        relpath = f"{info.relpath or folder.relpath}/{info.name}"
         before = prev_files.get(filetype)
         unchanged = not force and same_file(before, info)
         if unchanged:
@@ -261,6 +255,7 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
                 continue
             if file_headers.headers:
                 headers[filetype] = file_headers.headers
+                offsets[filetype] = file_headers.data_offsets
                 if file_headers.nulls:
                     nulls[filetype] = file_headers.nulls
                 if file_headers.comments:
@@ -288,6 +283,11 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
             new_errors.append(err)
         else:
             readable[filetype] = info.path
+            if info.filetype == "asn" and filetype == "asn":
+                asn_members = _asn_members(info.path, rootname, relpath, now, errors,
+                                           new_errors)
+    if asn_members is None and prev_files.get("asn") and "asn" in kept:
+        asn_members = previous.get("asn_members")
 
     if not headers and non_acs and not previous:
         log.error("%s: no ACS file; rootname not ingested", rootname)
@@ -302,27 +302,26 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
     if quicklook:
         # A kept file whose quicklook failed before is not tried again (force retries).
         failed_before = {e.get("filetype") for e in errors if e.get("stage") == "quicklook"}
-        images = {ft: path for ft, path in readable.items()
-                  if ft in IMAGE_FILETYPES and (force or ft not in failed_before)}
+        images = {key: path for key, path in readable.items()
+                  if folder.files[key].filetype in IMAGE_FILETYPES
+                  and (force or key not in failed_before)}
         errors = [e for e in errors
                   if e.get("stage") != "quicklook" or e.get("filetype") not in images]
         proposid = promoted_fields(headers, rootname)["proposid"]
-        # A file read again because its size or mtime changed gets new images
-        # even if its mtime went backwards (a copy with `rsync -a`), which
-        # quicklook's own "newer than the FITS file" test would miss.
+        # A file read again (size or mtime changed) gets new images even if its mtime went
+        # backwards (`rsync -a`), which quicklook's "newer than the FITS file" test misses.
         remake = force or any(ft not in kept for ft in images)
-        paths, ql_errors = _quicklook(rootname, proposid, images, settings, remake, result, now)
+        paths, ql_errors = observation_quicklooks(folder, proposid, images, settings, remake,
+                                                  result, now)
         errors += ql_errors
         new_errors += ql_errors
-    footprints = compute_footprints(headers)
+    footprints = compute_footprints(headers, footprint_arrays(folder.files, headers, offsets))
     for warning in footprints.warnings:  # no footprint is a warning, not an ingest error
         log.warning("%s: %s", rootname, warning)
-    document, raw = build_document_bson(
-        folder, headers, nulls, n_hdus, errors, now,
-        first_ingest_date=(stored or {}).get("first_ingest_date"), quicklook=paths,
-        proposal_types=load_proposal_types(settings.proposal_types), header_comments=comments,
-        footprints=footprints,
-    )
+    document, raw = build_document_bson(DocumentParts(
+        folder, headers, nulls, n_hdus, errors, now, quicklook=paths, footprints=footprints,
+        first_ingest_date=(stored or {}).get("first_ingest_date"), asn_members=asn_members,
+        proposal_types=load_proposal_types(settings.proposal_types), header_comments=comments))
     hold(settings, "images", rootname)
 
     try:
@@ -342,21 +341,32 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
     return result
 
 
+def _asn_members(path, rootname, relpath, now, errors, new_errors) -> list | None:
+    """The rows of an asn file's table, or None (an error recorded) if it cannot be read."""
+    try:
+        return read_asn_table(path)
+    except AsnTableError as exc:
+        log.error("%s: asn: %s (%s)", rootname, exc, relpath)
+        errors.append(error_entry(rootname, relpath, "asn", "asn_table", str(exc), now))
+        new_errors.append(errors[-1])
+        return None
+
+
 def _unchanged(db, settings, folder, stored, quicklook, result, now, batch) -> RootnameResult:
     """Files as stored: set last_ingest_date; make quicklook images that are missing."""
     rootname = folder.rootname
     result.status = "unchanged"
     result.files_kept = len(folder.files)
     paths = None
-    if quicklook and any(ft in folder.files for ft in IMAGE_FILETYPES):
+    if quicklook and any(i.filetype in IMAGE_FILETYPES for i in folder.files.values()):
         stored_errors = ((db[ROOTNAMES].find_one({"_id": folder.id}, {"errors": 1}) or {})
                          .get("errors") or []) if stored.get("n_errors") else []
         skip = {e.get("filetype") for e in stored_errors
                 if e.get("stage") in ("header", "instrument", "quicklook")}
-        images = {ft: info.path for ft, info in folder.files.items()
-                  if ft in IMAGE_FILETYPES and ft not in skip}
+        images = {key: info.path for key, info in folder.files.items()
+                  if info.filetype in IMAGE_FILETYPES and key not in skip}
         if images:
-            paths, errors = _quicklook(rootname, stored.get("proposid"), images, settings,
+            paths, errors = observation_quicklooks(folder, stored.get("proposid"), images, settings,
                                        False, result, now)
             if errors:
                 return _add_errors(db, folder, paths, errors, result, now, batch)

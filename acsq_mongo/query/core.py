@@ -49,7 +49,7 @@ from acsq_mongo.fields import FILETYPES
 from acsq_mongo.query.cache import CallCache, ResultCache
 from acsq_mongo.query.counting import count, facets
 from acsq_mongo.query.errors import QueryError, server_errors
-from acsq_mongo.query.files import file_path
+from acsq_mongo.query.files import file_path, stored_files
 from acsq_mongo.query.keyword_check import spec_warnings as warnings
 from acsq_mongo.query.names import resolve
 from acsq_mongo.query.page import read_page, sort_keys
@@ -84,7 +84,7 @@ __all__ = [
 _STREAM_BATCH = 500
 # Streams of more rows than this (CSV downloads, file lists) are not kept either.
 _CACHE_ROWS_MAX = 5_000
-_PATH_COLUMNS = tuple(resolve(n) for n in ("rootname", "path", "filetypes"))
+_PATH_COLUMNS = tuple(resolve(n) for n in ("rootname", "path", "filetypes", "file_paths"))
 
 
 def run(
@@ -239,5 +239,7 @@ def iter_files(
         present, rootname = row.get("filetypes") or [], row.get("rootname")
         for filetype in wanted or FILETYPES:
             if filetype in present and row.get("path") and rootname:
-                yield rootname, filetype, file_path(settings.archive, row["path"], rootname,
-                                                    filetype)
+                # Every file of that filetype: a sub-product's, a retransmission's too.
+                for owner, folder, name in stored_files(row, filetype):
+                    yield owner, filetype, file_path(settings.archive, folder, owner, filetype,
+                                                     name)

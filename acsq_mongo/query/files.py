@@ -10,10 +10,28 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["file_path"]
+__all__ = ["file_path", "stored_files"]
 
 
-def file_path(archive: Path, path: str, rootname: str, filetype: str) -> Path:
+def stored_files(row: dict, filetype: str) -> list[tuple[str, str, str | None]]:
+    """``(rootname, folder, name)`` of each of an observation's files of ``filetype``.
+
+    From its ``file_paths`` (every file of every rootname merged into it, by
+    file key); a document written before them gives its one file at ``path``.
+    """
+    paths = row.get("file_paths") or {}
+    found = sorted(p for key, p in paths.items() if key.rpartition("_")[2] == filetype)
+    if not found:
+        return [(row["rootname"], row["path"], None)]
+    out = []
+    for stored in found:
+        folder, _, name = stored.rpartition("/")
+        out.append((name[:9].lower(), folder, name))
+    return out
+
+
+def file_path(archive: Path, path: str, rootname: str, filetype: str,
+              name: str | None = None) -> Path:
     """Return the absolute path of one file of a rootname.
 
     Parameters
@@ -26,6 +44,9 @@ def file_path(archive: Path, path: str, rootname: str, filetype: str) -> Path:
         The 9-character rootname.
     filetype : str
         ``flt``, ``raw``, ...
+    name : str, optional
+        The file's name as stored (``j8cw03abq_flt.fits.gz``); default
+        ``<rootname>_<filetype>.fits``.
 
     Returns
     -------
@@ -33,7 +54,7 @@ def file_path(archive: Path, path: str, rootname: str, filetype: str) -> Path:
         The file as it is on disk; if no file of that name exists in any
         case, the expected lower-case name.
     """
-    exact = Path(archive) / path / f"{rootname}_{filetype}.fits"
+    exact = Path(archive) / path / (name or f"{rootname}_{filetype}.fits")
     if exact.exists():
         return exact.absolute()
     found = _find_case_insensitive(Path(archive), [*Path(path).parts, exact.name])

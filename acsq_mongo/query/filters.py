@@ -140,8 +140,19 @@ class Filter:
         return (self.field.name, self.op, repr(self.value))
 
     def to_mongo(self) -> dict:
-        """Return the MongoDB filter document of this filter."""
-        path, op, value = self.field.path, self.op, self.value
+        """Return the MongoDB filter document of this filter.
+
+        ``rootname=`` and ``rootname__in=`` also match the other 9-character
+        rootnames merged into an observation (its ``rootnames``: an
+        association's sub-products, a retransmission).
+        """
+        if self.field.name == "rootname" and self.op in ("exact", "in"):
+            mine = self._to_mongo(self.field.path)
+            return {"$or": [mine, self._to_mongo("rootnames")]}
+        return self._to_mongo(self.field.path)
+
+    def _to_mongo(self, path: str) -> dict:
+        op, value = self.op, self.value
         if op == "exact":
             return _equal(path, value)
         if op == "not":

@@ -29,7 +29,11 @@ HEADER_PATH_HELP = "headers.<filetype>.<ext>.<KEY>, e.g. headers.flt.0.CCDGAIN"
 #: Longest keyword accepted (HIERARCH keywords can be long; FITS cards are 80 characters).
 MAX_KEY_LENGTH = 72
 
-_HEADER = re.compile(r"headers\.([A-Za-z]+)\.([0-9]+)\.(.+)", re.ASCII)
+# A file key is a filetype, or <rootname>_<filetype> for a further file of that filetype
+# (docs/data-model.md, "Identity"); an extension a number, or <EXTNAME>_<EXTVER> for the
+# named extensions (D2IMARR_1, WCSDVARR_2, WCSCORR_1, HDRLET_1).
+_HEADER = re.compile(r"headers\.((?:[A-Za-z0-9]{9}_)?[A-Za-z]+)\.([0-9]+|[A-Za-z2]+_[0-9]+)\.(.+)",
+                     re.ASCII)
 _KEY = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*", re.ASCII)
 
 
@@ -65,7 +69,7 @@ class FieldRef:
 
 
 #: Other names of fields: ``anomaly=ghost`` reads better than ``anomalies=ghost``.
-ALIASES: dict[str, str] = {"anomaly": "anomalies"}
+ALIASES: dict[str, str] = {"anomaly": "anomalies", "asn": "asn_id"}
 #: The name a filter on a field is written with (links, command lines): the alias if any.
 FILTER_NAMES: dict[str, str] = {field: alias for alias, field in ALIASES.items()}
 
@@ -110,12 +114,14 @@ def _header_ref(name: str) -> FieldRef:
     if match is None:
         raise QueryError(f"bad header path {_show(name)}; write {HEADER_PATH_HELP}")
     filetype, ext, key = match.group(1).lower(), match.group(2), match.group(3)
-    if filetype not in FILETYPES:
+    if filetype.rpartition("_")[2] not in FILETYPES:
         raise QueryError(
             f"unknown filetype {filetype!r} in {_show(name)}; valid filetypes: "
             + ", ".join(FILETYPES)
         )
-    if len(ext) > 3 or (len(ext) > 1 and ext.startswith("0")):
+    if "_" in ext:
+        ext = ext.upper()
+    elif len(ext) > 3 or (len(ext) > 1 and ext.startswith("0")):
         raise QueryError(f"bad extension {ext!r} in {_show(name)}; an extension is 0, 1, 2, ...")
     if len(key) > MAX_KEY_LENGTH or _KEY.fullmatch(key) is None:
         raise QueryError(

@@ -163,17 +163,41 @@ def _like(value: Any, template: Any) -> Any:
     return value
 
 
+# Cards already formatted and verified, by (keyword, type, value, comment): most repeat
+# from file to file, and astropy takes ~50 microseconds to make and check one.
+_CARDS: dict[tuple, Any] = {}
+_MAX_CARDS = 200_000
+
+
+def _card(key: str, value: Any, comment: str):
+    """An astropy ``Card``, verified as ``output_verify="silentfix"`` would; a fresh copy."""
+    from astropy.io.fits import Card
+
+    # (A float by its repr: -0.0 == 0.0, but a card shows the sign.)
+    cache_key = (key, type(value), repr(value) if type(value) is float else value, comment)
+    card = _CARDS.get(cache_key)
+    if card is None:
+        card = Card(key, value, comment)
+        card.verify("silentfix")
+        card.image  # noqa: B018 - formats it now, once
+        if len(_CARDS) < _MAX_CARDS:
+            _CARDS[cache_key] = card
+    clone = object.__new__(Card)  # a shallow copy (its attributes are immutable), cheaply
+    clone.__dict__.update(card.__dict__)
+    return clone
+
+
 def make_header(combo: str, seed: int, overrides: dict[str, Any], history: tuple[str, ...] = ()):
     from astropy.io import fits
 
     template = _template(combo, seed)
     keys = {k for k, _ in template}
     # Identity first, as in real headers; then the inventory's keywords.
-    cards = [(key, overrides[key], _COMMENTS.get(key, ""))
+    cards = [_card(key, overrides[key], _COMMENTS.get(key, ""))
              for key in ("EXTNAME", "EXTVER", "ROOTNAME", "FILENAME")
              if key in overrides and key not in keys]
-    cards += [(key, _like(overrides[key], value) if key in overrides else value,
-               _COMMENTS.get(key, "")) for key, value in template]
+    cards += [_card(key, _like(overrides[key], value) if key in overrides else value,
+                    _COMMENTS.get(key, "")) for key, value in template]
     header = fits.Header(cards)
     for line in history:
         header.add_history(line)

@@ -210,22 +210,48 @@ def check_ring(ring: Ring) -> None:
     At least three distinct, finite vertices; every vertex within 90 degrees of
     the ring's centre (smaller than a hemisphere); no edge of zero length; and
     not self-intersecting (all turns the same way, as a footprint's corners are).
+    Plain floats, not numpy: the ingest checks every chip's ring, of four vertices.
     """
-    points = np.asarray(ring, float)
-    if points.ndim != 2 or points.shape[0] < 3 or points.shape[1] != 2:
+    try:
+        points = [(float(ra), float(dec)) for ra, dec in ring]
+    except (TypeError, ValueError):
+        raise ValueError("a footprint ring needs at least three [ra, dec] vertices") from None
+    if len(points) < 3:
         raise ValueError("a footprint ring needs at least three [ra, dec] vertices")
-    if not np.all(np.isfinite(points)) or np.any(np.abs(points[:, 1]) > 90.0):
+    if not all(math.isfinite(ra) and math.isfinite(dec) and abs(dec) <= 90.0
+               for ra, dec in points):
         raise ValueError("a footprint vertex is not a finite sky position")
-    v = _ring_vectors(ring)
-    centre = v.sum(axis=0)
-    if np.linalg.norm(centre) < 1e-9 or np.any(v @ (centre / np.linalg.norm(centre)) <= 1e-6):
+    v = []
+    for ra, dec in points:
+        ra_r, dec_r = math.radians(ra), math.radians(dec)
+        v.append((math.cos(dec_r) * math.cos(ra_r), math.cos(dec_r) * math.sin(ra_r),
+                  math.sin(dec_r)))
+    centre = tuple(sum(c) for c in zip(*v, strict=True))
+    norm = math.sqrt(_dot(centre, centre))
+    if norm < 1e-9 or any(_dot(u, centre) / norm <= 1e-6 for u in v):
         raise ValueError("a footprint ring reaches 90 degrees from its centre")
-    if np.any(_angle(v, np.roll(v, -1, axis=0)) < 1e-9):
-        raise ValueError("a footprint ring has an edge of zero length")
-    turns = np.einsum("ek,ek->e", np.cross(v - np.roll(v, 1, axis=0), np.roll(v, -1, axis=0) - v),
-                      v)
-    if not (np.all(turns > 0) or np.all(turns < 0)):
+    n = len(v)
+    for i in range(n):
+        a, b = v[i], v[(i + 1) % n]
+        c = _cross(a, b)
+        if math.degrees(math.atan2(math.sqrt(_dot(c, c)), _dot(a, b))) < 1e-9:
+            raise ValueError("a footprint ring has an edge of zero length")
+    turns = []
+    for i in range(n):
+        before, here, after = v[i - 1], v[i], v[(i + 1) % n]
+        incoming = tuple(h - b for h, b in zip(here, before, strict=True))
+        outgoing = tuple(a - h for a, h in zip(after, here, strict=True))
+        turns.append(_dot(_cross(incoming, outgoing), here))
+    if not (all(t > 0 for t in turns) or all(t < 0 for t in turns)):
         raise ValueError("a footprint ring is not convex")
+
+
+def _dot(u: Sequence[float], w: Sequence[float]) -> float:
+    return u[0] * w[0] + u[1] * w[1] + u[2] * w[2]
+
+
+def _cross(u: Sequence[float], w: Sequence[float]) -> tuple[float, float, float]:
+    return (u[1] * w[2] - u[2] * w[1], u[2] * w[0] - u[0] * w[2], u[0] * w[1] - u[1] * w[0])
 
 
 def _lon(ra: float) -> float:
