@@ -82,6 +82,9 @@ UCDS: dict[str, str] = {
     "footprint": "pos.outline;obs.field",
     "s_region": "pos.outline;obs.field",
     "anomalies": "meta.code.qual",
+    "rootnames": "meta.id;meta.dataset",
+    "file_paths": "meta.ref;meta.file",
+    "asn_members": "meta.id;obs.sequence",
 }
 #: The UCD of a header keyword column, by its type: a number or boolean, or text.
 HEADER_UCDS: dict[str, str] = {"number": "instr.param;meta.fits", "text": "meta.code;meta.fits"}
