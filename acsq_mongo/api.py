@@ -30,12 +30,15 @@ A keyword over time, per detector, with its statistics and its picture::
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.browse.rootname import whole_document
+from acsq_mongo.browse.headers import choose_headers, default_filetype, fits_header
+from acsq_mongo.browse.rootname import header_tables, whole_document
+from acsq_mongo.db.budget import each_within, read_budget
 from acsq_mongo.db.connection import connect
 from acsq_mongo.formats.render import csv_lines, result_json, table_lines
 from acsq_mongo.formats.table import query_table
@@ -48,6 +51,7 @@ from acsq_mongo.query.targets import TargetNames
 from acsq_mongo.trends.trend import Trend, TrendSpec, trend
 
 if TYPE_CHECKING:
+    from astropy.io.fits import Header
     from astropy.table import Table
     from pymongo.database import Database
 
@@ -84,7 +88,7 @@ class Archive:
         self.settings = settings
         self._db = db
         if cache is None or cache is True:
-            cache = ResultCache()
+            cache = ResultCache(max_bytes=settings.result_cache_mb * 2**20)
         # (not `cache or None`: an empty cache is falsy)
         self.cache: ResultCache | None = None if cache is False else cache
 
@@ -94,6 +98,14 @@ class Archive:
         if self._db is None:
             self._db = connect(self.settings)
         return self._db
+
+    def budget(self) -> contextlib.AbstractContextManager:
+        """The time budget of one call, the setting ``time_limit_ms`` (0, the default: none).
+
+        Past it a call raises :class:`~acsq_mongo.errors.TimeBudgetExceeded`
+        (:mod:`acsq_mongo.db.budget`).
+        """
+        return read_budget(self.settings.time_limit_ms, "time_limit_ms")
 
     def query(self, params: Any = None, /, **filters: Any) -> Query:
         """Start a query.
@@ -147,6 +159,44 @@ class Archive:
         """
         return whole_document(self.db, rootname)
 
+    def header(self, rootname: str, filetype: str | None = None, ext: int | str = 0
+               ) -> Header:
+        """Return one stored header of a rootname as an :class:`astropy.io.fits.Header`.
+
+        Real keywords (``D2IM1.EXTVER``, not the stored ``D2IM1%2EEXTVER``), values and
+        card comments, read from the database (no FITS file is opened):
+        :mod:`acsq_mongo.browse.headers`.
+
+        Parameters
+        ----------
+        rootname : str
+            8 or 9 characters, any case.
+        filetype : str, optional
+            ``"flt"``, ``"raw"``, ``"spt"``, ...; default: flt, else drz, else drc, else
+            the first the rootname has.
+        ext : int or str
+            The extension: a number (0, the primary header, by default) or an EXTNAME
+            (``"SCI"``: the first; ``"SCI,2"``).
+
+        Raises
+        ------
+        QueryError
+            If the rootname is not in the archive, or has no such filetype or extension.
+
+        Examples
+        --------
+        >>> archive.header("j94f05bgq", "flt", 0)["CCDGAIN"]          # doctest: +SKIP
+        2.0
+        >>> archive.header("j94f05bgq", "flt", "SCI").comments["CCDGAIN"]  # doctest: +SKIP
+        """
+        document = self.document(rootname)
+        if document is None:
+            raise QueryError(f"there is no rootname {rootname[:20]} in the archive")
+        tables = header_tables(document)
+        name = document.get("rootname") or document["_id"]
+        chosen = choose_headers(tables, name, filetype or default_filetype(tables), ext)
+        return fits_header(chosen[0])
+
 
 class Query:
     """A query on the archive: count it, read its rows, get its file paths.
@@ -193,11 +243,14 @@ class Query:
 
     def count(self) -> int:
         """Return how many rootnames match."""
-        return core.count(self.archive.db, self.spec, self.archive.cache)
+        with self.archive.budget():
+            return core.count(self.archive.db, self.spec, self.archive.cache)
 
     def facets(self) -> dict[str, list[tuple[Any, int]]]:
-        """Return the counts per detector, filter1, filter2, aperture, proposid and obstype."""
-        return core.facets(self.archive.db, self.spec, self.archive.cache)[1]
+        """Return the counts per detector, filter (either wheel, each filter in the beam once),
+        filter1, filter2, aperture, proposid, obstype and anomaly flag."""
+        with self.archive.budget():
+            return core.facets(self.archive.db, self.spec, self.archive.cache)[1]
 
     def page(self, limit: int | None = None, offset: int | None = None,
              with_facets: bool = True) -> core.Result:
@@ -208,8 +261,9 @@ class Query:
         if offset is not None:
             changes["offset"] = offset
         spec = self.spec.replace(**changes) if changes else self.spec
-        return core.run(self.archive.db, spec, self.archive.settings,
-                        with_facets=with_facets, cache=self.archive.cache)
+        with self.archive.budget():
+            return core.run(self.archive.db, spec, self.archive.settings,
+                            with_facets=with_facets, cache=self.archive.cache)
 
     def trend(self, y: str, x: str = "date_obs", by: str | None = "detector") -> Trend:
         """Return a trend of ``y`` against ``x`` for this query's rootnames, grouped by ``by``.
@@ -236,10 +290,13 @@ class Query:
         """
         own = TrendSpec.parse([("y", y), ("x", x), ("by", by or "")])
         spec = dataclasses.replace(own, query=self.spec)
-        return trend(self.archive.db, spec, self.archive.settings, self.archive.cache)
+        with self.archive.budget():
+            return trend(self.archive.db, spec, self.archive.settings, self.archive.cache)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        return core.iter_rows(self.archive.db, self.spec, self.archive.cache)
+        # A stream: each batch of rows within the budget (not the whole, however long).
+        return each_within(core.iter_rows(self.archive.db, self.spec, self.archive.cache),
+                           self.archive.settings.time_limit_ms)
 
     def rows(self) -> list[dict[str, Any]]:
         """Return every matching row (column -> value), in the query's order."""
@@ -253,8 +310,9 @@ class Query:
         *filetypes : str
             ``"flt"``, ``"raw"``, ...; default: every filetype each rootname has.
         """
-        return list(core.iter_paths(self.archive.db, self.spec, self.archive.settings,
-                                    filetypes or None, self.archive.cache))
+        with self.archive.budget():
+            return list(core.iter_paths(self.archive.db, self.spec, self.archive.settings,
+                                        filetypes or None, self.archive.cache))
 
     def csv(self) -> Iterator[str]:
         """Yield the rows as CSV lines (header first), streamed."""
@@ -279,7 +337,8 @@ class Query:
         ``table.meta["query"]`` holds the query's parameters. See
         :mod:`acsq_mongo.formats.table`.
         """
-        return query_table(self.archive.db, self.spec, self.archive.cache)
+        with self.archive.budget():
+            return query_table(self.archive.db, self.spec, self.archive.cache)
 
     def to_pandas(self) -> Any:
         """Return :meth:`to_table` as a :class:`pandas.DataFrame` (needs pandas).

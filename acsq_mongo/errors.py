@@ -5,7 +5,7 @@ non-zero; the web app turns them into error pages.
 """
 
 __all__ = ["AcsqError", "ClusterUnavailable", "ConfigError", "DatabaseUnavailable",
-           "LocalServerError"]
+           "LocalServerError", "TimeBudgetExceeded"]
 
 
 class AcsqError(Exception):
@@ -34,3 +34,9 @@ class ClusterUnavailable(AcsqError):
 
 class LocalServerError(AcsqError):
     """The local development server cannot be built, started or stopped."""
+
+
+class TimeBudgetExceeded(AcsqError):
+    """A read ran out of its time budget (the web answers 503)."""
+
+    exit_code = 5

@@ -27,6 +27,8 @@ __all__ = [
     "FACET_FIELDS",
     "CASE_FOLDED_FIELDS",
     "LIST_FACET_FIELDS",
+    "COMBINED_FIELDS",
+    "COMBINED_PARTS",
     "ANOMALY_SLUG",
     "anomaly_slug",
 ]
@@ -162,10 +164,19 @@ def anomaly_slug(label: str) -> str:
     text = label.strip().lower().replace("'", "").replace("’", "")
     return "_".join(re.findall(r"[a-z0-9]+", text, re.ASCII))
 
+#: Names a query filters on that stand for several stored fields at once: ``filter=F814W``
+#: matches either filter wheel (WFC's F814W is in FILTER2, HRC's F606W in FILTER1). A
+#: positive filter matches where any of them does; ``not``/``notin`` where none does.
+COMBINED_FIELDS: dict[str, Field] = {
+    "filter": Field("filter", "str", None, "Filter (either wheel)"),
+}
+#: The stored fields each combined name stands for.
+COMBINED_PARTS: dict[str, tuple[str, ...]] = {"filter": ("filter1", "filter2")}
+
 #: Text fields stored upper case (as FITS writes them) and matched without regard to case:
 #: the query core upper-cases what is typed, so ``detector=wfc`` finds WFC and the match
 #: stays an indexed equality (or an anchored, case-sensitive prefix for ``NGC*``).
 CASE_FOLDED_FIELDS: frozenset[str] = frozenset({
     "detector", "filter1", "filter2", "aperture", "obstype", "obsmode", "imagetyp",
-    "expflag", "proposal_type", "asn_id", "targname",
+    "expflag", "proposal_type", "asn_id", "targname", "filter",
 })

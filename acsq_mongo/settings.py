@@ -98,6 +98,27 @@ class Settings:
         "the page says how many it has seen so far ('at least 2,001') and links to counting "
         "them all; 0 always counts them all"
     )
+    web_time_limit_ms: int = _setting(
+        10_000, int, "the web app's time budget for the database reads of one request (ms): "
+        "past it the server stops the read and the page answers 503 (an index or a narrower "
+        "query helps); 0 sets none"
+    )
+    time_limit_ms: int = _setting(
+        0, int, "the same budget for `acsq query`, `acsq trend` and each Python API call (ms); "
+        "0, the default, sets none"
+    )
+    result_cache_mb: int = _setting(
+        256, int, "most memory the web app's and the Python API's result cache may hold (MB, "
+        "per process); the least recently used results go first"
+    )
+    proxy_hops: int = _setting(
+        0, int, "how many reverse proxies (nginx) stand in front of the web app and set "
+        "X-Forwarded-For/-Proto/-Host; 0 trusts none (werkzeug's ProxyFix)"
+    )
+    ingest_lease_s: int = _setting(
+        60, int, "the ingest lock's lease in the database (s): a holder renews it every third "
+        "of this; a crashed holder's lease expires after it, and another run may start"
+    )
     trend_max_points: int = _setting(
         200_000, int, "most rootnames one trend or sky map may plot; more is refused"
     )

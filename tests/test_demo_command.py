@@ -1,13 +1,16 @@
 """`acsq demo` (make demo): local server, sample archive, ingest, web app, end to end."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pymongo
+import pymongo.errors
 import pytest
 
 from acsq_mongo.db.localserver import free_port
@@ -52,6 +55,13 @@ def test_demo_sets_everything_up_and_a_second_run_reuses_it(tmp_path):
         assert f"{n} unchanged" in second.stdout
         assert catalog.count_documents({}) == n
         client.close()
+        # --no-serve leaves the server running for `acsq query`, and says how to stop it.
+        pid = int(re.search(r"started SecantusDB.*\(pid (\d+),", first.stderr).group(1))
+        for run in (first, second):
+            assert (f"the local server is still running (pid {pid}, data in "
+                    f"{tmp_path / 'var' / 'db' / 'data'})") in run.stderr
+            assert "stop it with `acsq db stop`" in run.stderr
+        assert "as it was before the demo" in second.stderr
     finally:
         _acsq("db", "stop", env=env)
 
@@ -77,10 +87,22 @@ def test_demo_serves_the_web_app(tmp_path):
         assert page is not None, proc.stderr.read() if proc.poll() is not None else "no answer"
         assert "<title>Home · ACS Quicklook</title>" in page
         assert any(detector in page for detector in ("WFC", "HRC", "SBC"))
-    finally:
+        # Ctrl-C stops the web app and the local server this demo started, and says so.
         proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _, err = proc.communicate(timeout=60)
+        pid = int(re.search(r"started SecantusDB.*\(pid (\d+),", err).group(1))
+        assert re.search(rf"stopped the local server \(pid {pid}\): exited cleanly .*; it was "
+                         "started by this demo", err), err
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(
+            f"/proc/{pid}/stat").read_text().split(")")[-1].split()[:1]
+        with pytest.raises(pymongo.errors.ServerSelectionTimeoutError):
+            pymongo.MongoClient(env["ACSQ_MONGO_URI"], serverSelectionTimeoutMS=1000
+                                ).admin.command("ping")
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
         _acsq("db", "stop", env=env)

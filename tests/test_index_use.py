@@ -176,6 +176,9 @@ def _web_urls(db, sample) -> list[str]:
                                ("date_obs__gte", "2002")]),
         "/query?" + urlencode([("detector", "WFC"), _form_filter(db, "filter2"),
                                ("date_obs__gte", "2002"), ("sort", "-date_obs")]),
+        # One filter across both wheels, and a search by wavelength (issue 25).
+        "/query?filter=F814W", "/query?detector=WFC&filter=F606W",
+        "/query?wavelength=500nm..900nm", "/query?detector=WFC&wavelength=656nm",
         # The home page's links.
         "/query?detector=WFC", "/query?filetypes=flt", "/query?n_errors__gt=0",
         # A cone, and a header keyword with a promoted field.

@@ -115,7 +115,9 @@ def test_the_lock_dies_with_its_holder(mock_settings):
          "import sys, time\n"
          "from acsq_mongo.settings import load_settings\n"
          "from acsq_mongo.ingest.run_lock import ingest_lock\n"
-         f"settings = load_settings(environ={{}}, data={str(mock_settings.data)!r})\n"
+         # (the lock's lease lives in the database: this process's own mongomock one)
+         f"settings = load_settings(environ={{}}, data={str(mock_settings.data)!r}, "
+         f"mongo_uri={mock_settings.mongo_uri!r})\n"
          "with ingest_lock(settings):\n"
          "    print('locked', flush=True)\n"
          "    time.sleep(120)\n"],

@@ -41,7 +41,7 @@ def test_csv_quotes_per_rfc_4180_and_round_trips():
     first = dict(zip(COLUMNS, parsed[1], strict=True))
     assert first["pr_inv_l"] == "O'Neil, \"Jr\""
     assert '"O\'Neil, ""Jr"""' in text  # quotes doubled inside a quoted field
-    assert first["date_obs"] == "2005-05-01T02:53:22"
+    assert first["date_obs"] == "2005-05-01T02:53:22Z"  # as in JSON (issue 25)
     assert first["subarray"] == "false" and first["filter2"] == ""
     assert first["filetypes"] == "raw;flt"
     third = dict(zip(COLUMNS, parsed[3], strict=True))

@@ -92,6 +92,37 @@ def test_a_small_field_across_ra_0_gets_a_zoomed_map_with_every_footprint_ring()
     assert "footprint-" not in everywhere
 
 
+def test_footprints_are_coloured_by_filter_with_a_legend_and_the_sky_has_dec_labels():
+    """Issue 25: each filter its own colour (group_colors), named in a legend with its
+    count of polygons; the all-sky panel labels its parallels."""
+    from acsq_mongo.plots.colors import group_colors
+
+    wfc = [d for d in DOCS if d["detector"] == "WFC" and d["ra_targ"] is not None]
+    ra = np.array([d["ra_targ"] for d in wfc])
+    dec = np.array([d["dec_targ"] for d in wfc])
+    groups = ["F606W", "F814W", "F606W"][:len(wfc)]
+    svg = sky_map(ra, dec, [d.get("footprint") for d in wfc], fmt="svg",
+                  groups=groups).decode()
+    palette = set(group_colors(["F606W", "F814W"]).values())
+    polygon_groups = [g for d, g in zip(wfc, groups, strict=False)
+                      for _ in footprint_rings(d.get("footprint"))]
+    strokes: dict[str, set] = {}
+    for i, name in enumerate(polygon_groups):
+        polygon = re.search(rf'<g id="footprint-{i}">(.*?)</g>', svg, re.S).group(1)
+        strokes.setdefault(name, set()).update(re.findall(r"stroke: (#[0-9a-f]{6})", polygon))
+    assert all(len(c) == 1 for c in strokes.values()), strokes   # one colour per filter
+    assert strokes["F606W"] != strokes["F814W"]
+    assert set().union(*strokes.values()) <= palette
+    rings = {n: polygon_groups.count(n) for n in set(groups)}
+    for name, n in rings.items():
+        assert f"{name} ({n})" in svg
+    for parallel in ("-60°", "-30°", "0°", "+30°", "+60°"):
+        assert f"<!-- {parallel} -->" in svg
+    # Without groups, one colour and no legend.
+    plain = sky_map(ra, dec, [d.get("footprint") for d in wfc], fmt="svg").decode()
+    assert "F606W (" not in plain and "<!-- +30° -->" in plain
+
+
 def test_the_query_page_and_the_home_page_show_their_maps(catalog, settings):
     client = create_app(settings, db=catalog, config={"TESTING": True}).test_client()
     page = client.get("/query?detector=WFC").get_data(as_text=True)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.vo.passbands import active_filter, filters_in_band, image_passband
+from acsq_mongo.query.passbands import active_filter, filters_in_band, image_passband
 from acsq_mongo.vo.regions import Circle, Polygon, Range, parse_pos
 
 

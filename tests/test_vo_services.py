@@ -31,10 +31,10 @@ from web_server import serving
 from acsq_mongo import Archive
 from acsq_mongo.db.connection import connect
 from acsq_mongo.ingest.run import run_ingest
+from acsq_mongo.query.passbands import PASSBANDS_PATH
 from acsq_mongo.settings import load_settings
 from acsq_mongo.sky.geometry import from_geojson
 from acsq_mongo.vo.obscore import OBSCORE_COLUMNS
-from acsq_mongo.vo.passbands import PASSBANDS_PATH
 from webapp import create_app
 
 _names = itertools.count()

@@ -316,7 +316,8 @@ def test_trends_and_sky_maps_in_chromium(served, browser, tmp_path, sample_archi
     page.goto(f"{base}/query?ra={ra}&dec={dec}&radius=0.3")
     visit.settle("query_sky_map", f"Query: {len(field)} rootnames")
     sky = page.locator(".sky-map img")
-    assert sky.evaluate("img => img.naturalWidth") == 1000    # all-sky and the zoomed field
+    # All-sky and the zoomed field (1000 px), and with a filter legend beside it 1140 px.
+    assert sky.evaluate("img => img.naturalWidth") in (1000, 1140)
 
     page.goto(base + "/")
     visit.settle("home_coverage", "Home")
@@ -373,4 +374,58 @@ def test_a_product_s_image_view_and_a_dark_s_thumbnail_in_the_browser(served, br
                        grey[-h // 6:, :w // 6].mean(), grey[-h // 6:, -w // 6:].mean()])
     middle = grey[h // 3: 2 * h // 3, w // 3: 2 * w // 3].mean()
     assert corners > middle + 20
+    assert visit.errors == [], visit.errors
+
+
+def test_header_links_a_small_drz_preview_and_the_narrow_menu_in_the_browser(
+        served, browser, tmp_path, sample_archive):
+    """Issue 25 in the browser: the header view's query and trend links lead to their pages;
+    a drz preview smaller than its box is drawn pixel by pixel (no smoothing); at 420 px
+    wide every menu link, "Code" included, is inside the window."""
+    base, settings = served
+    visit = Visit(browser, tmp_path)
+    page = visit.page
+    r = next(r for r in sample_archive.rootnames if "flt" in r.filetypes
+             and r.promoted["proposid"] is not None)
+    page.goto(f"{base}/archive/{r.promoted['proposid']}/{r.rootname}/headers/")
+    visit.settle("header_links", f"{r.rootname} headers")
+    links = page.locator("#flt-0 td.kw", has_text="CCDGAIN").locator(".kw-links a")
+    assert links.all_inner_texts() == ["query", "trend"]
+    gain_row = page.locator("#flt-0 tr", has=page.locator("td.kw", has_text="CCDGAIN"))
+    row_shot = tmp_path / "header_row_ccdgain.png"
+    gain_row.first.screenshot(path=str(row_shot))
+    links.first.click()
+    visit.settle("header_query_this_value", page.title().removesuffix(" · ACS Quicklook"))
+    assert page.title().startswith("Query: ") and "0 rootnames" not in page.title()
+    assert r.rootname in page.locator("table.results-table").inner_text()
+    page.go_back()
+    page.locator("#flt-0 td.kw", has_text="CCDGAIN").locator("text=trend").click()
+    page.wait_for_load_state("networkidle")
+    assert "headers.flt.0.CCDGAIN" in page.title()
+
+    product = next(r for r in sample_archive.rootnames
+                   if r.kind == "product" and "drz" in r.filetypes)
+    page.goto(f"{base}/archive/{product.promoted['proposid']}/{product.rootname}/drz/")
+    visit.settle("small_drz_preview", f"{product.rootname} drz")
+    preview = page.locator("figure.preview img")
+    natural, shown = preview.evaluate("img => [img.naturalWidth, img.clientWidth]")
+    assert natural < shown, (natural, shown)   # the sample's drz is small: shown upscaled
+    assert preview.evaluate("img => getComputedStyle(img).imageRendering") == "pixelated"
+    shot = tmp_path / "small_drz_preview_only.png"
+    preview.screenshot(path=str(shot))
+    grey = np.asarray(Image.open(shot).convert("L"), dtype=int)
+    # Nearest-neighbour: runs of equal pixels about shown/natural long, not a smooth ramp.
+    row = grey[grey.shape[0] // 2]
+    changes = np.count_nonzero(np.diff(row))
+    assert changes < len(row) * natural / shown * 1.5, (changes, len(row))
+
+    narrow = browser.new_page(viewport={"width": 420, "height": 800})
+    narrow.goto(f"{base}/query")
+    narrow.wait_for_load_state("networkidle")
+    narrow.screenshot(path=str(tmp_path / "menu_420px.png"))
+    for text in ("Query", "Trend", "Archive", "Docs", "Anomalies", "Code"):
+        box = narrow.locator("header.menu nav a", has_text=text).bounding_box()
+        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 420, (text, box)
+    assert narrow.locator("header.menu").evaluate("m => m.scrollWidth") <= 420
+    narrow.close()
     assert visit.errors == [], visit.errors

@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from acsq_mongo import __version__
 from acsq_mongo.query.cache import ResultCache
@@ -51,6 +52,7 @@ from webapp import (
     vo,
 )
 from webapp.archive import proposal_segment
+from webapp.budget import ReadBudget
 from webapp.files import file_url
 from webapp.formats import page_url
 from webapp.images import image_url
@@ -84,8 +86,9 @@ def create_app(
     settings : Settings
         ``mongo_uri``/``db`` (the database), ``data`` (the quicklook images),
         ``archive`` (file paths shown on image views), ``page_size`` and
-        ``max_rows``, ``server_timeout``; ``secret_key`` (sign-in and every
-        write), ``session_cookie_secure``, ``anomaly_vocabulary``.
+        ``max_rows``, ``server_timeout``, ``web_time_limit_ms`` (:mod:`webapp.budget`),
+        ``proxy_hops`` (werkzeug's ``ProxyFix``), ``result_cache_mb``; ``secret_key``
+        (sign-in and every write), ``session_cookie_secure``, ``anomaly_vocabulary``.
     db : Database, optional
         An open database (tests). Default: connect on first use, in the
         process that serves the request; while the server is down, pages
@@ -110,6 +113,12 @@ def create_app(
     errors.register(app)
     params.register(app)
     security.register(app)
+    app.wsgi_app = ReadBudget(app.wsgi_app, settings.web_time_limit_ms)
+    if settings.proxy_hops:
+        # Behind nginx: the client's address, scheme and host from the proxies' headers,
+        # trusting as many hops as there are proxies (docs/guide/deployment.md).
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     display.register(app)
     app.jinja_env.globals.update(
         image_url=image_url, page_url=page_url, proposal_segment=proposal_segment,

@@ -210,10 +210,13 @@ def _rootname_or_404(proposid: str, rootname: str, endpoint: str, **extra):
 @bp.route("/archive/<proposid>/<rootname>/<filetype>/")
 def image_view(proposid: str, rootname: str, filetype: str | None = None):
     """A rootname's quicklook image, key metadata and files."""
-    extra = {"filetype": filetype} if filetype else {}
+    extra = {"filetype": filetype.lower()} if filetype else {}
     doc, moved = _rootname_or_404(proposid, rootname, "archive.image_view", **extra)
     if moved is not None:
         return moved
+    if filetype and filetype != filetype.lower():   # FLT as flt, as rootnames in any case
+        return redirect(url_for("archive.image_view", proposid=proposid, rootname=rootname,
+                                **extra), code=301)
     st = state()
     available = quicklook_filetypes(doc)
     present = doc.get("filetypes") or []
@@ -306,12 +309,15 @@ def headers(proposid: str, rootname: str, fmt: str | None = None):
                               "headers": by_filetype, "comments": comments,
                               "errors": doc.get("errors") or []})
     if fmt == "csv":
-        rows = ({"filetype": t.filetype, "ext": t.ext, "keyword": c.keyword, "value": c.value,
+        # COMMENT and HISTORY: one line each inside the quoted field (their text has ';').
+        rows = ({"filetype": t.filetype, "ext": t.ext, "keyword": c.keyword,
+                 "value": "\n".join(map(str, c.value)) if c.type == "commentary" else c.value,
                  "comment": c.comment, "type": c.type} for t in tables for c in t.cards)
         return csv_response(("filetype", "ext", "keyword", "value", "comment", "type"), rows,
                             f"{doc.get('rootname')}_headers.csv")
     q = (request.args.get("q") or "")[:100]
     return render_template("headers.html", doc=doc, tables=tables, q=q,
+                           query_url=url_for("query.query"), trend_url=url_for("trend.trend_page"),
                            segment=proposal_segment(doc.get("proposid")), formats=format_urls(),
                            n_cards=sum(len(t.cards) for t in tables))
 

@@ -11,7 +11,9 @@ autoescaping escapes.
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Flask
 from markupsafe import Markup, escape
@@ -91,8 +93,38 @@ def when(value: Any) -> str:
     return text_value(value)
 
 
-def header_rows(cards) -> Markup:
+#: A keyword the query language can name (acsq_mongo.query.names): links only for those.
+_QUERYABLE_KEY = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*", re.ASCII)
+# Longest text value a "query this value" link carries (the query core's cap is 200).
+_LINK_TEXT_MAX = 200
+
+
+def _card_links(card, path: str, query_url: str, trend_url: str) -> str:
+    """The "query this value" and "trend this keyword" links of one card (HTML), or ""."""
+    keyword = card.keyword or ""
+    if card.type == "commentary" or len(keyword) > 72 or not _QUERYABLE_KEY.fullmatch(keyword):
+        return ""   # (72: the longest keyword a query may name, query.names.MAX_KEY_LENGTH)
+    links = []
+    value = card.value
+    if value is not None and not (isinstance(value, str) and len(value) > _LINK_TEXT_MAX):
+        text = ("true" if value else "false") if isinstance(value, bool) else str(value)
+        href = query_url + "?" + urlencode({path: text})
+        links.append(f'<a href="{escape(href)}" title="Every rootname whose {escape(path)} is '
+                     f'this value">query</a>')
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        href = trend_url + "?" + urlencode({"y": path})
+        links.append(f'<a href="{escape(href)}" title="{escape(path)} over time, every '
+                     'rootname">trend</a>')
+    return f' <span class="kw-links">{" ".join(links)}</span>' if links else ""
+
+
+def header_rows(cards, filetype: str = "", ext: str = "", query_url: str = "",
+                trend_url: str = "") -> Markup:
     """Return the ``<tr>`` rows of a header table: keyword, value, comment, type, escaped.
+
+    With ``query_url`` and ``trend_url`` (the ``/query`` and ``/trend`` pages), each
+    keyword links to "query this value" (``headers.<filetype>.<ext>.<KEY>=<value>``)
+    and, for a number, "trend this keyword" (``/trend?y=headers....``).
 
     Written in Python rather than as a template loop: a WFC rootname with every
     filetype has ~5,000 keywords, and this is ~5x faster than Jinja's loop.
@@ -105,7 +137,9 @@ def header_rows(cards) -> Markup:
         else:
             value = fits_value(card.value)
             value_class = "value"
-        rows.append(f'<tr><td class="kw">{escape(card.keyword or "(blank)")}</td>'
+        links = (_card_links(card, f"headers.{filetype}.{ext}.{card.keyword}", query_url,
+                             trend_url) if query_url else "")
+        rows.append(f'<tr><td class="kw">{escape(card.keyword or "(blank)")}{links}</td>'
                     f'<td class="{value_class}">{escape(value)}</td>'
                     f'<td class="comment">{escape(card.comment)}</td>'
                     f'<td class="type">{escape(card.type)}</td></tr>')

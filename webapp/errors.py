@@ -5,6 +5,8 @@
   whose message says what was wrong and lists the valid choices): 400.
   The query page catches its own and shows the form again instead.
 - The database not answering: 503, saying so.
+- A read past the request's time budget (:mod:`webapp.budget`): 503, saying
+  which budget ran out and what helps (an index, a narrower query).
 - Anything else: a plain 500 page; the traceback goes to the server's log only.
 
 A request that asked for JSON gets the error as JSON, ``{"error": ..., "status": ...}``;
@@ -19,7 +21,8 @@ import pymongo.errors
 from flask import Flask, Response, render_template
 from werkzeug.exceptions import HTTPException
 
-from acsq_mongo.errors import DatabaseUnavailable
+from acsq_mongo.db.budget import budget_message, is_timeout
+from acsq_mongo.errors import DatabaseUnavailable, TimeBudgetExceeded
 from acsq_mongo.formats.votable import VOTABLE_MIME, error_votable
 from acsq_mongo.query.errors import QueryError
 from webapp.formats import json_response, wants_csv, wants_json, wants_votable
@@ -35,7 +38,7 @@ _TITLES = {
 }
 
 
-def error_page(status: int, message: str):
+def error_page(status: int, message: str, title: str | None = None):
     """Return the error page (or JSON) for ``status`` with a one-line ``message``."""
     if wants_json():
         return json_response({"error": message, "status": status}, status=status)
@@ -43,7 +46,7 @@ def error_page(status: int, message: str):
         return Response(error_votable(message), status=status, mimetype=VOTABLE_MIME)
     if wants_csv():
         return Response(f"error {status}: {message}\n", status=status, mimetype="text/plain")
-    title = _TITLES.get(status, "Error")
+    title = title or _TITLES.get(status, "Error")
     return render_template("error.html", status=status, title=title, message=message), status
 
 
@@ -57,7 +60,17 @@ def _query_error(exc: QueryError):
     return error_page(400, str(exc))
 
 
+def _out_of_time(exc: Exception):
+    from webapp.state import state
+
+    message = str(exc) if isinstance(exc, TimeBudgetExceeded) else budget_message(
+        state().settings.web_time_limit_ms, "web_time_limit_ms")
+    return error_page(503, message, title="The query ran out of time")
+
+
 def _database_down(exc: Exception):
+    if is_timeout(exc):
+        return _out_of_time(exc)
     if isinstance(exc, DatabaseUnavailable):
         message = str(exc)
     else:
@@ -78,6 +91,8 @@ def register(app: Flask) -> None:
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(QueryError, _query_error)
     app.register_error_handler(DatabaseUnavailable, _database_down)
+    app.register_error_handler(TimeBudgetExceeded, _out_of_time)
+    app.register_error_handler(pymongo.errors.ExecutionTimeout, _out_of_time)
     app.register_error_handler(pymongo.errors.ConnectionFailure, _database_down)
     app.register_error_handler(pymongo.errors.ServerSelectionTimeoutError, _database_down)
     app.register_error_handler(Exception, _unexpected)

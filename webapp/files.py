@@ -44,7 +44,8 @@ def download(rootname: str, filetype: str):
     except QueryError as exc:                       # a malformed rootname
         abort(404, description=str(exc))
     try:
-        found = catalogued_file(st.settings.archive, entry, rootname, filetype)
+        # The filetype in any case, as the rootname: /files/j94f05bgq/FLT is the flt.
+        found = catalogued_file(st.settings.archive, entry, rootname, filetype.lower())
     except (FileRefused, FileMissing) as exc:
         abort(404, description=f"{exc}.")
     return send_file(found.path, mimetype=FITS_MIMETYPE, as_attachment=True,

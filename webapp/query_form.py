@@ -56,8 +56,10 @@ TEXT_FIELDS: tuple[tuple[str, str, str], ...] = (
     ("proposid", "Proposal ID", "10368"),
     ("proposal_type", "Proposal type", "GO, CAL/ACS, ..."),
     ("aperture", "Aperture", "WFC, WFC1-2K, ..."),
+    ("filter", "Filter (either wheel)", "F814W"),
     ("filter1", "Filter 1", "F606W"),
     ("filter2", "Filter 2", "CLEAR2L"),
+    ("wavelength", "Wavelength", "500nm..900nm or 656nm"),
     ("imagetyp", "Image type", "EXT, BIAS, DARK, ..."),
     ("obstype", "Observation type", "IMAGING, INTERNAL, ..."),
 )
@@ -226,6 +228,38 @@ def _ranges_from_core(args: Any) -> tuple[dict[str, str], set[str]]:
     return values, used
 
 
+def _rows_from_core(args: Any) -> tuple[list[KeywordRow], dict[str, str], set[tuple[str, str]]]:
+    """Fill the form's rows from core parameters typed in a URL.
+
+    ``headers.flt.0.CCDGAIN__gte=2`` becomes a header-keyword row (any op of the
+    row's menu), and ``filter1__in=F606W,F814W`` the text field ``filter1`` (a
+    comma list there means the same). Returns the rows, the text fields' values,
+    and the ``(name, value)`` pairs they stand for (not carried as hidden fields).
+    """
+    rows: list[KeywordRow] = []
+    texts: dict[str, str] = {}
+    used: set[tuple[str, str]] = set()
+    text_names = {n for n, _, _ in TEXT_FIELDS}
+    for name, value in param_pairs(args):
+        if not isinstance(value, str) or not value.strip():
+            continue
+        path, sep, op = name.rpartition("__")
+        if sep and op == "in" and path in text_names and path not in texts \
+                and not args.get(path):
+            texts[path] = value.strip()
+            used.add((name, value))
+            continue
+        if not sep or op not in KEYWORD_OPS:
+            path, op = name, "exact"
+        parts = path.split(".", 3)
+        if (len(parts) == 4 and parts[0] == "headers" and parts[1].lower() in FILETYPES
+                and parts[2].isdigit() and parts[3] and "__" not in parts[3]):
+            rows.append(KeywordRow(filetype=parts[1].lower(), ext=parts[2], key=parts[3],
+                                   op=op, value=value.strip()))
+            used.add((name, value))
+    return rows, texts, used
+
+
 class QueryForm:
     """The form as the user filled it in, for showing it again.
 
@@ -251,11 +285,15 @@ class QueryForm:
         self.args = args
         self.suggestions = dict(suggestions or {})
         self._ranges, self._in_ranges = _ranges_from_core(args)
+        self._core_rows, self._core_texts, self._in_rows = _rows_from_core(args)
 
     def get(self, name: str, default: str = "") -> str:
-        """Return the value typed in a field (a range typed as core parameters included)."""
+        """Return the value typed in a field (ranges and lists typed as core parameters
+        included)."""
         if name in self._ranges:
             return self._ranges[name]
+        if name in self._core_texts:
+            return self._core_texts[name]
         return self.args.get(name, default)
 
     def ticked(self, column: str) -> bool:
@@ -263,8 +301,9 @@ class QueryForm:
         return column in self.args.getlist("col")
 
     def keyword_rows(self) -> list[KeywordRow]:
-        """The header-keyword rows to show: those typed, then blank ones up to three."""
-        rows = [r for r in keyword_rows(self.args) if r.key or r.value]
+        """The header-keyword rows to show: those typed (in the rows or as core parameters
+        in the URL), then blank ones up to three."""
+        rows = [r for r in keyword_rows(self.args) if r.key or r.value] + self._core_rows
         return rows + [KeywordRow()] * max(1, KEYWORD_ROWS - len(rows))
 
     def hidden(self) -> list[tuple[str, str]]:
@@ -274,7 +313,8 @@ class QueryForm:
         them; ``offset`` is dropped, since a changed query starts at its first page.
         """
         return [(n, v) for n, v in param_pairs(self.args)
-                if n not in _FORM_FIELDS and n != "offset" and n not in self._in_ranges]
+                if n not in _FORM_FIELDS and n != "offset" and n not in self._in_ranges
+                and (n, v) not in self._in_rows]
 
     @property
     def format(self) -> str:

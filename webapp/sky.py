@@ -42,7 +42,7 @@ def sky_png():
     points = sky_points(st.db, spec, st.settings, st.cache)
 
     def draw() -> bytes:
-        return sky_map(points.ra, points.dec, points.footprints,
+        return sky_map(points.ra, points.dec, points.footprints, groups=points.filters,
                        label=map_label(len(points.ra), points.n_matching, points.n_footprints))
 
     data = st.rendered("sky_png", spec.selection_key(), draw)

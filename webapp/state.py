@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = ["WebState", "state"]
 
-#: How many drawn pictures one app keeps (a PNG is ~50-200 kB).
-_RENDERS = 64
+#: Most memory the drawn pictures one app keeps may take (a PNG is ~50-200 kB): ~100 of them.
+_RENDERS = 16 * 2**20
 
 
 class WebState:
@@ -58,8 +58,9 @@ class WebState:
                  renders: ResultCache | None = None) -> None:
         self.settings = settings
         self.vocabulary = Vocabulary.from_settings(settings)
-        self.cache = cache if cache is not None else ResultCache(max_entries=512)
-        self.renders = renders if renders is not None else ResultCache(max_entries=_RENDERS)
+        self.cache = cache if cache is not None else ResultCache(
+            max_bytes=settings.result_cache_mb * 2**20)
+        self.renders = renders if renders is not None else ResultCache(max_bytes=_RENDERS)
         self._db = db
         self._injected = db is not None
         self._pid = os.getpid()

@@ -19,6 +19,7 @@ from flask_login import current_user
 
 from acsq_mongo.browse.rootname import catalog_document
 from acsq_mongo.errors import AcsqError
+from acsq_mongo.fields import ANOMALY_SLUG
 from acsq_mongo.tags import TagError, change_flags
 from acsq_mongo.tags.history import EVENT_COLUMNS, iter_events, recent_events
 from webapp.archive import proposal_segment
@@ -76,6 +77,11 @@ def anomalies(fmt: str | None = None):
     st = state()
     flag, user = request.args.get("flag") or None, request.args.get("user") or None
     offset = _whole("offset")
+    slug = (flag or "").strip().lower()
+    if slug and slug not in st.vocabulary.slugs and ANOMALY_SLUG.fullmatch(slug):
+        # The same answer in every format: an unknown flag is a 400 naming the flags.
+        abort(400, description=f"there is no anomaly flag {slug[:40]!r}; the flags: "
+              + ", ".join(st.vocabulary.slugs))
     try:
         if fmt == "csv":  # every event, streamed
             return csv_response(EVENT_COLUMNS, iter_events(st.db, flag=flag, user=user),

@@ -22,7 +22,12 @@ from typing import TYPE_CHECKING, Any
 from acsq_mongo.db.collections import CATALOG, INGEST_ERRORS, META, PROPOSALS
 from acsq_mongo.db.generation import generation
 from acsq_mongo.fields import DETECTORS, FILETYPES
-from acsq_mongo.query.facets import FACET_FIELDS, count_and_facets, sort_counts
+from acsq_mongo.query.facets import (
+    FACET_FIELDS,
+    count_and_facets,
+    count_in_python,
+    sort_counts,
+)
 
 if TYPE_CHECKING:
     from pymongo.database import Database
@@ -217,7 +222,11 @@ def archive_values(
             return values
     stored = _stored(db)
     if stored is not None and stored.get("values") is not None:
-        values = stored["values"]
+        values = dict(stored["values"])
+        if "filter" not in values:   # the combined facet: the wheels' filters in the beam
+            docs = [{"filter1": v} for v in values.get("filter1") or []]
+            docs += [{"filter2": v} for v in values.get("filter2") or []]
+            values["filter"] = [v for v, _ in count_in_python(docs, ["filter"])["filter"]]
     elif only_cached:
         return None
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 from acsq_mongo.db import localserver as localdb
@@ -13,10 +14,9 @@ from acsq_mongo.db.indexes import ensure_indexes
 from acsq_mongo.errors import ConfigError
 from acsq_mongo.ingest.keyword_indexes import create_header_index, drop_header_index
 from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.keyword_check import path_warning
 from acsq_mongo.query.names import resolve
 from acsq_mongo.settings import Settings
-
-HELP = "start, stop or check the local MongoDB-compatible server; create indexes"
 
 EPILOG = """\
 header-keyword indexes:
@@ -89,10 +89,15 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         done = drop_header_index(db, ref.path)
         print(f"dropped the index on {ref.name}" if done else f"{ref.name} has no index")
         return 0
+    warning = path_warning(db, ref)
+    if warning:   # a typo, or the wrong extension: say so, and index it anyway (it may come)
+        print(f"acsq db index: warning: {warning}", file=sys.stderr)
     start = time.perf_counter()
     if create_header_index(db, ref.path):
         n = db[ROOTNAMES].estimated_document_count()
-        print(f"indexed {ref.name} over {n} rootnames in {time.perf_counter() - start:.1f} s")
+        have = 0 if warning else db[ROOTNAMES].count_documents({ref.path: {"$exists": True}})
+        print(f"indexed {ref.name} over {n} rootnames in {time.perf_counter() - start:.1f} s; "
+              f"{have} of them have it")
     else:
         print(f"{ref.name} has an index already")
     return 0

@@ -4,7 +4,8 @@
 2. write a small sample archive, unless ACSQ_ARCHIVE (or the sample of an
    earlier demo) already holds one;
 3. ingest it with quicklook images (on Dask, as ``acsq ingest`` does);
-4. serve the web app.
+4. serve the web app, until Ctrl-C; then stop the local server if this demo
+   started it, and say so (``--no-serve``: leave it running, and say how to stop it).
 
 Run again, it reuses the archive, and the ingest finds every rootname
 unchanged.
@@ -23,9 +24,7 @@ from acsq_mongo.ingest.dask_runner import make_runner
 from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.ingest.run_lock import ingest_lock
 from acsq_mongo.sample import PROPOSAL_TYPES_NAME, make_sample_archive
-from acsq_mongo.settings import Settings
-
-HELP = "start the local server, make and ingest a sample archive, serve the web app"
+from acsq_mongo.settings import Settings, redact_uri
 
 #: The demo's sample archive, when ACSQ_ARCHIVE is not set.
 SAMPLE_FOLDER = "sample-archive"
@@ -68,9 +67,46 @@ def _archive(settings: Settings, args: argparse.Namespace) -> Path:
     return folder
 
 
+def _leave_server(settings: Settings, ours: bool, stop: bool) -> None:
+    """Say what becomes of the local server as the demo ends; stop it if it is ours and asked."""
+    pid = localdb.running_pid(settings)
+    if pid is not None and ours and stop:
+        _say(localdb.stop(settings) + "; it was started by this demo")
+        return
+    where = f"pid {pid}, data in {settings.db_dir / 'data'}" if pid is not None else (
+        f"at {redact_uri(settings.mongo_uri)}")
+    if pid is None and not ours:
+        _say(f"the server {where} was running before the demo, and still is")
+        return
+    if pid is None:
+        return
+    before = "" if ours else ", as it was before the demo"
+    _say(f"the local server is still running ({where}){before}; stop it with `acsq db stop`")
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.mongo_uri.startswith("mongomock://"):
-        _say(localdb.start(settings))
+    """Start the server, ingest the sample, serve it; on Ctrl-C stop the server it started.
+
+    The local server lives as long as the demo: Ctrl-C (or any end of serving) stops
+    the server the demo started itself, and says so. With ``--no-serve`` the demo
+    ends after the ingest and leaves it running for ``acsq query`` (and says how to
+    stop it). A server that was running before the demo is left running.
+    """
+    if settings.mongo_uri.startswith("mongomock://"):
+        return _run(args, settings)
+    ours = localdb.answers(settings.mongo_uri) is None
+    _say(localdb.start(settings))
+    interrupted = False
+    try:
+        return _run(args, settings)
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
+    finally:
+        _leave_server(settings, ours, stop=interrupted or not args.no_serve)
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.replace(archive=_archive(settings, args))
     types = settings.archive / PROPOSAL_TYPES_NAME
     if settings.proposal_types is None and types.is_file():

@@ -18,8 +18,6 @@ from acsq_mongo.ingest.run import IngestSummary, run_ingest
 from acsq_mongo.ingest.run_lock import ingest_lock
 from acsq_mongo.settings import Settings
 
-HELP = "ingest every header of every FITS file of the archive (and make quicklook JPEGs)"
-
 #: Failures printed on the terminal; the run log has them all.
 _SHOWN_FAILURES = 20
 

@@ -11,22 +11,19 @@ import sys
 from acsq_mongo.db.connection import connect
 from acsq_mongo.formats.downloads import download_url, script_lines
 from acsq_mongo.formats.render import csv_lines, result_json, table_lines, text_value
-from acsq_mongo.formats.table import query_table
-from acsq_mongo.formats.votable import ecsv_text, votable_bytes
 from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS
 from acsq_mongo.query.spec import FORMATS, QuerySpec
 from acsq_mongo.settings import Settings
 
-HELP = ("find rootnames by key metadata or any header keyword; table, CSV, JSON, VOTable, "
-        "ECSV, file paths or a download script")
-
 _EPILOG = """\
 filters are FIELD=VALUE or FIELD__OP=VALUE, ANDed:
   ops: exact (default), not, in, notin, gt, gte, lt, lte, contains, startswith, regex, exists
   fields: the promoted fields (rootname, detector, proposid, filter1, exptime, date_obs, ...)
           or any header keyword as headers.<filetype>.<ext>.<KEY>
+  filter=F814W: either filter wheel (filter1 or filter2)
+  wavelength=500nm..900nm: the filter's pivot wavelength in a range; wavelength=656nm: in its band
   cone search of target positions: ra=DEG dec=DEG radius=DEG, or cone=POSITION,RADIUS
   footprints: contains=POSITION (images covering it), overlaps=POSITION,RADIUS
     POSITION: 6.0236,-72.0813 | '00:24:05.7 -72:04:53' | '00h24m05.7s -72d04m53s' |
@@ -35,6 +32,7 @@ filters are FIELD=VALUE or FIELD__OP=VALUE, ANDed:
     --sort distance: nearest first (from the position)
 examples:
   acsq query detector=WFC filter1=F625W exptime__gte=1000
+  acsq query filter=F814W wavelength=700nm..900nm --facets
   acsq query targname='NGC*' date_obs__gte=2006-01-01 date_obs__lt=2007 --sort=-exptime
   acsq query headers.flt.0.CCDGAIN__gte=2 --columns rootname,date_obs,headers.flt.0.CCDGAIN
   acsq query ra=6.02 dec=-72.08 radius=0.2 --format paths --filetype flt
@@ -103,6 +101,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         for line in csv_lines(spec.column_names, core.iter_rows(db, spec)):
             out.write(line)
         return 0
+    if args.format in ("votable", "ecsv"):
+        # astropy.table and its VOTable writer: imported only for these formats.
+        from acsq_mongo.formats.table import query_table
+        from acsq_mongo.formats.votable import ecsv_text, votable_bytes
     if args.format == "votable":
         sys.stdout.buffer.write(votable_bytes(query_table(db, spec)))
         sys.stdout.flush()

@@ -8,10 +8,9 @@ import sys
 from acsq_mongo.db.connection import connect
 from acsq_mongo.images.stretch import STRETCHES
 from acsq_mongo.ingest.quicklook_batch import run_quicklooks
+from acsq_mongo.ingest.run_lock import ingest_lock
 from acsq_mongo.ingest.run_log import start_run_log
 from acsq_mongo.settings import Settings
-
-HELP = "make quicklook JPEGs, previews and thumbnails for rootnames in the catalog"
 
 #: Failures printed on the terminal; the run log has them all.
 _SHOWN_FAILURES = 20
@@ -39,8 +38,11 @@ def settings_overrides(args: argparse.Namespace) -> dict:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     db = connect(settings)
-    log_path = start_run_log("quicklook", settings)
-    result = run_quicklooks(db, settings, rootnames=args.rootnames, force=args.force)
+    # Quicklooks write the image paths and errors of rootnames an ingest writes too, and
+    # refresh the summaries: one writer at a time (acsq_mongo.ingest.run_lock).
+    with ingest_lock(settings):
+        log_path = start_run_log("quicklook", settings)
+        result = run_quicklooks(db, settings, rootnames=args.rootnames, force=args.force)
     for line in result.failures[:_SHOWN_FAILURES]:
         print(f"failed: {line}", file=sys.stderr)
     if len(result.failures) > _SHOWN_FAILURES:

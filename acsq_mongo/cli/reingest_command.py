@@ -28,8 +28,6 @@ from acsq_mongo.ingest.reingest import (
 from acsq_mongo.ingest.run_lock import ingest_lock
 from acsq_mongo.settings import Settings
 
-HELP = "re-ingest the rootnames that match a MongoDB filter (Extended JSON), reading every file"
-
 _EXAMPLE = '{"detector": "HRC", "date_obs": {"$lt": {"$date": "2007-01-01T00:00:00Z"}}}'
 
 

@@ -10,8 +10,6 @@ from pathlib import Path
 from acsq_mongo.sample import MANIFEST_NAME, PROPOSAL_TYPES_NAME, make_sample_archive
 from acsq_mongo.settings import Settings
 
-HELP = "write a realistic sample ACS archive (all detectors and filetypes) for demos and tests"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out", metavar="OUT", help="new (or empty) folder for the archive")

@@ -12,8 +12,6 @@ import sys
 from acsq_mongo.errors import AcsqError
 from acsq_mongo.settings import Settings, redact_uri
 
-HELP = "serve the web app (Flask's threaded development server; gunicorn in production)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1",

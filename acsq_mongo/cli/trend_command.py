@@ -10,8 +10,6 @@ from acsq_mongo.query.errors import QueryError
 from acsq_mongo.settings import Settings
 from acsq_mongo.trends.trend import GROUP_FIELDS, TrendSpec, trend
 
-HELP = "plot a numeric field or header keyword against time for a query's rootnames"
-
 _EPILOG = """\
 FIELD is a promoted number (exptime, expstart, ...) or any header keyword as
 headers.<filetype>.<ext>.<KEY>; filters are those of `acsq query`. A path that no

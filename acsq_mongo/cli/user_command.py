@@ -27,8 +27,6 @@ from acsq_mongo.db.connection import connect
 from acsq_mongo.formats.render import json_default, to_jsonable
 from acsq_mongo.settings import Settings
 
-HELP = "manage the accounts that may tag images (tagger) and manage accounts (admin)"
-
 EPILOG = """\
 examples:
   acsq user add ada --role admin       the first admin (asks for the password twice)

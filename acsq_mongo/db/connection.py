@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import pymongo
 import pymongo.errors
 
+from acsq_mongo.db.budget import is_timeout
 from acsq_mongo.errors import ConfigError, DatabaseUnavailable
 from acsq_mongo.settings import redact_uri
 
@@ -143,6 +144,8 @@ def ping(db: Database, uri: str | None = None) -> None:
     try:
         db.client.admin.command("ping")
     except pymongo.errors.PyMongoError as exc:
+        if is_timeout(exc):
+            raise  # the caller's time budget ran out (acsq_mongo.db.budget): not a server down
         where = redact_uri(uri) if uri else "the configured server"
         raise DatabaseUnavailable(
             f"cannot reach MongoDB at {where}: {_short_reason(exc)}; {_START_HINT}"

@@ -57,6 +57,7 @@ __all__ = [
     "start",
     "stop",
     "status",
+    "running_pid",
     "answers",
     "REPO_ROOT",
     "RUST_SERVER",
@@ -281,6 +282,12 @@ def _read_pid(settings: Settings) -> int | None:
         path.unlink(missing_ok=True)  # stale: the process is gone or the pid reused
         return None
     return pid
+
+
+def running_pid(settings: Settings) -> int | None:
+    """Return the pid of the local server started by :func:`start` from ``settings.data``,
+    if it is running (its pid file names a live SecantusDB server), else None."""
+    return _read_pid(settings)
 
 
 def start(settings: Settings) -> str:

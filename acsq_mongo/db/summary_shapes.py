@@ -8,7 +8,10 @@ from here.
 
 from __future__ import annotations
 
-__all__ = ["GALLERY_COLUMNS", "MAX_GALLERY_ROWS", "MAX_TARGNAMES", "gallery_id", "proposal_id"]
+from typing import Any
+
+__all__ = ["GALLERY_COLUMNS", "MAX_GALLERY_ROWS", "MAX_TARGNAMES", "gallery_id", "proposal_id",
+           "gallery_flags_update"]
 
 #: Most target names listed per proposal.
 MAX_TARGNAMES = 10
@@ -34,3 +37,21 @@ def gallery_id(proposid: int | None) -> str:
 def proposal_id(proposid: int) -> str:
     """Return the ``_id`` of a proposal's summary document: its ID as text."""
     return str(proposid)
+
+
+def gallery_flags_update(proposid: int | None, rootname: str, flags: list[str],
+                         seq: int | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The filter and update that set one gallery row's anomaly flags, in place.
+
+    A gallery keeps, beside its rows, ``anomaly_seqs``: how many flag events
+    each tagged row's flags come from (the catalog's ``anomaly_seq``). With
+    ``seq``, the update applies only over flags from fewer events, so flags
+    read earlier (a tag's, or a summaries' refresh's) never overwrite later
+    ones. One atomic positional update: the rest of the gallery stays as it is.
+    """
+    query: dict[str, Any] = {"_id": gallery_id(proposid), "rows.rootname": rootname}
+    change: dict[str, Any] = {"rows.$.anomalies": flags or None}
+    if seq is not None:
+        query[f"anomaly_seqs.{rootname}"] = {"$not": {"$gte": seq}}
+        change[f"anomaly_seqs.{rootname}"] = seq
+    return query, {"$set": change}

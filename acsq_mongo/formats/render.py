@@ -2,9 +2,10 @@
 
 - **table**: columns aligned for a terminal, numbers right-aligned.
 - **CSV**: streamed, one line at a time (RFC 4180 quoting by :mod:`csv`,
-  CRLF line ends). A text cell that begins with ``=``, ``+``, ``-``, ``@``,
-  a tab or a carriage return is prefixed with ``'`` so that a spreadsheet
-  does not run it as a formula; numbers (a negative Dec) stay numbers.
+  CRLF line ends); dates as in JSON, ``2006-08-10T01:21:52Z``. A text cell
+  that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is
+  prefixed with ``'`` so that a spreadsheet does not run it as a formula;
+  numbers (a negative Dec) stay numbers.
 - **JSON**: the rows with the count, paging and facets; datetimes in ISO 8601
   UTC with a ``Z`` (``2006-08-10T01:21:52Z``, milliseconds where there are any).
 
@@ -61,9 +62,12 @@ def text_value(value: Any, datetime_sep: str = "T") -> str:
 
 
 def csv_cell(value: Any) -> Any:
-    """Return a CSV cell: numbers as they are, text neutralised against formulas."""
+    """Return a CSV cell: numbers as they are, dates as in JSON (ISO 8601 UTC with ``Z``),
+    text neutralised against formulas."""
     if _is_number(value):
         return value
+    if isinstance(value, datetime.datetime):
+        return iso_utc(value)
     text = text_value(value)
     if text.startswith(FORMULA_PREFIXES):
         return "'" + text

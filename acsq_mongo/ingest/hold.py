@@ -46,6 +46,8 @@ STEPS: dict[str, str] = {
     "stored": "its document and errors are queued for the store (sent in batches)",
     "written": "its batch is written: document in rootnames and catalog, errors recorded",
     "summaries": "the client has every result; the proposals, galleries and summary are next",
+    "galleries": "the summaries' refresh has read the catalog; the galleries are not replaced "
+                 "yet",
 }
 
 #: Longest a step waits (seconds): a forgotten hold file must not hang a run for ever.

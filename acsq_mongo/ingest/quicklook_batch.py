@@ -165,7 +165,7 @@ def run_quicklooks(
         bump_generation(db)
     if run.recorded:
         # Thumbnails appear in the proposal summaries and galleries.
-        refresh_summaries(db)
+        refresh_summaries(db, settings)
     log.info(
         "Quicklook run: %d rootnames, %d filetypes made, %d fresh, %d failed",
         run.rootnames, run.made, run.skipped, len(run.failures),

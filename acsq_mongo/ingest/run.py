@@ -211,7 +211,7 @@ def ingest_folders(
         raise
     remove_leftovers(settings.data)   # of workers killed during this run
     hold(settings, "summaries")
-    counts = refresh_summaries(db)
+    counts = refresh_summaries(db, settings)
     log.info("Updated proposals: %d proposals, %d written, %d removed; galleries: %d, "
              "%d written", counts["proposals"], counts["written"], counts["removed"],
              counts["galleries"], counts["galleries_written"])

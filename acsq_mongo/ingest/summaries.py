@@ -26,6 +26,14 @@ and written back only where something changed:
 The ``_id`` s of ``proposals`` and ``galleries`` are the proposal ID as text
 (``proposid`` stays an integer field), as URLs name them.
 
+A tag set while a refresh runs is never lost from the gallery: a gallery
+holds, beside its rows, ``anomaly_seqs`` (how many flag events each tagged
+row's flags come from), a tag's gallery update applies only over fewer events
+(:func:`acsq_mongo.tags.flags.set_gallery_flags`), and after replacing the galleries the refresh
+reads the flags of the tagged rootnames again and sets any that changed since
+its first read (the ``galleries`` hold step stops a refresh between the two,
+for the test).
+
 These are views as of the end of the last run, like the seed's per-run
 tables; a page reads them with one ``_id`` lookup. The query core falls back
 to the live scan where one is missing.
@@ -44,13 +52,17 @@ from acsq_mongo.db.summary_shapes import (
     GALLERY_COLUMNS,
     MAX_GALLERY_ROWS,
     MAX_TARGNAMES,
+    gallery_flags_update,
     gallery_id,
     proposal_id,
 )
 from acsq_mongo.fields import FACET_FIELDS, LIST_FACET_FIELDS
+from acsq_mongo.ingest.hold import hold
 
 if TYPE_CHECKING:
     from pymongo.database import Database
+
+    from acsq_mongo.settings import Settings
 
 __all__ = [
     "refresh_summaries",
@@ -63,7 +75,7 @@ __all__ = [
 _PROJECTION = {
     name: 1 for name in (
         *GALLERY_COLUMNS, *FACET_FIELDS, "pr_inv_l", "pr_inv_f", "proposal_type", "year",
-        "n_errors",
+        "n_errors", "anomaly_seq",
     )
 }
 
@@ -199,11 +211,18 @@ def _sync(db: Database, collection: str, wanted: Mapping[Any, dict[str, Any]],
     return written, len(gone)
 
 
-def refresh_summaries(db: Database) -> dict[str, int]:
+def refresh_summaries(db: Database, settings: Settings | None = None) -> dict[str, int]:
     """Rebuild ``proposals``, ``galleries`` and ``meta.summary`` from the catalog.
 
     One projected scan of ``catalog``. Documents that did not change are not
-    rewritten; proposals that no longer have rootnames are removed.
+    rewritten; proposals that no longer have rootnames are removed. Flags set
+    meanwhile are kept (:func:`_mend_flags`).
+
+    Parameters
+    ----------
+    db : Database
+    settings : Settings, optional
+        For the ``galleries`` hold step (``test_hold``, :mod:`acsq_mongo.ingest.hold`).
 
     Returns
     -------
@@ -219,10 +238,18 @@ def refresh_summaries(db: Database) -> dict[str, int]:
     # document, so it never shows a count from one run beside rows from another.
     by_key = {gallery_id(pid): {k: v for k, v in s.items() if k != "_id"}
               for pid, s in proposals.items()}
+    seqs: dict[str, dict[str, int]] = {}
+    for row in rows:
+        if row.get("anomaly_seq") and row.get("rootname"):
+            seqs.setdefault(gallery_id(_proposid(row)), {})[row["rootname"]] = row["anomaly_seq"]
     galleries = {key: {"_id": key, "n": len(members), "rows": members,
-                       **({"summary": by_key[key]} if key in by_key else {})}
+                       **({"summary": by_key[key]} if key in by_key else {}),
+                       **({"anomaly_seqs": seqs[key]} if key in seqs else {})}
                  for key, members in gallery_rows(rows).items()}
+    if settings is not None:
+        hold(settings, "galleries")
     galleries_written, galleries_removed = _sync(db, GALLERIES, galleries, now)
+    _mend_flags(db, rows)
     summary = {"_id": "summary", "n_rootnames": len(rows), "n_proposals": len(proposals),
                "groups": summary_groups(rows), "values": facet_values(rows)}
     summary_written, _ = _sync_one(db, summary, now)
@@ -230,6 +257,28 @@ def refresh_summaries(db: Database) -> dict[str, int]:
         bump_generation(db)
     return {"proposals": len(proposals), "written": written, "removed": removed,
             "galleries": len(galleries), "galleries_written": galleries_written}
+
+
+def _mend_flags(db: Database, read: list[Mapping[str, Any]]) -> int:
+    """Set the gallery flags of rootnames tagged since ``read`` was read; return how many.
+
+    A tag between the refresh's read of the catalog and its replacing of the
+    galleries set its flags in a gallery that was then replaced by one built
+    from the earlier read. Its events are in the catalog's ``anomaly_seq``:
+    every tagged rootname whose count differs from the read gets its flags
+    again, guarded (:func:`~acsq_mongo.db.summary_shapes.gallery_flags_update`),
+    so a tag made meanwhile wins.
+    """
+    seen = {row["_id"]: row.get("anomaly_seq") for row in read}
+    mended = 0
+    for doc in db[CATALOG].find({"anomaly_seq": {"$exists": True}},
+                                {"rootname": 1, "proposid": 1, "anomalies": 1,
+                                 "anomaly_seq": 1}):
+        if doc.get("anomaly_seq") != seen.get(doc["_id"]) and doc.get("rootname"):
+            query, update = gallery_flags_update(_proposid(doc), doc["rootname"],
+                                                 doc.get("anomalies") or [], doc["anomaly_seq"])
+            mended += db[GALLERIES].update_one(query, update).matched_count
+    return mended
 
 
 def _sync_one(db: Database, document: dict[str, Any], now: datetime.datetime) -> tuple[int, int]:

@@ -8,7 +8,8 @@ Two panels, each a projection of astropy's WCS (wcslib), never one written here:
 - when every position lies within :data:`ZOOM_RADIUS` of their centre, a
   zoomed gnomonic map (``RA---TAN``) of that field, with each footprint drawn
   as its polygon (the catalog's GeoJSON ``footprint``: ``[lon, lat]`` in
-  degrees, lon = RA wrapped into (-180, 180]) where it has one.
+  degrees, lon = RA wrapped into (-180, 180]) where it has one, coloured by the
+  image's filter with a legend (``groups``).
 
 All angles are in degrees.
 """
@@ -25,8 +26,11 @@ from astropy.coordinates import SkyCoord
 from astropy.visualization.wcsaxes.frame import EllipticalFrame
 from astropy.wcs import WCS
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
-from matplotlib.patches import Polygon
+from matplotlib.patches import Patch, Polygon
+
+from acsq_mongo.plots.colors import group_colors
 
 __all__ = ["sky_map", "footprint_rings", "zoom_field", "ZOOM_RADIUS"]
 
@@ -35,6 +39,7 @@ ZOOM_RADIUS = 1.0
 _POINT = "#0072b2"
 _FOOTPRINT = "#d55e00"
 _MOL_SCALE = 0.5  # degrees per pixel of the all-sky WCS
+_LEGEND_MAX = 10  # filters the zoomed panel's legend names
 
 
 def footprint_rings(geometry: Mapping[str, Any] | None) -> list[np.ndarray]:
@@ -110,6 +115,12 @@ def _allsky_panel(fig: Figure, rect: list[float], ra: np.ndarray, dec: np.ndarra
     dec_axis.set_ticklabel(color="#555555", fontsize=7)
     ra_axis.set_axislabel("")
     dec_axis.set_axislabel("")
+    # WCSAxes puts no Dec labels on an elliptical frame: write them inside the left edge
+    # of each parallel (RA 180 deg is the left edge, RA growing to the left).
+    for parallel in (-60, -30, 0, 30, 60):
+        x, y = wcs.world_to_pixel_values(180.0 - 1e-6, float(parallel))
+        ax.text(float(x) + 6, float(y), f"{parallel:+d}°" if parallel else "0°", ha="left",
+                va="bottom", fontsize=7, color="#555555", gid=f"dec-label-{parallel}")
     plane = SkyCoord(l=np.linspace(0, 360, 361) * u.deg, b=np.zeros(361) * u.deg,
                      frame="galactic").icrs
     px, py = wcs.world_to_pixel_values(plane.ra.deg, plane.dec.deg)
@@ -124,9 +135,18 @@ def _allsky_panel(fig: Figure, rect: list[float], ra: np.ndarray, dec: np.ndarra
 
 
 def _zoom_panel(fig: Figure, rect: list[float], ra: np.ndarray, dec: np.ndarray,
-                footprints: Sequence[Any], field: tuple[SkyCoord, float]) -> None:
+                footprints: Sequence[Any], field: tuple[SkyCoord, float],
+                groups: Sequence[Any] = ()) -> None:
     centre, radius = field
-    rings = [ring for geometry in footprints for ring in footprint_rings(geometry)]
+    groups = list(groups) or [None] * len(footprints)
+    pairs = [(ring, group) for geometry, group in zip(footprints, groups, strict=False)
+             for ring in footprint_rings(geometry)]
+    rings = [ring for ring, _ in pairs]
+    counts: dict[Any, int] = {}
+    for _, group in pairs:
+        counts[group] = counts.get(group, 0) + 1
+    order = sorted(counts, key=lambda g: (-counts[g], g is None, str(g)))
+    colors = group_colors(order) if any(g is not None for g in order) else {None: _FOOTPRINT}
     if rings:  # show the footprints whole
         corners = np.concatenate(rings)
         reach = centre.separation(SkyCoord(corners[:, 0] * u.deg, corners[:, 1] * u.deg)).deg
@@ -143,12 +163,24 @@ def _zoom_panel(fig: Figure, rect: list[float], ra: np.ndarray, dec: np.ndarray,
         coord.set_ticklabel(fontsize=7)
     ax.coords[0].set_axislabel("RA", fontsize=8)
     ax.coords[1].set_axislabel("Dec", fontsize=8)
-    for i, ring in enumerate(rings):
+    for i, (ring, group) in enumerate(pairs):
         px, py = wcs.world_to_pixel_values(ring[:, 0], ring[:, 1])
+        color = colors[group]
         # A faint fill, so that many images of one field stack up but their edges still show.
         ax.add_patch(Polygon(np.column_stack([px, py]), closed=True, fill=True,
-                             facecolor=(0.835, 0.369, 0.0, 0.05), edgecolor=_FOOTPRINT,
+                             facecolor=to_rgba(color, 0.05), edgecolor=color,
                              linewidth=0.9, gid=f"footprint-{i}"))
+    if any(g is not None for g in order):
+        shown = order[:_LEGEND_MAX]
+        handles = [Patch(facecolor=to_rgba(colors[g], 0.15), edgecolor=colors[g],
+                         label=f"{g if g is not None else '(no filter)'} ({counts[g]})")
+                   for g in shown]
+        if len(order) > len(shown):
+            handles.append(Patch(facecolor="none", edgecolor="none",
+                                 label=f"… {len(order) - len(shown)} more"))
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                  fontsize=7, frameon=False, title="filter", title_fontsize=7,
+                  borderaxespad=0.0, handlelength=1.2)
     drawn = len(rings)
     px, py = wcs.world_to_pixel_values(ra, dec)
     ax.scatter(px, py, s=14, marker="+", color=_POINT, linewidths=1.0)
@@ -158,7 +190,7 @@ def _zoom_panel(fig: Figure, rect: list[float], ra: np.ndarray, dec: np.ndarray,
 
 
 def sky_map(ra: Sequence[float], dec: Sequence[float], footprints: Sequence[Any] = (),
-            *, label: str = "", fmt: str = "png") -> bytes:
+            *, label: str = "", fmt: str = "png", groups: Sequence[Any] = ()) -> bytes:
     """Draw where some positions lie: all-sky, and zoomed with footprints for a small field.
 
     Parameters
@@ -169,6 +201,9 @@ def sky_map(ra: Sequence[float], dec: Sequence[float], footprints: Sequence[Any]
         GeoJSON geometries (Polygon or MultiPolygon; None where absent).
     label : str
         The all-sky panel's title (e.g. "1,234 rootnames").
+    groups : sequence, optional
+        What each footprint is coloured by (its filter), parallel to ``footprints``;
+        the zoomed panel then has a legend. Without it, every footprint is one colour.
     fmt : {"png", "svg"}
 
     Returns
@@ -180,8 +215,12 @@ def sky_map(ra: Sequence[float], dec: Sequence[float], footprints: Sequence[Any]
     field = zoom_field(ra_, dec_)
     # Fixed panels (in figure fractions): WCSAxes' tick labels are not all known to a
     # layout engine, so the room for them is set aside here.
-    fig = Figure(figsize=(10.0, 4.2) if field else (7.2, 4.0), dpi=100)
-    if field:
+    legend = field is not None and any(g is not None for g in groups)
+    fig = Figure(figsize=(11.4 if legend else 10.0, 4.2) if field else (7.2, 4.0), dpi=100)
+    if field and legend:
+        _allsky_panel(fig, [0.01, 0.03, 0.51, 0.88], ra_, dec_, label)
+        _zoom_panel(fig, [0.60, 0.12, 0.26, 0.78], ra_, dec_, footprints, field, groups)
+    elif field:
         _allsky_panel(fig, [0.01, 0.03, 0.58, 0.88], ra_, dec_, label)
         _zoom_panel(fig, [0.68, 0.12, 0.30, 0.78], ra_, dec_, footprints, field)
     else:

@@ -3,7 +3,8 @@
 A query flows through it in one direction:
 
 - :mod:`.spec`: :class:`QuerySpec`, parsed from ``name=value`` pairs, with its
-  filters (:mod:`.filters`, :mod:`.filter_values`, :mod:`.values`, :mod:`.names`)
+  filters (:mod:`.filters`, :mod:`.filter_values`, :mod:`.values`, :mod:`.names`;
+  ``wavelength=`` by :mod:`.wavelength` from the filters' :mod:`.passbands`)
   and its search around a position (:mod:`.cone`, :mod:`.sky_search`,
   :mod:`.positions`);
 - :mod:`.selection`: the rootnames a spec matches;

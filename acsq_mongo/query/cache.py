@@ -9,37 +9,61 @@ memory, and a write makes every older entry unreachable at once.
 :class:`ResultCache` is the shared store (one per web app or ``Archive``);
 :class:`CallCache` is one query call's view of it: the data generation is read
 once per call, and what the call computes is kept for the rest of it.
+
+The cache is bounded by the memory its entries take, not by their number:
+one entry may be a page of 60 rows, an id list of 20,000 rootnames, a stream
+of 5,000 rows or a PNG. Each entry is weighed once, when it is put
+(:func:`entry_size`, its pickled size), and the least recently used entries
+go first once the total passes ``max_bytes`` (``cachetools.LRUCache`` with
+``getsizeof``). An entry larger than the whole cache is not kept.
 """
 
 from __future__ import annotations
 
+import pickle
+import sys
 import threading
-from collections import OrderedDict
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
+
+import cachetools
 
 from acsq_mongo.db.generation import generation
 
 if TYPE_CHECKING:
     from pymongo.database import Database
 
-__all__ = ["ResultCache", "CallCache"]
+__all__ = ["ResultCache", "CallCache", "entry_size", "DEFAULT_MAX_BYTES"]
 
 _MISSING = object()
 
+#: The default bound (bytes): the setting ``result_cache_mb``'s default, 256 MB.
+DEFAULT_MAX_BYTES = 256 * 2**20
+
+
+def entry_size(value: Any) -> int:
+    """The memory an entry is taken to hold (bytes): its pickled size, a close estimate."""
+    try:
+        return len(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return sys.getsizeof(value)
+
 
 class ResultCache:
-    """A thread-safe LRU mapping of query keys to results.
+    """A thread-safe LRU mapping of query keys to results, bounded in bytes.
 
     Parameters
     ----------
-    max_entries : int
-        How many results to keep; the least recently used go first.
+    max_bytes : int
+        Most memory the entries may take together (:func:`entry_size`); the
+        least recently used go first.
     """
 
-    def __init__(self, max_entries: int = 256) -> None:
-        self.max_entries = max_entries
-        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+    def __init__(self, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        # Values are kept as (value, size): weighed once, when put.
+        self._entries: cachetools.LRUCache = cachetools.LRUCache(
+            maxsize=max_bytes, getsizeof=lambda pair: pair[1])
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -47,13 +71,12 @@ class ResultCache:
     def get(self, key: Hashable, default: Any = None) -> Any:
         """Return the entry for ``key`` (and mark it recent), or ``default``."""
         with self._lock:
-            value = self._entries.get(key, _MISSING)
-            if value is _MISSING:
+            pair = self._entries.get(key, _MISSING)
+            if pair is _MISSING:
                 self.misses += 1
                 return default
-            self._entries.move_to_end(key)
             self.hits += 1
-            return value
+            return pair[0]
 
     def __contains__(self, key: Hashable) -> bool:
         """Whether ``key`` has an entry (not counted as a hit or a miss)."""
@@ -61,12 +84,18 @@ class ResultCache:
             return key in self._entries
 
     def put(self, key: Hashable, value: Any) -> None:
-        """Store ``value`` under ``key``, dropping the oldest entries past the limit."""
+        """Store ``value`` under ``key``, dropping the oldest entries past ``max_bytes``."""
+        size = entry_size(value)  # weighed outside the lock (a big stream takes a while)
         with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self._entries.pop(key, None)
+            if size > self.max_bytes:
+                return  # larger than the whole cache: not kept
+            self._entries[key] = (value, size)
+
+    @property
+    def size(self) -> int:
+        """The memory the entries take together (bytes)."""
+        return int(self._entries.currsize)
 
     def clear(self) -> None:
         """Forget every entry."""

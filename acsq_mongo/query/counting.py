@@ -15,11 +15,14 @@ again.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
+import pymongo
 import pymongo.errors
 
+from acsq_mongo.db.budget import is_timeout
 from acsq_mongo.query.cache import CallCache
 from acsq_mongo.query.errors import server_errors
 from acsq_mongo.query.facets import FACET_FIELDS, count_and_facets
@@ -58,11 +61,10 @@ def cached_count(cached: CallCache, spec: QuerySpec, max_time_ms: int = 0) -> in
     selection = cached_selection(cached, spec)
     if selection.ids is not None:
         return len(selection.ids)
-    options = {"maxTimeMS": max_time_ms} if max_time_ms else {}
 
     def compute() -> int:
-        with server_errors():
-            return cached.db[selection.collection].count_documents(selection.match, **options)
+        with server_errors(), _within(max_time_ms):
+            return cached.db[selection.collection].count_documents(selection.match)
 
     return cached.get("count", spec.selection_key(), compute)[0]
 
@@ -73,9 +75,9 @@ def cached_facets(cached: CallCache, spec: QuerySpec, max_time_ms: int = 0
     selection = cached_selection(cached, spec)
 
     def compute() -> tuple[int, Facets]:
-        with server_errors():
+        with server_errors(), _within(max_time_ms):
             return count_and_facets(cached.db[selection.collection], selection.match,
-                                    FACET_FIELDS, max_time_ms=max_time_ms)
+                                    FACET_FIELDS)
 
     return cached.get("facets", spec.selection_key(), compute)[0]
 
@@ -98,14 +100,25 @@ def counts_within(cached: CallCache, spec: QuerySpec, max_time_ms: int, *,
     -------
     counts : tuple or None
         ``(total, facets)`` (facets None without ``with_facets``), or None when
-        the server ran out of time (``MaxTimeMSExpired``).
+        the server ran out of time (``MaxTimeMSExpired``), this budget or the
+        face's (:mod:`acsq_mongo.db.budget`).
     """
     try:
         if with_facets:
             return cached_facets(cached, spec, max_time_ms)
         return cached_count(cached, spec, max_time_ms), None
-    except pymongo.errors.ExecutionTimeout:
+    except pymongo.errors.PyMongoError as exc:
+        if not is_timeout(exc):
+            raise
         return None
+
+
+def _within(max_time_ms: int):
+    """The server's budget for one count: ``maxTimeMS`` through pymongo's ``timeout``.
+
+    Within a face's budget (:mod:`acsq_mongo.db.budget`), the nearer deadline holds.
+    """
+    return pymongo.timeout(max_time_ms / 1000) if max_time_ms > 0 else contextlib.nullcontext()
 
 
 def read_within(cursor: Cursor, batch: int, deadline: float | None, need: int

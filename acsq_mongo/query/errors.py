@@ -10,6 +10,7 @@ import contextlib
 
 import pymongo.errors
 
+from acsq_mongo.db.budget import is_timeout
 from acsq_mongo.errors import AcsqError, DatabaseUnavailable
 
 __all__ = ["QueryError", "server_errors"]
@@ -28,14 +29,20 @@ class QueryError(AcsqError):
 
 @contextlib.contextmanager
 def server_errors():
-    """Turn the server's refusals into QueryError (e.g. a regex Go's RE2 rejects)."""
+    """Turn the server's refusals into QueryError (e.g. a regex Go's RE2 rejects).
+
+    A time budget that ran out (:func:`acsq_mongo.db.budget.is_timeout`) goes up
+    as it is: the caller that set the budget handles it.
+    """
     try:
         yield
-    except pymongo.errors.ExecutionTimeout:
-        raise  # a budget (maxTimeMS) ran out: the caller asked for one and handles it
-    except pymongo.errors.OperationFailure as exc:
-        reason = (exc.details or {}).get("errmsg") or str(exc)
-        raise QueryError(f"the database refused this query: {reason.split(', full error')[0]}"
-                         ) from None
-    except (pymongo.errors.ServerSelectionTimeoutError, pymongo.errors.AutoReconnect) as exc:
-        raise DatabaseUnavailable(f"the database stopped answering: {exc}") from None
+    except pymongo.errors.PyMongoError as exc:
+        if is_timeout(exc):
+            raise
+        if isinstance(exc, pymongo.errors.OperationFailure):
+            reason = (exc.details or {}).get("errmsg") or str(exc)
+            raise QueryError("the database refused this query: "
+                             f"{reason.split(', full error')[0]}") from None
+        if isinstance(exc, pymongo.errors.ConnectionFailure):
+            raise DatabaseUnavailable(f"the database stopped answering: {exc}") from None
+        raise

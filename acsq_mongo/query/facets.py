@@ -7,6 +7,14 @@ one reply. A document without a value for a field counts under None. A list
 field (:data:`~acsq_mongo.fields.LIST_FACET_FIELDS`, the anomaly flags) is
 unwound first: each element counts once, and a document with none counts
 under None.
+
+The combined facet ``filter`` (:data:`~acsq_mongo.fields.COMBINED_FIELDS`)
+counts, for each filter name, the rootnames that have it in either wheel,
+which is what ``filter=NAME`` matches. CLEAR, BLOCK and N/A positions and
+None are left out of it: it lists the filters that were in the beam (the
+``filter1`` and ``filter2`` facets still count every position). Its branch
+groups by the pair of wheels, which the server counts with one ``$group``;
+the pairs are then split by name here, so no rootname counts twice.
 """
 
 from __future__ import annotations
@@ -15,16 +23,39 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.fields import FACET_FIELDS, LIST_FACET_FIELDS
+from acsq_mongo.fields import COMBINED_PARTS, LIST_FACET_FIELDS
+from acsq_mongo.fields import FACET_FIELDS as _STORED_FACETS
 
 if TYPE_CHECKING:
     from pymongo.collection import Collection
 
 __all__ = ["FACET_FIELDS", "facet_pipeline", "read_facets", "count_and_facets", "sort_counts",
-           "count_in_python", "facet_keys"]
+           "count_in_python", "facet_keys", "facet_sources"]
+
+#: The fields the query core counts per value: the stored facet fields
+#: (:data:`acsq_mongo.fields.FACET_FIELDS`) with the combined ``filter`` before the wheels.
+FACET_FIELDS: tuple[str, ...] = tuple(
+    name for stored in _STORED_FACETS
+    for name in ((("filter",) if stored == "filter1" else ()) + (stored,)))
 
 # The $facet branch that counts every match (no facet field may take this name).
 _TOTAL = "_total"
+# Wheel positions the combined filter facet leaves out.
+_NOT_IN_BEAM = ("CLEAR", "BLOCK", "N/A", "NOTCMDED")
+
+
+def _in_beam(value: Any) -> bool:
+    return isinstance(value, str) and bool(value) and not value.startswith(_NOT_IN_BEAM)
+
+
+def facet_sources(fields: Iterable[str] = FACET_FIELDS) -> tuple[str, ...]:
+    """The stored fields that the facets ``fields`` read (``filter``: both wheels)."""
+    out: list[str] = []
+    for name in fields:
+        for source in COMBINED_PARTS.get(name, (name,)):
+            if source not in out:
+                out.append(source)
+    return tuple(out)
 
 
 def facet_pipeline(match: Mapping[str, Any], fields: Iterable[str] = FACET_FIELDS) -> list[dict]:
@@ -36,7 +67,10 @@ def facet_pipeline(match: Mapping[str, Any], fields: Iterable[str] = FACET_FIELD
     branches: dict[str, list[dict]] = {_TOTAL: [{"$count": "n"}]}
     for name in fields:
         group = {"$group": {"_id": f"${name}", "n": {"$sum": 1}}}
-        if name in LIST_FACET_FIELDS:
+        if name in COMBINED_PARTS:
+            pair = {str(i): f"${part}" for i, part in enumerate(COMBINED_PARTS[name])}
+            branches[name] = [{"$group": {"_id": pair, "n": {"$sum": 1}}}]
+        elif name in LIST_FACET_FIELDS:
             unwind = {"$unwind": {"path": f"${name}", "preserveNullAndEmptyArrays": True}}
             branches[name] = [unwind, group]
         else:
@@ -57,6 +91,9 @@ def sort_counts(counts: Mapping[Any, int]) -> list[tuple[Any, int]]:
 
 def facet_keys(doc: Mapping[str, Any], name: str) -> list[Any]:
     """The values ``doc`` counts under in facet ``name``, as the ``$facet`` counts them."""
+    if name in COMBINED_PARTS:
+        values = [doc.get(part) for part in COMBINED_PARTS[name]]
+        return [v for i, v in enumerate(values) if _in_beam(v) and v not in values[:i]]
     value = doc.get(name)
     if name in LIST_FACET_FIELDS and isinstance(value, list):
         return list(value) or [None]
@@ -89,7 +126,14 @@ def read_facets(
     for name in fields:
         counts: dict[Any, int] = {}
         for row in result.get(name) or ():
-            counts[row.get("_id")] = counts.get(row.get("_id"), 0) + int(row["n"])
+            if name in COMBINED_PARTS:
+                pair = row.get("_id") or {}
+                doc = {part: pair.get(str(i)) for i, part in enumerate(COMBINED_PARTS[name])}
+                keys = facet_keys(doc, name)
+            else:
+                keys = [row.get("_id")]
+            for key in keys:
+                counts[key] = counts.get(key, 0) + int(row["n"])
         facets[name] = sort_counts(counts)
     return total, facets
 

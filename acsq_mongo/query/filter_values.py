@@ -19,7 +19,9 @@ from acsq_mongo.query import values
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.keyword_types import keyword_types
 from acsq_mongo.query.names import FieldRef
+from acsq_mongo.query.regex_risk import regex_risk
 from acsq_mongo.query.values import MAX_TEXT_LENGTH
+from acsq_mongo.query.wavelength import parse_wavelength
 
 __all__ = ["regex_escape", "Wildcard", "AnyOf", "convert", "TEXT_OPS", "ORDER_OPS",
            "EQUALITY_OPS"]
@@ -71,6 +73,8 @@ def convert(ref: FieldRef, op: str, label: str, value: Any) -> Any:
         raise QueryError(f"{label} takes a single value, got {type(value).__name__}")
     if op == "exists":
         return values.to_bool(label, value)
+    if ref.type == "wavelength":
+        return parse_wavelength(value, label)
     folded = ref.name in CASE_FOLDED_FIELDS
     if op in TEXT_OPS:
         text = values.to_text(label, value)
@@ -118,6 +122,12 @@ def _check_regex(label: str, text: str) -> None:
         raise QueryError(f"{label}: not a valid regular expression ({exc})") from None
     if len(text) > MAX_TEXT_LENGTH:  # pragma: no cover - to_text already caps it
         raise QueryError(f"{label}: regular expression too long")
+    risk = regex_risk(text)
+    if risk is not None:
+        raise QueryError(
+            f"{label}: the pattern {text} has {risk}, which can take the server exponential "
+            "time on a long value, so it is refused; write it without (for a repeated group "
+            "of repetitions, one character class: ^[\\w\\s]*$ rather than ^(\\w*\\s?)*$)")
 
 
 def _header_value(ref: FieldRef, op: str, label: str, value: Any) -> Any:

@@ -51,8 +51,9 @@ from acsq_mongo.query.filter_values import (
     convert,
     regex_escape,
 )
-from acsq_mongo.query.names import FILTER_NAMES, FieldRef, resolve
+from acsq_mongo.query.names import FILTER_NAMES, FieldRef, resolve, resolve_filter
 from acsq_mongo.query.values import Period
+from acsq_mongo.query.wavelength import wavelength_filter
 
 __all__ = [
     "OPS",
@@ -86,7 +87,10 @@ OPS_BY_TYPE: dict[str, tuple[str, ...]] = {
     "bool": _EQUALITY_OPS + ("exists",),
     "list": _EQUALITY_OPS + ("exists",),
     "dict": ("exists",),
+    "wavelength": ("exact",),
 }
+# Ops that match where a value is absent: on a combined name (filter), where no part matches.
+_NEGATIVE_OPS = ("not", "notin")
 
 #: Most values one ``in``/``notin`` filter may list.
 MAX_LIST_VALUES = 10_000
@@ -142,10 +146,21 @@ class Filter:
     def to_mongo(self) -> dict:
         """Return the MongoDB filter document of this filter.
 
-        ``rootname=`` and ``rootname__in=`` also match the other 9-character
-        rootnames merged into an observation (its ``rootnames``: an
-        association's sub-products, a retransmission).
+        A combined name (``filter``) is the same filter on each of its parts:
+        ORed (any wheel matches), or ANDed for ``not``, ``notin`` and
+        ``exists=false`` (no wheel matches). ``wavelength`` is a filter on the
+        detector and the filters (:mod:`.wavelength`). ``rootname=`` and
+        ``rootname__in=`` also match the other 9-character rootnames merged into
+        an observation (its ``rootnames``: an association's sub-products, a
+        retransmission).
         """
+        if self.field.parts:
+            clauses = [Filter(resolve(part), self.op, self.value, self.text).to_mongo()
+                       for part in self.field.parts]
+            negative = self.op in _NEGATIVE_OPS or (self.op == "exists" and not self.value)
+            return {"$and" if negative else "$or": clauses}
+        if self.field.type == "wavelength":
+            return wavelength_filter(self.value)
         if self.field.name == "rootname" and self.op in ("exact", "in"):
             mine = self._to_mongo(self.field.path)
             return {"$or": [mine, self._to_mongo("rootnames")]}
@@ -231,15 +246,15 @@ def split_name(name: str) -> tuple[FieldRef, str]:
     elif op not in OPS:
         # A header keyword may itself contain "__"; try the whole name as a field first.
         try:
-            return _check_op(resolve(name), "exact"), "exact"
+            return _check_op(resolve_filter(name), "exact"), "exact"
         except QueryError:
             pass
-        ref = resolve(field_name)
+        ref = resolve_filter(field_name)
         raise QueryError(
             f"unknown op {op!r} in {name!r}; valid ops for {ref.name}: "
             + ", ".join(OPS_BY_TYPE[ref.type])
         )
-    ref = resolve(field_name)
+    ref = resolve_filter(field_name)
     return _check_op(ref, op), op
 
 

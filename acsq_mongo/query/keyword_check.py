@@ -1,4 +1,4 @@
-"""Warnings for header keyword paths that cannot match anything.
+"""Warnings for header keyword paths, and values, that cannot match anything.
 
 ``headers.flt.1.CCDGAIN`` (CCDGAIN is in the primary header, extension 0) or
 the typo ``headers.flt.0.CCDGAN`` are well-formed paths, so a query on them
@@ -9,6 +9,10 @@ not seen there, against the stored data (one ``find_one`` on ``rootnames``).
 A keyword in neither gets a one-line warning that names the headers where
 the keyword does occur and suggests close spellings. A warning never stops
 the query: a keyword may be new, or written by a local pipeline.
+
+Likewise a value that no rootname has, in a query that matches nothing
+(``detector=XYZ``, ``anomaly=bogus``): :func:`value_warnings` names the values
+the field does take (one ``distinct`` on ``catalog``, served by the field's index).
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ import difflib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from acsq_mongo.db.collections import ROOTNAMES
+from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.keys import unescape_key
+from acsq_mongo.fields import COMBINED_PARTS
 from acsq_mongo.query.cache import CallCache
 from acsq_mongo.query.errors import server_errors
 from acsq_mongo.query.keyword_types import keyword_places, keywords_at
@@ -30,7 +35,15 @@ if TYPE_CHECKING:
     from acsq_mongo.query.cache import ResultCache
     from acsq_mongo.query.spec import QuerySpec
 
-__all__ = ["path_warnings", "path_warning", "spec_warnings", "cached_warnings"]
+__all__ = ["path_warnings", "path_warning", "spec_warnings", "cached_warnings",
+           "value_warnings", "VALUE_CHECKED"]
+
+#: Fields whose values are a short vocabulary: a value none of them has is named in a warning.
+VALUE_CHECKED: tuple[str, ...] = ("detector", "filter", "filter1", "filter2", "aperture",
+                                  "obstype", "obsmode", "imagetyp", "expflag",
+                                  "proposal_type", "anomalies")
+# How many of a field's values a warning names.
+_VALUES_NAMED = 15
 
 # Filter ops that match where a keyword is absent (so a match does not prove it exists).
 _NEGATIVE_OPS = ("not", "notin")
@@ -127,5 +140,43 @@ def cached_warnings(cached: CallCache, spec: QuerySpec, total: int | None = None
             if not (found and f.op not in _NEGATIVE_OPS and f.value is not False)]
     refs += [resolve(name) for name, _ in spec.sort if name.startswith("headers.")]
     with server_errors():
-        return path_warnings(cached.db, refs, cached.cache,
-                             cached.prefix[2] if cached.prefix else None)
+        out = path_warnings(cached.db, refs, cached.cache,
+                            cached.prefix[2] if cached.prefix else None)
+        if not found:
+            out += value_warnings(cached, spec)
+    return out
+
+
+def _field_values(cached: CallCache, field: str) -> list:
+    """The values a catalog field takes (both wheels for ``filter``), sorted."""
+    def compute() -> list:
+        values: set = set()
+        for part in COMBINED_PARTS.get(field, (field,)):
+            values.update(v for v in cached.db[CATALOG].distinct(part) if v is not None)
+        return sorted(values, key=str)
+
+    return cached.get("field_values", (field,), compute)[0]
+
+
+def value_warnings(cached: CallCache, spec: QuerySpec) -> tuple[str, ...]:
+    """Warnings for the values of ``=`` and ``in`` filters on :data:`VALUE_CHECKED` fields
+    that no rootname has, each naming the values the field takes."""
+    out = []
+    for f in spec.filters:
+        name = f.field.name
+        if name not in VALUE_CHECKED or f.op not in ("exact", "in"):
+            continue
+        wanted = f.value if f.op == "in" else (f.value,)
+        if not all(isinstance(v, str) for v in wanted):
+            continue  # a wildcard or a period: not one value
+        values = _field_values(cached, name)
+        missing = [v for v in wanted if v not in values]
+        if not missing:
+            continue
+        what = "anomaly flag" if name == "anomalies" else name
+        shown = ", ".join(map(str, values[:_VALUES_NAMED]))
+        more = f" and {len(values) - _VALUES_NAMED} more" if len(values) > _VALUES_NAMED else ""
+        known = f"the values: {shown}{more}" if values else f"no rootname has any {what}"
+        out.append(f"{f.param}={f.text}: no rootname has {what} "
+                   f"{', '.join(map(str, missing))}; {known}")
+    return tuple(out)

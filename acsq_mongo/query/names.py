@@ -18,11 +18,11 @@ import re
 from dataclasses import dataclass
 
 from acsq_mongo.db.keys import escape_key
-from acsq_mongo.fields import FIELDS, FILETYPES
+from acsq_mongo.fields import COMBINED_FIELDS, COMBINED_PARTS, FIELDS, FILETYPES
 from acsq_mongo.query.errors import QueryError
 
-__all__ = ["FieldRef", "resolve", "field_choices", "HEADER_PATH_HELP", "MAX_KEY_LENGTH",
-           "ALIASES", "FILTER_NAMES"]
+__all__ = ["FieldRef", "resolve", "resolve_filter", "field_choices", "HEADER_PATH_HELP",
+           "MAX_KEY_LENGTH", "ALIASES", "FILTER_NAMES", "WAVELENGTH"]
 
 #: How a header keyword is named in a query.
 HEADER_PATH_HELP = "headers.<filetype>.<ext>.<KEY>, e.g. headers.flt.0.CCDGAIN"
@@ -53,6 +53,9 @@ class FieldRef:
         for a top-level field; ``header`` for a header keyword.
     filetype, ext, key : str or None
         For a header keyword: where it is, and the keyword unescaped.
+    parts : tuple of str
+        For a combined name (:data:`~acsq_mongo.fields.COMBINED_FIELDS`: ``filter``),
+        the stored fields it stands for (``filter1``, ``filter2``); else empty.
     """
 
     name: str
@@ -61,6 +64,7 @@ class FieldRef:
     filetype: str | None = None
     ext: str | None = None
     key: str | None = None
+    parts: tuple[str, ...] = ()
 
     @property
     def is_header(self) -> bool:
@@ -68,6 +72,8 @@ class FieldRef:
         return self.type == "header"
 
 
+#: The search by the pivot wavelength of the image's filter (:mod:`.wavelength`).
+WAVELENGTH = "wavelength"
 #: Other names of fields: ``anomaly=ghost`` reads better than ``anomalies=ghost``.
 ALIASES: dict[str, str] = {"anomaly": "anomalies", "asn": "asn_id"}
 #: The name a filter on a field is written with (links, command lines): the alias if any.
@@ -76,7 +82,10 @@ FILTER_NAMES: dict[str, str] = {field: alias for alias, field in ALIASES.items()
 
 def field_choices() -> str:
     """Return the valid field names, for error messages."""
-    return ", ".join(FIELDS) + f", or a header keyword as {HEADER_PATH_HELP}"
+    combined = ", ".join(f"{name} ({' or '.join(COMBINED_PARTS[name])})"
+                         for name in COMBINED_FIELDS)
+    return (", ".join(FIELDS) + f", {combined} and {WAVELENGTH} (500nm..900nm) in a filter, "
+            f"or a header keyword as {HEADER_PATH_HELP}")
 
 
 def resolve(name: str) -> FieldRef:
@@ -106,7 +115,34 @@ def resolve(name: str) -> FieldRef:
         return FieldRef(name=lowered, path=lowered, type=FIELDS[lowered].type)
     if name.startswith("headers.") or name.lower().startswith("headers."):
         return _header_ref("headers." + name[len("headers."):])
+    if name.lower() == WAVELENGTH:
+        raise QueryError("wavelength is a search (wavelength=500nm..900nm), not a column or "
+                         "sort key; name filter1 and filter2")
+    if name.lower() in COMBINED_FIELDS:
+        parts = COMBINED_PARTS[name.lower()]
+        raise QueryError(f"{name.lower()} searches {' and '.join(parts)} at once and is no "
+                         f"column or sort key of its own; name {' or '.join(parts)}")
     raise QueryError(f"unknown field {_show(name)}; valid fields: {field_choices()}")
+
+
+def resolve_filter(name: str) -> FieldRef:
+    """Check the field name of a filter: :func:`resolve`'s names, and the combined names.
+
+    ``filter`` (:data:`~acsq_mongo.fields.COMBINED_FIELDS`) stands for ``filter1``
+    and ``filter2`` at once: its ``parts``.
+
+    Raises
+    ------
+    QueryError
+        If the name is neither a field, a header path nor a combined name.
+    """
+    if isinstance(name, str) and name.lower() == WAVELENGTH:
+        return FieldRef(name=WAVELENGTH, path=WAVELENGTH, type="wavelength")
+    if isinstance(name, str) and name.lower() in COMBINED_FIELDS:
+        lowered = name.lower()
+        return FieldRef(name=lowered, path=lowered, type=COMBINED_FIELDS[lowered].type,
+                        parts=COMBINED_PARTS[lowered])
+    return resolve(name)
 
 
 def _header_ref(name: str) -> FieldRef:

@@ -20,6 +20,7 @@ page of the same query costs one ``find``.
 
 from __future__ import annotations
 
+import contextvars
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.query.counting import counts_within, read_within
 from acsq_mongo.query.errors import QueryError, server_errors
-from acsq_mongo.query.facets import FACET_FIELDS, count_in_python
+from acsq_mongo.query.facets import FACET_FIELDS, count_in_python, facet_sources
 from acsq_mongo.query.keyword_check import cached_warnings
 from acsq_mongo.query.result import Result, Selection
 from acsq_mongo.query.rows import distance_order, projection, rows, rows_by_ids
@@ -147,7 +148,7 @@ def _first_matches(call: PageRead, deadline: float | None) -> tuple[list[dict], 
     """The first ``_ONE_SCAN_MAX + 1`` matches in page order, with the facet fields,
     read within ``deadline`` (:func:`.counting.read_within`)."""
     spec = call.spec
-    fields = {**projection(spec.columns, CATALOG), **dict.fromkeys(FACET_FIELDS, 1)}
+    fields = {**projection(spec.columns, CATALOG), **dict.fromkeys(facet_sources(), 1)}
     with server_errors():
         cursor = call.db[CATALOG].find(call.selection.match, fields, sort=sort_keys(spec),
                                        limit=_ONE_SCAN_MAX + 1, batch_size=_SCAN_BATCH)
@@ -192,7 +193,8 @@ def in_one_scan(call: PageRead) -> Result:
 def beside_counts(call: PageRead) -> Result:
     """The page's ``find`` and the count-and-facets aggregation, side by side."""
     with ThreadPoolExecutor(max_workers=2) as pool:
-        future = pool.submit(call.counts)
+        # (in this thread's context: the face's time budget holds there too)
+        future = pool.submit(contextvars.copy_context().run, call.counts)
         page, hit = call.cached.get("page", call.page_key, call.read)
         counted = future.result()
     if counted is not None:

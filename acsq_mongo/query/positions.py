@@ -87,6 +87,7 @@ def _coordinates(text: str) -> SkyCoord | None:
     # letter (h, d, m, s) gives its own unit. Galactic longitudes are always degrees.
     lon_unit = u.deg if _DECIMAL.match(lon) or frame == "galactic" else u.hourangle
     try:
+        _check_longitude(lon, lon_unit, frame)
         coord = SkyCoord(f"{lon} {lat}", unit=(lon_unit, u.deg), frame=frame)
     except (ValueError, TypeError, u.UnitsError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -95,6 +96,20 @@ def _coordinates(text: str) -> SkyCoord | None:
                              + POSITION_HELP) from None
         return None
     return coord.icrs
+
+
+def _check_longitude(lon: str, unit, frame: str) -> None:
+    """RA (or l) from 0 to 360 degrees, 0h to 24h: the rule of ``ra=`` too
+    (:class:`~acsq_mongo.query.cone.Cone`), never wrapped silently."""
+    from astropy.coordinates import Angle
+
+    try:
+        degrees = float(Angle(lon, unit=unit).deg)
+    except (ValueError, TypeError):
+        return  # SkyCoord says what is wrong with it
+    if not 0.0 <= degrees <= 360.0:
+        what = "l" if frame == "galactic" else "RA"
+        raise QueryError(f"{what} must be from 0 to 360 degrees (0h to 24h), got {lon!r}")
 
 
 def read_position(text: str) -> SkyCoord | str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import bson
 import numpy as np
 
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
@@ -32,14 +33,21 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_IDS",
+    "MAX_FILTER_BYTES",
+    "check_filter_size",
     "select",
     "cached_selection",
 ]
 
 
 #: Most rootnames a cone or header filter may match before the query must be narrowed
-#: (the ``_id`` list then goes to the server: ~17 bytes each, 16 MB per command).
-MAX_IDS = 200_000
+#: (a cone) or runs whole on ``rootnames`` (a header filter). The ``_id`` list goes to the
+#: server with the count, the facets and every page: ~21 bytes each as BSON, so ~2 MB.
+MAX_IDS = 100_000
+#: Most bytes of BSON one command's filter may carry. MongoDB refuses a command over
+#: 16 MB; a query's own values are bounded too (filters.MAX_LIST_VALUES each), but a URL
+#: may hold many lists: past this, the query is refused before it is sent.
+MAX_FILTER_BYTES = 4 * 2**20
 # Id sets larger than this are not kept in the result cache (memory).
 _CACHE_IDS_MAX = 20_000
 
@@ -82,6 +90,16 @@ def _capped(found: list[tuple[str, float]], what: str
     return sorted(_id for _id, _ in found), _by_distance(found)
 
 
+def check_filter_size(match: dict) -> dict:
+    """Return ``match``; a QueryError if it is over :data:`MAX_FILTER_BYTES` as BSON."""
+    size = len(bson.encode(match))
+    if size > MAX_FILTER_BYTES:
+        raise QueryError(f"this query's filters take {size / 2**20:.1f} MB, over the "
+                         f"{MAX_FILTER_BYTES // 2**20} MB one database command may carry; "
+                         "list fewer values")
+    return match
+
+
 def _select(db: Database, spec: QuerySpec) -> Selection:
     if spec.targets:  # a target name: its position, from the catalog (one step, every face)
         spec = spec.with_targets(TargetNames(db).resolve)
@@ -89,6 +107,7 @@ def _select(db: Database, spec: QuerySpec) -> Selection:
     # Header keywords with an index are copied into the catalog (db.header_indexes):
     # filters on those alone run there, and never read a whole document.
     copied = bool(header_filters) and {f.field.path for f in header_filters} <= copied_paths(db)
+    check_filter_size(combine(spec.filters))
     if spec.cone is None and spec.sky is None and (not header_filters or copied):
         return Selection(CATALOG, combine(spec.filters))
     ids: list[str] | None = None

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from acsq_mongo.db.collections import ANOMALY_EVENTS, CATALOG, GALLERIES
 from acsq_mongo.db.generation import bump_generation, utcnow
-from acsq_mongo.db.summary_shapes import gallery_id
+from acsq_mongo.db.summary_shapes import gallery_flags_update
 from acsq_mongo.errors import AcsqError
 from acsq_mongo.tags.vocabulary import Vocabulary
 
@@ -161,24 +161,26 @@ def change_flags(
     db[ANOMALY_EVENTS].insert_many(events)
     store_flags(db, doc["_id"])
     # The gallery gets what the catalog holds now (a later change may have won the race).
-    now_stored = db[CATALOG].find_one({"_id": doc["_id"]}, {"anomalies": 1}) or {}
+    now_stored = db[CATALOG].find_one({"_id": doc["_id"]},
+                                      {"anomalies": 1, "anomaly_seq": 1}) or {}
     set_gallery_flags(db, doc.get("proposid"), events[0]["rootname"],
-                      now_stored.get("anomalies") or [])
+                      now_stored.get("anomalies") or [], now_stored.get("anomaly_seq"))
     bump_generation(db)
     return events
 
 
 def set_gallery_flags(db: Database, proposid: int | None, rootname: str,
-                      flags: list[str]) -> bool:
+                      flags: list[str], seq: int | None = None) -> bool:
     """Set one row's anomaly flags in its proposal's gallery (after a tag), in place.
 
     One atomic positional update: the rest of the gallery (rows, counts, the
     proposal's summary) stays as ingest's last run wrote it, and two tags at once
-    on one proposal cannot undo each other. Returns whether a row was updated
-    (False when the proposal has no gallery document, or not this row yet: the
-    next run writes it). The gallery's shape is the shared model's
-    (:mod:`acsq_mongo.db.summary_shapes`), so a tag needs nothing of the ingest stage.
+    on one proposal cannot undo each other. With ``seq`` (the catalog's
+    ``anomaly_seq``), flags from fewer events never overwrite later ones
+    (:func:`~acsq_mongo.db.summary_shapes.gallery_flags_update`). Returns whether a
+    row was updated (False when the proposal has no gallery document, not this row
+    yet: the next run writes it, or the gallery has later flags). The gallery's
+    shape is the shared model's, so a tag needs nothing of the ingest stage.
     """
-    result = db[GALLERIES].update_one({"_id": gallery_id(proposid), "rows.rootname": rootname},
-                                      {"$set": {"rows.$.anomalies": flags or None}})
-    return bool(result.matched_count)
+    query, update = gallery_flags_update(proposid, rootname, flags, seq)
+    return bool(db[GALLERIES].update_one(query, update).matched_count)

@@ -17,6 +17,7 @@ from acsq_mongo.db.collections import CATALOG
 from acsq_mongo.query import core
 from acsq_mongo.query.cache import CallCache, ResultCache
 from acsq_mongo.query.errors import server_errors
+from acsq_mongo.query.passbands import active_filter
 from acsq_mongo.query.selection import cached_selection
 from acsq_mongo.query.spec import QuerySpec
 from acsq_mongo.trends.limits import TooManyPoints, check_points
@@ -41,6 +42,9 @@ class SkyPoints:
     ra: list[float] = field(default_factory=list)
     dec: list[float] = field(default_factory=list)
     footprints: list[Any] = field(default_factory=list)
+    #: Each rootname's filter, the spectral one of its two wheels (a polarizer alone, or
+    #: ``F1/F2`` where that is not one): what the map colours its footprint by.
+    filters: list[str | None] = field(default_factory=list)
     n_matching: int = 0
 
     @property
@@ -53,10 +57,20 @@ def _number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value
 
 
+def _filter_of(doc: dict) -> str | None:
+    """The filter a footprint is coloured by: the active one, else both wheels' names."""
+    name = active_filter(doc.get("filter1"), doc.get("filter2"))
+    if name is not None:
+        return {"POL_UV": "POL*UV", "POL_V": "POL*V"}.get(name, name)
+    wheels = [w for w in (doc.get("filter1"), doc.get("filter2")) if isinstance(w, str) and w]
+    return "/".join(wheels) or None
+
+
 def _compute(db: Database, spec: QuerySpec, cached: CallCache) -> SkyPoints:
     selection = cached_selection(cached, spec)
     points = SkyPoints()
-    projection = {"_id": 1, "rootname": 1, "ra_targ": 1, "dec_targ": 1, "footprint": 1}
+    projection = {"_id": 1, "rootname": 1, "ra_targ": 1, "dec_targ": 1, "footprint": 1,
+                  "filter1": 1, "filter2": 1}
     with server_errors():
         # (the catalog holds the footprint; a selection on rootnames names the same _ids)
         match = selection.match if selection.collection == CATALOG else None
@@ -70,6 +84,7 @@ def _compute(db: Database, spec: QuerySpec, cached: CallCache) -> SkyPoints:
                 points.ra.append(float(ra))
                 points.dec.append(float(dec))
                 points.footprints.append(doc.get("footprint"))
+                points.filters.append(_filter_of(doc))
     return points
 
 

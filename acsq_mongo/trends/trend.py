@@ -30,6 +30,7 @@ that says so, before any point is read.
 
 from __future__ import annotations
 
+import contextvars
 import datetime
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -335,7 +336,8 @@ def _compute(db: Database, spec: TrendSpec, cached: CallCache) -> Trend:
         # Independent reads of the same documents: sent side by side, a trend costs the
         # slower of the two (a scan of whole documents for a header keyword), not their sum.
         with ThreadPoolExecutor(max_workers=2) as pool:
-            groups_future = pool.submit(statistics)
+            # (in this thread's context: the face's time budget holds there too)
+            groups_future = pool.submit(contextvars.copy_context().run, statistics)
             docs, groups = points(), groups_future.result()
     epoch = datetime.datetime(1970, 1, 1)
 

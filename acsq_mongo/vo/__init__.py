@@ -4,5 +4,6 @@
 - :mod:`.sia`: Simple Image Access v2, with ObsCore rows (:mod:`.obscore`);
 - :mod:`.regions`: the ``POS`` regions of SIA v2 (circle, range, polygon), and
   :mod:`.region_overlap` for whether a footprint overlaps one;
-- :mod:`.passbands`: the ACS filters' wavelength ranges, for ``BAND``.
+- :mod:`acsq_mongo.query.passbands` (in the core, shared with ``wavelength=``): the ACS
+  filters' wavelength ranges, for ``BAND``.
 """

@@ -34,7 +34,7 @@ import astropy.units as u
 from astropy.table import Table
 
 from acsq_mongo.formats.table import typed_column
-from acsq_mongo.vo.passbands import image_passband
+from acsq_mongo.query.passbands import image_passband
 
 __all__ = ["CALIB_LEVELS", "SOURCE_COLUMNS", "ACCESS_FORMAT", "COLLECTION", "FACILITY",
            "instrument_name", "product_rows", "obscore_table", "OBSCORE_COLUMNS",

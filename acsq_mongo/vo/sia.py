@@ -37,6 +37,7 @@ import numpy as np
 
 from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
+from acsq_mongo.query.passbands import filters_in_band, image_passband
 from acsq_mongo.query.sky_search import MAX_OVERLAP_RADIUS
 from acsq_mongo.query.spec import QuerySpec
 from acsq_mongo.sky.geometry import from_geojson
@@ -48,7 +49,6 @@ from acsq_mongo.vo.obscore import (
     SOURCE_COLUMNS,
     product_rows,
 )
-from acsq_mongo.vo.passbands import filters_in_band, image_passband
 from acsq_mongo.vo.region_overlap import footprint_meets
 from acsq_mongo.vo.regions import Region, parse_pos
 

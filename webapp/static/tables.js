@@ -1,4 +1,5 @@
-/* acsq-mongo web app: sortable tables and the header filter box. No library, no network. */
+/* acsq-mongo web app: sortable tables, the header filter box, copy buttons, and small
+   quicklooks drawn nearest-neighbour. No library, no network. */
 (function () {
   "use strict";
 
@@ -102,7 +103,19 @@
     });
   }
 
+  // A quicklook smaller than its box (a small product, a subarray) is drawn larger
+  // pixel by pixel, never smoothed: class "pixelated" while it is shown upscaled.
+  function watchScale(img) {
+    function check() {
+      if (!img.naturalWidth) { return; }
+      img.classList.toggle("pixelated", img.naturalWidth < img.clientWidth);
+    }
+    if (img.complete) { check(); } else { img.addEventListener("load", check); }
+    window.addEventListener("resize", check);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll(".preview img"), watchScale);
     Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), makeCopy);
     Array.prototype.forEach.call(document.querySelectorAll("table.sortable"), makeSortable);
     Array.prototype.forEach.call(document.querySelectorAll("input[data-filter]"), makeFilter);
