@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-fast demo docs localdb system-deps lint compose-check bench clean help
+.PHONY: setup test test-fast demo docs localdb system-deps js lint compose-check bench clean help
 
 help:
 	@echo "make demo   - set up, start the local server, make a sample archive, ingest it, serve the web app"
@@ -18,7 +18,7 @@ help:
 	@echo "make bench  - run the benchmarks (see benchmarks/)"
 	@echo "make docs   - build the documentation into build/docs (warnings are errors)"
 
-setup: $(STAMP) localdb system-deps
+setup: $(STAMP) localdb system-deps js
 
 $(STAMP): pyproject.toml setup.cfg
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,8 +35,14 @@ localdb:
 system-deps:
 	@scripts/install_system_deps.sh
 
-lint: $(STAMP)
+# The explorer's JavaScript libraries (Leaflet, uPlot) and lint (ESLint), pinned in
+# package-lock.json: npm ci, then the served files copied into webapp/static/vendor/.
+js: system-deps
+	@scripts/install_js.sh
+
+lint: $(STAMP) js
 	$(BIN)/ruff check .
+	node_modules/.bin/eslint webapp/static tests/js eslint.config.js
 
 compose-check:
 	docker-compose -f docker-compose.yml config -q

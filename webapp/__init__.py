@@ -16,7 +16,8 @@ files from ``ACSQ_ARCHIVE``), :mod:`webapp.docs` (the query guide), :mod:`webapp
 cone search and image access services, ``/vo/scs`` and ``/vo/sia``), :mod:`webapp.tags`
 (anomaly flags: the image view's form and ``/anomalies``), :mod:`webapp.users`
 (accounts, for admins), :mod:`webapp.trend` (``/trend``), :mod:`webapp.sky`
-(``/sky.png``) and :mod:`webapp.auth` (``/login``, ``/logout``,
+(``/sky.png``), :mod:`webapp.explore` and :mod:`webapp.explore_pixels` (the image
+explorer, ``/explore/<rootname>/<filetype>``) and :mod:`webapp.auth` (``/login``, ``/logout``,
 sessions and CSRF; without the setting ``secret_key`` the app is read-only). Every list page
 answers HTML, JSON and CSV (:mod:`webapp.formats`); a parameter a page does not take is a 400
 that names it (:mod:`webapp.params`). All data comes through
@@ -32,6 +33,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from acsq_mongo import __version__
+from acsq_mongo.fields import IMAGE_FILETYPES
 from acsq_mongo.query.cache import ResultCache
 from webapp import (
     archive,
@@ -39,6 +41,7 @@ from webapp import (
     display,
     docs,
     errors,
+    explore_pixels,
     files,
     home,
     images,
@@ -53,6 +56,7 @@ from webapp import (
 )
 from webapp.archive import proposal_segment
 from webapp.budget import ReadBudget
+from webapp.explore import explore_url
 from webapp.files import file_url
 from webapp.formats import page_url
 from webapp.images import image_url
@@ -107,7 +111,8 @@ def create_app(
     if config:
         app.config.update(config)
     app.extensions["acsq"] = WebState(settings, db, cache)
-    for module in (home, archive, query, images, files, docs, vo, tags, users, trend, sky):
+    for module in (home, archive, query, images, files, docs, vo, tags, users, trend, sky,
+                   explore_pixels):  # the explorer's one blueprint, with its pixels
         app.register_blueprint(module.bp)
     auth.register(app, settings.secret_key, settings.session_cookie_secure)
     errors.register(app)
@@ -122,7 +127,7 @@ def create_app(
     display.register(app)
     app.jinja_env.globals.update(
         image_url=image_url, page_url=page_url, proposal_segment=proposal_segment,
-        file_url=file_url,
+        file_url=file_url, explore_url=explore_url, explore_filetypes=IMAGE_FILETYPES,
         version=__version__, code_url=settings.code_url,
         anomaly_label=app.extensions["acsq"].vocabulary.label,
         anomaly_order=app.extensions["acsq"].vocabulary.order,

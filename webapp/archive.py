@@ -64,6 +64,7 @@ from acsq_mongo.query.files import file_path
 from acsq_mongo.query.spec import QuerySpec, param_pairs
 from acsq_mongo.tags.flags import MAX_COMMENT
 from acsq_mongo.tags.history import rootname_history
+from webapp.explore_regions import picture_regions
 from webapp.formats import (
     csv_response,
     format_urls,
@@ -254,7 +255,7 @@ def image_view(proposid: str, rootname: str, filetype: str | None = None):
         neighbours=neighbours(st.db, doc, st.cache),
         association=association(st.db, doc, st.cache),
         history=_history(doc), vocabulary=st.vocabulary.flags,
-        max_comment=MAX_COMMENT,
+        max_comment=MAX_COMMENT, overlay=picture_regions(doc, filetype),
     )
 
 

@@ -45,7 +45,8 @@ from astropy.visualization import (
     ZScaleInterval,
 )
 
-__all__ = ["STRETCHES", "N_SAMPLES", "pixel_sample", "display_limits", "to_uint8", "stretch_for"]
+__all__ = ["STRETCHES", "N_SAMPLES", "pixel_sample", "sample_positions", "display_limits",
+           "to_uint8", "stretch_for"]
 
 #: The stretches the ``quicklook_stretch`` setting may name.
 STRETCHES: tuple[str, ...] = ("percentile", "zscale", "asinh")
@@ -109,17 +110,36 @@ def pixel_sample(data: np.ndarray, n_samples: int = N_SAMPLES) -> np.ndarray:
         smaller).
     """
     data = np.atleast_2d(data)
-    size = data.size
-    if size <= n_samples:
+    if data.size <= n_samples:
         return data.ravel()
-    width = data.shape[-1]
-    step = size // n_samples
-    while np.gcd(step, width) != 1:
-        step += 1
     # Index rows and columns rather than a flattened view, which would copy
     # the whole image when ``data`` is a flipped view.
-    index = np.arange(0, size, step)[:n_samples]
-    return data[index // width, index % width]
+    rows, cols = sample_positions(data.shape[-2], data.shape[-1], n_samples)
+    return data[rows, cols]
+
+
+def sample_positions(height: int, width: int,
+                     n_samples: int = N_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
+    """Return the rows and columns :func:`pixel_sample` takes from a ``height`` x ``width`` image.
+
+    The image explorer gathers the same pixels from a file without reading it
+    whole, so its default limits are the quicklook's.
+
+    Returns
+    -------
+    rows, cols : ndarray
+        Integer arrays of the same length, at most ``n_samples`` (every pixel,
+        in row order, if the image has no more).
+    """
+    size = height * width
+    if size <= n_samples:
+        index = np.arange(size)
+    else:
+        step = size // n_samples
+        while np.gcd(step, width) != 1:
+            step += 1
+        index = np.arange(0, size, step)[:n_samples]
+    return index // width, index % width
 
 
 def display_limits(data: np.ndarray, stretch: str = "percentile") -> tuple[float, float]:

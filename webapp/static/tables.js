@@ -97,7 +97,7 @@
         area.value = text;
         document.body.appendChild(area);
         area.select();
-        try { document.execCommand("copy"); done(); } catch (e) { /* the path stays selectable */ }
+        try { document.execCommand("copy"); done(); } catch { /* the path stays selectable */ }
         document.body.removeChild(area);
       }
     });
