@@ -132,10 +132,12 @@ class Archive:
         Raises
         ------
         QueryError
-            On an unknown field or op, or a value of the wrong type.
+            On an unknown field or op, or a value of the wrong type. A target
+            name (``cone="NGC104,2arcmin"``) is resolved when the query first
+            runs, as on every face; an unknown one raises then.
         """
         pairs = param_pairs(params) + list(filters.items())
-        return Query(self, QuerySpec.parse(pairs, names=self.resolve_target))
+        return Query(self, QuerySpec.parse(pairs))
 
     def resolve_target(self, name: str):
         """The mean position of a target name's pointings in this archive (a SkyCoord).
@@ -216,8 +218,7 @@ class Query:
 
     def filter(self, params: Any = None, /, **filters: Any) -> Query:
         """Return a query with more filters (ANDed)."""
-        more = QuerySpec.parse(param_pairs(params) + list(filters.items()),
-                               names=self.archive.resolve_target)
+        more = QuerySpec.parse(param_pairs(params) + list(filters.items()))
         changes: dict[str, Any] = {"filters": self.spec.filters + more.filters}
         if self.spec.columns == default_columns(self.spec.filters, self.spec.sort):
             changes["columns"] = default_columns(changes["filters"], self.spec.sort)
@@ -270,7 +271,7 @@ class Query:
         Parameters
         ----------
         y : str
-            A numeric field or header path: ``"exptime"``, ``"headers.raw.1.CCDTEMP"``.
+            A numeric field or header path: ``"exptime"``, ``"headers.flt.1.MDRIZSKY"``.
         x : str
             ``"date_obs"`` (default) or another numeric field.
         by : str or None

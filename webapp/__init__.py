@@ -19,7 +19,8 @@ cone search and image access services, ``/vo/scs`` and ``/vo/sia``), :mod:`webap
 (``/sky.png``), :mod:`webapp.explore` and :mod:`webapp.explore_pixels` (the image
 explorer, ``/explore/<rootname>/<filetype>``) and :mod:`webapp.auth` (``/login``, ``/logout``,
 sessions and CSRF; without the setting ``secret_key`` the app is read-only). Every list page
-answers HTML, JSON and CSV (:mod:`webapp.formats`). All data comes through
+answers HTML, JSON and CSV (:mod:`webapp.formats`); a parameter a page does not take is a 400
+that names it (:mod:`webapp.params`). All data comes through
 :mod:`acsq_mongo.query`; no view touches the database directly.
 """
 
@@ -44,6 +45,7 @@ from webapp import (
     files,
     home,
     images,
+    params,
     query,
     security,
     sky,
@@ -114,6 +116,7 @@ def create_app(
         app.register_blueprint(module.bp)
     auth.register(app, settings.secret_key, settings.session_cookie_secure)
     errors.register(app)
+    params.register(app)
     security.register(app)
     app.wsgi_app = ReadBudget(app.wsgi_app, settings.web_time_limit_ms)
     if settings.proxy_hops:

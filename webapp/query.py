@@ -26,7 +26,6 @@ from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS
 from acsq_mongo.query.names import resolve
 from acsq_mongo.query.spec import QuerySpec
-from acsq_mongo.query.targets import TargetNames
 from webapp.formats import (
     TABLE_SUFFIXES,
     csv_response,
@@ -141,15 +140,14 @@ def query(fmt: str | None = None):
     fmt = {"table": "html", "vot": "votable"}.get(fmt, fmt)
     st = state()
     form = QueryForm(request.args)
-    if not request.args:
+    if not request.args and fmt == "html":  # (/query.csv and the others answer the archive)
         form.suggestions = _suggestions()
         return render_template("query.html", form=form, result=None, error=None)
     try:
         if fmt not in WEB_FORMATS:
             raise QueryError(f"unknown format {fmt[:20]!r}; valid formats: "
                              + ", ".join(WEB_FORMATS))
-        spec = QuerySpec.parse(query_pairs(request.args), ignore=FORM_ONLY,
-                               names=TargetNames(st.db).resolve)
+        spec = QuerySpec.parse(query_pairs(request.args), ignore=FORM_ONLY)
         if fmt == "curl":
             return _script_response(spec)
         if fmt == "csv":

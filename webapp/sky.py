@@ -14,6 +14,7 @@ from flask import Blueprint, Response, request
 
 from acsq_mongo.query.spec import QuerySpec
 from acsq_mongo.trends.sky_points import sky_points
+from webapp.formats import requested_format
 from webapp.query_form import FORM_ONLY, query_pairs
 from webapp.state import state
 
@@ -36,6 +37,7 @@ def sky_png():
     from acsq_mongo.plots.sky_map import sky_map
 
     st = state()
+    requested_format(None, allowed=("png",))  # format=png or none: the only answer
     spec = QuerySpec.parse(query_pairs(request.args), ignore=FORM_ONLY)
     points = sky_points(st.db, spec, st.settings, st.cache)
 

@@ -1,6 +1,9 @@
 """``/trend``: any numeric field against time (or another field), for the rootnames of any query.
 
-The URL holds the whole state (``/trend?y=headers.raw.1.CCDTEMP&by=detector&detector=WFC``),
+``format=`` (``json``, ``csv``, ``png``, ``svg``) asks for what the suffix
+does; another value is a 400 naming the valid ones.
+
+The URL holds the whole state (``/trend?y=headers.flt.1.MDRIZSKY&by=detector&detector=WFC``),
 so a trend can be bookmarked and shared. The page shows the picture, the
 count, mean, minimum and maximum per group (the server's ``$group``), and the
 same trend as ``acsq trend``. The points come as ``/trend.csv`` and
@@ -19,7 +22,8 @@ from flask import Blueprint, Response, render_template, request, url_for
 
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.trends.trend import GROUP_FIELDS, NUMERIC_FIELDS, TrendSpec, trend
-from webapp.formats import csv_response, json_response
+from acsq_mongo.trends.trend_keywords import suggested_keywords
+from webapp.formats import csv_response, json_response, requested_format
 from webapp.query_form import query_pairs
 from webapp.state import state
 
@@ -29,10 +33,8 @@ bp = Blueprint("trend", __name__)
 
 #: Up to this many points, each one is a hover-and-click area of the picture.
 MAP_POINTS_MAX = 5_000
-#: Header keywords the form suggests (any header path may be typed).
-SUGGESTED_HEADERS = ("headers.raw.1.CCDTEMP", "headers.flt.1.MDRIZSKY", "headers.spt.0.CCDTEMP",
-                     "headers.raw.0.CCDGAIN", "headers.flt.1.SKY")
-_FORMATS = "<any(json,csv,png,svg):fmt>"
+_SUFFIXES = ("json", "csv", "png", "svg")
+_FORMATS = f"<any({','.join(_SUFFIXES)}):fmt>"
 
 
 def command_line(spec: TrendSpec) -> str:
@@ -65,15 +67,19 @@ def _query_pairs():
 def trend_page(fmt: str | None = None):
     """The trend form; with ``y``, the trend."""
     st = state()
+    fmt = requested_format(fmt, allowed=("html", *_SUFFIXES))
+    fmt = None if fmt == "html" else fmt
     args = _query_pairs()
     context = {"numeric_fields": NUMERIC_FIELDS, "group_fields": GROUP_FIELDS,
-               "suggested": SUGGESTED_HEADERS, "args": dict(request.args)}
+               "args": dict(request.args)}
+    if fmt is None:  # the form suggests header keywords the inventory and the data have
+        context["suggested"] = suggested_keywords(st.db, st.cache)
     if fmt is None and not request.args.get("y"):
         if request.args:
             context["error"] = "a trend needs y, the field to plot"
         return render_template("trend.html", spec=None, result=None, **context)
     try:
-        spec = TrendSpec.parse(args)
+        spec = TrendSpec.parse(args, ignore=("format",))
         result = trend(st.db, spec, st.settings, st.cache)
     except QueryError as exc:
         if fmt is not None:
@@ -86,6 +92,7 @@ def trend_page(fmt: str | None = None):
         return json_response({
             "y": spec.y.name, "x": spec.x.name, "by": spec.by,
             "count": result.n_matching, "n_points": result.n_points,
+            "warnings": list(result.warnings),
             "groups": [{"value": g.value, "n": g.n, "mean": g.mean, "min": g.min, "max": g.max}
                        for g in result.groups],
             "points": list(result.rows()),

@@ -15,7 +15,6 @@ from acsq_mongo.query import core
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.facets import FACET_FIELDS
 from acsq_mongo.query.spec import FORMATS, QuerySpec
-from acsq_mongo.query.targets import TargetNames
 from acsq_mongo.settings import Settings
 
 _EPILOG = """\
@@ -70,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="also print the counts per " + ", ".join(FACET_FIELDS))
 
 
-def _spec(args: argparse.Namespace, names=None) -> QuerySpec:
+def _spec(args: argparse.Namespace) -> QuerySpec:
     pairs = []
     for item in args.filters:
         name, sep, value = item.partition("=")
@@ -81,7 +80,7 @@ def _spec(args: argparse.Namespace, names=None) -> QuerySpec:
         value = getattr(args, option)
         if value is not None:
             pairs.append((option, str(value)))
-    return QuerySpec.parse(pairs, names=names)
+    return QuerySpec.parse(pairs)
 
 
 def _print_facets(facets: dict) -> None:
@@ -93,7 +92,7 @@ def _print_facets(facets: dict) -> None:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     db = connect(settings)
-    spec = _spec(args, TargetNames(db).resolve)
+    spec = _spec(args)
     out = sys.stdout
     if args.format in ("csv", "paths", "votable", "ecsv", "curl"):
         for warning in core.warnings(db, spec):

@@ -12,13 +12,20 @@ from acsq_mongo.trends.trend import GROUP_FIELDS, TrendSpec, trend
 
 _EPILOG = """\
 FIELD is a promoted number (exptime, expstart, ...) or any header keyword as
-headers.<filetype>.<ext>.<KEY>; filters are those of `acsq query`.
+headers.<filetype>.<ext>.<KEY>; filters are those of `acsq query`. A path that no
+header has is warned about, with where the keyword is or close spellings.
+keywords worth a trend (in the ACS keyword inventory, at these headers):
+  headers.flt.1.MDRIZSKY (sky level), headers.flt.0.BIASLEVA (bias level, amp A),
+  headers.flt.1.MEANDARK (dark), headers.flt.0.CCDGAIN (gain),
+  headers.flt.0.READNSEA (read noise, amp A), headers.flt.1.MEANFLSH (post-flash),
+  headers.flt.1.PHOTFLAM (inverse sensitivity)
 the output's suffix chooses the format: .png or .svg (the picture), .csv (the points);
 without --output, the count, mean, min and max per group are printed.
 examples:
   acsq trend exptime detector=WFC --output exptime.png
-  acsq trend headers.raw.1.CCDTEMP date_obs__gte=2010 --by detector --output ccdtemp.csv
+  acsq trend headers.flt.0.BIASLEVA date_obs__gte=2010 --by detector --output biaslev.csv
   acsq trend headers.flt.1.MDRIZSKY --x expstart --by filter1 --output sky.svg
+  acsq trend exptime contains=NGC7793 --by filter1
 """
 
 
@@ -50,6 +57,8 @@ def _spec(args: argparse.Namespace) -> TrendSpec:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     spec = _spec(args)
     result = trend(connect(settings), spec, settings)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     written = result.save(args.output) if args.output else None
     print(f"{result.n_points} points from {result.n_matching} rootnames"
           + (f"; wrote {written}" if written else ""))

@@ -15,8 +15,10 @@ What each column becomes:
   as CSV writes them.
 
 A missing value is masked. Each column's ``description`` says what it is, and
-``meta["ucd"]`` holds its UCD where the IVOA vocabulary has one (VOTables carry
-it, :mod:`.votable`).
+``meta["ucd"]`` holds its UCD (IVOA UCD1+; VOTables carry it, :mod:`.votable`):
+every field has one (:data:`UCDS`), and a header keyword column has
+``instr.param;meta.fits`` for a number or a boolean, ``meta.code;meta.fits``
+for text, so that TOPCAT, which reads columns by their UCDs, knows each one.
 """
 
 from __future__ import annotations
@@ -41,7 +43,8 @@ if TYPE_CHECKING:
 
     from acsq_mongo.query.cache import ResultCache
 
-__all__ = ["UNITS", "UCDS", "rows_to_table", "column_kind", "typed_column", "query_table"]
+__all__ = ["UNITS", "UCDS", "HEADER_UCDS", "rows_to_table", "column_kind", "typed_column",
+           "query_table"]
 
 #: Units of the promoted fields, by the unit text of :class:`acsq_mongo.fields.Field`.
 UNITS: dict[str, u.UnitBase] = {"deg": u.deg, "s": u.s, "MJD": u.d}
@@ -49,20 +52,47 @@ UNITS: dict[str, u.UnitBase] = {"deg": u.deg, "s": u.s, "MJD": u.d}
 STATS_UNITS: dict[str, u.UnitBase] = {
     "DN": u.DN, "electron": u.electron, "electron/s": u.electron / u.s, "1/s": u.s**-1}
 
-#: UCDs (IVOA UCD1+) of the promoted fields that have an obvious one.
+#: The UCD (IVOA UCD1+) of every field.
 UCDS: dict[str, str] = {
     "rootname": "meta.id;meta.main",
+    "detector": "instr.setup",
+    "proposid": "meta.id;obs.proposal",
+    "proposal_type": "meta.code.class;obs.proposal",
+    "pr_inv_l": "meta.id.PI",
+    "pr_inv_f": "meta.id.PI",
+    "targname": "meta.id;src",
     "ra_targ": "pos.eq.ra;meta.main",
     "dec_targ": "pos.eq.dec;meta.main",
-    "date_obs": "time.start;obs.exposure",
-    "expstart": "time.start;obs.exposure",
-    "exptime": "time.duration;obs.exposure",
-    "targname": "meta.id;src",
+    "aperture": "instr.setup",
     "filter1": "meta.id;instr.filter",
     "filter2": "meta.id;instr.filter",
-    "proposid": "meta.id;obs.proposal",
-    "detector": "instr.setup",
+    "obstype": "meta.code.class;obs",
+    "obsmode": "meta.code;instr.setup",
+    "imagetyp": "meta.code.class;obs",
+    "subarray": "meta.code;instr.setup",
+    "asn_id": "meta.id;obs.sequence",
+    "exptime": "time.duration;obs.exposure",
+    "expflag": "meta.code.qual;obs.exposure",
+    "expstart": "time.start;obs.exposure",
+    "date_obs": "time.start;obs.exposure",
+    "path": "meta.ref;meta.file",
+    "year": "time.epoch;obs",
+    "filetypes": "meta.code;meta.file",
+    "quicklook": "meta.ref;meta.preview",
+    "n_errors": "meta.number",
+    "first_ingest_date": "time.processing",
+    "last_ingest_date": "time.processing",
+    "footprint": "pos.outline;obs.field",
+    "s_region": "pos.outline;obs.field",
+    "anomalies": "meta.code.qual",
+    "proposed": "meta.code.qual",
+    "stats": "stat.value",
+    "rootnames": "meta.id;meta.dataset",
+    "file_paths": "meta.ref;meta.file",
+    "asn_members": "meta.id;obs.sequence",
 }
+#: The UCD of a header keyword column, by its type: a number or boolean, or text.
+HEADER_UCDS: dict[str, str] = {"number": "instr.param;meta.fits", "text": "meta.code;meta.fits"}
 
 _INVENTORY_KINDS = {"Integer": "int", "Float": "float", "Bool": "bool", "String": "str"}
 
@@ -143,6 +173,8 @@ def _describe(column: Any, ref: FieldRef) -> None:
     if ref.is_header:
         where = "the primary header" if ref.ext == "0" else f"extension {ref.ext}"
         column.info.description = f"{ref.key} in {where} of the {ref.filetype} file"
+        kind = "number" if column.dtype.kind in "biuf" else "text"
+        column.info.meta = {"ucd": HEADER_UCDS[kind]}
         return
     field = describe_field(ref.name)
     column.info.description = field.label + (" (MJD)" if field.unit == "MJD" else "")
@@ -151,6 +183,8 @@ def _describe(column: Any, ref: FieldRef) -> None:
         column.unit = unit  # numbers only: a footprint's JSON text has no unit
     if ref.name in UCDS:
         column.info.meta = {"ucd": UCDS[ref.name]}
+    elif ref.name.startswith("stats."):  # an image statistic (acsq_mongo.fields.STATISTICS)
+        column.info.meta = {"ucd": "stat.value"}
 
 
 def rows_to_table(

@@ -4,7 +4,8 @@ Both are written from the :class:`~astropy.table.Table` of
 :mod:`.table`, with astropy:
 
 - **VOTable** (:func:`votable_bytes`), with :mod:`astropy.io.votable`. Each
-  FIELD carries the column's unit, UCD (``meta["ucd"]``) and description.
+  FIELD carries the column's unit, UCD (``meta["ucd"]``), utype
+  (``meta["utype"]``, e.g. ObsCore's) and description.
   Times become ISO 8601 UTC text with ``xtype="timestamp"`` (DALI), since a
   VOTable has no time type of its own; booleans are ``boolean`` (which,
   unlike ``bit``, may be null); text is ``char`` of any length.
@@ -80,7 +81,7 @@ def _votable(table: Table, version: str) -> VOTableFile:
             votable, name=name, ID=name, datatype=datatype,
             arraysize="*" if datatype == "char" else None,
             unit=None if unit is None or isinstance(column, Time) else _vounit(unit),
-            ucd=meta.get("ucd"), **extra,
+            ucd=meta.get("ucd"), utype=meta.get("utype"), **extra,
         )
         if column.info.description:
             field.description = str(column.info.description)

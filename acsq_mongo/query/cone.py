@@ -16,6 +16,7 @@ All angles are in degrees.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -49,11 +50,23 @@ def _radius(value: Any) -> float:
 
 @dataclass(frozen=True)
 class Cone:
-    """A cone on the sky: centre (``ra``, ``dec``) and ``radius``, in degrees."""
+    """A cone on the sky: centre (``ra``, ``dec``) and ``radius``, in degrees.
+
+    Attributes
+    ----------
+    ra, dec, radius : float
+        Degrees; ``ra`` and ``dec`` are NaN while a target name is unresolved.
+    target : str or None
+        The target name the centre was given as (``cone=NGC104,2arcmin``), if any.
+    text : str
+        The ``cone=`` value as typed, if given so (links keep it).
+    """
 
     ra: float
     dec: float
     radius: float
+    target: str | None = None
+    text: str = ""
 
     @classmethod
     def parse(cls, ra: Any, dec: Any, radius: Any) -> Cone:
@@ -82,6 +95,31 @@ class Cone:
         if not 0.0 < radius_ <= 180.0:
             raise QueryError(f"radius must be above 0 and at most 180 degrees, got {radius_:g}")
         return cls(ra_ % 360.0, dec_, radius_)
+
+    @classmethod
+    def from_text(cls, value: Any) -> Cone:
+        """Parse ``cone=POSITION,RADIUS``, the cone as one string (:mod:`.positions`).
+
+        A target name stays unresolved (NaN centre, ``target`` set) until the
+        query core resolves it (:meth:`~acsq_mongo.query.spec.QuerySpec.with_targets`).
+
+        Raises
+        ------
+        QueryError
+            If it is not POSITION,RADIUS, or either part cannot be read.
+        """
+        from acsq_mongo.query.positions import parse_radius, read_position
+
+        text = str(value).strip()
+        position, sep, radius = text.rpartition(",")
+        if not sep or not position.strip():
+            raise QueryError(f"cone takes POSITION,RADIUS (e.g. 00:42:44.3 +41:16:09,2arcmin), "
+                             f"got {text[:60]!r}")
+        coord = read_position(position)
+        degrees = float(parse_radius(radius).deg)
+        if isinstance(coord, str):
+            return cls(math.nan, math.nan, degrees, target=coord, text=text)
+        return cls(float(coord.ra.deg) % 360.0, float(coord.dec.deg), degrees, text=text)
 
     @property
     def contains_pole(self) -> bool:
@@ -122,6 +160,22 @@ class Cone:
         """Return which positions (degrees) are within the radius (the edge included)."""
         return separation(self.ra, self.dec, ra, dec) <= self.radius
 
+    @property
+    def resolved(self) -> bool:
+        """Whether the centre is known (False while a target name waits to be resolved)."""
+        return not math.isnan(self.ra)
+
+    def at(self, ra: float, dec: float) -> Cone:
+        """The same cone with its centre at (``ra``, ``dec``), degrees (a resolved name)."""
+        return dataclasses.replace(self, ra=ra % 360.0, dec=dec)
+
     def key(self) -> tuple:
         """A hashable form, for caches."""
+        if not self.resolved:
+            return ("target", self.target, self.radius)
         return (self.ra, self.dec, self.radius)
+
+    def describe(self) -> str:
+        """The cone in words (for a page that shows no match)."""
+        where = self.target if self.target else f"RA {self.ra:g}, Dec {self.dec:g}"
+        return f"within {self.radius:g}° of {where}"

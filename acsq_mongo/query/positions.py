@@ -7,12 +7,16 @@ A position is one string:
   ``00 42 44.3 +41 16 09``;
 - another frame, by a prefix: ``galactic 121.17 -21.57`` (also ``fk5``, ``fk4``,
   ``icrs``; their coordinates in degrees or sexagesimal as above);
-- a target name of this archive (its ``TARGNAME``), resolved by the ``names``
-  callable a caller passes (:class:`acsq_mongo.query.targets.TargetNames`: the mean
-  position of that target's pointings). There is no network name resolver.
+- a target name of this archive (its ``TARGNAME``): the mean position of that
+  target's pointings (:class:`acsq_mongo.query.targets.TargetNames`). There is
+  no network name resolver.
 
-Parsing reads nothing but the text: the one step that reads the database, the
-name resolution, is injected.
+Parsing reads nothing but the text: a position that is not coordinates is kept
+as a name (:func:`read_position`), and the query core resolves it in one step
+after parsing and before selecting (:meth:`QuerySpec.with_targets
+<acsq_mongo.query.spec.QuerySpec.with_targets>`, called by
+:mod:`~acsq_mongo.query.selection`), so that every face (``/query``,
+``/sky.png``, ``/trend``, the CLI, Python) takes target names the same way.
 
 A radius is an angle with a unit, ``5arcsec``, ``2arcmin``, ``0.1deg``; a bare
 number is degrees.
@@ -32,7 +36,7 @@ if TYPE_CHECKING:
 
     from astropy.coordinates import Angle, SkyCoord
 
-__all__ = ["POSITION_HELP", "parse_position", "parse_radius"]
+__all__ = ["POSITION_HELP", "parse_position", "read_position", "parse_radius"]
 
 #: What a position may look like, for error messages.
 POSITION_HELP = ("RA,DEC in degrees (10.6847,41.2690), sexagesimal (00:42:44.3 +41:16:09 or "
@@ -108,6 +112,40 @@ def _check_longitude(lon: str, unit, frame: str) -> None:
         raise QueryError(f"{what} must be from 0 to 360 degrees (0h to 24h), got {lon!r}")
 
 
+def read_position(text: str) -> SkyCoord | str:
+    """Read a position string: its ICRS coordinates, or the target name it must be.
+
+    Parameters
+    ----------
+    text : str
+        Coordinates in any notation of this module, or a target name.
+
+    Returns
+    -------
+    position : SkyCoord or str
+        The coordinates; or, for text that is no coordinates (and not one
+        number), the text stripped: a name to resolve
+        (:class:`~acsq_mongo.query.targets.TargetNames`).
+        Nothing is read from the store.
+
+    Raises
+    ------
+    QueryError
+        If the text is empty, too long, or looks like coordinates that astropy rejects.
+    """
+    text = str(text).strip()
+    if not text:
+        raise QueryError("a position is empty; write " + POSITION_HELP)
+    if len(text) > _MAX_TEXT:
+        raise QueryError(f"a position is at most {_MAX_TEXT} characters, got {len(text)}")
+    coord = _coordinates(text)
+    if coord is not None:
+        return coord
+    if _DECIMAL.match(text):  # one number is half a position, never a name
+        raise QueryError(f"cannot read the position {text!r}; write " + POSITION_HELP)
+    return text
+
+
 def parse_position(text: str, names: Callable[[str], SkyCoord] | None = None) -> SkyCoord:
     """Parse a position string into an ICRS :class:`~astropy.coordinates.SkyCoord`.
 
@@ -125,17 +163,12 @@ def parse_position(text: str, names: Callable[[str], SkyCoord] | None = None) ->
     QueryError
         One line: what was wrong, and what a position may be.
     """
-    text = str(text).strip()
-    if not text:
-        raise QueryError("a position is empty; write " + POSITION_HELP)
-    if len(text) > _MAX_TEXT:
-        raise QueryError(f"a position is at most {_MAX_TEXT} characters, got {len(text)}")
-    coord = _coordinates(text)
-    if coord is not None:
-        return coord
+    position = read_position(text)
+    if not isinstance(position, str):
+        return position
     if names is None:
-        raise QueryError(f"cannot read the position {text!r}; write " + POSITION_HELP)
-    return names(text)
+        raise QueryError(f"cannot read the position {position!r}; write " + POSITION_HELP)
+    return names(position)
 
 
 def parse_radius(text) -> Angle:

@@ -1,4 +1,4 @@
-"""Stored documents into output rows: projections, header columns, and pages in a given order.
+"""Stored documents into output rows: projections, the one row builder, pages in a given order.
 
 Used by :mod:`.core` for every page and stream.
 """
@@ -45,29 +45,44 @@ def _value(doc: dict, ref: FieldRef) -> Any:
     return node
 
 
-def _header_docs(db: Database, ids: list[str], refs: tuple[FieldRef, ...]) -> dict[str, dict]:
-    """Fetch the header columns of some rootnames from ``rootnames``, by ``_id``."""
-    if not ids or not refs:
+def _docs_by_id(db: Database, collection: str, ids: list[str], paths: list[str]
+                ) -> dict[str, dict]:
+    """Fetch some paths of some documents of a collection, by ``_id``."""
+    if not ids or not paths:
         return {}
-    fields = {"_id": 1, **{ref.path: 1 for ref in refs}}
     with server_errors():
-        return {d["_id"]: d for d in db[ROOTNAMES].find({"_id": {"$in": ids}}, fields)}
+        return {d["_id"]: d for d in db[collection].find(
+            {"_id": {"$in": ids}}, {"_id": 1, **dict.fromkeys(paths, 1)})}
 
 
 def rows(db: Database, docs: list[dict], refs: tuple[FieldRef, ...], collection: str
          ) -> list[dict[str, Any]]:
-    """Output rows of some documents (header columns fetched from ``rootnames`` if need be)."""
-    header_refs = tuple(r for r in refs if r.is_header)
-    headers: dict[str, dict] = {}
-    if header_refs and collection != ROOTNAMES:
-        headers = _header_docs(db, [d["_id"] for d in docs], header_refs)
+    """Output rows of some documents read from ``collection``: the one row builder.
+
+    Every format (the HTML table, JSON, CSV, VOTable, ECSV, the CLI and the
+    Python API) gets its rows from here, whichever collection the page or
+    stream was read from. Each value comes from where it is kept: a field
+    (``anomalies``, ``last_ingest_date``, ...) from ``catalog``, where the tags
+    and the re-ingest of an unchanged rootname write it; a header keyword from
+    ``rootnames``. The other collection is read once per call, by ``_id``.
+    A rootname whose catalog entry is not written yet shows the whole
+    document's fields.
+    """
+    header_refs = [r for r in refs if r.is_header]
+    field_refs = [r for r in refs if not r.is_header]
+    ids = [d["_id"] for d in docs]
+    if collection == ROOTNAMES:
+        headers = {d["_id"]: d for d in docs}
+        fields = _docs_by_id(db, CATALOG, ids, [r.path for r in field_refs])
+    else:
+        headers = _docs_by_id(db, ROOTNAMES, ids, [r.path for r in header_refs])
+        fields = {d["_id"]: d for d in docs}
     out = []
     for doc in docs:
-        source = headers.get(doc["_id"], {})
-        out.append({
-            ref.name: _value(source if ref.is_header and collection != ROOTNAMES else doc, ref)
-            for ref in refs
-        })
+        field_doc = fields.get(doc["_id"], doc)
+        header_doc = headers.get(doc["_id"], {})
+        out.append({ref.name: _value(header_doc if ref.is_header else field_doc, ref)
+                    for ref in refs})
     return out
 
 

@@ -24,6 +24,7 @@ from acsq_mongo.query.filters import combine
 from acsq_mongo.query.result import Selection
 from acsq_mongo.query.sky_search import find_footprints
 from acsq_mongo.query.spec import QuerySpec
+from acsq_mongo.query.targets import TargetNames
 from acsq_mongo.sky.geometry import separation as sky_separation
 
 if TYPE_CHECKING:
@@ -100,6 +101,8 @@ def check_filter_size(match: dict) -> dict:
 
 
 def _select(db: Database, spec: QuerySpec) -> Selection:
+    if spec.targets:  # a target name: its position, from the catalog (one step, every face)
+        spec = spec.with_targets(TargetNames(db).resolve)
     field_filters, header_filters = spec.field_filters, spec.header_filters
     # Header keywords with an index are copied into the catalog (db.header_indexes):
     # filters on those alone run there, and never read a whole document.

@@ -26,12 +26,14 @@ stay smaller than a hemisphere, which GeoJSON on a sphere needs.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from acsq_mongo.db.collections import CATALOG
 from acsq_mongo.query.errors import QueryError
-from acsq_mongo.query.positions import parse_position, parse_radius
+from acsq_mongo.query.positions import parse_radius, read_position
 from acsq_mongo.sky.geometry import (
     cone_polygon,
     footprint_centre,
@@ -43,8 +45,6 @@ from acsq_mongo.sky.geometry import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from pymongo.database import Database
 
 __all__ = ["SkySearch", "SKY_PARAMS", "FOOTPRINT_INDEX", "MAX_OVERLAP_RADIUS"]
@@ -67,11 +67,13 @@ class SkySearch:
     ----------
     kind : str
     ra, dec : float
-        The position, ICRS degrees.
+        The position, ICRS degrees; NaN while a target name is unresolved.
     radius : float
         Degrees; 0 for ``contains``.
     text : str
         The value as given (links keep a target name, not its numbers).
+    target : str or None
+        The target name the position was given as, if any.
     """
 
     kind: str
@@ -79,10 +81,15 @@ class SkySearch:
     dec: float
     radius: float = 0.0
     text: str = ""
+    target: str | None = None
 
     @classmethod
-    def parse(cls, kind: str, value: Any, names: Callable | None = None) -> SkySearch:
+    def parse(cls, kind: str, value: Any) -> SkySearch:
         """Parse ``contains=POSITION`` or ``overlaps=POSITION,RADIUS``.
+
+        A target name is kept unresolved (NaN position, ``target`` set): the
+        query core resolves it before selecting (:meth:`at`). Nothing here
+        reads the store.
 
         Raises
         ------
@@ -104,11 +111,24 @@ class SkySearch:
                                  f"degrees, got {radius_text.strip()!r}")
         elif kind != "contains":
             raise QueryError(f"unknown sky search {kind!r}; valid: " + ", ".join(SKY_PARAMS))
-        coord = parse_position(position, names)
+        coord = read_position(position)
+        if isinstance(coord, str):
+            return cls(kind, math.nan, math.nan, radius, text, target=coord)
         return cls(kind, float(coord.ra.deg) % 360.0, float(coord.dec.deg), radius, text)
+
+    @property
+    def resolved(self) -> bool:
+        """Whether the position is known (False while a target name waits to be resolved)."""
+        return not math.isnan(self.ra)
+
+    def at(self, ra: float, dec: float) -> SkySearch:
+        """The same search at (``ra``, ``dec``), degrees (a resolved target name)."""
+        return dataclasses.replace(self, ra=ra % 360.0, dec=dec)
 
     def key(self) -> tuple:
         """A hashable form, for caches."""
+        if not self.resolved:
+            return (self.kind, "target", self.target, self.radius)
         return (self.kind, self.ra, self.dec, self.radius)
 
     def geometry(self) -> dict:
@@ -136,7 +156,7 @@ class SkySearch:
 
     def describe(self) -> str:
         """The search in words (for a page that shows no match)."""
-        where = f"RA {self.ra:.6f}, Dec {self.dec:+.6f}"
+        where = self.target if self.target else f"RA {self.ra:.6f}, Dec {self.dec:+.6f}"
         if self.kind == "contains":
             return f"footprint contains {where}"
         return f"footprint within {self.radius * 3600:g}\" of {where}"

@@ -26,7 +26,7 @@ An empty value (an empty form field) means "not given".
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,7 +35,6 @@ from acsq_mongo.query.cone import CONE_PARAMS, Cone
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.filters import Filter, parse_filter
 from acsq_mongo.query.names import FieldRef, resolve
-from acsq_mongo.query.positions import parse_position, parse_radius
 from acsq_mongo.query.sky_search import SKY_PARAMS, SkySearch
 
 __all__ = [
@@ -146,7 +145,6 @@ class QuerySpec:
         *,
         ignore: Iterable[str] = (),
         formats: Iterable[str] = FORMATS,
-        names: Any = None,
     ) -> QuerySpec:
         """Parse ``name=value`` pairs into a spec.
 
@@ -160,10 +158,6 @@ class QuerySpec:
             Other names the caller handles itself (e.g. a web view's ``page``).
         formats : iterable of str
             The formats ``format`` may name.
-        names : callable, optional
-            Resolves a target name to a position
-            (:meth:`~acsq_mongo.query.targets.TargetNames.resolve`); without
-            it, positions must be coordinates.
 
         Returns
         -------
@@ -173,6 +167,12 @@ class QuerySpec:
         ------
         QueryError
             On any unknown name, op or format, or a value of the wrong type.
+
+        Notes
+        -----
+        Parsing reads nothing from the store: a position given as a target
+        name stays a name (:attr:`targets`) until :meth:`with_targets`
+        resolves it, which the selection does before it reads anything.
         """
         ignore = set(ignore)
         formats = tuple(formats)
@@ -206,10 +206,10 @@ class QuerySpec:
             raise QueryError("one search around a position per query; got " + " and ".join(
                 searches))
         if "cone" in reserved:
-            changes["cone"] = _parse_cone(reserved["cone"], names)
+            changes["cone"] = Cone.from_text(reserved["cone"])
         for kind in SKY_PARAMS:
             if kind in reserved:
-                changes["sky"] = SkySearch.parse(kind, reserved[kind], names)
+                changes["sky"] = SkySearch.parse(kind, reserved[kind])
         if "sort" in reserved:
             changes["sort"] = _parse_sort(reserved["sort"])
             if any(n == DISTANCE for n, _ in changes["sort"]) and not searches:
@@ -231,6 +231,38 @@ class QuerySpec:
         if "filetype" in reserved:
             changes["filetypes"] = _parse_filetypes(reserved["filetype"])
         return dataclasses.replace(spec, **changes)
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """Target names the search's position was given as, still to resolve."""
+        searches = (self.cone, self.sky)
+        return tuple(s.target for s in searches if s is not None and not s.resolved)
+
+    def with_targets(self, resolve: Callable[[str], Any]) -> QuerySpec:
+        """Return the spec with its target name resolved to a position.
+
+        The one step between parsing and selecting where the store is read
+        for a name; :mod:`~acsq_mongo.query.selection` takes it for every
+        face.
+
+        Parameters
+        ----------
+        resolve : callable
+            A target name -> its ICRS :class:`~astropy.coordinates.SkyCoord`
+            (:meth:`~acsq_mongo.query.targets.TargetNames.resolve`).
+
+        Raises
+        ------
+        QueryError
+            If the name is no target of this archive (from ``resolve``).
+        """
+        changes: dict[str, Any] = {}
+        for name in ("cone", "sky"):
+            search = getattr(self, name)
+            if search is not None and not search.resolved:
+                coord = resolve(search.target)
+                changes[name] = search.at(float(coord.ra.deg), float(coord.dec.deg))
+        return dataclasses.replace(self, **changes) if changes else self
 
     def replace(self, **changes: Any) -> QuerySpec:
         """Return a copy with some attributes changed (e.g. another page)."""
@@ -283,7 +315,9 @@ class QuerySpec:
     def to_params(self) -> list[tuple[str, str]]:
         """Return the spec as ``name=value`` pairs (for links: another page, another format)."""
         pairs = [(f.param, f.text) for f in self.filters]
-        if self.cone is not None:
+        if self.cone is not None and self.cone.text:
+            pairs.append(("cone", self.cone.text))
+        elif self.cone is not None:
             pairs += [("ra", f"{self.cone.ra:g}"), ("dec", f"{self.cone.dec:g}"),
                       ("radius", f"{self.cone.radius:g}")]
         if self.sky is not None:
@@ -335,17 +369,6 @@ def _parse_sort(value: Any) -> tuple[tuple[str, int], ...]:
     if not keys:
         raise QueryError("sort needs a field name, e.g. sort=-exptime")
     return tuple(keys)
-
-
-def _parse_cone(value: Any, names: Any) -> Cone:
-    """``cone=POSITION,RADIUS``: the cone search of target positions as one string."""
-    text = str(value).strip()
-    position, sep, radius = text.rpartition(",")
-    if not sep or not position.strip():
-        raise QueryError(f"cone takes POSITION,RADIUS (e.g. 00:42:44.3 +41:16:09,2arcmin), "
-                         f"got {text[:60]!r}")
-    coord = parse_position(position, names)
-    return Cone(float(coord.ra.deg) % 360.0, float(coord.dec.deg), float(parse_radius(radius).deg))
 
 
 def _parse_columns(value: Any) -> tuple[FieldRef, ...]:

@@ -1,9 +1,10 @@
 """Target names of this archive, resolved to sky positions: the one position lookup
 that reads the database.
 
-A spec is parsed from text alone (:mod:`acsq_mongo.query.positions`); where a position
-is a name, the parser calls the resolver its caller injected
-(``QuerySpec.parse(..., names=TargetNames(db).resolve)``).
+A spec is parsed from text alone (:mod:`acsq_mongo.query.positions`): a position that
+is a name stays a name. The selection resolves it, the one step between parsing and
+selecting that every face goes through
+(``spec.with_targets(TargetNames(db).resolve)``, :mod:`acsq_mongo.query.selection`).
 """
 
 from __future__ import annotations

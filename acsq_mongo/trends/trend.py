@@ -2,10 +2,10 @@
 
 A trend is a query plus three names, as JWQL's monitors are: ``y``, the
 numeric field plotted (a promoted field such as ``exptime`` or any header
-keyword such as ``headers.raw.1.CCDTEMP``); ``x``, ``date_obs`` by default or
+keyword such as ``headers.flt.1.MDRIZSKY``); ``x``, ``date_obs`` by default or
 another numeric field; and ``by``, a facet field that colours the points
 (``detector`` by default; empty for one group). The same ``name=value``
-pairs as a query give the rootnames: ``y=headers.raw.1.CCDTEMP&detector=WFC``.
+pairs as a query give the rootnames: ``y=headers.flt.1.MDRIZSKY&detector=WFC``.
 
 Two requests answer it, both on the collection that holds the fields
 (``catalog`` for promoted fields and indexed header keywords, ``rootnames``
@@ -38,14 +38,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from acsq_mongo.db.collections import ROOTNAMES
+from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.header_indexes import copied_paths
-from acsq_mongo.fields import FACET_FIELDS, FIELDS, describe_field
+from acsq_mongo.fields import FACET_FIELDS, FIELDS, TAG_FIELDS, describe_field
 from acsq_mongo.formats.render import csv_lines
 from acsq_mongo.query import core
 from acsq_mongo.query.cache import CallCache, ResultCache
 from acsq_mongo.query.errors import QueryError, server_errors
 from acsq_mongo.query.filters import combine
+from acsq_mongo.query.keyword_check import path_warnings
 from acsq_mongo.query.names import FieldRef, resolve
 from acsq_mongo.query.selection import cached_selection
 from acsq_mongo.query.spec import QuerySpec, param_pairs
@@ -76,6 +77,9 @@ GROUP_FIELDS: tuple[str, ...] = FACET_FIELDS + ("imagetyp", "subarray", "expflag
 #: Promoted fields that can be plotted (numbers, and ``date_obs`` for x).
 NUMERIC_FIELDS: tuple[str, ...] = tuple(
     n for n, f in FIELDS.items() if f.type in ("int", "float", "datetime"))
+
+
+_TAGS = frozenset(f.name for f in TAG_FIELDS)
 
 
 class TrendTooLarge(TooManyPoints):
@@ -132,7 +136,7 @@ class TrendSpec:
                 rest.append((name, value))
         if not own.get("y"):
             raise QueryError("a trend needs y, the field to plot, e.g. y=exptime or "
-                             "y=headers.raw.1.CCDTEMP")
+                             "y=headers.flt.1.MDRIZSKY")
         y = _numeric_ref("y", own["y"], allow_dates=False)
         x = _numeric_ref("x", own.get("x") or "date_obs", allow_dates=True)
         by: str | None = (own["by"].lower() or None) if "by" in own else "detector"
@@ -158,7 +162,8 @@ class TrendSpec:
 
     def title(self) -> str:
         """The plot's title: what against what, for which query."""
-        filters = ", ".join(f.describe() for f in self.query.filters)
+        searches = [s.describe() for s in (self.query.cone, self.query.sky) if s is not None]
+        filters = ", ".join([f.describe() for f in self.query.filters] + searches)
         return f"{self.y.name} against {self.x.name}" + (f" ({filters})" if filters else "")
 
     @property
@@ -191,6 +196,9 @@ class Trend:
         Per value of ``by``, most points first.
     n_matching : int
         Rootnames the query matches (some may have no value of ``x`` or ``y``).
+    warnings : tuple of str
+        For a header path of ``x`` or ``y`` that no header has: where the keyword
+        is, or close spellings (:mod:`.keyword_check`, as for a query's filters).
     """
 
     spec: TrendSpec
@@ -201,6 +209,7 @@ class Trend:
     groups_of: list[Any] = field(default_factory=list)
     groups: list[Group] = field(default_factory=list)
     n_matching: int = 0
+    warnings: tuple[str, ...] = ()
 
     @property
     def n_points(self) -> int:
@@ -285,6 +294,23 @@ def group_pipeline(match: dict, spec: TrendSpec) -> list[dict]:
                         "min": {"$min": y}, "max": {"$max": y}}}]
 
 
+def _tag_groups(db: Database, docs: list[dict], spec: TrendSpec) -> tuple[list[dict], list]:
+    """The points' tag values (``anomalies``) from the catalog, where the tags write them,
+    and the statistics per group computed here as the ``$group`` would."""
+    with server_errors():
+        tags = {d["_id"]: d.get(spec.by) for d in db[CATALOG].find(
+            {"_id": {"$in": [d["_id"] for d in docs]}}, {spec.by: 1})}
+    groups: dict[Any, dict] = {}
+    for doc in docs:
+        value, y = tags.get(doc["_id"]), _path_value(doc, spec.y.path)
+        doc[spec.by] = value
+        g = groups.setdefault(tuple(value) if isinstance(value, list) else value,
+                              {"_id": value, "n": 0, "sum": 0.0, "min": y, "max": y})
+        g["n"], g["sum"], g["min"], g["max"] = g["n"] + 1, g["sum"] + y, min(g["min"], y), max(
+            g["max"], y)
+    return docs, [{**g, "mean": g["sum"] / g["n"]} for g in groups.values()]
+
+
 def _compute(db: Database, spec: TrendSpec, cached: CallCache) -> Trend:
     selection = cached_selection(cached, spec.query)
     # A header keyword is read from rootnames, unless it has an index: then the catalog
@@ -305,12 +331,15 @@ def _compute(db: Database, spec: TrendSpec, cached: CallCache) -> Trend:
         with server_errors():
             return list(db[collection].aggregate(group_pipeline(match, spec)))
 
-    # Independent reads of the same documents: sent side by side, a trend costs the
-    # slower of the two (a scan of whole documents for a header keyword), not their sum.
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        # (in this thread's context: the face's time budget holds there too)
-        groups_future = pool.submit(contextvars.copy_context().run, statistics)
-        docs, groups = points(), groups_future.result()
+    if collection == ROOTNAMES and spec.by in _TAGS:
+        docs, groups = _tag_groups(db, points(), spec)  # (tags live in the catalog only)
+    else:
+        # Independent reads of the same documents: sent side by side, a trend costs the
+        # slower of the two (a scan of whole documents for a header keyword), not their sum.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            # (in this thread's context: the face's time budget holds there too)
+            groups_future = pool.submit(contextvars.copy_context().run, statistics)
+            docs, groups = points(), groups_future.result()
     epoch = datetime.datetime(1970, 1, 1)
 
     def order(doc: dict) -> tuple:
@@ -360,4 +389,6 @@ def trend(db: Database, spec: TrendSpec, settings: Settings,
     result = cached.get("trend", spec.key(), lambda: _compute(db, spec, cached),
                         keep=lambda t: t.n_points <= 20_000)[0]
     result.n_matching = n_matching
+    result.warnings = path_warnings(db, (spec.y, spec.x), cache,
+                                    cached.prefix[2] if cached.prefix else None)
     return result

@@ -16,6 +16,11 @@ The columns SIA v2 answers with (IVOA ObsCore 1.1 names, units and UCDs):
 - ``access_url``: the file's download URL; ``access_format``: ``application/fits``;
 - ``preview``: the quicklook JPEG's URL (its ~1024-px preview), where there is one.
 
+Each ObsCore column carries its ObsCore utype (``obscore:Access.Reference``
+for ``access_url``, ...: :data:`OBSCORE_UTYPES`), by which pyvo's
+``getdataurl()`` and ``getdataset()`` find the file; ``preview`` and
+``filetype`` are this service's own columns and have none.
+
 The URLs are the web app's: the caller passes the functions that make them.
 """
 
@@ -32,7 +37,8 @@ from acsq_mongo.formats.table import typed_column
 from acsq_mongo.query.passbands import image_passband
 
 __all__ = ["CALIB_LEVELS", "SOURCE_COLUMNS", "ACCESS_FORMAT", "COLLECTION", "FACILITY",
-           "instrument_name", "product_rows", "obscore_table", "OBSCORE_COLUMNS"]
+           "instrument_name", "product_rows", "obscore_table", "OBSCORE_COLUMNS",
+           "OBSCORE_UTYPES"]
 
 #: Calibration level of each image filetype (ObsCore ``calib_level``).
 CALIB_LEVELS: dict[str, int] = {"raw": 1, "flt": 2, "flc": 2, "crj": 2, "crc": 2,
@@ -74,6 +80,30 @@ OBSCORE_COLUMNS: dict[str, tuple[str, Any, str, str]] = {
     "access_format": ("str", None, "meta.code.mime", "Format of the file"),
     "preview": ("str", None, "meta.ref.url;meta.preview", "Quicklook JPEG"),
     "filetype": ("str", None, "meta.code", "ACS filetype (raw, flt, drz, ...)"),
+}
+
+
+_SPATIAL = "obscore:Char.SpatialAxis.Coverage."
+#: The utype of each ObsCore column (ObsCore 1.1, the ObsTAP table of its columns).
+OBSCORE_UTYPES: dict[str, str] = {
+    "obs_id": "obscore:DataID.observationID",
+    "obs_collection": "obscore:DataID.Collection",
+    "facility_name": "obscore:Provenance.ObsConfig.Facility.name",
+    "instrument_name": "obscore:Provenance.ObsConfig.Instrument.name",
+    "dataproduct_type": "obscore:ObsDataset.dataProductType",
+    "calib_level": "obscore:ObsDataset.calibLevel",
+    "target_name": "obscore:Target.Name",
+    "s_ra": _SPATIAL + "Location.Coord.Position2D.Value2.C1",
+    "s_dec": _SPATIAL + "Location.Coord.Position2D.Value2.C2",
+    "s_fov": _SPATIAL + "Bounds.Extent.diameter",
+    "s_region": _SPATIAL + "Support.Area",
+    "t_min": "obscore:Char.TimeAxis.Coverage.Bounds.Limits.StartTime",
+    "t_max": "obscore:Char.TimeAxis.Coverage.Bounds.Limits.StopTime",
+    "t_exptime": "obscore:Char.TimeAxis.Coverage.Support.Extent",
+    "em_min": "obscore:Char.SpectralAxis.Coverage.Bounds.Limits.LoLimit",
+    "em_max": "obscore:Char.SpectralAxis.Coverage.Bounds.Limits.HiLimit",
+    "access_url": "obscore:Access.Reference",
+    "access_format": "obscore:Access.Format",
 }
 
 
@@ -135,7 +165,7 @@ def _quicklook_path(quicklook: Any, filetype: str) -> str | None:
 
 
 def obscore_table(rows: Iterable[Mapping[str, Any]]) -> Table:
-    """Return ObsCore rows as a table with units, UCDs and descriptions."""
+    """Return ObsCore rows as a table with units, UCDs, utypes and descriptions."""
     rows = list(rows)
     table = Table()
     for name, (kind, unit, ucd, description) in OBSCORE_COLUMNS.items():
@@ -144,6 +174,8 @@ def obscore_table(rows: Iterable[Mapping[str, Any]]) -> Table:
         column.info.description = description
         column.info.meta = {"ucd": ucd, **({"xtype": "adql:REGION"} if name == "s_region"
                                            else {})}
+        if name in OBSCORE_UTYPES:
+            column.info.meta["utype"] = OBSCORE_UTYPES[name]
         if unit is not None:
             column.unit = unit
     return table

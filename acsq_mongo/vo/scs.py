@@ -3,11 +3,20 @@
 The cone is the query core's own (:class:`~acsq_mongo.query.cone.Cone`, on
 the target position RA_TARG/DEC_TARG); the answer is a VOTable 1.1 whose
 rootname, RA and Dec columns carry the UCD1 words the standard requires
-(``ID_MAIN``, ``POS_EQ_RA_MAIN``, ``POS_EQ_DEC_MAIN``). ``VERB`` chooses the
-columns: 1 those three, 2 (the default) the standard columns, 3 every
-promoted field. ``SR=0`` answers the columns and no rows. More matches than
-the ``max_rows`` setting is an error that says so, not a silently cut table.
-Names are read in any case (``ra=`` as ``RA=``).
+(``ID_MAIN``, ``POS_EQ_RA_MAIN``, ``POS_EQ_DEC_MAIN``). Version 1.1, because
+SCS 1.03 asks for those UCD1 words, which the UCD1+ vocabulary of later
+VOTable versions does not have, and because SCS clients of its time read
+1.1. Every other column has its UCD1+ UCD. VOTable 1.1 has no ``xtype``, so
+``date_obs`` is only text there: the exposure start also comes as
+``expstart``, an MJD (a double, unit ``d``, UCD ``time.start;obs.exposure``),
+a time that a 1.1 client such as TOPCAT reads as one.
+
+``VERB`` chooses the columns: 1 those three, 2 (the default) the standard
+columns and ``expstart``, 3 every promoted field. ``SR=0`` answers the
+columns and no rows. More matches than the ``max_rows`` setting is an error
+that says so, not a silently cut table. Names are read in any case (``ra=``
+as ``RA=``); each at most once (``RA=1&RA=2`` is an error naming ``RA``).
+Parameters of no standard are ignored, as the standard says.
 """
 
 from __future__ import annotations
@@ -36,9 +45,10 @@ _MAIN = ("rootname", "ra_targ", "dec_targ")
 #: The columns of each VERB.
 VERB_COLUMNS: dict[int, tuple[str, ...]] = {
     1: _MAIN,
-    2: _MAIN + tuple(c for c in STANDARD_COLUMNS if c not in _MAIN),
+    2: _MAIN + tuple(c for c in STANDARD_COLUMNS if c not in _MAIN) + ("expstart",),
     3: _MAIN + tuple(f.name for f in PROMOTED_FIELDS if f.name not in _MAIN),
 }
+_PARAMS = ("RA", "DEC", "SR", "VERB")
 #: The UCD1 words SCS 1.03 requires, by column.
 REQUIRED_UCDS = {"rootname": "ID_MAIN", "ra_targ": "POS_EQ_RA_MAIN",
                  "dec_targ": "POS_EQ_DEC_MAIN"}
@@ -63,9 +73,15 @@ def parse_scs(pairs: Iterable[tuple[str, Any]]) -> tuple[float, float, float, in
     ------
     QueryError
         If RA, DEC or SR is missing or out of range (RA 0 to 360, DEC -90 to 90,
-        SR 0 to 180), or VERB is not 1, 2 or 3.
+        SR 0 to 180), VERB is not 1, 2 or 3, or one of them is given twice.
     """
-    given = {str(name).upper(): str(value) for name, value in pairs}
+    given: dict[str, str] = {}
+    for name, value in pairs:
+        key = str(name).upper()
+        if key in given and key in _PARAMS:
+            raise QueryError(f"{key} is given more than once; a cone search takes one each of "
+                             "RA, DEC, SR and VERB")
+        given[key] = str(value)
     ra, dec, sr = (_number(n, given.get(n)) for n in ("RA", "DEC", "SR"))
     if not 0.0 <= ra <= 360.0:
         raise QueryError(f"RA must be from 0 to 360 degrees, got {ra:g}")
