@@ -23,7 +23,7 @@ setup: $(STAMP) localdb system-deps js
 $(STAMP): pyproject.toml setup.cfg
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[test,deploy,docs]"
+	$(BIN)/python -m pip install -q -e ".[test,deploy,docs,trails]"
 	@touch $@
 
 # The local server, SecantusDB: its Rust server built once into ~/.cache/acsq-mongo

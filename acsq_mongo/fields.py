@@ -31,6 +31,13 @@ __all__ = [
     "COMBINED_PARTS",
     "ANOMALY_SLUG",
     "anomaly_slug",
+    "STATS_PREFIX",
+    "STATS_FILETYPES",
+    "STATS_REGIONS",
+    "STATISTICS",
+    "PIXEL_UNITS",
+    "stats_field",
+    "describe_field",
 ]
 
 
@@ -103,12 +110,18 @@ CATALOG_EXTRA_FIELDS: tuple[Field, ...] = (
     Field("file_paths", "dict", None, "Files, relative to the archive"),
     # An association product's members and products, from its asn table.
     Field("asn_members", "list", None, "Association members (asn table)"),
+    # Image statistics, made with the quicklooks (acsq_mongo.images.statistics): queried
+    # one number at a time as stats.<filetype>.<region>.<statistic> (STATISTICS below).
+    Field("stats", "dict", None, "Image statistics"),
 )
 
 #: Fields of the catalog that no ingest writes: the current anomaly flags (vocabulary slugs),
 #: derived from the ``anomaly_events`` history by :mod:`acsq_mongo.tags`. Absent when none.
 TAG_FIELDS: tuple[Field, ...] = (
     Field("anomalies", "list", None, "Anomaly flags"),
+    # Flags a detector or a rule proposed that no tagger has confirmed or rejected yet
+    # (acsq_mongo.tags.proposals). Absent when none.
+    Field("proposed", "list", None, "Proposed anomaly flags"),
 )
 
 #: Every top-level field a query may name, by name.
@@ -180,3 +193,57 @@ CASE_FOLDED_FIELDS: frozenset[str] = frozenset({
     "detector", "filter1", "filter2", "aperture", "obstype", "obsmode", "imagetyp",
     "expflag", "proposal_type", "asn_id", "targname", "filter",
 })
+
+
+#: Where the image statistics are stored and named: ``stats.<filetype>.<region>.<statistic>``.
+STATS_PREFIX = "stats"
+#: The filetypes that have statistics: every image filetype.
+STATS_FILETYPES: tuple[str, ...] = IMAGE_FILETYPES
+#: The regions of an image: its chips (by CCDCHIP), a drizzled product's one image, and
+#: the CCD amplifiers' quadrants (WFC1 is read by A and B, WFC2 by C and D; HRC by one).
+STATS_REGIONS: tuple[str, ...] = ("chip1", "chip2", "image", "ampA", "ampB", "ampC", "ampD")
+#: The unit of a file's pixels, by filetype (SBC files count photons: their unit is counts).
+PIXEL_UNITS: dict[str, str] = {
+    "raw": "DN", "flt": "electron", "flc": "electron", "crj": "electron", "crc": "electron",
+    "drz": "electron/s", "drc": "electron/s",
+}
+#: Each statistic: (label, unit); unit ``pixel`` is the file's pixel unit (PIXEL_UNITS).
+STATISTICS: dict[str, tuple[str, str]] = {
+    "median": ("median of the pixels", "pixel"),
+    "clipped_mean": ("3-sigma-clipped mean", "pixel"),
+    "clipped_std": ("3-sigma-clipped standard deviation", "pixel"),
+    "percentile_1": ("1st percentile", "pixel"),
+    "percentile_99": ("99th percentile", "pixel"),
+    "saturated_fraction": ("fraction of pixels flagged saturated (DQ 256)", ""),
+    "hot_fraction": ("fraction of pixels flagged hot (DQ 16)", ""),
+    "warm_fraction": ("fraction of pixels flagged warm (DQ 64)", ""),
+    "bad_column_fraction": ("fraction of pixels flagged bias structure, bad columns (DQ 128)",
+                            ""),
+    "cosmic_ray_fraction": ("fraction of pixels flagged cosmic ray (DQ 4096 or 8192)", ""),
+    "bias_level": ("bias level: clipped median of the amplifier's overscan", "DN"),
+    "bias_noise": ("bias noise: clipped standard deviation of the amplifier's overscan", "DN"),
+    "background": ("sky background: clipped median, sources masked", "pixel"),
+    "cosmic_rays_per_s": ("pixels flagged cosmic ray per second of exposure", "1/s"),
+}
+
+
+def stats_field(name: str) -> Field | None:
+    """Return the field of one statistic, ``stats.flt.chip1.median``, or None if it is not one.
+
+    The name is matched exactly (filetype lower case, region as in :data:`STATS_REGIONS`).
+    """
+    parts = name.split(".")
+    if len(parts) != 4 or parts[0] != STATS_PREFIX:
+        return None
+    _, filetype, region, statistic = parts
+    if filetype not in STATS_FILETYPES or region not in STATS_REGIONS \
+            or statistic not in STATISTICS:
+        return None
+    label, unit = STATISTICS[statistic]
+    unit = PIXEL_UNITS[filetype] if unit == "pixel" else unit
+    return Field(name, "float", None, f"{filetype} {region}: {label}", unit)
+
+
+def describe_field(name: str) -> Field | None:
+    """Return the :class:`Field` of a top-level field or a statistic, or None."""
+    return FIELDS.get(name) or stats_field(name)

@@ -42,7 +42,7 @@ def redact_uri(uri: str) -> str:
 DEFAULT_ANOMALY_VOCABULARY: tuple[str, ...] = (
     "satellite trail", "guide-star failure", "ghost", "dragon's breath", "scattered light",
     "crosstalk", "bias stripes", "cosmic-ray shower", "data transfer error",
-    "excessive saturation", "other",
+    "excessive saturation", "high background", "other",
 )
 
 #: Settings never shown (run logs, ``describe``): only whether they are set.
@@ -142,6 +142,20 @@ class Settings:
     anomaly_vocabulary: tuple = _setting(
         DEFAULT_ANOMALY_VOCABULARY, tuple, "the anomaly flags taggers choose from (labels; "
         "in YAML a list, in the environment comma-separated)"
+    )
+    proposal_saturated_fraction: float = _setting(
+        0.01, float, "propose 'excessive saturation' for an flt/flc chip with more than this "
+        "fraction of its pixels flagged saturated (DQ 256)"
+    )
+    proposal_background_factor: float = _setting(
+        3.0, float, "propose 'high background' for an flt chip whose background is more than "
+        "this many times the median of its filters and exposure time"
+    )
+    proposal_background_min_group: int = _setting(
+        5, int, "least images of the same filters and exposure time for that median"
+    )
+    trail_threshold: float = _setting(
+        5.0, float, "least S/N of a satellite trail proposed by acstools.findsat_mrt"
     )
     web_url: str = _setting(
         "http://127.0.0.1:5000", str, "where the web app is served: the base of the file URLs "

@@ -7,6 +7,11 @@ For each file it times, on one core, with the file in the page cache:
     and stitch the SCI chips (for a drz: its one SCI and the WHT that masks its
     zero-weight border), stretch, and write the full JPEG, the preview and the
     thumbnail (everything ingest pays per file).
+``quicklook + statistics``
+    the same with the image statistics measured as ingest measures them
+    (:mod:`acsq_mongo.images.statistics`); ``quicklook`` is then the same call
+    with ``stats=False``. Their ratio is the statistics' cost (target: at most
+    1.10, issue 28).
 ``limit``
     The least any quicklook can cost: reading the SCI arrays with astropy into
     native ``float32`` arrays, plus encoding the final 8-bit image as a JPEG
@@ -51,6 +56,8 @@ from acsq_mongo.settings import load_settings
 
 TARGET_SECONDS = 0.25
 TARGET_RATIO = 2.5
+#: Most the image statistics may add to the quicklook (issue 28).
+TARGET_STATS_RATIO = 1.10
 
 
 def _pin_to_one_core() -> str:
@@ -109,25 +116,36 @@ def _timed(func, *args) -> float:
 
 def _measure(paths: list[Path], filetype: str, settings, repeat: int) -> dict:
     """Time quicklook and limit on each file; return the means over files and the sizes."""
-    quicklook_times, limit_times, sizes = [], [], []
+    quicklook_times, limit_times, stats_times, sizes, cpu_ratios = [], [], [], [], []
     image = None
     for k, path in enumerate(paths):
         rootname = path.name[:9]
         image = render(path, settings.quicklook_stretch)  # warm up: page cache, imports
         make_quicklooks(rootname, 10000 + k, {filetype: path}, settings, force=True)
-        per_file_q, per_file_l = [], []
+        per_file_q, per_file_l, per_file_s, cpu_q, cpu_s = [], [], [], [], []
         for _ in range(repeat):
-            # Alternate the two so that machine noise hits both alike.
-            start = time.perf_counter()
+            # Alternate the three so that machine noise hits them alike.
+            start, cpu = time.perf_counter(), time.process_time()
             result = make_quicklooks(rootname, 10000 + k, {filetype: path}, settings,
-                                     force=True)
+                                     force=True, stats=False)
             per_file_q.append(time.perf_counter() - start)
+            cpu_q.append(time.process_time() - cpu)
             assert result.made == 1 and not result.errors, result.errors
+            start, cpu = time.perf_counter(), time.process_time()
+            measured = make_quicklooks(rootname, 10000 + k, {filetype: path}, settings,
+                                       force=True, stats=True)
+            per_file_s.append(time.perf_counter() - start)
+            cpu_s.append(time.process_time() - cpu)
+            assert measured.stats.get(filetype), "no statistics measured"
             per_file_l.append(_timed(read_sci_arrays, path) + _timed(encode_jpeg, image))
         quicklook_times.append(statistics.median(per_file_q))
+        stats_times.append(statistics.median(per_file_s))
+        cpu_ratios.append(statistics.median(cpu_s) / statistics.median(cpu_q))
         limit_times.append(statistics.median(per_file_l))
         sizes.append((settings.data / result.paths[filetype]).stat().st_size)
     return {"quicklook": statistics.fmean(quicklook_times),
+            "with_stats": statistics.fmean(stats_times),
+            "cpu_ratio": statistics.fmean(cpu_ratios),
             "limit": statistics.fmean(limit_times), "size": statistics.fmean(sizes),
             "image": image.size}
 
@@ -143,6 +161,12 @@ def _report(name: str, shape: str, source: str, m: dict) -> None:
     print(f"  limit (read SCI + encode JPEG):         {m['limit']:.3f} s/file")
     print(f"  ratio quicklook / limit:                {ratio:.2f} "
           f"(target <= {TARGET_RATIO}): {'OK' if ratio <= TARGET_RATIO else 'MISSED'}")
+    cost = m["with_stats"] / m["quicklook"]
+    print(f"  quicklook + image statistics:           {m['with_stats']:.3f} s/file")
+    print(f"  ratio (quicklook + statistics) / quicklook: {cost:.3f} wall time, "
+          f"{m['cpu_ratio']:.3f} CPU time of this process "
+          f"(target <= {TARGET_STATS_RATIO}): "
+          f"{'OK' if min(cost, m['cpu_ratio']) <= TARGET_STATS_RATIO else 'MISSED'}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,7 +14,11 @@ running (this one did nothing); 130 interrupted.
 Usage (any option of ``acsq ingest`` may follow)::
 
     scripts/ingest_production.py [--config acsq.yaml] [--scheduler tcp://host:8786]
-                                 [--workers N] [--no-quicklook] [ARCHIVE]
+                                 [--workers N] [--no-quicklook] [--detect-trails] [ARCHIVE]
+
+``--detect-trails``: then search the rootnames this run ingested for satellite trails
+(``acsq detect trails last_ingest_date__gte=<the run's start>``, on the same cluster) and
+propose them to the taggers (docs/guide/proposals.md); the exit status is the worse of both.
 
 Cron, hourly::
 
@@ -23,6 +27,7 @@ Cron, hourly::
 """
 
 import argparse
+import datetime
 import sys
 
 from acsq_mongo.cli import main
@@ -37,8 +42,26 @@ def production_argv(argv: list[str]) -> list[str]:
     return [*config, "ingest", "--new", *rest]
 
 
+def detect_argv(argv: list[str], since: datetime.datetime) -> list[str]:
+    """The ``acsq detect trails`` command line for the rootnames ingested since ``since``."""
+    parser = argparse.ArgumentParser(add_help=False)
+    for option in ("--config", "--scheduler", "--workers"):
+        parser.add_argument(option)
+    known, _ = parser.parse_known_args(argv)
+    config = ["--config", known.config] if known.config else []
+    cluster = [arg for option in ("scheduler", "workers") if getattr(known, option)
+               for arg in (f"--{option}", getattr(known, option))]
+    return [*config, "detect", "trails", f"last_ingest_date__gte={since:%Y-%m-%dT%H:%M:%S}",
+            *cluster]
+
+
 if __name__ == "__main__":  # Dask's worker processes import this file: keep the guard
     if {"-h", "--help"} & set(sys.argv[1:]):
         print(__doc__)
         sys.exit(0)
-    sys.exit(main(production_argv(sys.argv[1:])))
+    args = [a for a in sys.argv[1:] if a != "--detect-trails"]
+    start = datetime.datetime.now(datetime.UTC).replace(tzinfo=None, microsecond=0)
+    status = main(production_argv(args))
+    if "--detect-trails" in sys.argv[1:] and status in (0, 1):
+        status = max(status, main(detect_argv(args, start)))
+    sys.exit(status)

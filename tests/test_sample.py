@@ -193,7 +193,8 @@ def test_full_size_has_real_dimensions(tmp_path):
     assert plan.shape == (2048, 4096) and plan.n_chips == 2
     hrc = write_rootname(tmp_path, plan_rootname("jfull02aq", "HRC", ["raw"], full_size=True))
     with fits.open(tmp_path / hrc.path / "jfull02aq_raw.fits") as hdul:
-        assert hdul[1].data.shape == (1024, 1024)
+        # The 1024 science columns after 19 physical overscan columns (sample.injections).
+        assert hdul[1].data.shape == (1024, 1024 + 19) and hdul[1].header["LTV1"] == 19
 
 
 def test_refuses_a_non_empty_folder(tmp_path):

@@ -124,7 +124,7 @@ def test_the_anomaly_vocabulary_from_yaml_or_the_environment(tmp_path):
     default = Vocabulary.from_settings(load_settings(environ={}))
     assert "satellite_trail" in default.slugs and default.label("dragons_breath") == \
         "dragon's breath"
-    assert len(default.slugs) == 11
+    assert len(default.slugs) == 12 and "high_background" in default.slugs  # (issue 28 rules)
     config = tmp_path / "vocabulary.yaml"
     config.write_text("anomaly_vocabulary:\n  - satellite trail\n  - Hot column\n")
     s = load_settings(config, environ={})

@@ -64,6 +64,7 @@ from acsq_mongo.query.files import file_path
 from acsq_mongo.query.spec import QuerySpec, param_pairs
 from acsq_mongo.tags.flags import MAX_COMMENT
 from acsq_mongo.tags.history import rootname_history
+from acsq_mongo.tags.proposals import pending_proposals
 from webapp.explore_regions import picture_regions
 from webapp.formats import (
     csv_response,
@@ -81,7 +82,7 @@ bp = Blueprint("archive", __name__)
 #: What a gallery lists (and its JSON and CSV carry, unless ``columns`` says otherwise).
 GALLERY_COLUMNS = ("rootname", "date_obs", "detector", "aperture", "filter1", "filter2",
                    "targname", "exptime", "obstype", "expflag", "filetypes", "anomalies",
-                   "quicklook")
+                   "proposed", "quicklook")
 #: The gallery's sort choices: value -> label.
 GALLERY_SORTS = {
     "date_obs": "date, oldest first",
@@ -243,6 +244,7 @@ def image_view(proposid: str, rootname: str, filetype: str | None = None):
                                   key.rpartition("_")[2], name))
                     if st.settings.archive is not None else None)
         files.append((key.rpartition("_")[2], relative, absolute, name[:9].lower()))
+    proposals = pending_proposals(st.db, doc["_id"]) if doc.get("proposed") else []
     mast = {"dataset": mast_url(st.settings.mast_dataset_url, doc["rootname"],
                                 doc.get("proposid")),
             "proposal": mast_url(st.settings.mast_proposal_url, None, doc.get("proposid"))}
@@ -256,7 +258,25 @@ def image_view(proposid: str, rootname: str, filetype: str | None = None):
         association=association(st.db, doc, st.cache),
         history=_history(doc), vocabulary=st.vocabulary.flags,
         max_comment=MAX_COMMENT, overlay=picture_regions(doc, filetype),
+        proposals=proposals, trail_overlay=_trail_overlay(proposals, filetype),
     )
+
+
+#: Filetypes whose quicklook has the chips of the flt (and so the same pixel frame).
+_CHIP_FRAME = ("flt", "flc", "crj", "crc")
+
+
+def _trail_overlay(proposals: list[dict], filetype: str | None) -> dict | None:
+    """The proposed trails to draw on this quicklook: its size, and each line's ends."""
+    if filetype not in _CHIP_FRAME:
+        return None
+    for proposal in proposals:
+        detail = proposal.get("detail") or {}
+        if detail.get("trails") and detail.get("image_size"):
+            width, height = detail["image_size"]
+            return {"width": width, "height": height,
+                    "lines": [t["image_endpoints"] for t in detail["trails"]]}
+    return None
 
 
 def _file_paths(doc: dict) -> list[tuple[str, str]]:
@@ -272,8 +292,8 @@ def _file_paths(doc: dict) -> list[tuple[str, str]]:
 
 def _history(doc: dict) -> list[dict]:
     """A rootname's anomaly events: none to read if it was never tagged, else kept per change."""
-    seq = doc.get("anomaly_seq")
-    if not seq:
+    seq = (doc.get("anomaly_seq") or 0, doc.get("proposal_seq") or 0)
+    if not any(seq):
         return []
     st = state()
     key = ("anomaly_history", st.db.name, doc["_id"], seq)  # a new event, a new seq

@@ -7,6 +7,9 @@
     (:func:`acsq_mongo.tags.change_flags`). Anonymous: 401; without the role:
     403; a bad change: 400. Nothing is written then. CSRF-protected like
     every POST (:mod:`webapp.auth`).
+``POST /archive/<proposid>/<rootname>/proposals``
+    A tagger confirms or rejects a proposal of a detector or a rule
+    (:func:`acsq_mongo.tags.proposals.answer`): fields ``key`` and ``answer``.
 ``/anomalies`` (and ``.json``, ``.csv``)
     The latest events, newest first, filtered by ``flag`` and ``user``; the
     URL holds the state (``?flag=ghost&user=ada&offset=50``).
@@ -22,6 +25,7 @@ from acsq_mongo.errors import AcsqError
 from acsq_mongo.fields import ANOMALY_SLUG
 from acsq_mongo.tags import TagError, change_flags
 from acsq_mongo.tags.history import EVENT_COLUMNS, iter_events, recent_events
+from acsq_mongo.tags.proposals import answer
 from webapp.archive import proposal_segment
 from webapp.auth import role_required
 from webapp.formats import csv_response, format_urls, json_response, requested_format, suffix_rule
@@ -58,6 +62,30 @@ def change(proposid: str, rootname: str):
         flash(f"Anomaly flags of {doc['rootname']} changed: {done}.")
     else:
         flash("Nothing changed: tick or untick a flag to change it.")
+    return redirect(url_for("archive.image_view", proposid=proposal_segment(doc.get("proposid")),
+                            rootname=doc["rootname"], _anchor="anomalies"), code=303)
+
+
+@bp.route("/archive/<proposid>/<rootname>/proposals", methods=["POST"])
+@role_required("tag")
+def answer_proposal(proposid: str, rootname: str):
+    """Confirm or reject a machine's proposal (form fields ``key`` and ``answer``), one click."""
+    st = state()
+    doc = catalog_document(st.db, rootname)
+    if doc is None:
+        abort(404, description=f"There is no rootname {rootname[:20]} in the archive.")
+    decision = request.form.get("answer")
+    if decision not in ("confirm", "reject"):
+        abort(400, description="answer must be confirm or reject")
+    try:
+        events = answer(st.db, doc["rootname"], request.form.get("key") or "",
+                        current_user.user, st.vocabulary, confirm=decision == "confirm",
+                        comment=request.form.get("comment"))
+    except TagError as exc:
+        abort(400, description=str(exc))
+    flag = st.vocabulary.label(events[-1]["flag"])
+    flash(f"Proposed {flag} of {doc['rootname']} {decision}ed"
+          + (": the flag is set." if decision == "confirm" else ": it is not proposed again."))
     return redirect(url_for("archive.image_view", proposid=proposal_segment(doc.get("proposid")),
                             rootname=doc["rootname"], _anchor="anomalies"), code=303)
 

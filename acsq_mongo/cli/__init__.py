@@ -33,6 +33,10 @@ COMMANDS: dict[str, str] = {
     "ingest": "ingest every header of every FITS file of the archive (and make quicklook "
               "JPEGs)",
     "quicklook": "make quicklook JPEGs, previews and thumbnails for rootnames in the catalog",
+    "stats": "measure the image statistics (stats.<filetype>...) of catalog rootnames that "
+             "lack them",
+    "detect": "propose anomalies: satellite trails (acstools.findsat_mrt) or the statistics' "
+              "rules",
     "reingest": "re-ingest the rootnames that match a MongoDB filter (Extended JSON), reading "
                 "every file",
     "query": "find rootnames by key metadata or any header keyword; table, CSV, JSON, "

@@ -22,7 +22,7 @@ MAX_TARGNAMES = 10
 GALLERY_COLUMNS: tuple[str, ...] = (
     "rootname", "date_obs", "detector", "aperture", "filter1", "filter2", "targname",
     "exptime", "obstype", "filetypes", "quicklook", "proposid", "asn_id", "expflag",
-    "anomalies",
+    "anomalies", "proposed",
 )
 
 #: Proposals with more rootnames than this get no gallery document (paged by the server).

@@ -31,7 +31,7 @@ import numpy as np
 from astropy.table import Column, MaskedColumn, Table
 from astropy.time import Time
 
-from acsq_mongo.fields import FIELDS
+from acsq_mongo.fields import describe_field
 from acsq_mongo.formats.render import iso_utc, text_value
 from acsq_mongo.query import core
 from acsq_mongo.query.keyword_types import keyword_types
@@ -48,6 +48,9 @@ __all__ = ["UNITS", "UCDS", "HEADER_UCDS", "rows_to_table", "column_kind", "type
 
 #: Units of the promoted fields, by the unit text of :class:`acsq_mongo.fields.Field`.
 UNITS: dict[str, u.UnitBase] = {"deg": u.deg, "s": u.s, "MJD": u.d}
+#: Units of the image statistics (:data:`acsq_mongo.fields.STATISTICS`); a fraction has none.
+STATS_UNITS: dict[str, u.UnitBase] = {
+    "DN": u.DN, "electron": u.electron, "electron/s": u.electron / u.s, "1/s": u.s**-1}
 
 #: The UCD (IVOA UCD1+) of every field.
 UCDS: dict[str, str] = {
@@ -82,6 +85,8 @@ UCDS: dict[str, str] = {
     "footprint": "pos.outline;obs.field",
     "s_region": "pos.outline;obs.field",
     "anomalies": "meta.code.qual",
+    "proposed": "meta.code.qual",
+    "stats": "stat.value",
     "rootnames": "meta.id;meta.dataset",
     "file_paths": "meta.ref;meta.file",
     "asn_members": "meta.id;obs.sequence",
@@ -171,12 +176,15 @@ def _describe(column: Any, ref: FieldRef) -> None:
         kind = "number" if column.dtype.kind in "biuf" else "text"
         column.info.meta = {"ucd": HEADER_UCDS[kind]}
         return
-    field = FIELDS[ref.name]
+    field = describe_field(ref.name)
     column.info.description = field.label + (" (MJD)" if field.unit == "MJD" else "")
-    if field.unit in UNITS and not isinstance(column, Time) and column.dtype.kind in "fiu":
-        column.unit = UNITS[field.unit]  # numbers only: a footprint's JSON text has no unit
+    unit = UNITS.get(field.unit) or STATS_UNITS.get(field.unit)
+    if unit is not None and not isinstance(column, Time) and column.dtype.kind in "fiu":
+        column.unit = unit  # numbers only: a footprint's JSON text has no unit
     if ref.name in UCDS:
         column.info.meta = {"ucd": UCDS[ref.name]}
+    elif ref.name.startswith("stats."):  # an image statistic (acsq_mongo.fields.STATISTICS)
+        column.info.meta = {"ucd": "stat.value"}
 
 
 def rows_to_table(

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 from astropy.io.votable.tree import Field, Info, Resource, TableElement, VOTableFile
@@ -79,7 +80,7 @@ def _votable(table: Table, version: str) -> VOTableFile:
         field = Field(
             votable, name=name, ID=name, datatype=datatype,
             arraysize="*" if datatype == "char" else None,
-            unit=None if unit is None or isinstance(column, Time) else unit.to_string("vounit"),
+            unit=None if unit is None or isinstance(column, Time) else _vounit(unit),
             ucd=meta.get("ucd"), utype=meta.get("utype"), **extra,
         )
         if column.info.description:
@@ -160,3 +161,18 @@ def error_votable(message: str, *, style: str = "dali", version: str = "1.4") ->
     out = io.BytesIO()
     votable.to_xml(out)
     return out.getvalue()
+
+
+def _vounit(unit: Any) -> str:
+    """A unit in VOUnit; one it does not know (electron, DN) quoted, as VOUnit 1.0 allows."""
+    try:
+        return unit.to_string("vounit")
+    except ValueError:
+        parts = []
+        for base, power in zip(unit.bases, unit.powers, strict=True):
+            try:
+                name = base.to_string("vounit")
+            except ValueError:
+                name = f"'{base.to_string()}'"
+            parts.append(name if power == 1 else f"{name}**{power:g}")
+        return ".".join(parts)

@@ -19,6 +19,9 @@ call. For each image file of a rootname (raw, flt, flc, crj, crc, drz, drc:
     gallery thumbnail must show the whole field, and WFC, HRC and SBC frames
     are nearly square).
 
+With the images of each file it measures the file's image statistics
+(:mod:`acsq_mongo.images.statistics`), for the document's ``stats``.
+
 ``proposid`` None gives the folder ``unknown``. Pixels are read by
 :mod:`acsq_mongo.images.imaging` (chips stitched; a drizzled product's
 zero-weight border NaN, drawn black) and stretched by
@@ -49,6 +52,7 @@ from PIL import Image, ImageOps
 from acsq_mongo.fields import IMAGE_FILETYPES, THUMBNAIL_FILETYPES
 from acsq_mongo.images.imaging import read_mosaic
 from acsq_mongo.images.scratch import scratch_dir, scratch_path
+from acsq_mongo.images.statistics import file_statistics
 from acsq_mongo.images.stretch import stretch_for, to_uint8
 
 if TYPE_CHECKING:
@@ -98,9 +102,14 @@ class QuicklookResult:
         One ``{"path", "filetype", "stage": "quicklook", "error"}`` per
         filetype that failed; ``path`` is the FITS file, relative to the
         archive when it lies inside it.
+    stats : dict
+        ``{filetype: {region: {statistic: value}}}``, the image statistics
+        (:func:`acsq_mongo.images.statistics.file_statistics`) of the files
+        whose images were made now; a fresh file's are not measured again.
     """
 
     paths: dict[str, Any] = field(default_factory=dict)
+    stats: dict[str, Any] = field(default_factory=dict)
     made: int = 0
     skipped: int = 0
     errors: list[dict[str, str]] = field(default_factory=list)
@@ -227,6 +236,7 @@ def make_quicklooks(
     files: Mapping[str, os.PathLike | str],
     settings: Settings,
     force: bool = False,
+    stats: bool = True,
 ) -> QuicklookResult:
     """Make the quicklook images of one rootname.
 
@@ -245,6 +255,8 @@ def make_quicklooks(
         relative to it), ``quicklook_stretch`` and ``quicklook_stretch_by_imagetyp``.
     force : bool
         Make images even when they are newer than their FITS file.
+    stats : bool
+        Measure each file's statistics with its images (``result.stats``).
 
     Returns
     -------
@@ -262,6 +274,8 @@ def make_quicklooks(
         targets = quicklook_targets(rootname, proposid, filetype, filetype == thumbnail)
         try:
             outcome = _make_one(fits_path, targets, settings, force)
+            if outcome == "made" and stats:
+                _measure(result, filetype, fits_path, rootname)
         except Exception as exc:
             message = " ".join(str(exc).split()) or type(exc).__name__
             if isinstance(exc, OSError) and exc.strerror:
@@ -301,6 +315,15 @@ def _make_one(
     for kind, picture in images.items():
         write_jpeg(picture, settings.data / targets[kind], scratch=scratch_dir(settings.data))
     return "made"
+
+
+def _measure(result: QuicklookResult, filetype: str, fits_path: Path, rootname: str) -> None:
+    """Add the file's statistics to ``result``; a failure only costs them (a warning)."""
+    try:
+        result.stats[filetype] = file_statistics(fits_path, filetype)
+    except Exception as exc:  # the images are made: statistics are a bonus
+        log.warning("%s: statistics of %s failed: %s", rootname, filetype,
+                    " ".join(str(exc).split()) or type(exc).__name__)
 
 
 def _all_fresh(targets: Mapping[str, str], data: Path, fits_mtime_ns: int) -> bool:

@@ -224,6 +224,9 @@ class DocumentParts:
         default: computed here from ``headers``.
     asn_members : list of dict, optional
         The rows of the asn file's table (:mod:`acsq_mongo.ingest.association`).
+    stats : mapping, optional
+        ``{filetype: {region: {statistic: value}}}``, the image statistics
+        (:mod:`acsq_mongo.images.statistics`); the field is left out when empty.
     """
 
     folder: RootnameFolder
@@ -238,6 +241,7 @@ class DocumentParts:
     header_comments: Mapping[str, Mapping[str, Mapping[str, str]]] | None = None
     footprints: Footprints | None = None
     asn_members: list[dict[str, Any]] | None = None
+    stats: Mapping[str, Any] | None = None
 
 
 def build_document(parts: DocumentParts) -> dict[str, Any]:
@@ -298,6 +302,8 @@ def build_document_bson(parts: DocumentParts) -> tuple[dict[str, Any], bytes]:
         doc["asn_members"] = [dict(row) for row in parts.asn_members]
     if parts.quicklook is not None:
         doc["quicklook"] = dict(parts.quicklook)
+    if parts.stats:
+        doc["stats"] = {ft: parts.stats[ft] for ft in FILETYPES if ft in parts.stats}
     footprints = parts.footprints
     if not has_pointing(promoted):
         footprints = Footprints()  # an internal frame sees no sky, whatever its WCS says

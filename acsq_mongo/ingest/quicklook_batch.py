@@ -24,7 +24,7 @@ from acsq_mongo.db.generation import bump_generation
 from acsq_mongo.errors import AcsqError, ConfigError
 from acsq_mongo.fields import IMAGE_FILETYPES
 from acsq_mongo.images.quicklook import make_quicklooks
-from acsq_mongo.ingest.store import record_errors, set_quicklook
+from acsq_mongo.ingest.store import record_errors, set_quicklook, set_stats
 from acsq_mongo.ingest.summaries import refresh_summaries
 
 if TYPE_CHECKING:
@@ -40,7 +40,8 @@ _ROOTNAME = re.compile(r"^[a-z0-9]{8,9}$")
 #: Rootnames recorded between two bumps of the data generation (readers' caches):
 #: new images show within this many, and a long run does not bump once per rootname.
 BUMP_EVERY = 100
-_PROJECTION = {"_id": 1, "rootname": 1, "proposid": 1, "path": 1, "filetypes": 1, "quicklook": 1}
+_PROJECTION = {"_id": 1, "rootname": 1, "proposid": 1, "path": 1, "filetypes": 1, "quicklook": 1,
+               "stats": 1}
 
 
 @dataclass
@@ -154,6 +155,12 @@ def run_quicklooks(
         if result.errors:
             record_errors(db, [{"rootname": rootname, **error} for error in result.errors])
             run.failures += [f"{rootname} {e['filetype']}: {e['error']}" for e in result.errors]
+        stored = entry.get("stats") or {}
+        changed = {ft: v for ft, v in result.stats.items() if v != stored.get(ft)}
+        if changed:  # (images made again from the same file measure the same)
+            set_stats(db, entry["_id"], changed)
+            if result.paths == (entry.get("quicklook") or {}):
+                unbumped += 1
         if result.paths != (entry.get("quicklook") or {}):
             set_quicklook(db, entry["_id"], result.paths, bump=False)
             run.recorded += 1

@@ -23,11 +23,15 @@ __all__ = ["observation_quicklooks"]
 def observation_quicklooks(
     folder: RootnameFolder, proposid: int | None, images: Mapping[str, Path],
     settings: Settings, force: bool, result: Any, now,
+    stats: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Make the images of files ``{file key: path}``; return their paths and new errors.
 
     Each file's images are named by its own rootname (``j8cw03011_crj.jpg``) and
-    recorded under its file key; the thumbnail is the principal rootname's.
+    recorded under its file key; the thumbnail is the principal rootname's. With
+    ``stats``, the image statistics of the files whose images were made now are
+    added to it, ``{filetype: ...}``, for the files whose key is their filetype
+    (a further file of a filetype, ``<rootname>_<filetype>``, gets none).
     """
     from acsq_mongo.images.quicklook import make_quicklooks
 
@@ -46,6 +50,8 @@ def observation_quicklooks(
         result.quicklooks_made += outcome.made
         result.quicklooks_fresh += outcome.skipped
         keys = {ft: key for ft, (key, _) in by_filetype.items()}
+        if stats is not None:
+            stats.update({ft: v for ft, v in outcome.stats.items() if keys.get(ft) == ft})
         for name, value in outcome.paths.items():
             if name == "thumbnail":
                 paths.setdefault("thumbnail", value)

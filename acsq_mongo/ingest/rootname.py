@@ -1,10 +1,9 @@
 """Ingest: every header of every file of a rootname into one document.
 
-:func:`ingest_rootname` ingests one rootname folder. It is a pure function of
-``(db, settings, folder, force, quicklook)``, so a Dask worker can call it as
-it is, and it is idempotent: the document is written by one upsert on
-``_id``, and running it again on unchanged files changes nothing but
-``last_ingest_date``.
+:func:`ingest_rootname` ingests one rootname folder. It is a pure function of ``(db, settings,
+folder, force, quicklook)``, so a Dask worker can call it as it is, and it is idempotent: the
+document is written by one upsert on ``_id``, and running it again on unchanged files changes
+nothing but ``last_ingest_date``.
 
 - **Unchanged rootname** (same ``files_sig`` as in the catalog): nothing is
   read; ``last_ingest_date`` is set, and missing quicklook images are made.
@@ -14,14 +13,13 @@ it is, and it is idempotent: the document is written by one upsert on
 
 Bad input
 ---------
-A file that cannot be read (missing, unreadable, empty, not FITS, truncated)
-is recorded in the document's ``errors`` and in ``ingest_errors`` with its
-path, the error and the time, and logged; the rest of the rootname and of the
-run carry on. If a file that was read before has become unreadable, its
-stored headers are kept (nothing stored is lost) beside the new error. A
-document over MongoDB's 16 MB limit is not written; that is an error too. A
-file whose ``INSTRUME`` is not ``ACS`` is an error of stage ``instrument``
-(headers not stored); a rootname with no ACS file at all is not stored.
+A file that cannot be read (missing, unreadable, empty, not FITS, truncated) is recorded in the
+document's ``errors`` and in ``ingest_errors`` with its path, the error and the time, and
+logged; the rest of the rootname and of the run carry on. If a file that was read before has
+become unreadable, its stored headers are kept (nothing stored is lost) beside the new error. A
+document over MongoDB's 16 MB limit is not written; that is an error too. A file whose
+``INSTRUME`` is not ``ACS`` is an error of stage ``instrument`` (headers not stored); a rootname
+with no ACS file at all is not stored.
 
 An observation (``_id``) may merge several folders, each file under its file key.
 Many are ingested by :mod:`acsq_mongo.ingest.batch`, a run by :mod:`~acsq_mongo.ingest.run`.
@@ -299,6 +297,7 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
         return result
 
     paths = (stored or {}).get("quicklook")
+    stats = {ft: v for ft, v in (previous.get("stats") or {}).items() if ft in kept}
     if quicklook:
         # A kept file whose quicklook failed before is not tried again (force retries).
         failed_before = {e.get("filetype") for e in errors if e.get("stage") == "quicklook"}
@@ -312,7 +311,7 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
         # backwards (`rsync -a`), which quicklook's "newer than the FITS file" test misses.
         remake = force or any(ft not in kept for ft in images)
         paths, ql_errors = observation_quicklooks(folder, proposid, images, settings, remake,
-                                                  result, now)
+                                                  result, now, stats)
         errors += ql_errors
         new_errors += ql_errors
     footprints = compute_footprints(headers, footprint_arrays(folder.files, headers, offsets))
@@ -321,7 +320,8 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
     document, raw = build_document_bson(DocumentParts(
         folder, headers, nulls, n_hdus, errors, now, quicklook=paths, footprints=footprints,
         first_ingest_date=(stored or {}).get("first_ingest_date"), asn_members=asn_members,
-        proposal_types=load_proposal_types(settings.proposal_types), header_comments=comments))
+        proposal_types=load_proposal_types(settings.proposal_types), header_comments=comments,
+        stats=stats))
     hold(settings, "images", rootname)
 
     try:
@@ -357,7 +357,7 @@ def _unchanged(db, settings, folder, stored, quicklook, result, now, batch) -> R
     rootname = folder.rootname
     result.status = "unchanged"
     result.files_kept = len(folder.files)
-    paths = None
+    paths, stats = None, {}
     if quicklook and any(i.filetype in IMAGE_FILETYPES for i in folder.files.values()):
         stored_errors = ((db[ROOTNAMES].find_one({"_id": folder.id}, {"errors": 1}) or {})
                          .get("errors") or []) if stored.get("n_errors") else []
@@ -366,13 +366,13 @@ def _unchanged(db, settings, folder, stored, quicklook, result, now, batch) -> R
         images = {key: info.path for key, info in folder.files.items()
                   if info.filetype in IMAGE_FILETYPES and key not in skip}
         if images:
-            paths, errors = observation_quicklooks(folder, stored.get("proposid"), images, settings,
-                                       False, result, now)
+            paths, errors = observation_quicklooks(folder, stored.get("proposid"), images,
+                                                   settings, False, result, now, stats)
             if errors:
                 return _add_errors(db, folder, paths, errors, result, now, batch)
             if paths == (stored.get("quicklook") or {}):
                 paths = None
-    batch.touch(result, folder.id, now, quicklook=paths)
+    batch.touch(result, folder.id, now, quicklook=paths, stats=stats)
     result.stored = True
     if paths is not None:
         log.info("%s: Updated quicklook paths (files unchanged)", rootname)

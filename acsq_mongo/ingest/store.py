@@ -49,6 +49,7 @@ __all__ = [
     "check_size",
     "upsert_rootname",
     "set_quicklook",
+    "set_stats",
     "touch_rootname",
     "record_errors",
 ]
@@ -184,6 +185,18 @@ def set_quicklook(db: Database, _id: str, quicklook: Mapping[str, Any],
     db[CATALOG].update_one({"_id": _id}, update)
     if bump:
         bump_generation(db)
+
+
+def set_stats(db: Database, _id: str, stats: Mapping[str, Any]) -> None:
+    """Set ``stats.<filetype>`` of one rootname in both collections (other filetypes kept).
+
+    The caller bumps the data generation.
+    """
+    if not stats:
+        return
+    update = {"$set": {f"stats.{ft}": value for ft, value in stats.items()}}
+    db[ROOTNAMES].update_one({"_id": _id}, update)
+    db[CATALOG].update_one({"_id": _id}, update)
 
 
 def touch_rootname(

@@ -191,14 +191,21 @@ class StoreBatch:
         return size
 
     def touch(self, key: Any, _id: str, last_ingest_date: datetime.datetime,
-              quicklook: Mapping[str, Any] | None = None) -> None:
-        """Queue what :func:`acsq_mongo.ingest.store.touch_rootname` writes."""
+              quicklook: Mapping[str, Any] | None = None,
+              stats: Mapping[str, Any] | None = None) -> None:
+        """Queue what :func:`acsq_mongo.ingest.store.touch_rootname` writes.
+
+        ``stats``, ``{filetype: statistics}`` measured now, are set in both collections.
+        """
         with self._lock:
             queued = self._entry(key)
-            if quicklook is None:
+            if quicklook is None and not stats:
                 queued.touch = (_id, last_ingest_date)
             else:
-                fields = {"last_ingest_date": last_ingest_date, "quicklook": dict(quicklook)}
+                fields: dict[str, Any] = {"last_ingest_date": last_ingest_date}
+                if quicklook is not None:
+                    fields["quicklook"] = dict(quicklook)
+                fields.update({f"stats.{ft}": value for ft, value in (stats or {}).items()})
                 queued.rootnames.append(("set", _id, fields))
                 queued.catalog.append(("set", _id, fields))
             self._hold(queued, _id)

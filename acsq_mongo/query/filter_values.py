@@ -100,7 +100,7 @@ def convert(ref: FieldRef, op: str, label: str, value: Any) -> Any:
                 f"{label}: unknown filetype {text!r}; valid filetypes: " + ", ".join(FILETYPES)
             )
         return text.lower()
-    if ref.name == "anomalies":
+    if ref.name in ("anomalies", "proposed"):
         slug = anomaly_slug(text) if ANOMALY_SLUG.fullmatch(text) is None else text
         if not slug or len(slug) > 64:
             raise QueryError(f"{label}: {text[:40]!r} is not an anomaly flag; write its name "

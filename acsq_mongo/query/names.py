@@ -18,14 +18,26 @@ import re
 from dataclasses import dataclass
 
 from acsq_mongo.db.keys import escape_key
-from acsq_mongo.fields import COMBINED_FIELDS, COMBINED_PARTS, FIELDS, FILETYPES
+from acsq_mongo.fields import (
+    COMBINED_FIELDS,
+    COMBINED_PARTS,
+    FIELDS,
+    FILETYPES,
+    STATISTICS,
+    STATS_FILETYPES,
+    STATS_PREFIX,
+    STATS_REGIONS,
+    stats_field,
+)
 from acsq_mongo.query.errors import QueryError
 
 __all__ = ["FieldRef", "resolve", "resolve_filter", "field_choices", "HEADER_PATH_HELP",
-           "MAX_KEY_LENGTH", "ALIASES", "FILTER_NAMES", "WAVELENGTH"]
+           "MAX_KEY_LENGTH", "ALIASES", "FILTER_NAMES", "WAVELENGTH", "STATS_PATH_HELP"]
 
 #: How a header keyword is named in a query.
 HEADER_PATH_HELP = "headers.<filetype>.<ext>.<KEY>, e.g. headers.flt.0.CCDGAIN"
+#: How an image statistic is named in a query.
+STATS_PATH_HELP = "stats.<filetype>.<region>.<statistic>, e.g. stats.flt.chip1.median"
 #: Longest keyword accepted (HIERARCH keywords can be long; FITS cards are 80 characters).
 MAX_KEY_LENGTH = 72
 
@@ -85,7 +97,8 @@ def field_choices() -> str:
     combined = ", ".join(f"{name} ({' or '.join(COMBINED_PARTS[name])})"
                          for name in COMBINED_FIELDS)
     return (", ".join(FIELDS) + f", {combined} and {WAVELENGTH} (500nm..900nm) in a filter, "
-            f"or a header keyword as {HEADER_PATH_HELP}")
+            f"a header keyword as {HEADER_PATH_HELP}, or an image statistic as "
+            f"{STATS_PATH_HELP}")
 
 
 def resolve(name: str) -> FieldRef:
@@ -122,6 +135,8 @@ def resolve(name: str) -> FieldRef:
         parts = COMBINED_PARTS[name.lower()]
         raise QueryError(f"{name.lower()} searches {' and '.join(parts)} at once and is no "
                          f"column or sort key of its own; name {' or '.join(parts)}")
+    if name.lower().startswith(STATS_PREFIX + "."):
+        return _stats_ref(name)
     raise QueryError(f"unknown field {_show(name)}; valid fields: {field_choices()}")
 
 
@@ -173,6 +188,26 @@ def _header_ref(name: str) -> FieldRef:
         ext=ext,
         key=key,
     )
+
+
+def _stats_ref(name: str) -> FieldRef:
+    """``stats.<filetype>.<region>.<statistic>``, each part from its table."""
+    parts = name.split(".")
+    if len(parts) != 4:
+        raise QueryError(f"bad statistic {_show(name)}; write {STATS_PATH_HELP}")
+    regions = {r.lower(): r for r in STATS_REGIONS}
+    canonical = ".".join((STATS_PREFIX, parts[1].lower(),
+                          regions.get(parts[2].lower(), parts[2]), parts[3].lower()))
+    if stats_field(canonical) is None:
+        _, filetype, region, statistic = canonical.split(".")
+        if filetype not in STATS_FILETYPES:
+            wrong = f"filetype {filetype!r}; valid: " + ", ".join(STATS_FILETYPES)
+        elif region not in STATS_REGIONS:
+            wrong = f"region {region!r}; valid: " + ", ".join(STATS_REGIONS)
+        else:
+            wrong = f"statistic {statistic!r}; valid: " + ", ".join(STATISTICS)
+        raise QueryError(f"unknown {wrong} (in {_show(name)})")
+    return FieldRef(name=canonical, path=canonical, type="float")
 
 
 def _show(text: str, limit: int = 60) -> str:

@@ -30,8 +30,13 @@ def projection(refs: tuple[FieldRef, ...], collection: str) -> dict[str, int]:
 
 
 def _value(doc: dict, ref: FieldRef) -> Any:
-    if not ref.is_header:
+    if not ref.is_header and "." not in ref.path:
         return doc.get(ref.name)
+    if not ref.is_header:  # an image statistic: stats.<filetype>.<region>.<statistic>
+        node: Any = doc
+        for part in ref.path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        return node
     node: Any = doc
     for part in ("headers", ref.filetype, ref.ext, ref.path.split(".", 3)[3]):
         if not isinstance(node, dict):

@@ -354,14 +354,16 @@ def _parse_sort(value: Any) -> tuple[tuple[str, int], ...]:
     for part in _split(value):
         direction = -1 if part.startswith("-") else 1
         name = part.lstrip("+-").strip()
-        if name.lower().startswith("headers."):
+        if name.lower().startswith(("headers.", "stats.")):
             name = resolve(name).name
         else:
             name = name.lower()
-        if not name.startswith("headers.") and name not in SORTABLE and name != DISTANCE:
+        if not name.startswith(("headers.", "stats.")) and name not in SORTABLE \
+                and name != DISTANCE:
             raise QueryError(f"cannot sort by {part[:60]!r}; valid sort fields: "
                              + ", ".join(SORTABLE) + ", distance (from a search's "
-                             "position), or a header keyword as headers.<filetype>.<ext>.<KEY>")
+                             "position), a header keyword as headers.<filetype>.<ext>.<KEY>, "
+                             "or an image statistic as stats.<filetype>.<region>.<statistic>")
         if name not in (k for k, _ in keys):
             keys.append((name, direction))
     if not keys:

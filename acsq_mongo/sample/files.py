@@ -23,6 +23,7 @@ from acsq_mongo.sample.header_values import (
     make_header,
     primary_header_values,
 )
+from acsq_mongo.sample.injections import inject
 from acsq_mongo.sample.pixels import Scene, raw_counts
 from acsq_mongo.sample.plan import SampleArchive, SampleRootname, plan_rootnames
 
@@ -177,7 +178,8 @@ def _write_file(path: Path, r: SampleRootname, filetype: str, seed: int, scene: 
             hdu = _table_hdu(r, filetype, combo, seed, reference)
             hdu.header.extend(header, unique=True)
         else:
-            data = _image_data(scene, r, filetype, extname, extver, gain, cache)
+            data = inject(scene, r, filetype, extname, extver,
+                          _image_data(scene, r, filetype, extname, extver, gain, cache), gain)
             # (Not ImageHDU(data, header): that copies the header and merges it card by card.)
             hdu = fits.ImageHDU(data=data)
             hdu.header.extend(header, end=True)

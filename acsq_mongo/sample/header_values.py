@@ -9,6 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from acsq_mongo.sample.acs import load_reference
+from acsq_mongo.sample.injections import raw_sci_values
 from acsq_mongo.sample.plan import SampleRootname
 from acsq_mongo.sample.wcs_values import wcs_values
 
@@ -113,12 +114,14 @@ def extension_header_values(r: SampleRootname, filetype: str, extname: str, extv
     p = r.promoted
     bunit = {"raw": "COUNTS", "drz": "ELECTRONS/S", "drc": "ELECTRONS/S"}.get(filetype,
                                                                              "ELECTRONS")
-    return {
+    values = {
         **wcs_values(r, filetype, extver),
         "EXTNAME": extname, "EXTVER": extver, "EXPNAME": r.rootname, "BUNIT": bunit,
         "CCDCHIP": 2 if extver == 1 and r.n_chips == 2 else 1,
         "PHOTFLAM": 1.5e-19 if p["filter1"].startswith("F6") else 7.0e-20,
     }
+    # A raw chip has its overscan columns (acsq_mongo.sample.injections).
+    return raw_sci_values(r, extver, values) if filetype == "raw" else values
 
 
 HISTORY = {

@@ -70,6 +70,8 @@ class SampleRootname:
     shape: tuple[int, int] = (0, 0)
     n_chips: int = 1
     members: list[str] = field(default_factory=list)
+    #: What :mod:`acsq_mongo.sample.injections` put into the images (filled as they are written).
+    injected: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from acsq_mongo.sample.header_values import (
     extension_header_values,
     primary_header_values,
 )
+from acsq_mongo.sample.injections import overscan_columns
 from acsq_mongo.sample.plan import SampleRootname, plan_rootnames
 
 __all__ = ["plan_archive", "planned_headers", "written_date"]
@@ -101,7 +102,8 @@ def _table_structure(r: SampleRootname, combo: str, reference: dict) -> dict[str
     return header
 
 
-def _structure(r: SampleRootname, filetype: str, extname: str) -> dict[str, Any]:
+def _structure(r: SampleRootname, filetype: str, extname: str, extver: int = 1
+               ) -> dict[str, Any]:
     """The data-describing keywords astropy writes first in an image extension."""
     h, w = r.shape
     if filetype == "raw" and extname != "SCI":
@@ -113,6 +115,8 @@ def _structure(r: SampleRootname, filetype: str, extname: str) -> dict[str, Any]
     else:
         # A drizzled product covers every chip (sample.files._drizzled).
         shape = (h * r.n_chips, w) if filetype in ("drz", "drc") else (h, w)
+        if filetype == "raw":
+            shape = (h, w + sum(overscan_columns(r, extver)))
         bitpix = 16 if extname == "DQ" or filetype == "raw" else 32 if extname == "CTX" else -32
     header: dict[str, Any] = {"XTENSION": "IMAGE", "BITPIX": bitpix, "NAXIS": len(shape)}
     header.update({f"NAXIS{k}": n for k, n in enumerate(reversed(shape), start=1)})
@@ -166,7 +170,7 @@ def planned_headers(r: SampleRootname, seed: int = 0, reference: dict | None = N
             if filetype in _TABLE_FILETYPES:
                 header = _table_structure(r, combo, reference)
             else:
-                header = _structure(r, filetype, extname)
+                header = _structure(r, filetype, extname, extver)
             values = extension_header_values(r, filetype, extname, extver)
             header.update(_values(combo, seed, values))
             if filetype == "raw" and extname != "SCI":

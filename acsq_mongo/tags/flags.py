@@ -67,7 +67,7 @@ def derive_flags(events: Iterable[Mapping[str, Any]]) -> list[str]:
     for event in sorted(events, key=lambda e: (e["time"], str(e["_id"]))):
         if event["action"] == "set":
             flags.add(event["flag"])
-        else:
+        elif event["action"] == "clear":  # (proposals and their answers: tags.proposals)
             flags.discard(event["flag"])
     return sorted(flags)
 

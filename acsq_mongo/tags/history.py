@@ -54,7 +54,8 @@ def _checked(flag: str | None, user: str | None) -> dict[str, Any]:
         query["flag"] = flag
     if user:
         user = user.strip().lower()
-        if len(user) > 32 or not all(c.isalnum() or c in "_.-" for c in user):
+        # (a detector or a rule that proposes: "acstools.findsat_mrt 3.8.2", "rule saturation")
+        if len(user) > 64 or not all(c.isalnum() or c in "_.- " for c in user):
             raise AcsqError(f"user {user[:40]!r} is not a user name")
         query["user"] = user
     return query

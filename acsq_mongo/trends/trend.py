@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.header_indexes import copied_paths
-from acsq_mongo.fields import FACET_FIELDS, FIELDS, TAG_FIELDS
+from acsq_mongo.fields import FACET_FIELDS, FIELDS, TAG_FIELDS, describe_field
 from acsq_mongo.formats.render import csv_lines
 from acsq_mongo.query import core
 from acsq_mongo.query.cache import CallCache, ResultCache
@@ -265,7 +265,8 @@ class Trend:
 
 
 def _axis_label(ref: FieldRef) -> str:
-    unit = "" if ref.is_header else FIELDS[ref.name].unit
+    field = None if ref.is_header else describe_field(ref.name)
+    unit = field.unit if field is not None else ""
     return f"{ref.name} ({unit})" if unit else ref.name
 
 
