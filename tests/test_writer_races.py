@@ -8,8 +8,10 @@ held between its read of the catalog and its replacing of the galleries
 
 from __future__ import annotations
 
+import datetime
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -21,6 +23,7 @@ from held_run import wait_until_held
 from acsq_mongo.accounts.users import add_user
 from acsq_mongo.cli import main
 from acsq_mongo.db.collections import CATALOG, GALLERIES, META, ROOTNAMES
+from acsq_mongo.db.generation import utcnow
 from acsq_mongo.db.header_indexes import MAX_HEADER_INDEXES, copied_paths, header_value
 from acsq_mongo.db.lease import LEASE_ID
 from acsq_mongo.db.summary_shapes import gallery_id
@@ -70,8 +73,46 @@ with ingest_lock(settings, command="host A's ingest"):
 """
 
 
-def test_two_hosts_exclude_each_other_and_a_crashed_holders_lease_expires(real_settings,
-                                                                         real_db, tmp_path):
+def _plant_lease(db, owner: str, what: str, seconds: float) -> None:
+    now = utcnow()
+    db[META].replace_one({"_id": LEASE_ID}, {
+        "owner": owner, "what": what, "since": now, "heartbeat": now,
+        "expires": now + datetime.timedelta(seconds=seconds)}, upsert=True)
+
+
+def test_another_hosts_lease_holds_until_it_expires_and_a_dead_local_holders_does_not(
+        real_settings, real_db, tmp_path):
+    settings = real_settings.replace(data=tmp_path / "here", ingest_lease_s=60)
+    try:
+        # Another host's holder: nothing here can tell whether it lives, so its lease holds.
+        _plant_lease(real_db, "elsewhere.example:4242:abcd1234", "the other host's ingest", 600)
+        with pytest.raises(IngestLocked, match="the other host's ingest"):
+            with ingest_lock(settings):
+                pass
+        # ... until it expires.
+        _plant_lease(real_db, "elsewhere.example:4242:abcd1234", "the other host's ingest", -1)
+        with ingest_lock(settings):
+            assert f":{os.getpid()}:" in real_db[META].find_one({"_id": LEASE_ID})["owner"]
+        # A process of this host that has ended: its unexpired lease is taken over at once.
+        ended = subprocess.Popen([sys.executable, "-c", "pass"])
+        ended.wait(30)
+        _plant_lease(real_db, f"{socket.gethostname()}:{ended.pid}:abcd1234", "a killed run",
+                     600)
+        with ingest_lock(settings):
+            assert f":{os.getpid()}:" in real_db[META].find_one({"_id": LEASE_ID})["owner"]
+        # A live process of this host (this one, under another owner name) is respected.
+        _plant_lease(real_db, f"{socket.gethostname()}:{os.getppid()}:abcd1234", "a live run",
+                     600)
+        with pytest.raises(IngestLocked, match="a live run"):
+            with ingest_lock(settings):
+                pass
+    finally:
+        real_db[META].delete_one({"_id": LEASE_ID})
+
+
+def test_two_lock_folders_exclude_each_other_and_a_crashed_holders_lease_is_taken(real_settings,
+                                                                                   real_db,
+                                                                                   tmp_path):
     lease = 6   # renewed every 2 s
     # Two "hosts": each its own lock folder (no flock in common), one database.
     host_a = real_settings.replace(data=tmp_path / "host_a", ingest_lease_s=lease)
@@ -95,6 +136,8 @@ def test_two_hosts_exclude_each_other_and_a_crashed_holders_lease_expires(real_s
         holder.kill()                                   # kill -9: no clean-up ran
         holder.wait(10)
         assert real_db[META].find_one({"_id": LEASE_ID}) is not None   # left behind
+        # Both "hosts" are this machine, which sees that the holder has died: its lease is
+        # taken over at once (another host's waits for the expiry: the test below).
         deadline = time.monotonic() + 120   # a bound, not a timing: at most one lease
         while True:
             try:

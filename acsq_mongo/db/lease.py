@@ -13,7 +13,9 @@ meets the existing ``_id`` and fails, and the taker stops. The holder renews
 the lease (``heartbeat``, ``expires``) every third of its length from a
 thread of its own, and deletes it at the end. A holder that crashes (``kill
 -9``, a lost host) stops renewing: its lease expires after at most its
-length (the setting ``ingest_lease_s``), and the next run may start.
+length (the setting ``ingest_lease_s``), and the next run may start. A
+holder on the taker's own host whose process has ended is known to be gone
+at once, and its lease is taken over without waiting for the expiry.
 
 Times are the clients' (naive UTC): the hosts' clocks must agree to well
 within the lease's length, as NTP keeps them.
@@ -74,9 +76,40 @@ def take_lease(db: Database, owner: str, what: str, seconds: float) -> dict[str,
     except pymongo.errors.DuplicateKeyError:
         pass  # held by another, and not expired
     held = db[META].find_one({"_id": LEASE_ID})
+    if held is not None and _owner_is_gone(held.get("owner")):
+        # A holder of this host that has died (kill -9) cannot renew: its lease is
+        # taken over now rather than after it expires, as its lock file was freed.
+        db[META].update_one({"_id": LEASE_ID, "owner": held["owner"]}, {"$set": lease})
+        held = db[META].find_one({"_id": LEASE_ID})
     if held is not None and held.get("owner") == owner:
         return None
     return held or {"owner": "unknown", "what": "?", "expires": now}
+
+
+def _owner_is_gone(owner: Any) -> bool:
+    """Whether ``owner`` (:func:`new_owner`) names a process of this host that has ended.
+
+    Only this host's processes can be checked; another host's holder is known to
+    be gone only when its lease expires.
+    """
+    host, _, rest = str(owner).partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    pid = int(pid_text)
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, another user's
+    try:  # a killed child its parent has not reaped yet is a zombie: gone all the same
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rpartition(")")[2].split()[0] == "Z"
+    except (OSError, IndexError):
+        return False
 
 
 def renew_lease(db: Database, owner: str, seconds: float) -> bool:
