@@ -256,6 +256,35 @@ def test_meta_gives_the_quicklooks_default_and_the_chips_wcs(client, archive, tm
         fits.setval(dark, "IMAGETYP", value=original)
 
 
+def test_meta_places_a_proposed_trail_on_the_stitched_picture_and_on_its_chip(client, archive):
+    """A trail proposed in chip1's pixels (0-based, unbinned) lies, on the stitched picture, above
+    chip2 (chip2's NAXIS2 rows, read with astropy), and on chip1 alone where it was found."""
+    from acsq_mongo.tags.proposals import propose
+
+    db = client.application.extensions["acsq"].db
+    with fits.open(_file(archive, "flc")) as hdul:
+        chip1 = next(h.header["EXTVER"] for h in hdul[1:]
+                     if h.name == "SCI" and h.header["CCDCHIP"] == 1)
+        below = next(h.header["NAXIS2"] for h in hdul[1:]
+                     if h.name == "SCI" and h.header["CCDCHIP"] == 2)
+    ends = [10.5, 3.0, 200.0, 90.25]
+    trail = {"chip": "chip1", "ext": 1, "endpoints": ends, "snr": 9.0, "width": 4.0}
+    assert propose(db, ROOT, "satellite_trail", "acstools.findsat_mrt 3.8.2", "t:flc:3.8.2",
+                   "findsat_mrt", "1 trail", {"filetype": "flc", "trails": [trail]})
+    try:
+        stitched = client.get(f"/explore/{ROOT}/flc/meta.json").json["trails"]
+        alone = client.get(f"/explore/{ROOT}/flc/meta.json?ver={chip1}").json["trails"]
+        other = client.get(f"/explore/{ROOT}/flc/meta.json?ver={3 - chip1}").json["trails"]
+        drz = client.get(f"/explore/{ROOT}/drz/meta.json").json["trails"]
+        assert [t["picture"] for t in stitched] == [[11.5, 4.0 + below, 201.0, 91.25 + below]]
+        assert [t["picture"] for t in alone] == [[11.5, 4.0, 201.0, 91.25]]
+        assert stitched[0]["flag"] == "satellite_trail" and other == [] and drz == []
+        assert "proposed" in client.get(f"/explore/{ROOT}/flc").data.decode()
+    finally:
+        db[ANOMALY_EVENTS].delete_many({"rootname": ROOT})
+        db[CATALOG].update_one({"_id": ROOT[:8]}, {"$unset": {"proposed": "", "proposal_seq": ""}})
+
+
 def test_the_page_and_its_links(client):
     page = client.get(f"/explore/{ROOT}/flt?ext=DQ&ver=1").data.decode()
     assert "explorer/explorer.js" in page and "vendor/leaflet/leaflet.js" in page

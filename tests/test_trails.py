@@ -234,6 +234,95 @@ def test_a_tagger_sees_the_trail_drawn_and_confirms_or_rejects_in_chromium(site,
             shutil.copy(shot, os.environ["ACSQ_SCREENSHOTS"])
 
 
+# The screen points of the explorer's dashed lines: each path's ends, in page (client) pixels.
+_PATH_ENDS = """() => [...document.querySelectorAll('#map path.proposed-trail')].map((path) => {
+  const m = path.getScreenCTM();
+  const n = path.getTotalLength();
+  return [path.getPointAtLength(0), path.getPointAtLength(n)].map((q) => {
+    const s = new DOMPoint(q.x, q.y).matrixTransform(m);
+    return [s.x, s.y];
+  });
+})"""
+
+
+def _chip_extver(path, chip: str) -> int:
+    """The SCI EXTVER of a file's chip (``chip1``: CCDCHIP 1), read with astropy."""
+    from astropy.io import fits
+
+    with fits.open(path) as hdul:
+        return next(h.header["EXTVER"] for h in hdul[1:]
+                    if h.name == "SCI" and f"chip{h.header.get('CCDCHIP', 1)}" == chip)
+
+
+@pytest.mark.realdb
+def test_the_explorer_draws_a_proposed_trail_where_it_was_found_in_chromium(site, tmp_path):
+    """At zoom 0 (one screen pixel per image pixel) centred on a trail's end, the dashed line
+    ends where the detector put it: on the stitched picture by the quicklook's ends
+    (``image_endpoints``, the image view's), on the chip alone by the chip's ends."""
+    settings, db, with_trail, _ = site
+    from playwright.sync_api import sync_playwright
+
+    r = with_trail[0]
+    _fresh_proposal(db, settings, r)
+    proposal = pending_proposals(db, r.rootname[:8])[0]
+    detail = proposal["detail"]
+    filetype, height = detail["filetype"], detail["image_size"][1]
+    trail = detail["trails"][0]
+    path = settings.archive / r.path / f"{r.rootname}_{filetype}.fits"
+    extver = _chip_extver(path, trail["chip"])
+    ix0, iy0, ix1, iy1 = trail["image_endpoints"]  # 0-based, top row first (the image view's)
+    ex0, ey0, ex1, ey1 = trail["endpoints"]        # 0-based chip pixels, from the bottom
+    views = {"all": [(ix0 + 1, height - iy0), (ix1 + 1, height - iy1)],  # 1-based FITS pixels
+             str(extver): [(ex0 + 1, ey0 + 1), (ex1 + 1, ey1 + 1)]}
+    errors = []
+    with serving(create_app(settings)) as base, sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=_ARGS)
+        page = chromium.new_page(viewport={"width": 1280, "height": 1000})
+        page.on("console", lambda m: m.type == "error" and errors.append(m.text))
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{base}/login")
+        page.fill("input[name=name]", "ada")
+        page.fill("input[name=password]", "a-long-enough-password")
+        page.click("form button[type=submit]")
+        for ver, ends in views.items():
+            for n, (x, y) in enumerate(ends):
+                cx, cy = round(x), round(y)
+                page.goto(f"{base}/explore/{r.rootname}/{filetype}?ver={ver}&x={cx}&y={cy}&z=0")
+                page.wait_for_function(
+                    "() => document.getElementById('explorer').dataset.ready === '1'",
+                    timeout=30000)
+                page.wait_for_load_state("networkidle")
+                box = page.locator("#map").bounding_box()
+                # The map's centre is pixel (cx, cy)'s centre; y grows upward in FITS.
+                want = (box["x"] + box["width"] / 2 + (x - cx),
+                        box["y"] + box["height"] / 2 - (y - cy))
+                got = [end for ends_ in page.evaluate(_PATH_ENDS) for end in ends_]
+                assert got, (ver, "no proposed trail drawn")
+                nearest = min(np.hypot(gx - want[0], gy - want[1]) for gx, gy in got)
+                assert nearest < 1.0, (ver, n, want, got)
+                label = page.locator("#map .trail-label").first.inner_text()
+                assert label == "proposed satellite_trail"
+                assert page.locator(".proposal .proposed-badge").first.inner_text().lower() \
+                    == "proposed"
+                page.screenshot(path=str(tmp_path / f"explorer_trail_{ver}_{n}.png"))
+        # Seen whole, then confirmed from the explorer (the image view's form and CSRF).
+        page.goto(f"{base}/explore/{r.rootname}/{filetype}")
+        page.wait_for_function("() => document.getElementById('explorer').dataset.ready === '1'",
+                               timeout=30000)
+        assert page.locator("#explorer").get_attribute("data-trails") == str(len(detail["trails"]))
+        page.screenshot(path=str(tmp_path / "explorer_trail_whole.png"), full_page=True)
+        page.click(".proposal button.confirm")
+        page.wait_for_load_state("networkidle")
+        assert "confirmed" in page.locator(".flashes").inner_text()
+        chromium.close()
+    assert errors == []
+    assert db[CATALOG].find_one({"_id": r.rootname[:8]})["anomalies"] == ["satellite_trail"]
+    if os.environ.get("ACSQ_SCREENSHOTS"):
+        import shutil
+        for shot in tmp_path.glob("*.png"):
+            shutil.copy(shot, os.environ["ACSQ_SCREENSHOTS"])
+
+
 def test_the_production_job_searches_what_it_ingested_for_trails():
     import datetime
     import importlib.util

@@ -13,7 +13,8 @@
 ``/explore/<rootname>/<filetype>/meta.json?ext=SCI&ver=all``
     What the page needs to draw a view: size, chips, their WCS (for RA/Dec on
     the client), the default stretch (the quicklook's for the image type), the
-    DQ table, what it may be compared with and the flagged regions.
+    DQ table, what it may be compared with, the flagged regions and the
+    proposed trails on this view (:func:`acsq_mongo.tags.trail_view.trails_on_view`).
 ``POST /explore/<rootname>/<filetype>/flag``
     A signed-in tagger flags an anomaly at a point or a box of this view
     (:func:`acsq_mongo.tags.region_flags.flag_region`); answers the event as JSON.
@@ -41,7 +42,9 @@ from acsq_mongo.images.stretch import stretch_for
 from acsq_mongo.images.tiles import EXTNAMES, TILE, PixelView, levels, open_view
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.tags import TagError
+from acsq_mongo.tags.proposals import pending_proposals
 from acsq_mongo.tags.region_flags import flag_region, flagged_regions
+from acsq_mongo.tags.trail_view import trails_on_view
 from webapp.archive import proposal_segment
 from webapp.auth import role_required
 from webapp.formats import json_response
@@ -129,9 +132,14 @@ def page(rootname: str, filetype: str):
         segment=proposal_segment(entry.get("proposid")), ext=ext, view=view, chips=chips,
         extnames=EXTNAMES, image_filetypes=IMAGE_FILETYPES,
         meta_url=url_for("explore.meta", rootname=root, filetype=filetype),
-        vocabulary=state().vocabulary.flags,
+        vocabulary=state().vocabulary.flags, proposals=_pending(entry),
         can_tag=bool(current_user.is_authenticated and current_user.can_tag),
     )
+
+
+def _pending(entry: dict) -> list[dict]:
+    """The rootname's proposals no one has answered (none to read if it has none)."""
+    return pending_proposals(state().db, entry["_id"]) if entry.get("proposed") else []
 
 
 def _compare_choices(entry: dict, filetype: str) -> list[dict]:
@@ -188,6 +196,7 @@ def meta(rootname: str, filetype: str):
         "cut_csv": url_for("explore.cut", rootname=root, filetype=filetype, fmt="csv"),
         "compare": _compare_choices(entry, filetype),
         "regions": flagged_regions(st.db, entry["_id"]),
+        "trails": trails_on_view(_pending(entry), filetype, blocks),
         "flag_url": url_for("explore.flag", rootname=root, filetype=filetype),
         "image_view": url_for("archive.image_view", proposid=proposal_segment(
             entry.get("proposid")), rootname=root, filetype=filetype),

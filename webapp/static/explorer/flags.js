@@ -32,6 +32,8 @@ export class FlagTool {
     this.form = document.getElementById("flag-form");
     this.where = document.getElementById("flag-where");
     this.show(meta.regions);
+    this.trails = L.layerGroup().addTo(map);
+    this.showTrails(meta.trails || []);
     if (!this.form) return;
     document.getElementById("draw-box").addEventListener("click", () => this.startDrawing());
     this.form.addEventListener("submit", (event) => { event.preventDefault(); this.send(); });
@@ -129,6 +131,20 @@ export class FlagTool {
     this.show(answer.regions);
     this.where.textContent = `flagged ${answer.event.flag} (see the image view)`;
     document.getElementById("explorer").dataset.flagged = String(answer.regions.length);
+  }
+
+  /** The proposed trails of this view, dashed (the look is the CSS's: no inline style). */
+  showTrails(trails) {
+    this.trails.clearLayers();
+    const h = this.meta.height;
+    for (const trail of trails) {
+      const [x0, y0, x1, y1] = trail.picture; // 1-based FITS pixels of this picture
+      L.polyline([[y0 - h - 0.5, x0 - 0.5], [y1 - h - 0.5, x1 - 0.5]], {
+        className: "proposed-trail", interactive: true,
+      }).bindTooltip(`proposed ${trail.flag}`, { permanent: true, className: "trail-label" })
+        .addTo(this.trails);
+    }
+    document.getElementById("explorer").dataset.trails = String(trails.length);
   }
 
   show(regions) {
