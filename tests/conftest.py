@@ -58,6 +58,8 @@ SLOW = frozenset({
     "test_sample::test_cli_and_script",
     "test_sample_synthetic::test_planned_headers_are_what_the_reader_finds_in_the_written_files",
     "test_sample_synthetic::test_a_large_plan_keeps_proposal_ids_unique",
+    # The Radon transform of acstools.findsat_mrt over a set of images (~10 s idle):
+    "test_trails::test_drawn_trails_are_found_and_clean_images_have_none",
 })
 
 
