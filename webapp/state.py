@@ -14,10 +14,9 @@ import os
 import threading
 from typing import TYPE_CHECKING
 
-import pymongo
 from flask import current_app
 
-from acsq_mongo.db.connection import connect
+from acsq_mongo.db.connection import connect, ping
 from acsq_mongo.query.cache import CallCache, ResultCache
 from acsq_mongo.tags.vocabulary import Vocabulary
 
@@ -79,19 +78,18 @@ class WebState:
         """
         if self._injected:
             return self._db
-        # The request's read budget (webapp.budget) would also bound pymongo's wait for
-        # a server; a server that is down is told within settings.server_timeout instead.
         if self._db is not None and self._pid == os.getpid():
+            # A server known to be down is told within settings.server_timeout (ping), not
+            # after the request's read budget (webapp.budget), which pymongo's wait for a
+            # server would otherwise take whole.
             topology = getattr(self._db.client, "topology_description", None)
             if topology is not None and not topology.has_readable_server():
-                with pymongo.timeout(None):
-                    self._db.command("ping")  # ServerSelectionTimeoutError: the 503 page
+                ping(self._db, self.settings.mongo_uri)  # DatabaseUnavailable: the 503 page
             return self._db
         with self._lock:
             if self._db is None or self._pid != os.getpid():
                 self._db = None
-                with pymongo.timeout(None):
-                    db = connect(self.settings)  # DatabaseUnavailable; tried again next time
+                db = connect(self.settings)  # raises DatabaseUnavailable; tried again next time
                 self._db, self._pid = db, os.getpid()
         return self._db
 

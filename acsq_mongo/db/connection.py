@@ -140,9 +140,15 @@ def connect(settings: Settings, check: bool = True) -> Database:
 
 
 def ping(db: Database, uri: str | None = None) -> None:
-    """Ping the server of ``db``, raising :class:`DatabaseUnavailable` if it is down."""
+    """Ping the server of ``db``, raising :class:`DatabaseUnavailable` if it is down.
+
+    A read budget around the call (:mod:`acsq_mongo.db.budget`) does not apply: pymongo
+    would wait for a server as long as the budget lasts, and a server that is down is
+    to be told within the client's ``serverSelectionTimeoutMS`` (``server_timeout``).
+    """
     try:
-        db.client.admin.command("ping")
+        with pymongo.timeout(None):
+            db.client.admin.command("ping")
     except pymongo.errors.PyMongoError as exc:
         if is_timeout(exc):
             raise  # the caller's time budget ran out (acsq_mongo.db.budget): not a server down
