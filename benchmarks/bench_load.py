@@ -198,11 +198,15 @@ def _bench(args: argparse.Namespace, work: Path, server) -> int:
                    for i in range(args.clients)]
         threads.append(threading.Thread(target=_intruder, args=(base, stop, out)))
         ingest_memory: dict[str, float] = {}
+        # The web and database processes' memory every minute: whether it levels off.
+        timeline: list[tuple[float, dict[str, float]]] = []
         for thread in threads:
             thread.start()
         while any(t.is_alive() for t in threads):
             if ingest.poll() is None:
                 ingest_memory = _memory({"ingest": processes["ingest"]}) or ingest_memory
+            if time.monotonic() >= began + 60 * len(timeline):
+                timeline.append((time.monotonic() - began, _memory(processes)))
             time.sleep(1)
         try:   # the load is over: let the ingest finish its summaries
             ingest_out = ingest.communicate(timeout=300)[0]
@@ -212,6 +216,7 @@ def _bench(args: argparse.Namespace, work: Path, server) -> int:
                                           {"ingest": ingest_memory.get("ingest", 0.0)})}
         _report(args, time.monotonic() - began, out, before, after, load_before,
                 ingest_out, db)
+        _report_timeline(timeline, after)
     finally:
         if "ingest" in locals() and ingest.poll() is None:
             ingest.terminate()
@@ -277,6 +282,17 @@ def _report(args, seconds: float, out, before, after, load_before, ingest_out, d
     print(f"\ningest --new: {ingest_out.strip().splitlines()[0] if ingest_out.strip() else '?'}"
           f"; catalog at the end: {stored} rootnames")
 
+
+
+def _report_timeline(timeline: list[tuple[float, dict[str, float]]],
+                     after: dict[str, float]) -> None:
+    """Print each web and database process's memory (MB) minute by minute."""
+    names = [n for n in (timeline[0][1] if timeline else {}) if n != "ingest"]
+    print("\n| process | " + " | ".join(f"{t:.0f} s" for t, _ in timeline) + " | end |")
+    print("|---|" + "---:|" * (len(timeline) + 1))
+    for name in names:
+        cells = [f"{rss.get(name, float('nan')):.0f}" for _, rss in timeline]
+        print(f"| {name} | " + " | ".join(cells) + f" | {after.get(name, float('nan')):.0f} |")
 
 if __name__ == "__main__":
     sys.exit(main())
