@@ -19,6 +19,7 @@ from html import unescape
 from pathlib import Path
 
 import pytest
+from settings_env import use_settings
 
 from acsq_mongo.cli import main
 from acsq_mongo.db.collections import CATALOG
@@ -50,10 +51,7 @@ def site(real_server_uri, sample_archive, tmp_path_factory):
 @pytest.fixture
 def cli_env(site, monkeypatch):
     settings, _, _ = site
-    for name, value in (("ACSQ_MONGO_URI", settings.mongo_uri), ("ACSQ_DB", settings.db),
-                        ("ACSQ_DATA", str(settings.data)), ("ACSQ_ARCHIVE", str(settings.archive))):
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("ACSQ_CONFIG", raising=False)
+    use_settings(monkeypatch, settings)
 
 
 # --- the query form -----------------------------------------------------------------------

@@ -16,6 +16,7 @@ import os
 
 import astropy.units as u
 import pytest
+from settings_env import use_settings
 
 from acsq_mongo.api import Archive
 from acsq_mongo.cli import main
@@ -50,10 +51,7 @@ def site(real_server_uri, sample_archive, tmp_path_factory):
 @pytest.fixture
 def cli_env(site, monkeypatch):
     settings, _, _ = site
-    for name, value in (("ACSQ_MONGO_URI", settings.mongo_uri), ("ACSQ_DB", settings.db),
-                        ("ACSQ_DATA", str(settings.data)), ("ACSQ_ARCHIVE", str(settings.archive))):
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("ACSQ_CONFIG", raising=False)
+    use_settings(monkeypatch, settings)
     return settings
 
 
