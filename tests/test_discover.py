@@ -26,7 +26,7 @@ def messy_archive(tmp_path) -> Path:
     _touch(root / "j94f" / "j94f05bgq" / "j94f05bgq_flt.fits")
     _touch(root / "j94f" / "j94f05bgq" / "j94f05bgq_raw.fits")
     _touch(root / "j94f" / "j94f05bgq" / "README")                     # not .fits
-    _touch(root / "j94f" / "j94f05bgq" / "j94f05bgq_flt.fits.gz")      # not .fits
+    _touch(root / "j94f" / "j94f05bgq" / "j94f05bgq_flt.fits.gz")      # a duplicate flt
     _touch(root / "j94f" / "j94f05bgq" / "j94f05bgq_xyz.fits")         # unknown filetype
     _touch(root / "j94f" / "j94f05bgq" / "notes.fits")                 # wrong name
     _touch(root / "j94f" / "j94f05bgq" / "j94f05chq_flt.fits")         # other rootname
@@ -49,10 +49,15 @@ def test_layout_is_walked_and_strays_are_skipped_with_a_log_line(messy_archive, 
     assert upper.files["flt"].name == "J8ZH21XVQ_FLT.FITS"
     assert upper.relpath == "J8ZH/J8ZH21XVQ" and upper.id == "j8zh21xv"
     skipped = {Path(p).name for p, _ in found.skipped}
-    assert {"README", "j94f05bgq_flt.fits.gz", "j94f05bgq_xyz.fits", "notes.fits",
+    assert {"README", "j94f05bgq_xyz.fits", "notes.fits",
             "j94f05chq_flt.fits", "j8zh99aaq", "jabc01abq", "toolong123", "README.txt",
             "stray.txt"} <= skipped
     assert found.problems == []
+    # A second flt (.fits and .fits.gz) is no stray: it is listed for the ingest to report.
+    folder = next(f for f in found.folders if f.rootname == "j94f05bgq")
+    assert [d.name for d in folder.duplicates] == ["j94f05bgq_flt.fits.gz"]
+    assert folder.files["flt"].name == "j94f05bgq_flt.fits"
+    assert "j94f05bgq_flt.fits.gz" not in skipped
     # Every skip is a log line, at INFO: never an error.
     for name in ("README.txt", "notes.fits", "jabc01abq"):
         assert any(name in r.getMessage() and r.levelno == logging.INFO for r in caplog.records)
@@ -112,6 +117,19 @@ def test_a_retransmission_is_merged_into_its_observation_with_nothing_dropped(me
     # Asking for one rootname brings its whole observation.
     asked = discover_archive(messy_archive, ["j94f05bgr"])
     assert asked.problems == [] and asked.folders[0].rootnames == ["j94f05bgq", "j94f05bgr"]
+
+
+def test_a_duplicate_is_kept_through_a_merge_and_changes_files_sig(tmp_path):
+    first = _touch(tmp_path / "j94f" / "j94f05bgq" / "j94f05bgq_flt.fits")
+    second = _touch(tmp_path / "j94f" / "j94f05bgr" / "j94f05bgr_flt.fits")
+    before = discover_archive(tmp_path).folders[0].files_sig
+    _touch(second.with_name("j94f05bgr_flt.fits.gz"))           # the retransmission's, twice
+    [folder] = discover_archive(tmp_path).folders
+    assert set(folder.files) == {"flt", "j94f05bgr_flt"} and first.name == "j94f05bgq_flt.fits"
+    [twice] = folder.duplicates
+    assert twice.name == "j94f05bgr_flt.fits.gz" and twice.relpath == "j94f/j94f05bgr"
+    assert folder.key_of(twice) == "j94f05bgr_flt"
+    assert folder.files_sig != before      # a duplicate added (or gone) is a change
 
 
 def test_a_gzip_file_is_found_under_its_own_name(tmp_path):

@@ -5,11 +5,12 @@ The archive is a small plain sample plus one rootname (or group) of each structu
 (:mod:`acsq_mongo.sample.structures`): an association whose CR-split sub-products sit in
 folders of their own, a retransmission, a ``.fits.gz`` flt, a tile-compressed flt, modern
 flt and flc files (D2IMARR, WCSDVARR, WCSCORR, HDRLET), HRC, SBC, a WFC subarray, and
-internal frames; and one unreadable file.
+internal frames; one unreadable file, and one flt twice, as ``.fits`` and ``.fits.gz``.
 """
 
 from __future__ import annotations
 
+import gzip
 import os
 import shutil
 from pathlib import Path
@@ -45,11 +46,15 @@ def real_archive(tmp_path_factory, real_server_uri):
     """(settings, db, structures, summary): the archive written and ingested once."""
     base = tmp_path_factory.mktemp("real_archive")
     root = base / "archive"
-    make_sample_archive(root, 12, seed=22)
+    sample = make_sample_archive(root, 12, seed=22)
     structures = write_structures(root, seed=22)
     bad = root / BAD
     bad.parent.mkdir(parents=True)
     bad.write_bytes(b"SIMPLE  =                    T" + b" " * 50)  # truncated in its header
+    # One flt twice, as .fits and .fits.gz: the .gz is reported (stage duplicate), not stored.
+    twice = next(r for r in sample.rootnames if "flt" in r.filetypes)
+    flt = root / twice.path / f"{twice.rootname}_flt.fits"
+    flt.with_name(flt.name + ".gz").write_bytes(gzip.compress(flt.read_bytes()))
     settings = load_settings(environ={}, mongo_uri=real_server_uri, db=f"acsq_real_{os.getpid()}",
                              data=base / "var", archive=root, count_time_limit_ms=0,
                              proposal_types=root / "proposal_types.csv")
@@ -75,10 +80,17 @@ def test_nothing_is_lost(real_archive):
     headers = {path for doc in db[ROOTNAMES].find({}, {"file_paths": 1, "headers": 1})
                for key, path in doc["file_paths"].items() if doc["headers"].get(key)}
     bad = {e["path"]: e["error"] for e in db[INGEST_ERRORS].find({"stage": "header"})}
-    # Every file on disk is stored; every one has its headers, or is reported with a reason.
-    assert stored == on_disk
-    assert headers | set(bad) == on_disk and not headers & set(bad)
+    twice = {e["path"]: e for e in db[INGEST_ERRORS].find({"stage": "duplicate"})}
+    # Every file on disk is stored, or reported as a duplicate; every stored one has its
+    # headers, or is reported with a reason.
+    assert stored | set(twice) == on_disk and not stored & set(twice)
+    assert headers | set(bad) == stored and not headers & set(bad)
     assert set(bad) == {BAD} and "truncated" in bad[BAD]
+    [(path, error)] = twice.items()
+    assert path.endswith("_flt.fits.gz") and path[:-3] in stored and error["filetype"] == "flt"
+    assert "not ingested" in error["error"] and Path(path[:-3]).name in error["error"]
+    doc = db[ROOTNAMES].find_one({"_id": error["rootname"][:8]})
+    assert [e["path"] for e in doc["errors"] if e["stage"] == "duplicate"] == [path]
     # Zero readable files skipped: what discovery skipped lies outside rootname folders.
     skipped = discover_archive(root).skipped
     assert summary.ok is False and summary.skipped == len(skipped)   # the bad file failed

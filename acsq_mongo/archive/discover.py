@@ -6,7 +6,11 @@ first 4 characters of the 9-character rootname and ``filetype`` one of
 :data:`acsq_mongo.fields.FILETYPES`. Names are matched case-insensitively;
 ``.fits`` and gzip-compressed ``.fits.gz`` files count. Everything else (README
 files, stray names, folders in the wrong place, empty folders) is skipped with
-a log line and is never an error.
+a log line and is never an error. A second file of one rootname and filetype
+(``x_flt.fits`` beside ``x_flt.fits.gz``, or names that differ only in case)
+is not skipped: it is a *duplicate* (:attr:`RootnameFolder.duplicates`), which
+the ingest reports as an error of the observation (stage ``duplicate``), so a
+readable file never goes unreported.
 
 **One observation, many folders.** The first 8 characters of a rootname name
 the observation (the document ``_id``, as in the seed). Folders whose names
@@ -40,6 +44,7 @@ __all__ = [
     "file_key",
     "Discovery",
     "files_sig",
+    "duplicate_reason",
     "scan_rootname_folder",
     "discover_archive",
     "merge_folders",
@@ -130,12 +135,18 @@ class RootnameFolder:
     files : dict
         ``{file key: FileInfo}`` (:func:`file_key`): the filetypes in
         ``FILETYPES`` order, then the further files of a filetype.
+    duplicates : list of FileInfo
+        Files not ingested because their folder holds another file of the same
+        rootname and filetype (``.fits`` and ``.fits.gz``, or names differing
+        only in case): the first by name is in ``files``. The ingest reports
+        each as an error (:func:`duplicate_reason` says why).
     """
 
     rootname: str
     folder: Path
     relpath: str
     files: dict[str, FileInfo] = field(default_factory=dict)
+    duplicates: list[FileInfo] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -163,10 +174,27 @@ class RootnameFolder:
             if principal[info.filetype] is not info:
                 files[file_key(info.filetype, info.rootname, False)] = info
         self.files = files
+        self.duplicates = sorted((*self.duplicates, *other.duplicates), key=lambda i: i.name)
+
+    def key_of(self, info: FileInfo) -> str | None:
+        """The file key of the ingested file of ``info``'s rootname and filetype, if any."""
+        rootname = info.rootname or self.rootname
+        for key, kept in self.files.items():
+            if kept.filetype == info.filetype and (kept.rootname or self.rootname) == rootname:
+                return key
+        return None
 
     @property
     def files_sig(self) -> str:
-        return files_sig(self.files.values())
+        """:func:`files_sig` of its files and duplicates (a duplicate added or gone is a
+        change)."""
+        return files_sig([*self.files.values(), *self.duplicates])
+
+
+def duplicate_reason(duplicate: FileInfo, kept: FileInfo) -> str:
+    """Why a duplicate (:attr:`RootnameFolder.duplicates`) is not ingested, one line."""
+    return (f"a second {duplicate.filetype} file of rootname {duplicate.rootname} (names differ "
+            f"only in case or .gz): not ingested; {kept.name} is")
 
 
 def _stat(path: Path) -> tuple[int, int, str | None]:
@@ -231,13 +259,15 @@ def scan_rootname_folder(
         if filetype not in FILETYPES:
             _skip(skipped, str(path), f"unknown filetype {filetype!r}")
             continue
-        if filetype in found:
-            _skip(skipped, str(path), f"a second {filetype} file (names differ only in case "
-                  f"or .gz); {found[filetype].name} is used")
-            continue
         size, mtime_ns, error = _stat(path)
-        found[filetype] = FileInfo(filetype, name, path, size, mtime_ns, error,
-                                   rootname=rootname, relpath=relpath)
+        info = FileInfo(filetype, name, path, size, mtime_ns, error,
+                        rootname=rootname, relpath=relpath)
+        if filetype in found:
+            # Not a stray: a readable file that is not ingested, so the ingest reports it.
+            log.warning("%s: %s", path, duplicate_reason(info, found[filetype]))
+            result.duplicates.append(info)
+            continue
+        found[filetype] = info
     result.files = {ft: found[ft] for ft in FILETYPES if ft in found}
     if not result.files:
         _skip(skipped, str(folder), "no FITS files of a known filetype")

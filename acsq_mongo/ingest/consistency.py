@@ -32,8 +32,9 @@ __all__ = ["IMAGE_FOLDERS", "FILE_STAGES", "check_consistency", "compare_with_re
 #: The folders of ``ACSQ_DATA`` that hold quicklook images.
 IMAGE_FOLDERS = ("jpegs", "thumbnails")
 
-#: Error stages that say a file is bad (``ingest`` says a run failed, ``store`` a document).
-FILE_STAGES = ("header", "instrument", "quicklook")
+#: Error stages that say a file is bad (``ingest`` says a run failed, ``store`` a document;
+#: ``duplicate`` a second file of one rootname and filetype, not ingested).
+FILE_STAGES = ("header", "instrument", "quicklook", "duplicate")
 
 # Catalog fields that no ingest writes (the anomaly flags and their bookkeeping).
 TAG_KEYS = frozenset(f.name for f in TAG_FIELDS) | {"anomaly_seq"}

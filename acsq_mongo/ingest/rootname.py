@@ -13,13 +13,12 @@ nothing but ``last_ingest_date``.
 
 Bad input
 ---------
-A file that cannot be read (missing, unreadable, empty, not FITS, truncated) is recorded in the
-document's ``errors`` and in ``ingest_errors`` with its path, the error and the time, and
-logged; the rest of the rootname and of the run carry on. If a file that was read before has
-become unreadable, its stored headers are kept (nothing stored is lost) beside the new error. A
-document over MongoDB's 16 MB limit is not written; that is an error too. A file whose
-``INSTRUME`` is not ``ACS`` is an error of stage ``instrument`` (headers not stored); a rootname
-with no ACS file at all is not stored.
+A file that cannot be read (missing, unreadable, empty, not FITS, truncated), or a duplicate
+(:mod:`~acsq_mongo.ingest.duplicates`), is an entry of the document's ``errors`` and of
+``ingest_errors`` (path, error, time), and a log line; the rest carries on. A file read before
+that became unreadable keeps its stored headers (nothing stored is lost). A document over 16 MB
+is not written: an error too. A file whose ``INSTRUME`` is not ``ACS`` is an error of stage
+``instrument`` (headers not stored); a rootname with no ACS file at all is not stored.
 
 An observation (``_id``) may merge several folders, each file under its file key.
 Many are ingested by :mod:`acsq_mongo.ingest.batch`, a run by :mod:`~acsq_mongo.ingest.run`.
@@ -47,6 +46,7 @@ from acsq_mongo.ingest.document import (
     encode_document,
     promoted_fields,
 )
+from acsq_mongo.ingest.duplicates import duplicate_errors
 from acsq_mongo.ingest.headers import HeaderReadError, read_headers
 from acsq_mongo.ingest.hold import hold
 from acsq_mongo.ingest.lookup_tables import footprint_arrays
@@ -61,12 +61,7 @@ if TYPE_CHECKING:
 
     from acsq_mongo.settings import Settings
 
-__all__ = [
-    "error_entry",
-    "ACS",
-    "RootnameResult",
-    "ingest_rootname",
-]
+__all__ = ["error_entry", "ACS", "RootnameResult", "ingest_rootname"]
 
 log = logging.getLogger(__name__)
 
@@ -286,6 +281,9 @@ def _ingest(db: Database, settings: Settings, folder: RootnameFolder, force: boo
                                            new_errors)
     if asn_members is None and prev_files.get("asn") and "asn" in kept:
         asn_members = previous.get("asn_members")
+    kept_duplicates, new_duplicates = duplicate_errors(folder, prev_errors, now)
+    errors += kept_duplicates + new_duplicates
+    new_errors += new_duplicates
 
     if not headers and non_acs and not previous:
         log.error("%s: no ACS file; rootname not ingested", rootname)
