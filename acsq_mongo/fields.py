@@ -10,6 +10,7 @@ store indexes them. Every other header keyword stays reachable by its path,
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = [
@@ -19,6 +20,8 @@ __all__ = [
     "TAG_FIELDS",
     "FIELDS",
     "FILETYPES",
+    "key_filetype",
+    "file_keys",
     "IMAGE_FILETYPES",
     "THUMBNAIL_FILETYPES",
     "DETECTORS",
@@ -134,6 +137,27 @@ FILETYPES: tuple[str, ...] = (
     "raw", "flt", "flc", "crj", "crc", "drz", "drc", "spt", "jif", "jit", "asn",
 )
 
+
+#: The key of a further file of a filetype: ``<rootname>_<filetype>``.
+_FURTHER_KEY = re.compile(r"[a-z0-9]{9}_[a-z]{3}")
+
+
+def key_filetype(key: str) -> str:
+    """The filetype of a file key (docs/data-model.md, "Identity"): ``crj`` of ``crj`` and
+    of ``j8cw03012_crj``, a further file of the filetype under the same 8-character ``_id``."""
+    return key.rpartition("_")[2]
+
+
+def file_keys(keys: Iterable[str], filetypes: Iterable[str] = FILETYPES) -> list[str]:
+    """The file keys among ``keys`` whose filetype is one of ``filetypes``: each filetype's
+    first file (keyed by the filetype) in ``filetypes`` order, then the further files
+    (``<rootname>_<filetype>``) in the same order, by name."""
+    order = {ft: i for i, ft in enumerate(filetypes)}
+    keys = list(keys)
+    return [ft for ft in order if ft in keys] + sorted(
+        (k for k in keys if _FURTHER_KEY.fullmatch(k) and key_filetype(k) in order),
+        key=lambda k: (order[key_filetype(k)], k))
+
 #: Filetypes with image data that get quicklook JPEGs, in the order the image view's tabs
 #: show them: the exposure as read out, calibrated, CTE-corrected; then the products,
 #: cosmic rays rejected (crj, crc) and drizzled (drz, drc).
@@ -230,18 +254,20 @@ STATISTICS: dict[str, tuple[str, str]] = {
 def stats_field(name: str) -> Field | None:
     """Return the field of one statistic, ``stats.flt.chip1.median``, or None if it is not one.
 
-    The name is matched exactly (filetype lower case, region as in :data:`STATS_REGIONS`).
+    The name is matched exactly (filetype lower case, region as in :data:`STATS_REGIONS`);
+    the filetype may be a further file's key, ``stats.j8cw03012_crj.chip1.median``.
     """
     parts = name.split(".")
     if len(parts) != 4 or parts[0] != STATS_PREFIX:
         return None
-    _, filetype, region, statistic = parts
-    if filetype not in STATS_FILETYPES or region not in STATS_REGIONS \
+    _, key, region, statistic = parts
+    filetype = key_filetype(key)   # a further file of a filetype: stats.j8cw03012_crj....
+    if not file_keys([key], STATS_FILETYPES) or region not in STATS_REGIONS \
             or statistic not in STATISTICS:
         return None
     label, unit = STATISTICS[statistic]
     unit = PIXEL_UNITS[filetype] if unit == "pixel" else unit
-    return Field(name, "float", None, f"{filetype} {region}: {label}", unit)
+    return Field(name, "float", None, f"{key} {region}: {label}", unit)
 
 
 def describe_field(name: str) -> Field | None:

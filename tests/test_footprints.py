@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -369,6 +370,51 @@ def test_ingest_applies_the_lookup_tables_of_a_modern_flt(mock_settings, tmp_pat
     for ring, corners in zip(doc["footprints"]["flt"], expected, strict=True):
         assert np.abs(np.array(ring) - corners).max() < 1e-9
     assert "lookup table" not in summary.log_path.read_text()
+
+
+def test_a_second_flt_gets_its_own_lookup_tables_and_keeps_them_when_kept(real_settings,
+                                                                          tmp_path):
+    """A retransmission ``j94f05bgr`` beside ``j94f05bgq``, both modern flts with lookup
+    tables, the second pointed 0.05 deg away: each file key's footprint is its own file's,
+    as astropy puts the corners with the tables; on the real server."""
+    from acsq_mongo.db.connection import connect
+
+    archive = tmp_path / "archive"
+    paths = {}
+    for name, shift in (("j94f05bgq", 0.0), ("j94f05bgr", 0.05)):
+        path = archive / "j94f" / name / f"{name}_flt.fits"
+        path.parent.mkdir(parents=True)
+        _write_flt_with_lookup_tables(path)
+        with fits.open(path, mode="update") as hdul:
+            hdul[0].header["ROOTNAME"] = name
+            for ext in (1, 4):
+                hdul[ext].header["CRVAL1"] += shift
+        paths["flt" if name.endswith("q") else f"{name}_flt"] = path
+    settings = real_settings.replace(archive=archive)
+    db = connect(settings)
+
+    def check():
+        doc = db[ROOTNAMES].find_one({"_id": "j94f05bg"})
+        assert list(doc["footprints"]) == ["flt", "j94f05bgr_flt"]
+        for key, path in paths.items():
+            for ring, corners in zip(doc["footprints"][key], _astropy_lookup_corners(path),
+                                     strict=True):
+                assert np.abs(np.array(ring) - corners).max() < 1e-9, key
+                assert _max_arcsec(ring, corners) < 0.1
+        # The catalog's footprint stays the first flt's.
+        catalog = db[CATALOG].find_one({"_id": "j94f05bg"})
+        assert catalog["footprint"] == to_geojson(doc["footprints"]["flt"])
+
+    summary = run_ingest(settings, archive, quicklook=False)
+    assert summary.ok and "lookup table" not in summary.log_path.read_text()
+    check()
+    # The first file changes, the second is kept: its tables are read again (by astropy).
+    stat = paths["flt"].stat()
+    os.utime(paths["flt"], ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    again = run_ingest(settings, archive, quicklook=False)
+    assert again.files_read == 1 and "lookup table" not in again.log_path.read_text()
+    check()
+    db.client.close()
 
 
 @pytest.mark.parametrize("ring, why", [

@@ -15,6 +15,7 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from astropy.io import fits
 
@@ -169,6 +170,40 @@ def test_a_retransmission_keeps_both_transmissions(real_archive):
     names = [p.name for _, _, p in iter_files(db, QuerySpec.parse([("rootname", "js2202aa*")]),
                                               settings, ["flt"])]
     assert names == ["js2202aaq_flt.fits", "js2202aar_flt.fits"]
+
+
+def test_a_second_file_of_a_filetype_gets_its_own_statistics_and_footprint(real_archive):
+    """A second crj sub-product and a retransmitted flt (file keys ``js2201012_crj``,
+    ``js2202aar_flt``) are measured from their own files, beside the first file's."""
+    settings, db, _, _ = real_archive
+    root = Path(settings.archive)
+    for _id, first, second, filetype in (("js220101", "js2201011", "js2201012", "crj"),
+                                         ("js2202aa", "js2202aaq", "js2202aar", "flt")):
+        doc = db[ROOTNAMES].find_one({"_id": _id})
+        key = f"{second}_{filetype}"
+        for name, stored in ((first, doc["stats"][filetype]), (second, doc["stats"][key])):
+            path = root / "js22" / name / f"{name}_{filetype}.fits"
+            with fits.open(path) as hdul:   # numpy's median of each chip, by CCDCHIP
+                medians = {f"chip{h.header['CCDCHIP']}": float(np.median(h.data))
+                           for h in hdul if h.name == "SCI"}
+            for chip, median in medians.items():
+                assert stored[chip]["median"] == pytest.approx(median, rel=1e-6), (name, chip)
+        assert doc["stats"][filetype] != doc["stats"][key]        # the first not overwritten
+        assert db[CATALOG].find_one({"_id": _id})["stats"][key] == doc["stats"][key]
+        # ... and queried by its key, as headers.<file key> is.
+        median = doc["stats"][key]["chip1"]["median"]
+        found = Archive(settings, db).query({f"stats.{key}.chip1.median": median}).rows()
+        assert [r["rootname"] for r in found] == [doc["rootname"]]
+    doc = db[ROOTNAMES].find_one({"_id": "js2202aa"})
+    for name in ("js2202aaq", "js2202aar"):    # each flt's own chips, and its raw's copy
+        key = "flt" if name.endswith("q") else f"{name}_flt"
+        with fits.open(root / "js22" / name / f"{name}_flt.fits") as hdul:
+            crval = [(h.header["CRVAL1"], h.header["CRVAL2"]) for h in hdul if h.name == "SCI"]
+        assert len(doc["footprints"][key]) == len(crval) >= 1
+        for ring, (ra, dec) in zip(doc["footprints"][key], crval, strict=True):
+            assert min(r[0] for r in ring) < ra < max(r[0] for r in ring), name
+            assert min(r[1] for r in ring) < dec < max(r[1] for r in ring), name
+        assert doc["footprints"][key.replace("flt", "raw")] == doc["footprints"][key]
 
 
 def _astropy_values(path: Path, ext: int) -> dict:

@@ -303,7 +303,7 @@ def build_document_bson(parts: DocumentParts) -> tuple[dict[str, Any], bytes]:
     if parts.quicklook is not None:
         doc["quicklook"] = dict(parts.quicklook)
     if parts.stats:
-        doc["stats"] = {ft: parts.stats[ft] for ft in FILETYPES if ft in parts.stats}
+        doc["stats"] = {key: parts.stats[key] for key in _ordered_keys(parts.stats)}
     footprints = parts.footprints
     if not has_pointing(promoted):
         footprints = Footprints()  # an internal frame sees no sky, whatever its WCS says
@@ -338,7 +338,7 @@ def add_footprints(doc: dict[str, Any], footprints: Footprints) -> None:
     preferred = footprints.preferred
     if preferred is None:
         return
-    doc["footprints"] = {ft: footprints.rings[ft] for ft in FILETYPES if ft in footprints.rings}
+    doc["footprints"] = {key: footprints.rings[key] for key in _ordered_keys(footprints.rings)}
     doc["footprint"] = to_geojson(preferred)
     doc["s_region"] = to_s_region(preferred)
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from acsq_mongo.fields import file_keys
 from acsq_mongo.ingest.headers import open_fits_bytes
 from acsq_mongo.sky.footprints import FOOTPRINT_FILETYPES, lookup_extensions
 
@@ -33,25 +34,29 @@ _DTYPES = {8: ">u1", 16: ">i2", 32: ">i4", 64: ">i8", -32: ">f4", -64: ">f8"}
 def footprint_arrays(files: Mapping[str, Any], headers: Mapping[str, Mapping[str, Any]],
                      data_offsets: Mapping[str, Mapping[str, int]]
                      ) -> dict[str, dict[str, np.ndarray]]:
-    """The lookup tables of every file of a rootname that has a footprint.
+    """The lookup tables of every file of an observation that has a footprint.
+
+    Every file key of a footprint filetype counts: the first flt (``flt``) and a further one
+    (``j94f05bgr_flt``, docs/data-model.md "Identity") alike, each from its own file.
 
     Parameters
     ----------
     files : mapping
-        ``{filetype: FileInfo}`` (:class:`~acsq_mongo.archive.discover.FileInfo`).
+        ``{file key: FileInfo}`` (:class:`~acsq_mongo.archive.discover.FileInfo`).
     headers : mapping
-        ``{filetype: {"<ext>": {KEY: value}}}``, read now or kept.
+        ``{file key: {"<ext>": {KEY: value}}}``, read now or kept.
     data_offsets : mapping
-        ``{filetype: {"<ext>": offset}}`` of the files read now.
+        ``{file key: {"<ext>": offset}}`` of the files read now.
 
     Returns
     -------
     arrays : dict
-        ``{filetype: {"<ext>": array}}``, for
+        ``{file key: {"<ext>": array}}``, for
         :func:`~acsq_mongo.sky.footprints.compute_footprints`.
     """
-    return {ft: arrays for ft in FOOTPRINT_FILETYPES if ft in headers and ft in files
-            if (arrays := read_lookup_arrays(files[ft].path, headers[ft], data_offsets.get(ft)))}
+    return {key: arrays for key in file_keys(headers, FOOTPRINT_FILETYPES) if key in files
+            if (arrays := read_lookup_arrays(files[key].path, headers[key],
+                                             data_offsets.get(key)))}
 
 
 def read_lookup_arrays(path: str | os.PathLike, headers: Mapping[str, Mapping[str, Any]],

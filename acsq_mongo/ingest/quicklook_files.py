@@ -30,8 +30,8 @@ def observation_quicklooks(
     Each file's images are named by its own rootname (``j8cw03011_crj.jpg``) and
     recorded under its file key; the thumbnail is the principal rootname's. With
     ``stats``, the image statistics of the files whose images were made now are
-    added to it, ``{filetype: ...}``, for the files whose key is their filetype
-    (a further file of a filetype, ``<rootname>_<filetype>``, gets none).
+    added to it under each file's key, ``{file key: ...}``: a further file of a
+    filetype has its own, ``stats.j8cw03012_crj``, beside the first file's ``stats.crj``.
     """
     from acsq_mongo.images.quicklook import make_quicklooks
 
@@ -51,7 +51,7 @@ def observation_quicklooks(
         result.quicklooks_fresh += outcome.skipped
         keys = {ft: key for ft, (key, _) in by_filetype.items()}
         if stats is not None:
-            stats.update({ft: v for ft, v in outcome.stats.items() if keys.get(ft) == ft})
+            stats.update({keys[ft]: v for ft, v in outcome.stats.items() if ft in keys})
         for name, value in outcome.paths.items():
             if name == "thumbnail":
                 paths.setdefault("thumbnail", value)

@@ -4,7 +4,9 @@ Which headers give a footprint:
 
 - ``flt``, ``flc``: each ``SCI`` extension (one per chip: two for WFC);
 - ``drz``, ``drc``: the product's ``SCI`` extension;
-- ``raw``: the ``flt``'s footprint, when there is an ``flt``.
+- ``raw``: the ``flt``'s footprint, when there is an ``flt``;
+
+and a further file of one of them (``j94f05bgr_flt``, a file key) the same way.
 
 Each chip's ring is its four outer pixel corners, ``(0.5, 0.5)`` to
 ``(N1 + 0.5, N2 + 0.5)`` in FITS pixel numbering, through the full WCS
@@ -38,19 +40,11 @@ from typing import Any
 
 import numpy as np
 
+from acsq_mongo.fields import file_keys, key_filetype
 from acsq_mongo.sky.geometry import check_ring
 
-__all__ = [
-    "Footprints",
-    "FOOTPRINT_FILETYPES",
-    "PREFERRED",
-    "LookupTableMissing",
-    "WCSUnusable",
-    "chip_ring",
-    "chip_wcs",
-    "compute_footprints",
-    "lookup_extensions",
-]
+__all__ = ["Footprints", "FOOTPRINT_FILETYPES", "PREFERRED", "LookupTableMissing", "WCSUnusable",
+           "chip_ring", "chip_wcs", "compute_footprints", "lookup_extensions"]
 
 #: Filetypes that get a footprint, and the order the catalog's ``footprint`` prefers them in.
 FOOTPRINT_FILETYPES: tuple[str, ...] = ("flt", "flc", "drz", "drc", "raw")
@@ -348,9 +342,10 @@ def compute_footprints(headers: Mapping[str, Mapping[str, Mapping[str, Any]]],
     Parameters
     ----------
     headers : mapping
-        ``{filetype: {"<ext>": {KEY: value}}}``.
+        ``{file key: {"<ext>": {KEY: value}}}``: every file key of a footprint filetype
+        counts, ``flt`` and ``j94f05bgr_flt`` alike.
     arrays : mapping, optional
-        ``{filetype: {"<ext>": array}}``: the pixels of the lookup-table
+        ``{file key: {"<ext>": array}}``: the pixels of the lookup-table
         extensions of each file (:func:`lookup_extensions`). A chip whose
         header names a lookup table that is not given gets its footprint
         without it, and a warning.
@@ -364,12 +359,12 @@ def compute_footprints(headers: Mapping[str, Mapping[str, Mapping[str, Any]]],
     """
     out = Footprints()
     arrays = arrays or {}
-    for filetype in FOOTPRINT_FILETYPES:
-        if filetype == "raw" or filetype not in headers:
+    for filetype in file_keys(headers, FOOTPRINT_FILETYPES):  # a file key: flt, j94f05bgr_flt
+        if key_filetype(filetype) == "raw":
             continue
         file_headers = headers[filetype]
         exts = _sci_extensions(file_headers)
-        if filetype in ("drz", "drc"):
+        if key_filetype(filetype) in ("drz", "drc"):
             exts = exts[:1]
         if not exts:
             out.warnings.append(f"{filetype}: no SCI extension; no footprint")
@@ -390,8 +385,9 @@ def compute_footprints(headers: Mapping[str, Mapping[str, Mapping[str, Any]]],
                 break
         if rings:
             out.rings[filetype] = rings
-    if "raw" in headers and "flt" in out.rings:
-        out.rings["raw"] = [list(map(list, ring)) for ring in out.rings["flt"]]
+    for raw in file_keys(headers, ("raw",)):  # raw takes its flt's: j94f05bgr_raw ...r_flt's
+        if raw[:-3] + "flt" in out.rings:
+            out.rings[raw] = [list(map(list, ring)) for ring in out.rings[raw[:-3] + "flt"]]
     return out
 
 
