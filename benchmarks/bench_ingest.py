@@ -24,8 +24,13 @@ files in (a); target <= 30 % of parsing); a re-ingest of the unchanged archive
 in rootnames/s (target >= 500); and the distribution of document sizes, plus
 the size of a WFC rootname with every filetype.
 
+``--structures`` adds the real archive's structures (``acsq sample --structures``: an
+association's sub-products in folders of their own, a retransmission, a ``.fits.gz``, a
+tile-compressed flt, modern flt and flc files, HRC, SBC, a subarray, internal frames) to
+every measurement; a new archive gets them written, an ``--archive`` must have them.
+
 Usage: python benchmarks/bench_ingest.py [--archive DIR] [--rootnames N] [--seed S]
-       [--profile FILE] [--no-dask]
+       [--structures] [--profile FILE] [--no-dask]
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ import argparse
 import contextlib
 import cProfile
 import datetime
+import json
 import os
 import platform
 import statistics
@@ -59,6 +65,7 @@ from acsq_mongo.ingest.rootname import ingest_rootname
 from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.ingest.store_batch import StoreBatch
 from acsq_mongo.sample import MANIFEST_NAME, plan_rootname, write_rootname
+from acsq_mongo.sample.structures import STRUCTURES_NAME, write_structures
 from acsq_mongo.settings import load_settings
 
 
@@ -173,6 +180,8 @@ def main(argv=None) -> int:
                         help="write a cProfile of the full ingest (b) to this file")
     parser.add_argument("--no-dask", action="store_true",
                         help="skip (b3), the ingest through 2 Dask workers")
+    parser.add_argument("--structures", action="store_true",
+                        help="include the real archive's structures (acsq sample --structures)")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="bench_ingest_") as tmp:
@@ -182,6 +191,10 @@ def main(argv=None) -> int:
         sample = sample_archive(args.archive, tmp, args.rootnames or 300, args.seed)
         chosen = sample.rootnames[: args.rootnames] if args.rootnames else sample.rootnames
         selection = [r.rootname for r in chosen] if len(chosen) < len(sample.rootnames) else None
+        if args.structures:
+            structures = _structures(sample.root, args.archive is None, args.seed, parser)
+            selection = selection and selection + structures
+            print(f"with the real archive's structures: {len(structures)} rootnames", flush=True)
         discovery = discover_archive(sample.root, selection)
         paths = [f.path for folder in discovery.folders for f in folder.files.values()]
         n_files = len(paths)
@@ -293,6 +306,17 @@ def main(argv=None) -> int:
           f"{result.doc_bytes / 1000:.0f} kB = {result.doc_bytes / (16 * 1024 * 1024):.1%} "
           "of the 16 MB limit")
     return 0
+
+
+def _structures(root: Path, write: bool, seed: int, parser) -> list[str]:
+    """The rootnames of the archive's structures (written into a new archive first)."""
+    listing = root / STRUCTURES_NAME
+    if not listing.exists():
+        if not write:
+            parser.error(f"{root} has no structures; add them with `acsq sample {root} "
+                         "--structures`, or leave out --archive")
+        write_structures(root, seed=seed)
+    return [r for st in json.loads(listing.read_text()) for r in st["rootnames"]]
 
 
 def _memory_gib() -> float:

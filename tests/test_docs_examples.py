@@ -1,12 +1,11 @@
 """Every shell and Python example of the README and the guide runs, and answers.
 
-Given the demo's sample archive (what ``make demo`` writes: 60 rootnames, seed
-1, in ``var/sample-archive``) ingested with quicklook images into a fresh
-database on the real server, each fenced ``sh`` and ``python`` block of
-README.md and docs/**/*.md is run the way the guide tells a reader to run it:
-from a folder holding ``var/sample-archive``, with ``ACSQ_ARCHIVE`` and
-``ACSQ_PROPOSAL_TYPES`` set. The blocks of one file run in order, on one
-database of their own.
+Given the demo's sample archive (what ``make demo`` writes: 60 rootnames, seed 1, and the real
+archive's structures, in ``var/sample-archive``) ingested with quicklook images into a fresh
+database on the real server, each fenced ``sh`` and ``python`` block of README.md and
+docs/**/*.md is run the way the guide tells a reader to run it: from a folder holding
+``var/sample-archive``, with ``ACSQ_ARCHIVE`` and ``ACSQ_PROPOSAL_TYPES`` set. The blocks of one
+file run in order, on one database of their own.
 
 A command that exits with an error fails. A query (``acsq query``, ``acsq
 reingest --dry-run``, and every Python block) that prints no rootname of the
@@ -32,6 +31,7 @@ import pytest
 from acsq_mongo.db.connection import connect
 from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.sample import make_sample_archive
+from acsq_mongo.sample.structures import write_structures
 from acsq_mongo.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,6 +116,7 @@ def docs_workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A folder like the checkout after ``make demo``: var/sample-archive."""
     work = tmp_path_factory.mktemp("docs-examples")
     make_sample_archive(work / "var" / "sample-archive", DEMO_ROOTNAMES, seed=DEMO_SEED)
+    write_structures(work / "var" / "sample-archive", seed=DEMO_SEED)   # as `acsq demo` does
     return work
 
 

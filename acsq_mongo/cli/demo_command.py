@@ -1,8 +1,10 @@
 """``acsq demo``: the main job end to end, on this machine (``make demo``).
 
 1. start the local server (SecantusDB) unless something answers at ACSQ_MONGO_URI;
-2. write a small sample archive, unless ACSQ_ARCHIVE (or the sample of an
-   earlier demo) already holds one;
+2. write a small sample archive with the real archive's structures
+   (``acsq sample --structures``: an association's sub-products, a retransmission,
+   gzip, tile-compressed and modern files, HRC, SBC, internal frames), unless
+   ACSQ_ARCHIVE (or the sample of an earlier demo) already holds one;
 3. ingest it with quicklook images (on Dask, as ``acsq ingest`` does);
 4. serve the web app, until Ctrl-C; then stop the local server if this demo
    started it, and say so (``--no-serve``: leave it running, and say how to stop it).
@@ -24,6 +26,7 @@ from acsq_mongo.ingest.dask_runner import make_runner
 from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.ingest.run_lock import ingest_lock
 from acsq_mongo.sample import PROPOSAL_TYPES_NAME, make_sample_archive
+from acsq_mongo.sample.structures import write_structures
 from acsq_mongo.settings import Settings, redact_uri
 
 #: The demo's sample archive, when ACSQ_ARCHIVE is not set.
@@ -62,8 +65,10 @@ def _archive(settings: Settings, args: argparse.Namespace) -> Path:
     if folder.is_dir() and any(folder.iterdir()):
         _say(f"archive {folder} (the sample of an earlier demo)")
         return folder
-    _say(f"writing a sample archive of {args.rootnames} rootnames to {folder}")
+    _say(f"writing a sample archive of {args.rootnames} rootnames to {folder}, with one of "
+         "each structure of the real archive (acsq sample --structures)")
     make_sample_archive(folder, n_rootnames=args.rootnames, seed=args.seed)
+    write_structures(folder, seed=args.seed)
     return folder
 
 
