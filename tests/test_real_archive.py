@@ -4,8 +4,9 @@ ingested on the real server, nothing is lost or misplaced and every face finds i
 The archive is a small plain sample plus one rootname (or group) of each structure
 (:mod:`acsq_mongo.sample.structures`): an association whose CR-split sub-products sit in
 folders of their own, a retransmission, a ``.fits.gz`` flt, a tile-compressed flt, modern
-flt and flc files (D2IMARR, WCSDVARR, WCSCORR, HDRLET), HRC, SBC, a WFC subarray, and
-internal frames; one unreadable file, and one flt twice, as ``.fits`` and ``.fits.gz``.
+flt and flc files (D2IMARR, WCSDVARR, WCSCORR, HDRLET), HRC, SBC, a WFC subarray,
+internal frames, and WFC exposures before and after the repair in SM4 (2009); one
+unreadable file, and one flt twice, as ``.fits`` and ``.fits.gz``.
 """
 
 from __future__ import annotations
@@ -280,6 +281,37 @@ def test_every_detector_and_shape(real_archive):
         assert doc["files"]["flt"]["n_hdus"] == doc["files"]["raw"]["n_hdus"] == 4, kind
         assert doc["headers"]["jit"]["1"]["XTENSION"] == "BINTABLE"
     assert db[ROOTNAMES].find_one({"_id": "js2206aa"})["subarray"] is True
+
+
+#: hstcal's SM4MJD (2009-05-14): CALACS treats WFC data from this MJD on as post-SM4.
+SM4_MJD = 54967
+
+
+def test_wfc_before_and_after_the_repair_carry_their_eras_keywords(real_archive):
+    """A WFC exposure of 2004 and one of 2016 (and every WFC rootname of the plain sample):
+    JWROTYPE, the readout mode of the electronics installed in SM4, is in the post-SM4
+    headers only; a query on it matches the post-SM4 files, a missing keyword never."""
+    settings, db, structures, _ = real_archive
+    before, after = (r.rootname for r in structures["eras"].rootnames)
+    docs = {d["rootname"]: d for d in db[ROOTNAMES].find({"detector": "WFC"})}
+    assert docs[before]["expstart"] < SM4_MJD <= docs[after]["expstart"]
+    for filetype in ("raw", "flt", "flc"):
+        assert "JWROTYPE" not in docs[before]["headers"][filetype]["0"], filetype
+        assert docs[after]["headers"][filetype]["0"]["JWROTYPE"] == "DS_int", filetype
+    # Brute force over every WFC document: the keyword is there exactly after SM4.
+    with_flt = {r: d for r, d in docs.items() if "0" in d["headers"].get("flt", {})}
+    carrying = {r for r, d in with_flt.items() if "JWROTYPE" in d["headers"]["flt"]["0"]}
+    assert carrying == {r for r, d in with_flt.items() if d["expstart"] >= SM4_MJD}
+    assert after in carrying and before not in carrying and len(carrying) < len(with_flt)
+    archive = Archive(settings, db)
+    found = {r["rootname"] for r in archive.query({"headers.flt.0.JWROTYPE": "DS_int"}).rows()}
+    assert found == carrying
+    assert {r["rootname"] for r in archive.query(
+        {"headers.flt.0.JWROTYPE__contains": "ds_"}).rows()} == carrying
+    absent = {r["rootname"] for r in archive.query(
+        {"headers.flt.0.JWROTYPE__exists": False, "detector": "WFC"}).rows()}
+    assert before in absent and not absent & carrying
+    assert archive.query({"headers.flt.0.JWROTYPE": "DS_int", "rootname": before}).count() == 0
 
 
 def test_no_internal_frame_is_on_the_sky(real_archive):

@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--structures", action="store_true",
         help="also write one rootname of each structure of the real archive: association "
         "sub-products in folders of their own, a retransmission, .fits.gz, tile compression, "
-        "modern extensions, HRC, SBC, a subarray, internal frames (sample_structures.json)",
+        "modern extensions, HRC, SBC, a subarray, internal frames, WFC before and after SM4 "
+        "(sample_structures.json)",
     )
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from acsq_mongo.errors import AcsqError
 from acsq_mongo.sample.acs import load_reference
+from acsq_mongo.sample.eras import set_era_keywords
 from acsq_mongo.sample.header_values import (
     HISTORY,
     extension_header_values,
@@ -166,6 +167,7 @@ def _write_file(path: Path, r: SampleRootname, filetype: str, seed: int, scene: 
     combo = f"{detector}_{filetype}_0"
     primary = fits.PrimaryHDU()
     primary.header.extend(make_header(combo, seed, primary_values, history), end=True)
+    set_era_keywords(primary.header, r)  # a WFC file's keywords before or after SM4
     if "GROUPS" in dict(reference["keywords"].get(combo, [])):
         primary.header.insert("NAXIS", ("GROUPS", False), after=True)
     hdus = [primary]

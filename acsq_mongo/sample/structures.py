@@ -14,7 +14,9 @@ hold, each, one structure the real ACS archive serves:
   binary table) and ``HDRLET`` extensions after SCI/ERR/DQ, and the SCI
   keywords that point at them (``D2IMEXT``, ``NPOLEXT``, record-valued ``DP1``);
 - **HRC and SBC** exposures (4 HDUs), a **WFC subarray** (4 HDUs);
-- **internal frames**: a DARK and a BIAS (``OBSTYPE`` INTERNAL, ``RA_TARG`` 0).
+- **internal frames**: a DARK and a BIAS (``OBSTYPE`` INTERNAL, ``RA_TARG`` 0);
+- **both WFC eras**: a WFC exposure of 2004 and one of 2016, before and after the repair in
+  SM4 (May 2009), each with its era's keywords (:mod:`acsq_mongo.sample.eras`).
 
 Every file keeps the inventory's keywords (:mod:`acsq_mongo.sample.acs`),
 since each starts as a plain sample file (:func:`~acsq_mongo.sample.files.write_rootname`)
@@ -24,6 +26,7 @@ what each rootname is, for tests.
 
 from __future__ import annotations
 
+import datetime
 import gzip
 import json
 import os
@@ -33,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from acsq_mongo.sample.acs import mjd
 from acsq_mongo.sample.plan import SampleRootname, _is_subarray, _shape, plan_rootname
 
 __all__ = ["Structure", "STRUCTURES_NAME", "STRUCTURES_PROGRAM", "write_structures"]
@@ -56,7 +60,7 @@ class Structure:
     ----------
     kind : str
         ``association``, ``retransmission``, ``gzip``, ``tile_compressed``, ``modern``,
-        ``hrc``, ``sbc``, ``subarray``, ``internal``.
+        ``hrc``, ``sbc``, ``subarray``, ``internal``, ``eras`` (pre-SM4 first).
     rootnames : list of SampleRootname
         What was planned and written (``n_hdus`` filled in).
     files : list of str
@@ -258,6 +262,13 @@ def write_structures(root: str | os.PathLike, seed: int = 0) -> list[Structure]:
                 for k, imagetyp in enumerate(("DARK", "BIAS"))]
     out.append(Structure("internal", internal,
                          [f for r in internal for f in _write(root, r, seed, reference)]))
+    eras = []
+    for code, when in (("08aaq", datetime.datetime(2004, 6, 1, 3, 4, 5)),
+                       ("08abq", datetime.datetime(2016, 3, 1, 6, 7, 8))):
+        eras.append(_plan(f"{p}{code}", "WFC", ("raw", "flt", "flc", "spt"), seed + 90,
+                          aperture="WFC", date_obs=when.isoformat(),
+                          expstart=round(mjd(when), 8)))
+    out.append(Structure("eras", eras, [f for r in eras for f in _write(root, r, seed, reference)]))
     listing = [{"kind": st.kind, "rootnames": [r.rootname for r in st.rootnames],
                 "files": st.files, "asn_id": st.asn_id, "absent": st.absent} for st in out]
     (root / STRUCTURES_NAME).write_text(json.dumps(listing, indent=1) + "\n")

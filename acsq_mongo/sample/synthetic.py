@@ -19,6 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from acsq_mongo.sample.acs import load_reference
+from acsq_mongo.sample.eras import set_era_keywords
 from acsq_mongo.sample.files import _hdu_layout
 from acsq_mongo.sample.header_values import (
     HISTORY,
@@ -164,6 +165,7 @@ def planned_headers(r: SampleRootname, seed: int = 0, reference: dict | None = N
         if "GROUPS" in dict(reference["keywords"].get(combo, [])):
             primary["GROUPS"] = False
         primary.update(_values(combo, seed, values, history))
+        set_era_keywords(primary, r)  # as files.write_rootname does
         hdus = [primary]
         for ext, (extname, extver) in enumerate(layout if extensions else [], start=1):
             combo = f"{detector}_{filetype}_{ext}"
