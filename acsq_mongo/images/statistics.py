@@ -109,7 +109,7 @@ def region_statistics(pixels: np.ndarray) -> dict[str, float]:
     values = values[np.isfinite(values)]
     if values.size == 0:
         return {}
-    mean, _, std = sigma_clipped_stats(values, sigma=_SIGMA, maxiters=_MAXITERS)
+    mean, _, std = _clipped(values)
     low, median, high = np.percentile(values, [1.0, 50.0, 99.0])  # one partition
     return {"median": float(median), "clipped_mean": float(mean),
             "clipped_std": float(std), "percentile_1": float(low), "percentile_99": float(high)}
@@ -217,8 +217,7 @@ def _statistics(hdulist: fits.HDUList, filetype: str, scaled: bool
             sample, cols = sample[:, first:last], cols[first:last]
             for amp, overscan in zip(chip_amps, overscans[:len(chip_amps)], strict=True):
                 if overscan.size:
-                    _, level, noise = sigma_clipped_stats(overscan, sigma=_SIGMA,
-                                                          maxiters=_MAXITERS)
+                    _, level, noise = _clipped(overscan)
                     out.setdefault(f"amp{amp}", {}).update(
                         bias_level=float(level), bias_noise=float(noise))
         out.setdefault(region, {}).update(region_statistics(sample))
@@ -246,6 +245,21 @@ def _statistics(hdulist: fits.HDUList, filetype: str, scaled: bool
                 out[region]["cosmic_rays_per_s"] = (
                     out[region]["cosmic_ray_fraction"] * dq.size / exptime)
     return {region: values for region, values in out.items() if values}
+
+
+def _clipped(values: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, float, float]:
+    """:func:`~astropy.stats.sigma_clipped_stats` of all the values: mean, median, std.
+
+    Asked along an axis, of the values as one row: astropy then clips in its
+    compiled loop, twice as fast as the Python loop it runs for ``axis=None``,
+    with the same bounds and the same result.
+    """
+    row = np.reshape(values, (1, -1))
+    if mask is not None:
+        mask = np.reshape(mask, (1, -1))
+    mean, median, std = sigma_clipped_stats(row, mask=mask, sigma=_SIGMA, maxiters=_MAXITERS,
+                                            axis=1)
+    return float(mean[0]), float(median[0]), float(std[0])
 
 
 def _chip_amps(amps: str, chip: int | None, detector: str) -> str:
@@ -350,7 +364,7 @@ def _background(sample: np.ndarray, dq: np.ndarray | None, stride: int,
     mask |= grown
     if mask.all():
         return float(median)
-    _, background, _ = sigma_clipped_stats(sample, mask=mask, sigma=_SIGMA, maxiters=_MAXITERS)
+    _, background, _ = _clipped(sample, mask)
     return float(background)
 
 
