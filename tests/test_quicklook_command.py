@@ -171,3 +171,52 @@ def test_a_run_bumps_the_data_generation_once_per_batch_not_per_rootname(
     db[store.CATALOG].update_many({}, {"$unset": {"quicklook": ""}})
     third = run_quicklooks(db, settings)
     assert third.recorded == 2 and bumps == ["batch"]  # both in one batch
+
+
+@pytest.mark.realdb
+def test_every_file_of_an_observation_and_a_gzip_file_are_imaged_and_measured(real_settings,
+                                                                            tmp_path):
+    """Given the real archive's structures ingested without quicklooks, ``acsq quicklook``
+    and ``acsq stats`` find every file the catalog names: an association's second crj
+    sub-product (its own folder), a retransmission, a ``.fits.gz``; and a later forced run
+    keeps every file's quicklook (issue 22)."""
+    from acsq_mongo.images.statistics import file_statistics
+    from acsq_mongo.ingest.run import run_ingest
+    from acsq_mongo.ingest.stats_run import pending_stats, run_stats
+    from acsq_mongo.sample.structures import write_structures
+
+    root = tmp_path / "archive"
+    write_structures(root, seed=4)
+    settings = real_settings.replace(archive=root, workers=0)
+    db = connect(settings)
+    assert run_ingest(settings, root, quicklook=False).ok
+    catalog = {d["_id"]: d for d in db[CATALOG].find()}
+    image_keys = {_id: {k for k in d["file_paths"] if k.rpartition("_")[2] in (
+        "raw", "flt", "flc", "crj", "crc", "drz", "drc")} for _id, d in catalog.items()}
+    assert "js2201012_crj" in image_keys["js220101"] and "js2202aar_flt" in image_keys["js2202aa"]
+
+    # acsq stats: every image file, by its file key, measured from its own file.
+    assert {k for e in pending_stats(db) for k in e["todo"]} >= {"js2201012_crj", "crj"}
+    stats_run = run_stats(db, settings)
+    assert not stats_run.failures and pending_stats(db) == []
+    for _id, path in (("js220101", "js22/js2201012/js2201012_crj.fits"),
+                      ("js2202aa", "js22/js2202aar/js2202aar_flt.fits"),
+                      ("js2203aa", "js22/js2203aaq/js2203aaq_flt.fits.gz")):
+        key = next(k for k, p in catalog[_id]["file_paths"].items() if p == path)
+        stored = db[CATALOG].find_one({"_id": _id})["stats"][key]
+        assert stored == file_statistics(root / path, key.rpartition("_")[2]), path
+
+    # acsq quicklook: an image per image file, named by its own rootname; no failure.
+    run = run_quicklooks(db, settings)
+    assert run.failures == []
+    for _id, keys in image_keys.items():
+        quicklook = db[CATALOG].find_one({"_id": _id}).get("quicklook") or {}
+        assert keys <= set(quicklook), _id
+        assert keys <= set(quicklook["preview"]), _id
+    second = db[CATALOG].find_one({"_id": "js220101"})["quicklook"]["js2201012_crj"]
+    assert second.endswith("js2201012_crj.jpg") and (settings.data / second).is_file()
+    # A forced run keeps them all (it used to replace quicklook with the principal's alone).
+    before = db[CATALOG].find_one({"_id": "js220101"})["quicklook"]
+    assert run_quicklooks(db, settings, force=True).failures == []
+    assert db[CATALOG].find_one({"_id": "js220101"})["quicklook"] == before
+    db.client.close()

@@ -1,10 +1,14 @@
 """Quicklooks for rootnames already in the catalog (what ``acsq quicklook`` runs).
 
-For each catalog entry (``rootname``, ``proposid``, ``path``, ``filetypes``)
-with an image file (raw, flt, flc, crj, crc, drz, drc), the FITS files are found in the archive at
-``<archive>/<path>/<rootname>_<filetype>.fits`` (names matched without regard
-to case, as ingest does), :func:`acsq_mongo.images.quicklook.make_quicklooks` makes
-the images, the paths are recorded with :func:`acsq_mongo.ingest.store.set_quicklook`
+For each catalog entry (``rootname``, ``proposid``, ``path``, ``filetypes``,
+``file_paths``) with an image file (raw, flt, flc, crj, crc, drz, drc), the FITS files
+are every file of the observation the catalog names (``file_paths``: a further file of
+a filetype, ``j8cw03012_crj``, and a ``.fits.gz`` too; :func:`catalog_folder`), each
+imaged under its file key as the ingest does
+(:func:`acsq_mongo.ingest.quicklook_files.observation_quicklooks`); an entry written
+before ``file_paths`` existed has its files found at
+``<archive>/<path>/<rootname>_<filetype>.fits[.gz]`` (names matched without regard to
+case). The paths are recorded with :func:`acsq_mongo.ingest.store.set_quicklook`
 (only when they changed, so a rerun over fresh images writes nothing) and
 failures with :func:`acsq_mongo.ingest.store.record_errors`. A failure on one image
 never stops the run.
@@ -19,11 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from acsq_mongo.archive.discover import FileInfo, RootnameFolder
 from acsq_mongo.db.collections import CATALOG
-from acsq_mongo.db.generation import bump_generation
+from acsq_mongo.db.generation import bump_generation, utcnow
 from acsq_mongo.errors import AcsqError, ConfigError
-from acsq_mongo.fields import IMAGE_FILETYPES
-from acsq_mongo.images.quicklook import make_quicklooks
+from acsq_mongo.fields import FILETYPES, IMAGE_FILETYPES, key_filetype
+from acsq_mongo.ingest.quicklook_files import observation_quicklooks
 from acsq_mongo.ingest.store import record_errors, set_quicklook, set_stats
 from acsq_mongo.ingest.summaries import refresh_summaries
 
@@ -32,7 +37,8 @@ if TYPE_CHECKING:
 
     from acsq_mongo.settings import Settings
 
-__all__ = ["QuicklookRun", "run_quicklooks", "locate_files", "normalize_rootnames"]
+__all__ = ["QuicklookRun", "run_quicklooks", "locate_files", "catalog_folder",
+           "normalize_rootnames"]
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +47,7 @@ _ROOTNAME = re.compile(r"^[a-z0-9]{8,9}$")
 #: new images show within this many, and a long run does not bump once per rootname.
 BUMP_EVERY = 100
 _PROJECTION = {"_id": 1, "rootname": 1, "proposid": 1, "path": 1, "filetypes": 1, "quicklook": 1,
-               "stats": 1}
+               "stats": 1, "file_paths": 1}
 
 
 @dataclass
@@ -66,6 +72,14 @@ class QuicklookRun:
     skipped: int = 0
     recorded: int = 0
     failures: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Counts:
+    """Images made and fresh, as :func:`observation_quicklooks` counts them."""
+
+    quicklooks_made: int = 0
+    quicklooks_fresh: int = 0
 
 
 def normalize_rootnames(names: Iterable[str]) -> list[str]:
@@ -103,8 +117,32 @@ def locate_files(folder: Path, rootname: str, filetypes: Iterable[str]) -> dict[
     files = {}
     for filetype in filetypes:
         name = f"{rootname}_{filetype}.fits"
-        files[filetype] = entries.get(name, folder / name)
+        files[filetype] = entries.get(name) or entries.get(name + ".gz") or folder / name
     return files
+
+
+def catalog_folder(archive: Path, entry: dict[str, Any]) -> RootnameFolder:
+    """The files of a catalog entry, as a :class:`RootnameFolder` keyed by file key.
+
+    From the entry's ``file_paths`` (every file of the observation, in the archive);
+    without them (an entry ingested before issue 22), the principal's folder's files
+    of ``filetypes`` (:func:`locate_files`). Sizes and times are not looked up.
+    """
+    rootname = str(entry.get("rootname") or entry["_id"]).lower()
+    relpath = entry.get("path") or ""
+    folder = RootnameFolder(rootname, archive / relpath, relpath)
+    if entry.get("file_paths"):
+        for key, rel in entry["file_paths"].items():
+            path = archive / rel
+            folder.files[key] = FileInfo(key_filetype(key), path.name, path, 0, 0,
+                                         rootname=path.name[:9].lower(),
+                                         relpath=Path(rel).parent.as_posix())
+        return folder
+    filetypes = [ft for ft in FILETYPES if ft in (entry.get("filetypes") or [])]
+    for ft, path in locate_files(archive / relpath, rootname, filetypes).items():
+        folder.files[ft] = FileInfo(ft, path.name, path, 0, 0, rootname=rootname,
+                                    relpath=relpath)
+    return folder
 
 
 def run_quicklooks(
@@ -142,27 +180,28 @@ def run_quicklooks(
     run = QuicklookRun()
     unbumped = 0
     for entry in _catalog_entries(db, rootnames, run):
-        filetypes = [ft for ft in IMAGE_FILETYPES if ft in (entry.get("filetypes") or [])]
-        if not filetypes:
+        folder = catalog_folder(settings.archive, entry)
+        images = {key: info.path for key, info in folder.files.items()
+                  if info.filetype in IMAGE_FILETYPES}
+        if not images:
             continue
-        rootname = str(entry.get("rootname") or entry["_id"]).lower()
-        folder = settings.archive / (entry.get("path") or "")
-        files = locate_files(folder, rootname, filetypes)
-        result = make_quicklooks(rootname, entry.get("proposid"), files, settings, force=force)
+        counts, stats = _Counts(), {}
+        paths, errors = observation_quicklooks(folder, entry.get("proposid"), images, settings,
+                                               force, counts, utcnow(), stats)
         run.rootnames += 1
-        run.made += result.made
-        run.skipped += result.skipped
-        if result.errors:
-            record_errors(db, [{"rootname": rootname, **error} for error in result.errors])
-            run.failures += [f"{rootname} {e['filetype']}: {e['error']}" for e in result.errors]
+        run.made += counts.quicklooks_made
+        run.skipped += counts.quicklooks_fresh
+        if errors:
+            record_errors(db, errors)
+            run.failures += [f"{e['rootname']} {e['filetype']}: {e['error']}" for e in errors]
         stored = entry.get("stats") or {}
-        changed = {ft: v for ft, v in result.stats.items() if v != stored.get(ft)}
+        changed = {key: v for key, v in stats.items() if v != stored.get(key)}
         if changed:  # (images made again from the same file measure the same)
             set_stats(db, entry["_id"], changed)
-            if result.paths == (entry.get("quicklook") or {}):
+            if paths == (entry.get("quicklook") or {}):
                 unbumped += 1
-        if result.paths != (entry.get("quicklook") or {}):
-            set_quicklook(db, entry["_id"], result.paths, bump=False)
+        if paths != (entry.get("quicklook") or {}):
+            set_quicklook(db, entry["_id"], paths, bump=False)
             run.recorded += 1
             unbumped += 1
             if unbumped >= BUMP_EVERY:

@@ -3,9 +3,11 @@
 An ingest measures a file's statistics while it makes its quicklook images
 (:mod:`acsq_mongo.images.quicklook`); an archive ingested before they existed,
 or with ``--no-quicklook``, has none. :func:`run_stats` measures the image
-files of the catalog rootnames that lack them
+files of the catalog rootnames that lack them, every file of an observation under its
+file key (a further file of a filetype too, ``stats.j8cw03012_crj``; the files from
+:func:`~acsq_mongo.ingest.quicklook_batch.catalog_folder`)
 (:func:`acsq_mongo.images.statistics.file_statistics`, no JPEG made) and
-sets ``stats.<filetype>`` in both collections (:func:`set_stats`), batch by
+sets ``stats.<file key>`` in both collections (:func:`set_stats`), batch by
 batch (:mod:`acsq_mongo.ingest.pixel_run`): a run stopped anywhere is
 finished by running it again, which measures only what is still missing.
 """
@@ -18,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 
 from acsq_mongo.db.collections import CATALOG
 from acsq_mongo.errors import ConfigError
-from acsq_mongo.fields import IMAGE_FILETYPES, STATS_PREFIX
+from acsq_mongo.fields import IMAGE_FILETYPES, STATS_PREFIX, file_keys
 from acsq_mongo.images.statistics import file_statistics
 from acsq_mongo.ingest.pixel_run import PixelRun, run_pixel_job
-from acsq_mongo.ingest.quicklook_batch import locate_files, normalize_rootnames
+from acsq_mongo.ingest.quicklook_batch import catalog_folder, normalize_rootnames
 from acsq_mongo.ingest.store import record_errors, set_stats
 
 if TYPE_CHECKING:
@@ -33,14 +35,15 @@ __all__ = ["run_stats", "pending_stats", "measure_stats"]
 
 log = logging.getLogger(__name__)
 
-_PROJECTION = {"_id": 1, "rootname": 1, "path": 1, "filetypes": 1, STATS_PREFIX: 1}
+_PROJECTION = {"_id": 1, "rootname": 1, "path": 1, "filetypes": 1, "file_paths": 1,
+               STATS_PREFIX: 1}
 
 
 def pending_stats(db: Database, rootnames: Iterable[str] | None = None, force: bool = False
                   ) -> list[dict[str, Any]]:
     """The catalog entries with an image file that has no statistics, each with ``todo``.
 
-    ``todo`` lists the image filetypes to measure (all of them with ``force``).
+    ``todo`` lists the file keys of the image files to measure (all of them with ``force``).
     """
     if rootnames is None:
         query: dict[str, Any] = {"filetypes": {"$in": list(IMAGE_FILETYPES)}}
@@ -49,8 +52,9 @@ def pending_stats(db: Database, rootnames: Iterable[str] | None = None, force: b
     entries = []
     for entry in db[CATALOG].find(query, _PROJECTION).sort("_id", 1):
         have = entry.pop(STATS_PREFIX, None) or {}
-        todo = [ft for ft in IMAGE_FILETYPES if ft in (entry.get("filetypes") or [])
-                and (force or ft not in have)]
+        keys = file_keys(entry.get("file_paths") or entry.get("filetypes") or [],
+                         IMAGE_FILETYPES)
+        todo = [key for key in keys if force or key not in have]
         if todo:
             entries.append({**entry, "todo": todo})
     return entries
@@ -58,15 +62,17 @@ def pending_stats(db: Database, rootnames: Iterable[str] | None = None, force: b
 
 def measure_stats(settings: Settings, entry: dict[str, Any]
                   ) -> tuple[dict[str, Any] | None, list[str]]:
-    """Measure one entry's ``todo`` files: ``({filetype: stats}, failures)`` (on a worker)."""
-    rootname = str(entry.get("rootname") or entry["_id"]).lower()
-    folder = settings.archive / (entry.get("path") or "")
+    """Measure one entry's ``todo`` files: ``({file key: stats}, failures)`` (on a worker)."""
+    folder = catalog_folder(settings.archive, entry)
     stats, failures = {}, []
-    for filetype, path in locate_files(folder, rootname, entry["todo"]).items():
+    for key in entry["todo"]:
+        info = folder.files.get(key)
         try:
-            stats[filetype] = file_statistics(path, filetype)
+            if info is None:
+                raise FileNotFoundError("not in the archive")
+            stats[key] = file_statistics(info.path, info.filetype)
         except Exception as exc:
-            failures.append(f"{rootname} {filetype}: {' '.join(str(exc).split())}")
+            failures.append(f"{folder.rootname} {key}: {' '.join(str(exc).split())}")
     return (stats or None), failures
 
 
