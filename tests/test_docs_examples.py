@@ -31,7 +31,7 @@ import pytest
 from acsq_mongo.db.connection import connect
 from acsq_mongo.ingest.run import run_ingest
 from acsq_mongo.sample import make_sample_archive
-from acsq_mongo.sample.structures import write_structures
+from acsq_mongo.sample.structures import STRUCTURES_NAME, write_structures
 from acsq_mongo.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -157,9 +157,15 @@ def example_env(block: Block, docs_workdir: Path, docs_databases: dict, real_ser
 
 
 def _archive_rootnames(workdir: Path) -> set[str]:
+    """The sample's rootnames and the structures' (sample_structures.json)."""
+    import json
+
     from acsq_mongo.sample import read_manifest
 
-    return {r.rootname for r in read_manifest(workdir / "var" / "sample-archive").rootnames}
+    root = workdir / "var" / "sample-archive"
+    listing = json.loads((root / STRUCTURES_NAME).read_text())
+    return {r.rootname for r in read_manifest(root).rootnames} | {
+        r for st in listing for r in st["rootnames"]}
 
 
 def _answers_rows(text: str, rootnames: set[str]) -> bool:
