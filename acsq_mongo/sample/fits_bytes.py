@@ -49,19 +49,24 @@ def _cache_key(key: str, value: Any, comment: str) -> tuple:
     return (key, type(value), repr(value) if type(value) is float else value, comment)
 
 
+def _new_card(key: str, value: Any, comment: str):
+    from astropy.io.fits import Card
+
+    card = Card(key, value, comment)
+    card.verify("silentfix")
+    card.image  # noqa: B018 - formats it now, once
+    return card
+
+
 def verified_card(key: str, value: Any, comment: str = ""):
     """The astropy ``Card`` of ``key = value / comment``, verified with ``silentfix``.
 
     The same object is returned for the same card: don't modify it.
     """
-    from astropy.io.fits import Card
-
     cache_key = _cache_key(key, value, comment)
     card = _CARDS.get(cache_key)
     if card is None:
-        card = Card(key, value, comment)
-        card.verify("silentfix")
-        card.image  # noqa: B018 - formats it now, once
+        card = _new_card(key, value, comment)
         if len(_CARDS) < _MAX_CARDS:
             _CARDS[cache_key] = card
     return card
@@ -72,7 +77,7 @@ def card_image(key: str, value: Any, comment: str = "") -> str:
     cache_key = _cache_key(key, value, comment)
     image = _IMAGES.get(cache_key)
     if image is None:
-        image = verified_card(key, value, comment).image
+        image = _new_card(key, value, comment).image
         if len(_IMAGES) < _MAX_CARDS:
             _IMAGES[cache_key] = image
     return image
