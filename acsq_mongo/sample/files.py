@@ -24,6 +24,7 @@ from acsq_mongo.sample.header_values import (
     extension_header_values,
     header_cards,
     make_header,
+    prepare_templates,
     primary_header_values,
     template_value,
 )
@@ -205,7 +206,9 @@ def _write_bytes(path: Path, hdus: Iterator[_Hdu], seed: int) -> int:
             parts.append(fits_bytes.bintable_hdu(hdu.columns, cards))
         else:
             parts.append(fits_bytes.image_hdu(cards, hdu.data))
-    path.write_bytes(b"".join(parts))
+    with open(path, "wb") as f:
+        for part in parts:
+            f.write(part)
     return len(parts)
 
 
@@ -320,19 +323,22 @@ def make_sample_archive(
     Raises
     ------
     AcsqError
-        If ``out`` is a non-empty folder or a file, or ``n_rootnames`` < 1.
+        If ``out`` is a non-empty folder or a file, ``n_rootnames`` < 1 or ``writer``
+        unknown.
     """
     root = Path(out)
     if n_rootnames < 1:
         raise AcsqError("--rootnames must be at least 1")
+    if writer not in _WRITERS:
+        raise AcsqError(f"unknown writer {writer!r}; choose one of {', '.join(_WRITERS)}")
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise AcsqError(f"{root} exists and is not an empty folder; choose a new one")
     root.mkdir(parents=True, exist_ok=True)
     plan = plan_rootnames(n_rootnames, seed, full_size)
     if workers is None:
         workers = min(os.cpu_count() or 1, 8) if len(plan) >= POOL_MIN_ROOTNAMES else 1
-    if writer not in _WRITERS:
-        raise AcsqError(f"unknown writer {writer!r}; choose one of {', '.join(_WRITERS)}")
+    if workers > 1 and writer == "bytes":
+        prepare_templates(seed)
     for done, r in enumerate(_write_all(root, plan, seed, workers, writer), start=1):
         plan[done - 1] = r
         if progress is not None:

@@ -83,13 +83,13 @@ def card_image(key: str, value: Any, comment: str = "") -> str:
     return image
 
 
-def _pad(data: bytes, fill: bytes) -> bytes:
-    return data + fill * (-len(data) % BLOCK)
+def _padding(size: int, fill: bytes) -> bytes:
+    return fill * (-size % BLOCK)
 
 
 def _header(structure: list[str], cards: list[str]) -> bytes:
     text = "".join(structure) + "".join(cards) + "END".ljust(_CARD)
-    return _pad(text.encode("ascii"), b" ")
+    return (text + _padding(len(text), b" ").decode()).encode("ascii")
 
 
 def primary_hdu(cards: list[str], groups: bool = False) -> bytes:
@@ -125,7 +125,7 @@ def image_hdu(cards: list[str], data: np.ndarray | None) -> bytes:
     structure = [card_image("XTENSION", "IMAGE", "Image extension")]
     if data is None:
         shape: tuple[int, ...] = ()
-        bitpix, payload = 8, b""
+        bitpix, payload = 8, memoryview(b"")
     else:
         shape = data.shape
         unsigned = data.dtype == np.uint16
@@ -133,8 +133,8 @@ def image_hdu(cards: list[str], data: np.ndarray | None) -> bytes:
         bitpix = _BITPIX.get(stored.dtype)
         if bitpix is None:
             raise TypeError(f"no FITS image type for {data.dtype}")
-        payload = _pad(stored.astype(stored.dtype.newbyteorder(">"), copy=False).tobytes(),
-                       b"\0")
+        big = np.ascontiguousarray(stored, stored.dtype.newbyteorder(">"))
+        payload = memoryview(big).cast("B")  # joined below without a copy of its own
     structure += [card_image("BITPIX", bitpix, "array data type"),
                   card_image("NAXIS", len(shape), "number of array dimensions")]
     structure += [card_image(f"NAXIS{k}", n) for k, n in enumerate(reversed(shape), start=1)]
@@ -142,7 +142,7 @@ def image_hdu(cards: list[str], data: np.ndarray | None) -> bytes:
                   card_image("GCOUNT", 1, "number of groups")]
     if data is not None and data.dtype == np.uint16:
         structure += [card_image("BSCALE", 1), card_image("BZERO", 32768)]
-    return _header(structure, cards) + payload
+    return b"".join((_header(structure, cards), payload, _padding(len(payload), b"\0")))
 
 
 def bintable_hdu(columns: list[tuple[str, str, np.ndarray]], cards: list[str]) -> bytes:
@@ -184,4 +184,5 @@ def bintable_hdu(columns: list[tuple[str, str, np.ndarray]], cards: list[str]) -
     # A card whose keyword the structure has is left out (astropy: ``extend(unique=True)``).
     taken = {image[:8] for image in structure}
     cards = [image for image in cards if image[:8] not in taken]
-    return _header(structure, cards) + _pad(rows.tobytes(), b"\0")
+    data = rows.tobytes()
+    return b"".join((_header(structure, cards), data, _padding(len(data), b"\0")))

@@ -205,6 +205,12 @@ def _template_cards(combo: str, seed: int) -> tuple[dict[str, int], tuple[str, .
     return index, tuple(card_image(key, value, _COMMENTS.get(key, "")) for key, value in template)
 
 
+def prepare_templates(seed: int) -> None:
+    """Format every combo's template cards now: forked writers then share them (~1 s each)."""
+    for combo in load_reference()["keywords"]:
+        _template_cards(combo, seed)
+
+
 def template_value(combo: str, seed: int, key: str) -> Any:
     """The template's value of ``key`` in ``combo`` (None if it has none)."""
     k = _template_cards(combo, seed)[0].get(key)
