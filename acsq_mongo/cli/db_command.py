@@ -7,11 +7,17 @@ import sys
 import time
 
 from acsq_mongo.db import localserver as localdb
-from acsq_mongo.db.collections import ROOTNAMES
+from acsq_mongo.db.collections import CATALOG, ROOTNAMES
 from acsq_mongo.db.connection import connect, server_description
 from acsq_mongo.db.header_indexes import header_indexes
 from acsq_mongo.db.indexes import ensure_indexes
+from acsq_mongo.db.statistic_indexes import (
+    create_statistic_index,
+    drop_statistic_index,
+    statistic_indexes,
+)
 from acsq_mongo.errors import ConfigError
+from acsq_mongo.fields import stats_field
 from acsq_mongo.ingest.keyword_indexes import create_header_index, drop_header_index
 from acsq_mongo.query.errors import QueryError
 from acsq_mongo.query.keyword_check import path_warning
@@ -19,12 +25,14 @@ from acsq_mongo.query.names import resolve
 from acsq_mongo.settings import Settings
 
 EPILOG = """\
-header-keyword indexes:
+header-keyword and image-statistic indexes:
   acsq db index headers.flt.0.CCDGAIN          index a keyword that is queried often
   acsq db index headers.flt.0.CCDGAIN --drop   drop it
-  acsq db index --list                         the keywords that have one
+  acsq db index stats.raw.ampC.bias_level      index an image statistic
+  acsq db index --list                         the keywords and statistics that have one
 A header-keyword query reads every whole document unless its keyword has an index;
-an indexed keyword is also copied into the catalog, where its queries run.
+an indexed keyword is also copied into the catalog, where its queries run. A statistic
+is in the catalog already: its index is the catalog's alone.
 """
 
 
@@ -36,13 +44,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=("start", "stop", "status", "indexes", "index"),
         help="start/stop the local SecantusDB server under $ACSQ_DATA/db, report what answers "
         "at ACSQ_MONGO_URI, create the store's indexes (idempotent), or create/drop/list an "
-        "index on a header keyword",
+        "index on a header keyword or an image statistic",
     )
     parser.add_argument("path", nargs="?", metavar="HEADER_PATH",
-                        help="with index: headers.<filetype>.<ext>.<KEYWORD>")
+                        help="with index: headers.<filetype>.<ext>.<KEYWORD>, or "
+                        "stats.<filetype>.<region>.<statistic>")
     parser.add_argument("--drop", action="store_true", help="with index: drop it")
     parser.add_argument("--list", action="store_true",
-                        help="with index: list the header keywords that have an index")
+                        help="with index: list the header keywords and statistics that have "
+                        "an index")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -71,7 +81,8 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
     if args.list:
         if args.path or args.drop:
             raise ConfigError("`acsq db index --list` takes no HEADER_PATH or --drop")
-        for path in header_indexes(connect(settings)):
+        db = connect(settings)
+        for path in header_indexes(db) + statistic_indexes(db):
             print(path)
         return 0
     if not args.path:
@@ -81,9 +92,12 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
         ref = resolve(args.path)
     except QueryError as exc:
         raise ConfigError(str(exc)) from None
+    if stats_field(ref.path) is not None:
+        return _statistic_index(args, settings, ref.path)
     if not ref.is_header:
         raise ConfigError(f"{ref.name} is a promoted field, indexed already; "
-                          "`acsq db index` is for header keywords (headers.flt.0.CCDGAIN)")
+                          "`acsq db index` is for header keywords (headers.flt.0.CCDGAIN) "
+                          "and image statistics (stats.raw.ampC.bias_level)")
     db = connect(settings)
     if args.drop:
         done = drop_header_index(db, ref.path)
@@ -100,4 +114,20 @@ def _index(args: argparse.Namespace, settings: Settings) -> int:
               f"{have} of them have it")
     else:
         print(f"{ref.name} has an index already")
+    return 0
+
+
+def _statistic_index(args: argparse.Namespace, settings: Settings, path: str) -> int:
+    db = connect(settings)
+    if args.drop:
+        done = drop_statistic_index(db, path)
+        print(f"dropped the index on {path}" if done else f"{path} has no index")
+        return 0
+    start = time.perf_counter()
+    if create_statistic_index(db, path):
+        have = db[CATALOG].count_documents({path: {"$exists": True}})
+        print(f"indexed {path} over {db[CATALOG].estimated_document_count()} rootnames in "
+              f"{time.perf_counter() - start:.1f} s; {have} of them have it")
+    else:
+        print(f"{path} has an index already")
     return 0

@@ -36,8 +36,10 @@ padded with NaN (drawn black).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,7 +48,7 @@ from astropy.io import fits
 
 from acsq_mongo.errors import AcsqError
 
-__all__ = ["Mosaic", "ImageReadError", "read_mosaic"]
+__all__ = ["ImageFile", "Mosaic", "ImageReadError", "mosaic_of", "open_image", "read_mosaic"]
 
 
 class ImageReadError(AcsqError):
@@ -86,6 +88,63 @@ class _Chip:
     weight: np.ndarray | None = None
 
 
+@dataclass(frozen=True)
+class ImageFile:
+    """An ACS image file, open: what :func:`open_image` yields.
+
+    Attributes
+    ----------
+    hdulist : astropy.io.fits.HDUList
+        Opened as astropy does by default (memory-mapped; BZERO/BSCALE applied
+        to the data as it is read).
+    size : int
+        The file's size in bytes, to detect truncation (very large for a
+        gzip file, whose offsets are of the uncompressed bytes).
+    name : str
+        The file's name, for messages.
+    """
+
+    hdulist: fits.HDUList
+    size: int
+    name: str
+
+
+@contextlib.contextmanager
+def open_image(path: str | os.PathLike) -> Iterator[ImageFile]:
+    """Open an ACS image file once, for :func:`mosaic_of` and the image statistics.
+
+    Raises
+    ------
+    ImageReadError
+        If the file is not FITS. The message is one line.
+    OSError
+        If the file cannot be opened at all (missing, unreadable).
+    """
+    path = Path(path)
+    file_size = path.stat().st_size
+    with open(path, "rb") as f:
+        if f.read(2) == b"\x1f\x8b":
+            # gzip (``_flt.fits.gz``): offsets are of the uncompressed bytes, which astropy
+            # reads to the end; a truncated stream is its error (EOFError), caught below.
+            file_size = 2**63
+    # Format quirks (bad cards, "file may have been truncated") are settled
+    # here: truncation is checked explicitly in mosaic_of, the rest do not matter
+    # for the pixels.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            # astropy's default memory-maps the file (float SCI data is then
+            # read once, straight into the mosaic) and, unlike memmap=True,
+            # still applies BZERO/BSCALE to integer data.
+            hdulist = fits.open(path)
+        except (FileNotFoundError, PermissionError):
+            raise
+        except Exception as exc:  # astropy raises many kinds on garbage input
+            raise ImageReadError(f"not a readable FITS file: {_describe(exc)}") from None
+    with hdulist:
+        yield ImageFile(hdulist, file_size, path.name)
+
+
 def read_mosaic(path: str | os.PathLike) -> Mosaic:
     """Read and stitch every SCI extension of an ACS image file.
 
@@ -107,39 +166,29 @@ def read_mosaic(path: str | os.PathLike) -> Mosaic:
     OSError
         If the file cannot be opened at all (missing, unreadable).
     """
-    path = Path(path)
-    file_size = path.stat().st_size
-    with open(path, "rb") as f:
-        if f.read(2) == b"\x1f\x8b":
-            # gzip (``_flt.fits.gz``): offsets are of the uncompressed bytes, which astropy
-            # reads to the end; a truncated stream is its error (EOFError), caught below.
-            file_size = 2**63
-    # Format quirks (bad cards, "file may have been truncated") are settled
-    # here: truncation is checked explicitly below, the rest do not matter
-    # for the pixels.
+    with open_image(path) as image:
+        return mosaic_of(image)
+
+
+def mosaic_of(image: ImageFile) -> Mosaic:
+    """Read and stitch every SCI extension of a file :func:`open_image` opened.
+
+    See :func:`read_mosaic`, which raises the same errors.
+    """
+    hdulist, file_size, name = image.hdulist, image.size, image.name
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            # astropy's default memory-maps the file (float SCI data is then
-            # read once, straight into the mosaic) and, unlike memmap=True,
-            # still applies BZERO/BSCALE to integer data.
-            hdulist = fits.open(path)
-        except (FileNotFoundError, PermissionError):
-            raise
-        except Exception as exc:  # astropy raises many kinds on garbage input
-            raise ImageReadError(f"not a readable FITS file: {_describe(exc)}") from None
-        with hdulist:
-            try:
-                sci = [(i, hdu) for i, hdu in enumerate(hdulist) if _is_sci(hdu)]
-            except Exception as exc:
-                raise ImageReadError(f"corrupt FITS structure: {_describe(exc)}") from None
-            if not sci:
-                raise ImageReadError(f"no SCI image extension in {path.name}")
-            chips = [_read_chip(i, hdu, file_size, path.name) for i, hdu in sci]
-            chips = [_with_weight(chip, hdulist, file_size) for chip in chips]
-            imagetyp = hdulist[0].header.get("IMAGETYP")
-            imagetyp = (imagetyp.strip().upper() or None) if isinstance(imagetyp, str) else None
-            return _stitch(chips, imagetyp)
+            sci = [(i, hdu) for i, hdu in enumerate(hdulist) if _is_sci(hdu)]
+        except Exception as exc:
+            raise ImageReadError(f"corrupt FITS structure: {_describe(exc)}") from None
+        if not sci:
+            raise ImageReadError(f"no SCI image extension in {name}")
+        chips = [_read_chip(i, hdu, file_size, name) for i, hdu in sci]
+        chips = [_with_weight(chip, hdulist, file_size) for chip in chips]
+        imagetyp = hdulist[0].header.get("IMAGETYP")
+        imagetyp = (imagetyp.strip().upper() or None) if isinstance(imagetyp, str) else None
+        return _stitch(chips, imagetyp)
 
 
 def _describe(exc: BaseException) -> str:

@@ -49,10 +49,10 @@ import numpy as np
 from astropy.io import fits
 from astropy.stats import sigma_clipped_stats
 
-from acsq_mongo.images.imaging import ImageReadError
+from acsq_mongo.images.imaging import ImageFile, ImageReadError
 
 __all__ = ["DQ_FLAGS", "MAX_SAMPLE", "CHIP_AMPS", "file_statistics", "sample_stride",
-           "region_statistics"]
+           "region_statistics", "statistics_of"]
 
 #: The DQ flags counted, statistic name -> bits, from the ACS Data Handbook's table of data
 #: quality flags (https://www.stsci.edu/hst/instrumentation/acs/data-analysis/dq-flag-definitions):
@@ -109,7 +109,7 @@ def region_statistics(pixels: np.ndarray) -> dict[str, float]:
     values = values[np.isfinite(values)]
     if values.size == 0:
         return {}
-    mean, _, std = sigma_clipped_stats(values, sigma=_SIGMA, maxiters=_MAXITERS)
+    mean, _, std = _clipped(values)
     low, median, high = np.percentile(values, [1.0, 50.0, 99.0])  # one partition
     return {"median": float(median), "clipped_mean": float(mean),
             "clipped_std": float(std), "percentile_1": float(low), "percentile_99": float(high)}
@@ -146,15 +146,40 @@ def file_statistics(path: str | os.PathLike, filetype: str) -> dict[str, dict[st
         except Exception as exc:
             raise ImageReadError(f"not a readable FITS file: {exc}") from None
         with hdulist:
-            try:
-                return _statistics(hdulist, filetype)
-            except ImageReadError:
-                raise
-            except (ValueError, TypeError, IndexError, KeyError) as exc:
-                raise ImageReadError(f"cannot measure {filetype}: {exc}") from None
+            return _measured(hdulist, filetype, scaled=False)
 
 
-def _statistics(hdulist: fits.HDUList, filetype: str) -> dict[str, dict[str, float]]:
+def statistics_of(image: ImageFile, filetype: str) -> dict[str, dict[str, float]]:
+    """Return the statistics of a file :func:`~acsq_mongo.images.imaging.open_image` opened.
+
+    The quicklook measures them so, on the file it has open and the pixels it
+    has read (:func:`~acsq_mongo.images.imaging.mosaic_of`): opening and
+    parsing the file again would cost a third of the statistics.
+
+    Returns
+    -------
+    stats : dict
+        As :func:`file_statistics`, which raises the same errors.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return _measured(image.hdulist, filetype, scaled=True)
+
+
+def _measured(hdulist: fits.HDUList, filetype: str, scaled: bool
+              ) -> dict[str, dict[str, float]]:
+    """:func:`_statistics`, its errors as :class:`ImageReadError`."""
+    try:
+        return _statistics(hdulist, filetype, scaled)
+    except ImageReadError:
+        raise
+    except (ValueError, TypeError, IndexError, KeyError) as exc:
+        raise ImageReadError(f"cannot measure {filetype}: {exc}") from None
+
+
+def _statistics(hdulist: fits.HDUList, filetype: str, scaled: bool
+                ) -> dict[str, dict[str, float]]:
+    """The statistics; ``scaled``: astropy applies BZERO/BSCALE (else :func:`_scaled` does)."""
     primary = hdulist[0].header
     amps = str(primary.get("CCDAMP") or "").strip().upper()
     detector = str(primary.get("DETECTOR") or "").strip().upper()
@@ -174,7 +199,7 @@ def _statistics(hdulist: fits.HDUList, filetype: str) -> dict[str, dict[str, flo
         region = "image" if filetype in _DRIZZLED else f"chip{chip or extver}"
         data = hdu.data
         stride = sample_stride(data.shape)
-        sample = _scaled(hdu, data[::stride, ::stride])
+        sample = _scaled(hdu, data[::stride, ::stride], scaled)
         dq = _companion(hdulist, "DQ", extver, data.shape)
         if filetype in _DRIZZLED:
             weight = _companion(hdulist, "WHT", extver, data.shape)
@@ -192,8 +217,7 @@ def _statistics(hdulist: fits.HDUList, filetype: str) -> dict[str, dict[str, flo
             sample, cols = sample[:, first:last], cols[first:last]
             for amp, overscan in zip(chip_amps, overscans[:len(chip_amps)], strict=True):
                 if overscan.size:
-                    _, level, noise = sigma_clipped_stats(overscan, sigma=_SIGMA,
-                                                          maxiters=_MAXITERS)
+                    _, level, noise = _clipped(overscan)
                     out.setdefault(f"amp{amp}", {}).update(
                         bias_level=float(level), bias_noise=float(noise))
         out.setdefault(region, {}).update(region_statistics(sample))
@@ -223,6 +247,21 @@ def _statistics(hdulist: fits.HDUList, filetype: str) -> dict[str, dict[str, flo
     return {region: values for region, values in out.items() if values}
 
 
+def _clipped(values: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, float, float]:
+    """:func:`~astropy.stats.sigma_clipped_stats` of all the values: mean, median, std.
+
+    Asked along an axis, of the values as one row: astropy then clips in its
+    compiled loop, twice as fast as the Python loop it runs for ``axis=None``,
+    with the same bounds and the same result.
+    """
+    row = np.reshape(values, (1, -1))
+    if mask is not None:
+        mask = np.reshape(mask, (1, -1))
+    mean, median, std = sigma_clipped_stats(row, mask=mask, sigma=_SIGMA, maxiters=_MAXITERS,
+                                            axis=1)
+    return float(mean[0]), float(median[0]), float(std[0])
+
+
 def _chip_amps(amps: str, chip: int | None, detector: str) -> str:
     """The amplifiers that read this chip, left to right ('' for none known)."""
     if detector == "SBC" or not amps:
@@ -234,10 +273,13 @@ def _chip_amps(amps: str, chip: int | None, detector: str) -> str:
     return amps[0] if len(amps) == 1 else ""
 
 
-def _scaled(hdu: fits.ImageHDU, view: np.ndarray) -> np.ndarray:
-    """The sampled pixels as float32, BSCALE and BZERO applied (only to the sample)."""
+def _scaled(hdu: fits.ImageHDU, view: np.ndarray, scaled: bool) -> np.ndarray:
+    """The sampled pixels as float32, BSCALE and BZERO applied (only to the sample).
+
+    ``scaled``: astropy has applied them (the file was opened so).
+    """
     sample = np.array(view, dtype=np.float32)
-    if isinstance(hdu, fits.CompImageHDU):
+    if scaled or isinstance(hdu, fits.CompImageHDU):
         return sample  # astropy scales compressed data as it decompresses
     bscale, bzero = hdu.header.get("BSCALE", 1), hdu.header.get("BZERO", 0)
     if bscale != 1:
@@ -322,7 +364,7 @@ def _background(sample: np.ndarray, dq: np.ndarray | None, stride: int,
     mask |= grown
     if mask.all():
         return float(median)
-    _, background, _ = sigma_clipped_stats(sample, mask=mask, sigma=_SIGMA, maxiters=_MAXITERS)
+    _, background, _ = _clipped(sample, mask)
     return float(background)
 
 
