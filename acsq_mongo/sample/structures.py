@@ -82,14 +82,14 @@ def _plan(rootname: str, detector: str, filetypes, seed: int, **promoted) -> Sam
     return r
 
 
-def _write(root: Path, r: SampleRootname, seed: int, reference) -> list[str]:
+def _write(root: Path, r: SampleRootname, seed: int, reference, writer: str) -> list[str]:
     from acsq_mongo.sample.files import write_rootname
 
-    write_rootname(root, r, seed, reference)
+    write_rootname(root, r, seed, reference, writer)
     return [f"{r.path}/{r.rootname}_{ft}.fits" for ft in r.filetypes]
 
 
-def _association(root: Path, seed: int, reference) -> Structure:
+def _association(root: Path, seed: int, reference, writer: str) -> Structure:
     asn = f"{STRUCTURES_PROGRAM}01010"
     common = {"asn_id": asn.upper(), "targname": "NGC104", "ra_targ": 6.0236,
               "dec_targ": -72.0813}
@@ -109,7 +109,7 @@ def _association(root: Path, seed: int, reference) -> Structure:
     product.kind = "product"
     files: list[str] = []
     for r in [*members, *subs, product]:
-        files += _write(root, r, seed, reference)
+        files += _write(root, r, seed, reference, writer)
     _asn_table(root / product.path / f"{asn}_asn.fits", rows)
     return Structure("association", [*members, *subs, product], files, asn_id=asn,
                      absent=[absent])
@@ -201,7 +201,8 @@ def _modernise(path: Path) -> None:
     fits.HDUList(hdus).writeto(path, overwrite=True, output_verify="silentfix")
 
 
-def write_structures(root: str | os.PathLike, seed: int = 0) -> list[Structure]:
+def write_structures(root: str | os.PathLike, seed: int = 0, writer: str = "bytes"
+                     ) -> list[Structure]:
     """Write one rootname (or group) of each structure into the archive ``root``.
 
     Parameters
@@ -210,6 +211,9 @@ def write_structures(root: str | os.PathLike, seed: int = 0) -> list[Structure]:
         An archive root (it may already hold a sample).
     seed : int
         The same seed gives the same headers and pixels.
+    writer : {"bytes", "astropy"}
+        How the plain sample files are written, as for
+        :func:`~acsq_mongo.sample.files.make_sample_archive`.
 
     Returns
     -------
@@ -221,26 +225,26 @@ def write_structures(root: str | os.PathLike, seed: int = 0) -> list[Structure]:
     root = Path(root)
     reference = load_reference()
     p = STRUCTURES_PROGRAM
-    out = [_association(root, seed, reference)]
+    out = [_association(root, seed, reference, writer)]
 
     transmissions = [_plan(f"{p}02aa{t}", "WFC", ("raw", "flt", "spt"), seed + 30)
                      for t in ("q", "r")]
-    out.append(Structure("retransmission", transmissions,
-                         [f for r in transmissions for f in _write(root, r, seed, reference)]))
+    files = [f for r in transmissions for f in _write(root, r, seed, reference, writer)]
+    out.append(Structure("retransmission", transmissions, files))
 
     gz = _plan(f"{p}03aaq", "WFC", ("raw", "flt", "spt"), seed + 40)
-    files = _write(root, gz, seed, reference)
+    files = _write(root, gz, seed, reference, writer)
     flt = root / files[1]
     files[1] = _gzip(flt).relative_to(root).as_posix()
     out.append(Structure("gzip", [gz], files))
 
     tiled = _plan(f"{p}03abq", "WFC", ("raw", "flt", "spt"), seed + 50)
-    files = _write(root, tiled, seed, reference)
+    files = _write(root, tiled, seed, reference, writer)
     _tile_compress(root / files[1])
     out.append(Structure("tile_compressed", [tiled], files))
 
     modern = _plan(f"{p}03acq", "WFC", ("raw", "flt", "flc", "spt"), seed + 60)
-    files = _write(root, modern, seed, reference)
+    files = _write(root, modern, seed, reference, writer)
     for name in files[1:3]:
         _modernise(root / name)
     out.append(Structure("modern", [modern], files))
@@ -250,14 +254,14 @@ def write_structures(root: str | os.PathLike, seed: int = 0) -> list[Structure]:
             ("subarray", "WFC", "06aaq", {"aperture": "WFC1-512"})):
         r = _plan(f"{p}{code}", detector, ("raw", "flt", "spt", "jif", "jit"), seed + 70,
                   **extra)
-        out.append(Structure(kind, [r], _write(root, r, seed, reference)))
+        out.append(Structure(kind, [r], _write(root, r, seed, reference, writer)))
 
     internal = [_plan(f"{p}07a{k}q", "WFC", ("raw", "flt", "spt"), seed + 80 + k,
                       obstype="INTERNAL", targname=imagetyp, imagetyp=imagetyp, ra_targ=0.0,
                       dec_targ=0.0, exptime=0.0 if imagetyp == "BIAS" else 1000.0)
                 for k, imagetyp in enumerate(("DARK", "BIAS"))]
     out.append(Structure("internal", internal,
-                         [f for r in internal for f in _write(root, r, seed, reference)]))
+                         [f for r in internal for f in _write(root, r, seed, reference, writer)]))
     listing = [{"kind": st.kind, "rootnames": [r.rootname for r in st.rootnames],
                 "files": st.files, "asn_id": st.asn_id, "absent": st.absent} for st in out]
     (root / STRUCTURES_NAME).write_text(json.dumps(listing, indent=1) + "\n")

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 from acsq_mongo.sample.acs import load_reference
-from acsq_mongo.sample.files import _hdu_layout
+from acsq_mongo.sample.hdus import _hdu_layout
 from acsq_mongo.sample.header_values import (
     HISTORY,
     _like,
@@ -34,7 +34,7 @@ __all__ = ["plan_archive", "planned_headers", "written_date"]
 
 _IDENTITY = ("EXTNAME", "EXTVER", "ROOTNAME", "FILENAME")
 _TABLE_FILETYPES = ("asn", "jit")
-# The column names of plan._table_hdu's jitter tables.
+# The column names of the jitter tables (sample.hdus._table_columns).
 _JIT_COLUMNS = ("SECONDS", "V2_DOM", "V3_DOM", "V2_ROLL", "V3_ROLL", "SI_V2_AVG", "SI_V3_AVG",
                 "RA", "DEC", "ROLL", "LIMBANG", "BRIGHT")
 
@@ -81,7 +81,7 @@ def _values(combo: str, seed: int, overrides: dict[str, Any],
 
 
 def _table_structure(r: SampleRootname, combo: str, reference: dict) -> dict[str, Any]:
-    """The keywords of the binary tables written by ``plan._table_hdu``."""
+    """The keywords of the binary tables of ``sample.hdus._table_columns``."""
     if combo.split("_")[1] == "asn":
         columns = [("MEMNAME", "14A", 14), ("MEMTYPE", "14A", 14), ("MEMPRSNT", "L", 1)]
         n_rows = len([m for m in r.members if m != r.rootname]) + 1
@@ -113,7 +113,7 @@ def _structure(r: SampleRootname, filetype: str, extname: str, extver: int = 1
     elif filetype == "jif":
         shape, bitpix = (16, 16), 16
     else:
-        # A drizzled product covers every chip (sample.files._drizzled).
+        # A drizzled product covers every chip (sample.hdus._drizzled).
         shape = (h * r.n_chips, w) if filetype in ("drz", "drc") else (h, w)
         if filetype == "raw":
             shape = (h, w + sum(overscan_columns(r, extver)))
