@@ -149,23 +149,30 @@ def _gzip(path: Path) -> Path:
 
 
 def _tile_compress(path: Path) -> None:
-    """Rewrite an flt with every image extension tile-compressed (RICE)."""
+    """Rewrite an flt with every image extension tile-compressed (RICE), keeping its date.
+
+    Float images are quantized with a fixed dither seed (astropy's default seeds
+    from the clock), so that the same seed writes the same bytes.
+    """
     from astropy.io import fits
 
+    stamp = path.stat().st_mtime
     with fits.open(path) as hdul:
         hdus = [hdul[0].copy()]
         for hdu in hdul[1:]:
             data = hdu.data if hdu.data is not None else np.zeros((4, 4), np.float32)
             kind = "RICE_1" if data.dtype.kind in "iu" else "GZIP_2"
             hdus.append(fits.CompImageHDU(data=data, header=hdu.header,
-                                          compression_type=kind))
+                                          compression_type=kind, dither_seed=1))
     fits.HDUList(hdus).writeto(path, overwrite=True)
+    os.utime(path, (stamp, stamp))
 
 
 def _modernise(path: Path) -> None:
     """Add the extensions of a file reprocessed since 2019, and the SCI keywords naming them."""
     from astropy.io import fits
 
+    stamp = path.stat().st_mtime
     with fits.open(path) as hdul:
         hdus = [hdu.copy() for hdu in hdul]
     for hdu in hdus[1:]:
@@ -199,6 +206,7 @@ def _modernise(path: Path) -> None:
             headerlet.header.update(header)
             hdus.append(headerlet)
     fits.HDUList(hdus).writeto(path, overwrite=True, output_verify="silentfix")
+    os.utime(path, (stamp, stamp))
 
 
 def write_structures(root: str | os.PathLike, seed: int = 0, writer: str = "bytes"
