@@ -161,9 +161,10 @@ def _tile_compress(path: Path) -> None:
         hdus = [hdul[0].copy()]
         for hdu in hdul[1:]:
             data = hdu.data if hdu.data is not None else np.zeros((4, 4), np.float32)
-            kind = "RICE_1" if data.dtype.kind in "iu" else "GZIP_2"
+            # RICE for every image, as the archive's tile-compressed files have it (floats
+            # quantized first); a gzip tile would carry the clock in its stream header.
             hdus.append(fits.CompImageHDU(data=data, header=hdu.header,
-                                          compression_type=kind, dither_seed=1))
+                                          compression_type="RICE_1", dither_seed=1))
     fits.HDUList(hdus).writeto(path, overwrite=True)
     os.utime(path, (stamp, stamp))
 
