@@ -38,9 +38,11 @@ holds ``sample_manifest.json`` (what was written, for tests) and a
 
 The stages: :mod:`~acsq_mongo.sample.acs` (the inventory and tables),
 :mod:`~acsq_mongo.sample.plan` (what each rootname is),
-:mod:`~acsq_mongo.sample.header_values` and :mod:`~acsq_mongo.sample.pixels`
-(what goes into each file) and :mod:`~acsq_mongo.sample.files` (writing them).
-It writes an archive; it reads nothing back.
+:mod:`~acsq_mongo.sample.header_values`, :mod:`~acsq_mongo.sample.pixels`
+and :mod:`~acsq_mongo.sample.hdus` (what goes into each file and each HDU),
+:mod:`~acsq_mongo.sample.files` (writing them) and
+:mod:`~acsq_mongo.sample.fits_bytes` (their bytes: FITS cards, blocks and data
+written directly, as astropy writes them). It writes an archive; it reads nothing back.
 """
 
 from acsq_mongo.sample.acs import REFERENCE_PATH, load_reference, mjd

@@ -25,7 +25,7 @@ from typing import Any
 
 from acsq_mongo.sample.plan import SampleRootname
 
-__all__ = ["SM4_MJD", "POST_SM4_KEYWORDS", "post_sm4", "set_era_keywords"]
+__all__ = ["SM4_MJD", "POST_SM4_KEYWORDS", "post_sm4", "era_keywords"]
 
 #: The MJD from which CALACS treats WFC data as post-SM4 (hstcal ``SM4MJD``: 2009-05-14).
 SM4_MJD = 54967.0
@@ -41,20 +41,16 @@ def post_sm4(r: SampleRootname) -> bool | None:
     return r.promoted["expstart"] >= SM4_MJD
 
 
-def set_era_keywords(header, r: SampleRootname) -> None:
-    """Make a WFC primary header (an astropy ``Header``, or a dict) carry its era's keywords.
+def era_keywords(r: SampleRootname) -> tuple[dict[str, Any], frozenset[str]]:
+    """The era keywords of a rootname's primary headers: ``(values, left out)``.
 
-    A post-SM4 header gets each of :data:`POST_SM4_KEYWORDS` that the inventory gives
-    its filetype, with its value; a pre-SM4 header loses them. HRC and SBC headers are
-    left as they are.
+    A post-SM4 WFC header gets :data:`POST_SM4_KEYWORDS`' values (where the inventory
+    gives its filetype the keyword: they replace the template's); a pre-SM4 one leaves
+    those keywords out. HRC and SBC headers are as the inventory has them.
     """
     era = post_sm4(r)
     if era is None:
-        return
-    for key, value in POST_SM4_KEYWORDS.items():
-        if key not in header:
-            continue  # the inventory does not give this filetype the keyword
-        if era:
-            header[key] = value
-        else:
-            del header[key]
+        return {}, frozenset()
+    if era:
+        return dict(POST_SM4_KEYWORDS), frozenset()
+    return {}, frozenset(POST_SM4_KEYWORDS)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import multiprocessing
 import os
@@ -13,19 +12,12 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from pathlib import Path
 
-import numpy as np
-
 from acsq_mongo.errors import AcsqError
+from acsq_mongo.sample import fits_bytes
 from acsq_mongo.sample.acs import load_reference
-from acsq_mongo.sample.eras import set_era_keywords
-from acsq_mongo.sample.header_values import (
-    HISTORY,
-    extension_header_values,
-    make_header,
-    primary_header_values,
-)
-from acsq_mongo.sample.injections import inject
-from acsq_mongo.sample.pixels import Scene, raw_counts
+from acsq_mongo.sample.hdus import Hdu, file_hdus
+from acsq_mongo.sample.header_values import header_cards, make_header, prepare_templates
+from acsq_mongo.sample.pixels import Scene
 from acsq_mongo.sample.plan import SampleArchive, SampleRootname, plan_rootnames
 
 __all__ = [
@@ -48,154 +40,61 @@ PROPOSAL_TYPES_NAME = "proposal_types.csv"
 POOL_MIN_ROOTNAMES = 200
 
 
+def _write_bytes(path: Path, hdus: Iterator[Hdu], seed: int) -> int:
+    """Write a file as bytes (:mod:`acsq_mongo.sample.fits_bytes`); return its HDU count."""
+    parts = []
+    for hdu in hdus:
+        cards = header_cards(hdu.combo, seed, hdu.values, hdu.history, hdu.assigned,
+                             hdu.omitted)
+        if not parts:
+            parts.append(fits_bytes.primary_hdu(cards, hdu.groups))
+        elif hdu.columns is not None:
+            parts.append(fits_bytes.bintable_hdu(hdu.columns, cards))
+        else:
+            parts.append(fits_bytes.image_hdu(cards, hdu.data))
+    with open(path, "wb") as f:
+        for part in parts:
+            f.write(part)
+    return len(parts)
 
 
-_EXTNAMES = {"drz": ("SCI", "WHT", "CTX"), "drc": ("SCI", "WHT", "CTX"), "spt": ("UDL",),
-             "asn": ("ASN",), "jit": ("JIT",), "jif": ("JIF",)}
-
-
-def _hdu_layout(r: SampleRootname, filetype: str, reference: dict) -> list[tuple[str, int]]:
-    """(EXTNAME, EXTVER) of every extension of a file."""
-    n_hdus = reference["hdu_count"][r.promoted["detector"]][filetype]
-    if filetype in ("raw", "flt", "flc", "crj", "crc"):
-        if r.n_chips == 1:
-            return [("SCI", 1), ("ERR", 1), ("DQ", 1)]
-        return [(name, chip) for chip in (1, 2) for name in ("SCI", "ERR", "DQ")]
-    names = _EXTNAMES[filetype]
-    if len(names) == 1:
-        return [(names[0], k) for k in range(1, n_hdus)]
-    return [(names[k], 1) for k in range(n_hdus - 1)]
-
-
-def _image_data(scene: Scene, r: SampleRootname, filetype: str, extname: str, extver: int,
-                gain: float, cache: dict) -> np.ndarray | None:
-    h, w = r.shape
-    chip = extver if r.n_chips == 2 else 1
-    if filetype in ("raw", "flt", "flc", "crj", "crc"):
-        if (chip, "e") not in cache:
-            cache[(chip, "e")] = scene.chip(chip)
-        electrons = cache[(chip, "e")]
-        if extname == "SCI":
-            if filetype == "raw":
-                return raw_counts(electrons, gain, scene.rng)
-            if filetype in ("crj", "crc"):
-                return scene.chip(chip, cosmic_rays=False)
-            if filetype == "flc":
-                return electrons * np.float32(1.01)
-            return electrons
-        if filetype == "raw":
-            return None  # raw ERR and DQ are empty (NAXIS = 0), as in real raw files
-        if extname == "ERR":
-            return np.sqrt(np.abs(electrons) + 16.0).astype(np.float32)
-        dq = np.zeros((h, w), np.int16)
-        dq[electrons > 15000] = 256
-        return dq
-    if filetype in ("drz", "drc"):
-        if ("drizzled", filetype) not in cache:
-            cache[("drizzled", filetype)] = _drizzled(scene, r, filetype)
-        sci, wht = cache[("drizzled", filetype)]
-        if extname == "SCI":
-            return sci
-        if extname == "WHT":
-            return wht
-        return (wht > 0).astype(np.int32)
-    if filetype == "spt":
-        return (np.arange(160) % 97).astype(np.int16)
-    if filetype == "jif":
-        return (scene.rng.normal(100, 5, (16, 16))).astype(np.int16)
-    return None
-
-
-def _drizzled(scene: Scene, r: SampleRootname, filetype: str) -> tuple[np.ndarray, np.ndarray]:
-    """SCI (e/s) and WHT of a drizzled product: every chip, in a tilted field with an empty border.
-
-    AstroDrizzle's output frame is north up, so the detector's field sits in it
-    tilted, with a border of zero weight. That border is 0 in the SCI of a drz
-    and NaN in that of a drc here, the two ways real files have it.
-    """
-    chips = [scene.chip(c, cosmic_rays=False) for c in range(r.n_chips, 0, -1)]
-    sci = np.vstack(chips) / np.float32(scene.exptime)
-    h, w = sci.shape
-    angle = np.deg2rad(8.0 + (sum(map(ord, r.rootname)) % 20))
-    yy = np.arange(h, dtype=np.float32)[:, None] - np.float32((h - 1) / 2)
-    xx = np.arange(w, dtype=np.float32)[None, :] - np.float32((w - 1) / 2)
-    # Inside: the field rotated by ``angle``, shrunk to fit the frame.
-    u = xx * np.cos(angle) + yy * np.sin(angle)
-    v = -xx * np.sin(angle) + yy * np.cos(angle)
-    inside = (np.abs(u) < 0.42 * w) & (np.abs(v) < 0.42 * h)
-    wht = np.where(inside, np.float32(scene.exptime), np.float32(0.0)).astype(np.float32)
-    sci[~inside] = np.nan if filetype == "drc" else 0.0
-    return sci.astype(np.float32), wht
-
-
-def _table_hdu(r: SampleRootname, filetype: str, combo: str, seed: int, reference: dict):
+def _write_astropy(path: Path, hdus: Iterator[Hdu], seed: int) -> int:
+    """Write a file through astropy's HDU classes (slower; the oracle of :func:`_write_bytes`)."""
     from astropy.io import fits
 
-    if filetype == "asn":
-        members = r.members or [r.rootname]
-        names = [m.upper() for m in members if m != r.rootname]
-        types = ["EXP-CRJ"] * len(names)
-        names.append(r.rootname.upper())
-        types.append("PROD-CRJ")
-        return fits.BinTableHDU.from_columns([
-            fits.Column("MEMNAME", "14A", array=np.array(names)),
-            fits.Column("MEMTYPE", "14A", array=np.array(types)),
-            fits.Column("MEMPRSNT", "L", array=np.ones(len(names), bool)),
-        ])
-    keys = dict(reference["keywords"].get(combo, []))
-    n_cols = sum(1 for k in keys if k.startswith("TTYPE")) or 4
-    digest = hashlib.sha256(f"{seed}:{r.rootname}:{combo}".encode()).digest()
-    rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
-    columns = ["SECONDS", "V2_DOM", "V3_DOM", "V2_ROLL", "V3_ROLL", "SI_V2_AVG", "SI_V3_AVG",
-               "RA", "DEC", "ROLL", "LIMBANG", "BRIGHT"]
-    cols = [fits.Column(columns[k] if k < len(columns) else f"COL{k + 1}", "E",
-                        array=rng.normal(0, 1, 8).astype(np.float32)) for k in range(n_cols)]
-    return fits.BinTableHDU.from_columns(cols)
+    out: list = []
+    for hdu in hdus:
+        header = make_header(hdu.combo, seed, hdu.values, hdu.history, hdu.omitted)
+        if not out:
+            item = fits.PrimaryHDU()
+            item.header.extend(header, end=True)
+            if hdu.groups:
+                item.header.insert("NAXIS", ("GROUPS", False), after=True)
+        elif hdu.columns is not None:
+            item = fits.BinTableHDU.from_columns(
+                [fits.Column(name, tform, array=array) for name, tform, array in hdu.columns])
+            item.header.extend(header, unique=True)
+        else:
+            # (Not ImageHDU(data, header): that copies the header and merges it card by card.)
+            item = fits.ImageHDU(data=hdu.data)
+            item.header.extend(header, end=True)
+            for key, value in (hdu.assigned or {}).items():
+                item.header[key] = value
+        out.append(item)
+    # The header cards were verified (silentfix) as they were made (header_values._card);
+    # checking them all again costs as much as making them.
+    fits.HDUList(out).writeto(path, output_verify="ignore", overwrite=True)
+    return len(out)
+
+
+_WRITERS = {"bytes": _write_bytes, "astropy": _write_astropy}
 
 
 def _write_file(path: Path, r: SampleRootname, filetype: str, seed: int, scene: Scene,
-                reference: dict, written: datetime.datetime, cache: dict) -> int:
-    from astropy.io import fits
-
-    detector = r.promoted["detector"].lower()
-    layout = _hdu_layout(r, filetype, reference)
-    n_hdus = len(layout) + 1
-    primary_values = primary_header_values(r, filetype, n_hdus, written)
-    history = HISTORY.get("drz" if filetype in ("drz", "drc") else filetype, ())
-    if filetype in ("flc", "crj", "crc"):
-        history = HISTORY["flt"]
-    combo = f"{detector}_{filetype}_0"
-    primary = fits.PrimaryHDU()
-    primary.header.extend(make_header(combo, seed, primary_values, history), end=True)
-    set_era_keywords(primary.header, r)  # a WFC file's keywords before or after SM4
-    if "GROUPS" in dict(reference["keywords"].get(combo, [])):
-        primary.header.insert("NAXIS", ("GROUPS", False), after=True)
-    hdus = [primary]
-    gain = primary_values["CCDGAIN"]
-    for ext, (extname, extver) in enumerate(layout, start=1):
-        combo = f"{detector}_{filetype}_{ext}"
-        values = extension_header_values(r, filetype, extname, extver)
-        header = make_header(combo, seed, values)
-        if filetype in ("asn", "jit"):
-            hdu = _table_hdu(r, filetype, combo, seed, reference)
-            hdu.header.extend(header, unique=True)
-        else:
-            data = inject(scene, r, filetype, extname, extver,
-                          _image_data(scene, r, filetype, extname, extver, gain, cache), gain)
-            # (Not ImageHDU(data, header): that copies the header and merges it card by card.)
-            hdu = fits.ImageHDU(data=data)
-            hdu.header.extend(header, end=True)
-            if data is None:
-                h, w = r.shape
-                hdu.header["NPIX1"] = w
-                hdu.header["NPIX2"] = h
-                # The constant value of the empty array, of the inventory's type.
-                hdu.header["PIXVALUE"] = 0 if isinstance(hdu.header.get("PIXVALUE"), int) \
-                    else 0.0
-        hdus.append(hdu)
-    # The header cards were verified (silentfix) as they were made (header_values._card);
-    # checking them all again costs as much as making them.
-    fits.HDUList(hdus).writeto(path, output_verify="ignore", overwrite=True)
+                reference: dict, written: datetime.datetime, cache: dict,
+                writer: str = "bytes") -> int:
+    hdus = file_hdus(r, filetype, seed, scene, reference, written, cache)
+    n_hdus = _WRITERS[writer](path, hdus, seed)
     stamp = (written - datetime.datetime(1970, 1, 1)).total_seconds()
     os.utime(path, (stamp, stamp))
     return n_hdus
@@ -203,9 +102,12 @@ def _write_file(path: Path, r: SampleRootname, filetype: str, seed: int, scene: 
 
 def write_rootname(
     archive: str | os.PathLike, r: SampleRootname, seed: int = 0,
-    reference: dict | None = None,
+    reference: dict | None = None, writer: str = "bytes",
 ) -> SampleRootname:
     """Write the files of one planned rootname into ``archive``.
+
+    ``writer="astropy"`` writes the same bytes through astropy's HDU classes, ~5
+    times slower: the oracle of the direct writer (:mod:`~acsq_mongo.sample.fits_bytes`).
 
     Returns
     -------
@@ -222,7 +124,7 @@ def write_rootname(
     for filetype in r.filetypes:
         path = folder / f"{r.rootname}_{filetype}.fits"
         r.n_hdus[filetype] = _write_file(path, r, filetype, seed, scene, reference, written,
-                                         cache)
+                                         cache, writer)
     return r
 
 
@@ -233,6 +135,7 @@ def make_sample_archive(
     full_size: bool = False,
     progress: Callable[[int, int, SampleRootname], None] | None = None,
     workers: int | None = None,
+    writer: str = "bytes",
 ) -> SampleArchive:
     """Write a realistic sample archive.
 
@@ -252,6 +155,9 @@ def make_sample_archive(
         Processes writing rootnames at once (the files are the same bytes for
         any number; forks, on Linux only). Default: one per core for
         :data:`POOL_MIN_ROOTNAMES` rootnames or more, else 1.
+    writer : {"bytes", "astropy"}
+        How files are written: directly as bytes, or (the same bytes, slower)
+        through astropy's HDU classes, for tests and benchmarks.
 
     Returns
     -------
@@ -263,18 +169,23 @@ def make_sample_archive(
     Raises
     ------
     AcsqError
-        If ``out`` is a non-empty folder or a file, or ``n_rootnames`` < 1.
+        If ``out`` is a non-empty folder or a file, ``n_rootnames`` < 1 or ``writer``
+        unknown.
     """
     root = Path(out)
     if n_rootnames < 1:
         raise AcsqError("--rootnames must be at least 1")
+    if writer not in _WRITERS:
+        raise AcsqError(f"unknown writer {writer!r}; choose one of {', '.join(_WRITERS)}")
     if root.exists() and (not root.is_dir() or any(root.iterdir())):
         raise AcsqError(f"{root} exists and is not an empty folder; choose a new one")
     root.mkdir(parents=True, exist_ok=True)
     plan = plan_rootnames(n_rootnames, seed, full_size)
     if workers is None:
         workers = min(os.cpu_count() or 1, 8) if len(plan) >= POOL_MIN_ROOTNAMES else 1
-    for done, r in enumerate(_write_all(root, plan, seed, workers), start=1):
+    if workers > 1 and writer == "bytes":
+        prepare_templates(seed)
+    for done, r in enumerate(_write_all(root, plan, seed, workers, writer), start=1):
         plan[done - 1] = r
         if progress is not None:
             progress(done, len(plan), r)
@@ -297,15 +208,15 @@ def make_sample_archive(
     return archive
 
 
-def _write_one(job: tuple[Path, SampleRootname, int]) -> SampleRootname:
-    root, r, seed = job
-    return write_rootname(root, r, seed)
+def _write_one(job: tuple[Path, SampleRootname, int, str]) -> SampleRootname:
+    root, r, seed, writer = job
+    return write_rootname(root, r, seed, writer=writer)
 
 
-def _write_all(root: Path, plan: list[SampleRootname], seed: int, workers: int
+def _write_all(root: Path, plan: list[SampleRootname], seed: int, workers: int, writer: str
                ) -> Iterator[SampleRootname]:
     """Write every planned rootname, ``workers`` processes at once; yield each in plan order."""
-    jobs = ((root, r, seed) for r in plan)
+    jobs = ((root, r, seed, writer) for r in plan)
     if workers <= 1 or not sys.platform.startswith("linux"):
         yield from map(_write_one, jobs)
         return

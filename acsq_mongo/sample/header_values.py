@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime
 import random
 import string
+from collections.abc import Collection
 from functools import lru_cache
 from typing import Any
 
 from acsq_mongo.sample.acs import load_reference
+from acsq_mongo.sample.fits_bytes import card_image, verified_card
 from acsq_mongo.sample.injections import raw_sci_values
 from acsq_mongo.sample.plan import SampleRootname
 from acsq_mongo.sample.wcs_values import wcs_values
@@ -166,31 +168,18 @@ def _like(value: Any, template: Any) -> Any:
     return value
 
 
-# Cards already formatted and verified, by (keyword, type, value, comment): most repeat
-# from file to file, and astropy takes ~50 microseconds to make and check one.
-_CARDS: dict[tuple, Any] = {}
-_MAX_CARDS = 200_000
-
-
 def _card(key: str, value: Any, comment: str):
     """An astropy ``Card``, verified as ``output_verify="silentfix"`` would; a fresh copy."""
     from astropy.io.fits import Card
 
-    # (A float by its repr: -0.0 == 0.0, but a card shows the sign.)
-    cache_key = (key, type(value), repr(value) if type(value) is float else value, comment)
-    card = _CARDS.get(cache_key)
-    if card is None:
-        card = Card(key, value, comment)
-        card.verify("silentfix")
-        card.image  # noqa: B018 - formats it now, once
-        if len(_CARDS) < _MAX_CARDS:
-            _CARDS[cache_key] = card
+    card = verified_card(key, value, comment)
     clone = object.__new__(Card)  # a shallow copy (its attributes are immutable), cheaply
     clone.__dict__.update(card.__dict__)
     return clone
 
 
-def make_header(combo: str, seed: int, overrides: dict[str, Any], history: tuple[str, ...] = ()):
+def make_header(combo: str, seed: int, overrides: dict[str, Any], history: tuple[str, ...] = (),
+                omitted: Collection[str] = ()):
     from astropy.io import fits
 
     template = _template(combo, seed)
@@ -200,8 +189,77 @@ def make_header(combo: str, seed: int, overrides: dict[str, Any], history: tuple
              for key in ("EXTNAME", "EXTVER", "ROOTNAME", "FILENAME")
              if key in overrides and key not in keys]
     cards += [_card(key, _like(overrides[key], value) if key in overrides else value,
-                    _COMMENTS.get(key, "")) for key, value in template]
+                    _COMMENTS.get(key, "")) for key, value in template if key not in omitted]
     header = fits.Header(cards)
     for line in history:
         header.add_history(line)
     return header
+
+
+_IDENTITY = ("EXTNAME", "EXTVER", "ROOTNAME", "FILENAME")
+
+
+@lru_cache(maxsize=256)
+def _template_cards(combo: str, seed: int) -> tuple[dict[str, int], tuple[str, ...]]:
+    """Where each template keyword sits, and the template's card images, of one combo."""
+    template = _template(combo, seed)
+    index = {key: k for k, (key, _) in enumerate(template)}
+    return index, tuple(card_image(key, value, _COMMENTS.get(key, "")) for key, value in template)
+
+
+def prepare_templates(seed: int) -> None:
+    """Format every combo's template cards now: forked writers then share them (~1 s each)."""
+    for combo in load_reference()["keywords"]:
+        _template_cards(combo, seed)
+
+
+def template_value(combo: str, seed: int, key: str) -> Any:
+    """The template's value of ``key`` in ``combo`` (None if it has none)."""
+    k = _template_cards(combo, seed)[0].get(key)
+    return None if k is None else _template(combo, seed)[k][1]
+
+
+def header_cards(combo: str, seed: int, overrides: dict[str, Any],
+                 history: tuple[str, ...] = (), assigned: dict[str, Any] | None = None,
+                 omitted: Collection[str] = ()) -> list[str]:
+    """The card images of :func:`make_header`'s header, for ``fits_bytes``.
+
+    Parameters
+    ----------
+    combo : str
+        ``<detector>_<filetype>_<ext>``.
+    seed : int
+    overrides : dict
+        Values that replace the template's (as the template's type) or, for the
+        identity keywords (EXTNAME, EXTVER, ROOTNAME, FILENAME), come first.
+        Other keywords are left out, as in :func:`make_header`.
+    history : tuple of str
+        ``HISTORY`` lines, last.
+    assigned : dict, optional
+        Values then set as ``header[key] = value`` does: in place, keeping the
+        card's comment, or appended at the end (templates have no commentary
+        cards, so nothing follows).
+    omitted : collection of str
+        Template keywords left out (a pre-SM4 WFC header's, :mod:`.eras`).
+    """
+    template = _template(combo, seed)
+    index, images = _template_cards(combo, seed)
+    cards = [card_image(key, overrides[key], _COMMENTS.get(key, ""))
+             for key in _IDENTITY if key in overrides and key not in index]
+    body = list(images)
+    for key, value in overrides.items():
+        k = index.get(key)
+        if k is not None:
+            body[k] = card_image(key, _like(value, template[k][1]), _COMMENTS.get(key, ""))
+    for key, value in (assigned or {}).items():
+        k = index.get(key)
+        if k is None:
+            body.append(card_image(key, value))
+        else:
+            body[k] = card_image(key, value, _COMMENTS.get(key, ""))
+    if omitted:
+        left_out = {index[key] for key in omitted if key in index}
+        body = [card for k, card in enumerate(body) if k not in left_out]
+    cards += body
+    cards += [card_image("HISTORY", line) for line in history]
+    return cards

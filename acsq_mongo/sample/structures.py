@@ -86,14 +86,14 @@ def _plan(rootname: str, detector: str, filetypes, seed: int, **promoted) -> Sam
     return r
 
 
-def _write(root: Path, r: SampleRootname, seed: int, reference) -> list[str]:
+def _write(root: Path, r: SampleRootname, seed: int, reference, writer: str) -> list[str]:
     from acsq_mongo.sample.files import write_rootname
 
-    write_rootname(root, r, seed, reference)
+    write_rootname(root, r, seed, reference, writer)
     return [f"{r.path}/{r.rootname}_{ft}.fits" for ft in r.filetypes]
 
 
-def _association(root: Path, seed: int, reference) -> Structure:
+def _association(root: Path, seed: int, reference, writer: str) -> Structure:
     asn = f"{STRUCTURES_PROGRAM}01010"
     common = {"asn_id": asn.upper(), "targname": "NGC104", "ra_targ": 6.0236,
               "dec_targ": -72.0813}
@@ -113,7 +113,7 @@ def _association(root: Path, seed: int, reference) -> Structure:
     product.kind = "product"
     files: list[str] = []
     for r in [*members, *subs, product]:
-        files += _write(root, r, seed, reference)
+        files += _write(root, r, seed, reference, writer)
     _asn_table(root / product.path / f"{asn}_asn.fits", rows)
     return Structure("association", [*members, *subs, product], files, asn_id=asn,
                      absent=[absent])
@@ -153,23 +153,31 @@ def _gzip(path: Path) -> Path:
 
 
 def _tile_compress(path: Path) -> None:
-    """Rewrite an flt with every image extension tile-compressed (RICE)."""
+    """Rewrite an flt with every image extension tile-compressed (RICE), keeping its date.
+
+    Float images are quantized with a fixed dither seed (astropy's default seeds
+    from the clock), so that the same seed writes the same bytes.
+    """
     from astropy.io import fits
 
+    stamp = path.stat().st_mtime
     with fits.open(path) as hdul:
         hdus = [hdul[0].copy()]
         for hdu in hdul[1:]:
             data = hdu.data if hdu.data is not None else np.zeros((4, 4), np.float32)
-            kind = "RICE_1" if data.dtype.kind in "iu" else "GZIP_2"
+            # RICE for every image, as the archive's tile-compressed files have it (floats
+            # quantized first); a gzip tile would carry the clock in its stream header.
             hdus.append(fits.CompImageHDU(data=data, header=hdu.header,
-                                          compression_type=kind))
+                                          compression_type="RICE_1", dither_seed=1))
     fits.HDUList(hdus).writeto(path, overwrite=True)
+    os.utime(path, (stamp, stamp))
 
 
 def _modernise(path: Path) -> None:
     """Add the extensions of a file reprocessed since 2019, and the SCI keywords naming them."""
     from astropy.io import fits
 
+    stamp = path.stat().st_mtime
     with fits.open(path) as hdul:
         hdus = [hdu.copy() for hdu in hdul]
     for hdu in hdus[1:]:
@@ -203,9 +211,11 @@ def _modernise(path: Path) -> None:
             headerlet.header.update(header)
             hdus.append(headerlet)
     fits.HDUList(hdus).writeto(path, overwrite=True, output_verify="silentfix")
+    os.utime(path, (stamp, stamp))
 
 
-def write_structures(root: str | os.PathLike, seed: int = 0) -> list[Structure]:
+def write_structures(root: str | os.PathLike, seed: int = 0, writer: str = "bytes"
+                     ) -> list[Structure]:
     """Write one rootname (or group) of each structure into the archive ``root``.
 
     Parameters
@@ -214,6 +224,9 @@ def write_structures(root: str | os.PathLike, seed: int = 0) -> list[Structure]:
         An archive root (it may already hold a sample).
     seed : int
         The same seed gives the same headers and pixels.
+    writer : {"bytes", "astropy"}
+        How the plain sample files are written, as for
+        :func:`~acsq_mongo.sample.files.make_sample_archive`.
 
     Returns
     -------
@@ -225,26 +238,26 @@ def write_structures(root: str | os.PathLike, seed: int = 0) -> list[Structure]:
     root = Path(root)
     reference = load_reference()
     p = STRUCTURES_PROGRAM
-    out = [_association(root, seed, reference)]
+    out = [_association(root, seed, reference, writer)]
 
     transmissions = [_plan(f"{p}02aa{t}", "WFC", ("raw", "flt", "spt"), seed + 30)
                      for t in ("q", "r")]
-    out.append(Structure("retransmission", transmissions,
-                         [f for r in transmissions for f in _write(root, r, seed, reference)]))
+    files = [f for r in transmissions for f in _write(root, r, seed, reference, writer)]
+    out.append(Structure("retransmission", transmissions, files))
 
     gz = _plan(f"{p}03aaq", "WFC", ("raw", "flt", "spt"), seed + 40)
-    files = _write(root, gz, seed, reference)
+    files = _write(root, gz, seed, reference, writer)
     flt = root / files[1]
     files[1] = _gzip(flt).relative_to(root).as_posix()
     out.append(Structure("gzip", [gz], files))
 
     tiled = _plan(f"{p}03abq", "WFC", ("raw", "flt", "spt"), seed + 50)
-    files = _write(root, tiled, seed, reference)
+    files = _write(root, tiled, seed, reference, writer)
     _tile_compress(root / files[1])
     out.append(Structure("tile_compressed", [tiled], files))
 
     modern = _plan(f"{p}03acq", "WFC", ("raw", "flt", "flc", "spt"), seed + 60)
-    files = _write(root, modern, seed, reference)
+    files = _write(root, modern, seed, reference, writer)
     for name in files[1:3]:
         _modernise(root / name)
     out.append(Structure("modern", [modern], files))
@@ -254,21 +267,22 @@ def write_structures(root: str | os.PathLike, seed: int = 0) -> list[Structure]:
             ("subarray", "WFC", "06aaq", {"aperture": "WFC1-512"})):
         r = _plan(f"{p}{code}", detector, ("raw", "flt", "spt", "jif", "jit"), seed + 70,
                   **extra)
-        out.append(Structure(kind, [r], _write(root, r, seed, reference)))
+        out.append(Structure(kind, [r], _write(root, r, seed, reference, writer)))
 
     internal = [_plan(f"{p}07a{k}q", "WFC", ("raw", "flt", "spt"), seed + 80 + k,
                       obstype="INTERNAL", targname=imagetyp, imagetyp=imagetyp, ra_targ=0.0,
                       dec_targ=0.0, exptime=0.0 if imagetyp == "BIAS" else 1000.0)
                 for k, imagetyp in enumerate(("DARK", "BIAS"))]
     out.append(Structure("internal", internal,
-                         [f for r in internal for f in _write(root, r, seed, reference)]))
+                         [f for r in internal for f in _write(root, r, seed, reference, writer)]))
     eras = []
     for code, when in (("08aaq", datetime.datetime(2004, 6, 1, 3, 4, 5)),
                        ("08abq", datetime.datetime(2016, 3, 1, 6, 7, 8))):
         eras.append(_plan(f"{p}{code}", "WFC", ("raw", "flt", "flc", "spt"), seed + 90,
                           aperture="WFC", date_obs=when.isoformat(),
                           expstart=round(mjd(when), 8)))
-    out.append(Structure("eras", eras, [f for r in eras for f in _write(root, r, seed, reference)]))
+    out.append(Structure("eras", eras,
+                         [f for r in eras for f in _write(root, r, seed, reference, writer)]))
     listing = [{"kind": st.kind, "rootnames": [r.rootname for r in st.rootnames],
                 "files": st.files, "asn_id": st.asn_id, "absent": st.absent} for st in out]
     (root / STRUCTURES_NAME).write_text(json.dumps(listing, indent=1) + "\n")

@@ -19,8 +19,8 @@ from functools import lru_cache
 from typing import Any
 
 from acsq_mongo.sample.acs import load_reference
-from acsq_mongo.sample.eras import set_era_keywords
-from acsq_mongo.sample.files import _hdu_layout
+from acsq_mongo.sample.eras import era_keywords
+from acsq_mongo.sample.hdus import _hdu_layout
 from acsq_mongo.sample.header_values import (
     HISTORY,
     _like,
@@ -35,7 +35,7 @@ __all__ = ["plan_archive", "planned_headers", "written_date"]
 
 _IDENTITY = ("EXTNAME", "EXTVER", "ROOTNAME", "FILENAME")
 _TABLE_FILETYPES = ("asn", "jit")
-# The column names of plan._table_hdu's jitter tables.
+# The column names of the jitter tables (sample.hdus._table_columns).
 _JIT_COLUMNS = ("SECONDS", "V2_DOM", "V3_DOM", "V2_ROLL", "V3_ROLL", "SI_V2_AVG", "SI_V3_AVG",
                 "RA", "DEC", "ROLL", "LIMBANG", "BRIGHT")
 
@@ -82,7 +82,7 @@ def _values(combo: str, seed: int, overrides: dict[str, Any],
 
 
 def _table_structure(r: SampleRootname, combo: str, reference: dict) -> dict[str, Any]:
-    """The keywords of the binary tables written by ``plan._table_hdu``."""
+    """The keywords of the binary tables of ``sample.hdus._table_columns``."""
     if combo.split("_")[1] == "asn":
         columns = [("MEMNAME", "14A", 14), ("MEMTYPE", "14A", 14), ("MEMPRSNT", "L", 1)]
         n_rows = len([m for m in r.members if m != r.rootname]) + 1
@@ -114,7 +114,7 @@ def _structure(r: SampleRootname, filetype: str, extname: str, extver: int = 1
     elif filetype == "jif":
         shape, bitpix = (16, 16), 16
     else:
-        # A drizzled product covers every chip (sample.files._drizzled).
+        # A drizzled product covers every chip (sample.hdus._drizzled).
         shape = (h * r.n_chips, w) if filetype in ("drz", "drc") else (h, w)
         if filetype == "raw":
             shape = (h, w + sum(overscan_columns(r, extver)))
@@ -164,8 +164,10 @@ def planned_headers(r: SampleRootname, seed: int = 0, reference: dict | None = N
         primary = {"SIMPLE": True, "BITPIX": 8, "NAXIS": 0, "EXTEND": True}
         if "GROUPS" in dict(reference["keywords"].get(combo, [])):
             primary["GROUPS"] = False
-        primary.update(_values(combo, seed, values, history))
-        set_era_keywords(primary, r)  # as files.write_rootname does
+        era_values, omitted = era_keywords(r)  # as hdus.file_hdus writes them
+        primary.update(_values(combo, seed, {**values, **era_values}, history))
+        for key in omitted:
+            primary.pop(key, None)
         hdus = [primary]
         for ext, (extname, extver) in enumerate(layout if extensions else [], start=1):
             combo = f"{detector}_{filetype}_{ext}"
