@@ -1,17 +1,15 @@
 """The headers of a planned sample archive without writing its files, for bulk loads.
 
-:func:`make_sample_archive` writes FITS files, about 10 ms of CPU a rootname
-(2,000 rootnames in ~10 s on two cores): 200,000 would be ~35 minutes of CPU and
-~100 GB of files for documents a scale benchmark can build without them. It needs
-the documents, not the pixels, so
-this module gives, for the same plan (:func:`plan_archive`), the headers that
-:func:`write_rootname` would write, as plain ``{KEYWORD: value}`` dictionaries
-(one per HDU, in card order, ``HISTORY`` as a list of strings) built from the
-same keyword templates and the same per-rootname values. The keywords astropy
-derives from the data when it writes a file (``BITPIX``, ``NAXISn``,
-``BZERO``, ``TTYPEn`` ...) are added as it writes them, so that, keys escaped,
-they equal what the header reader returns from the written files (a test
-checks it).
+:func:`make_sample_archive` writes FITS files, about 10 ms of CPU a rootname (2,000
+rootnames in ~10 s on two cores): 200,000 would be ~35 minutes of CPU and ~300 GB of
+files (1.4 MB a rootname) for documents that a scale benchmark can build without them.
+It needs the documents, not the pixels, so this module gives, for the same plan
+(:func:`plan_archive`), the headers that :func:`write_rootname` would write, as plain
+``{KEYWORD: value}`` dictionaries (one per HDU, in card order, ``HISTORY`` as a list of
+strings) built from the same keyword templates and the same per-rootname values. The
+keywords astropy derives from the data when it writes a file (``BITPIX``, ``NAXISn``,
+``BZERO``, ``TTYPEn`` ...) are added as it writes them, so that, keys escaped, they
+equal what the header reader returns from the written files (a test checks it).
 """
 
 from __future__ import annotations
