@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -171,6 +172,14 @@ def test_a_retransmission_keeps_both_transmissions(real_archive):
     names = [p.name for _, _, p in iter_files(db, QuerySpec.parse([("rootname", "js2202aa*")]),
                                               settings, ["flt"])]
     assert names == ["js2202aaq_flt.fits", "js2202aar_flt.fits"]
+    # The image view lists both, filetype by filetype, the first transmission's file first.
+    from webapp import create_app
+
+    page = create_app(settings, db=db).test_client().get(
+        "/rootname/js2202aar", follow_redirects=True).get_data(as_text=True)
+    listed = list(dict.fromkeys(re.findall(r"js2202aa[qr]_(?:raw|flt|spt)\.fits",
+                                           page.split("<h2>Files")[1])))
+    assert listed == [f"js2202aa{t}_{ft}.fits" for ft in ("raw", "flt", "spt") for t in "qr"]
 
 
 def test_a_second_file_of_a_filetype_gets_its_own_statistics_and_footprint(real_archive):

@@ -286,8 +286,10 @@ def _file_paths(doc: dict) -> list[tuple[str, str]]:
         return [(ft, f"{doc.get('path')}/{doc['rootname']}_{ft}.fits")
                 for ft in FILETYPES if ft in (doc.get("filetypes") or [])]
     order = {ft: i for i, ft in enumerate(FILETYPES)}
+    # Within a filetype the observation's own file first (key "flt"), then the others
+    # ("j8cw03012_flt") by name.
     return sorted(paths.items(), key=lambda kv: (order.get(kv[0].rpartition("_")[2], 99),
-                                                 kv[0]))
+                                                 "_" in kv[0], kv[0]))
 
 
 def _history(doc: dict) -> list[dict]:
