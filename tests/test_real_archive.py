@@ -15,11 +15,13 @@ import gzip
 import os
 import re
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 from astropy.io import fits
+from astropy.wcs import WCS
 
 from acsq_mongo.api import Archive
 from acsq_mongo.archive.discover import discover_archive
@@ -261,6 +263,18 @@ def test_a_gzip_file_is_read_served_and_imaged_under_its_own_name(real_archive):
     assert "js2203aaq_flt.fits.gz" in response.headers["Content-Disposition"]
 
 
+_LOOKUP_KEYS = ("CPDIS", "D2IMDIS", "DP1", "DP2", "D2IM1", "D2IM2")
+
+
+def _corners(wcs, size):
+    """astropy's four outer pixel corners, counter-clockwise from (0.5, 0.5), RA in [0, 360)."""
+    n1, n2 = size
+    world = wcs.all_pix2world([[0.5, 0.5], [n1 + 0.5, 0.5], [n1 + 0.5, n2 + 0.5],
+                               [0.5, n2 + 0.5]], 1)
+    world[:, 0] %= 360.0
+    return world
+
+
 def test_modern_extensions_are_stored_by_extname_and_the_numbering_does_not_shift(real_archive):
     settings, db, structures, _ = real_archive
     st = structures["modern"]
@@ -277,6 +291,28 @@ def test_modern_extensions_are_stored_by_extname_and_the_numbering_does_not_shif
         assert headers["WCSCORR_1"]["XTENSION"] == "BINTABLE"
     found = Archive(settings, db).query({"headers.flt.WCSDVARR_2.NAXIS1": 65}).rows()
     assert [r["rootname"] for r in found] == ["js2203acq"]
+    # Their SCI headers name the tables ("Lookup"), and the footprints use them: each
+    # chip's corners are astropy's WCS(header, fobj) ones, which the tables move.
+    for filetype, name in (("flt", st.files[1]), ("flc", st.files[2])):
+        rings = doc["footprints"][filetype]
+        with fits.open(Path(settings.archive) / name) as hdul:
+            for ring, ext in zip(rings, (1, 4), strict=True):
+                header = hdul[ext].header
+                assert header["CPDIS1"] == header["D2IMDIS2"] == "Lookup"
+                # The chip's true size: the sample's small images keep it in SIZAXISn.
+                size = tuple(max(header[f"NAXIS{k}"], header.get(f"SIZAXIS{k}", 0))
+                             for k in (1, 2))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    with_tables = WCS(header, hdul)
+                    assert with_tables.cpdis1 is not None and with_tables.det2im2 is not None
+                    bare = header.copy()
+                    for key in [k for k in bare if k.startswith(_LOOKUP_KEYS)]:
+                        del bare[key]
+                    without = WCS(bare)
+                corners = _corners(with_tables, size)
+                assert np.abs(np.array(ring)[:4] - corners).max() < 1e-9
+                assert np.abs(_corners(without, size) - corners).max() > 1e-7  # they count
     assert Archive(settings, db).query({"headers.flt.1.EXTNAME": "SCI",
                                         "rootname": "js2203acq"}).count() == 1
 

@@ -188,15 +188,34 @@ def _modernise(path: Path) -> None:
         hdu.header["NPOLEXT"] = ("jref$02c1450oj_npl.fits", "non-polynomial reference")
         hdu.header["WCSNAME"] = "IDC_2731450pj"
         for axis in (1, 2):
-            # Which D2IMARR and WCSDVARR extensions hold this chip's lookup tables.
-            hdu.header[f"D2IM{axis}.EXTVER"] = float(chip)
-            hdu.header[f"DP{axis}.EXTVER"] = float(2 * (chip - 1) + axis)
+            # The lookup tables this chip's WCS uses (the distortion paper's records): its
+            # D2IMARR for both axes, and a WCSDVARR for each.
+            hdu.header[f"D2IMDIS{axis}"] = "Lookup"
+            hdu.header[f"CPDIS{axis}"] = "Lookup"
+            # The tables' largest corrections, in pixels (the template's are random, and a
+            # negative one makes astropy refuse the WCS).
+            hdu.header[f"D2IMERR{axis}"] = 0.03
+            hdu.header[f"CPERR{axis}"] = 0.04
+            for record, extver in (("D2IM", chip), ("DP", 2 * (chip - 1) + axis)):
+                # In the paper's order (NAXES before the AXIS records, which wcslib needs),
+                # not the template's alphabetical one.
+                for key in [k for k in hdu.header if k.startswith(f"{record}{axis}.")]:
+                    del hdu.header[key]
+                hdu.header[f"{record}{axis}.EXTVER"] = float(extver)
+                hdu.header[f"{record}{axis}.NAXES"] = 2.0
+                hdu.header[f"{record}{axis}.AXIS.1"] = 1.0
+                hdu.header[f"{record}{axis}.AXIS.2"] = 2.0
+    yy, xx = np.mgrid[0:33, 0:65].astype(np.float32)
     for extname, extver in MODERN_EXTENSIONS:
         header = fits.Header([("EXTNAME", extname), ("EXTVER", extver)])
         if extname in ("D2IMARR", "WCSDVARR"):
             header.update(CRPIX1=0.0, CRPIX2=0.0, CRVAL1=0.0, CRVAL2=0.0, CDELT1=64.0,
                           CDELT2=64.0)
-            hdus.append(fits.ImageHDU(np.zeros((33, 65), np.float32), header=header))
+            # Smooth corrections of a few hundredths of a pixel, as real tables have.
+            table = 0.04 * np.sin(xx / (7 + extver)) * np.cos(yy / 5)
+            if extname == "D2IMARR":
+                table = 0.03 * np.cos(xx / (4 + extver))  # along x only
+            hdus.append(fits.ImageHDU(table.astype(np.float32), header=header))
         elif extname == "WCSCORR":
             table = fits.BinTableHDU.from_columns([
                 fits.Column("WCS_ID", "40A", array=np.array(["OPUS", "IDC_2731450pj"])),
