@@ -84,7 +84,7 @@ def create_statistic_index(db: Database, path: str) -> bool:
     name = STAT_INDEX_PREFIX + path
     if name in existing:
         return False
-    have = statistic_indexes(db)
+    have = sorted(n[len(STAT_INDEX_PREFIX):] for n in existing if n.startswith(STAT_INDEX_PREFIX))
     if len(have) >= MAX_STATISTIC_INDEXES:
         raise ConfigError(f"{len(have)} statistics have an index already (at most "
                           f"{MAX_STATISTIC_INDEXES}): drop one first "
